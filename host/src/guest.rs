@@ -1,0 +1,415 @@
+//! The guest: one sandboxed run of a helper component.
+//!
+//! The component gets WASI with nothing granted (no preopened directories,
+//! no arguments, an empty stdin, no sockets, only allowlisted environment
+//! variables, captured stdio) plus credbox's `host` interface. Three limits
+//! bound the run:
+//!
+//! - **fuel**: every wasm instruction costs fuel; an exhausted budget traps.
+//! - **deadline**: a [`tokio::time::timeout`] around instantiation and the
+//!   `fetch` call. Epoch interruption makes running wasm yield to the
+//!   executor every [`EPOCH_TICK`], so the timeout fires whether the guest
+//!   is spinning in wasm or blocked in a host call such as a sleep.
+//! - **memory**: a [`ResourceLimiter`] refuses growth past the cap, summed
+//!   over all linear memories, and remembers that it did.
+
+pub mod log;
+pub mod stdio;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{Engine, ResourceLimiter, Store, Trap};
+use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
+
+use crate::engine::{EPOCH_TICK, first_line};
+use crate::error::{Error, Result};
+use crate::policy::config::ConfigPolicy;
+use crate::policy::{Format, Policy};
+use crate::redact::{Redactor, truncate};
+use crate::validation::RawCredential;
+use log::{GuestLog, LogLevel};
+use stdio::Captured;
+
+/// Host bindings for the `credbox:helper/helper` world. Host calls are
+/// async so the deadline can cancel a guest blocked inside one.
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "helper",
+        exports: { default: async },
+    });
+}
+
+use bindings::Helper;
+use bindings::credbox::helper::{host as wit_host, types as wit};
+
+/// Most table elements a guest may have (function tables of real programs
+/// hold a few thousand).
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+/// Longest message taken from a helper's error, in bytes.
+const MAX_MESSAGE_LEN: usize = 512;
+
+/// What the caller asked for, as Claude Code describes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Request {
+    /// Headers or API key.
+    pub purpose: Format,
+    /// `CLAUDE_CODE_MCP_SERVER_NAME`, when set.
+    pub mcp_server_name: Option<String>,
+    /// `CLAUDE_CODE_MCP_SERVER_URL`, when set.
+    pub mcp_server_url: Option<String>,
+}
+
+impl Request {
+    /// The request for `purpose`, with the MCP server read from Claude
+    /// Code's environment variables.
+    pub fn from_env(purpose: Format) -> Request {
+        let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
+        Request {
+            purpose,
+            mcp_server_name: var("CLAUDE_CODE_MCP_SERVER_NAME"),
+            mcp_server_url: var("CLAUDE_CODE_MCP_SERVER_URL"),
+        }
+    }
+}
+
+/// How a run reports, as opposed to what it may do.
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    /// Lowest helper log level printed; `Info` and below also print what
+    /// the helper wrote to stdout and stderr.
+    pub log_level: LogLevel,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            log_level: LogLevel::Warn,
+        }
+    }
+}
+
+/// Everything the store holds for one run.
+struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limiter: MemoryLimiter,
+    config: ConfigPolicy,
+    env: Vec<(String, String)>,
+    log: GuestLog,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl wit::Host for HostState {}
+
+impl wit_host::Host for HostState {
+    fn get_config(&mut self, name: String) -> Option<String> {
+        self.config.get(&name).map(str::to_owned).or_else(|| {
+            self.env
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.clone())
+        })
+    }
+
+    fn log(&mut self, level: wit_host::Level, message: String) {
+        let level = match level {
+            wit_host::Level::Debug => LogLevel::Debug,
+            wit_host::Level::Info => LogLevel::Info,
+            wit_host::Level::Warn => LogLevel::Warn,
+            wit_host::Level::Error => LogLevel::Error,
+        };
+        self.log.log(level, &message);
+    }
+}
+
+/// Caps the total size of the guest's linear memories.
+struct MemoryLimiter {
+    cap: u64,
+    used: u64,
+    hit: bool,
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(&mut self, current: usize, desired: usize, _: Option<usize>) -> wasmtime::Result<bool> {
+        let growth = desired.saturating_sub(current) as u64;
+        if self.used.saturating_add(growth) > self.cap {
+            self.hit = true;
+            return Ok(false);
+        }
+        self.used += growth;
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _: usize, desired: usize, _: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+
+    fn instances(&self) -> usize {
+        64
+    }
+
+    fn tables(&self) -> usize {
+        64
+    }
+
+    fn memories(&self) -> usize {
+        16
+    }
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] until dropped.
+struct EpochTicker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl EpochTicker {
+    fn start(engine: &Engine) -> EpochTicker {
+        let stop = Arc::new(AtomicBool::new(false));
+        let engine = engine.clone();
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                std::thread::park_timeout(EPOCH_TICK);
+                engine.increment_epoch();
+            }
+        });
+        EpochTicker {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Runs `fetch` in `component` under `policy`, handing it the allowlisted
+/// environment `env`. Returns the credential exactly as the helper gave it;
+/// validation is the caller's next step.
+pub fn run(
+    engine: &Engine,
+    component: &Component,
+    policy: &Policy,
+    request: &Request,
+    env: Vec<(String, String)>,
+    options: &RunOptions,
+) -> Result<RawCredential> {
+    let redactor = Redactor::new(
+        env.iter()
+            .map(|(_, v)| v.as_str())
+            .chain(policy.config.values()),
+    );
+    let stdout = Captured::default();
+    let stderr = Captured::default();
+    let wasi = WasiCtx::builder()
+        .envs(&env)
+        .stdout(stdout.clone())
+        .stderr(stderr.clone())
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false)
+        .build();
+    let state = HostState {
+        wasi,
+        table: ResourceTable::new(),
+        limiter: MemoryLimiter {
+            cap: policy.limits.memory,
+            used: 0,
+            hit: false,
+        },
+        config: policy.config.clone(),
+        env,
+        log: GuestLog::new(&policy.name, redactor.clone(), options.log_level, Box::new(std::io::stderr())),
+    };
+
+    let mut linker = Linker::<HostState>::new(engine);
+    let internal = |e: wasmtime::Error| Error::Internal(format!("cannot link WASI: {}", first_line(&e)));
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(internal)?;
+    Helper::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).map_err(internal)?;
+
+    let mut store = Store::new(engine, state);
+    store.limiter(|s| &mut s.limiter);
+    store
+        .set_fuel(policy.limits.fuel)
+        .map_err(|e| Error::Internal(format!("cannot set fuel: {e}")))?;
+    // Yield to the executor at every epoch tick, so the deadline below is
+    // checked even while the guest spins in wasm.
+    store.epoch_deadline_async_yield_and_update(1);
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
+    let req = wit::Request {
+        purpose: match request.purpose {
+            Format::Headers => wit::Purpose::Headers,
+            Format::ApiKey => wit::Purpose::ApiKey,
+        },
+        mcp_server_name: request.mcp_server_name.clone(),
+        mcp_server_url: request.mcp_server_url.clone(),
+    };
+
+    let ticker = EpochTicker::start(engine);
+    let outcome = runtime.block_on(tokio::time::timeout(policy.limits.timeout, async {
+        let helper = match Helper::instantiate_async(&mut store, component, &linker).await {
+            Ok(helper) => helper,
+            Err(e) => return Err(Failure::Instantiate(e)),
+        };
+        helper.call_fetch(&mut store, &req).await.map_err(Failure::Call)
+    }));
+    drop(ticker);
+
+    let result = match outcome {
+        Err(_elapsed) => Err(Error::DeadlineExceeded(policy.limits.timeout)),
+        Ok(Err(failure)) => Err(classify(failure, &store, policy, &stderr, &redactor)),
+        Ok(Ok(Err(error))) => Err(helper_error(error, &redactor)),
+        Ok(Ok(Ok(credential))) => Ok(RawCredential {
+            headers: credential
+                .headers
+                .into_iter()
+                .map(|h| (h.name, h.value))
+                .collect(),
+            token: credential.token,
+            expires_in: credential.expires_in,
+        }),
+    };
+    if options.log_level <= LogLevel::Info {
+        replay_stdio(&mut store.data_mut().log, &stdout, &stderr);
+    }
+    result
+}
+
+/// Why the wasm side failed, before classification.
+enum Failure {
+    Instantiate(wasmtime::Error),
+    Call(wasmtime::Error),
+}
+
+/// Turns a wasmtime error into the error class the user sees.
+fn classify(
+    failure: Failure,
+    store: &Store<HostState>,
+    policy: &Policy,
+    stderr: &Captured,
+    redactor: &Redactor,
+) -> Error {
+    let (error, instantiating) = match failure {
+        Failure::Instantiate(e) => (e, true),
+        Failure::Call(e) => (e, false),
+    };
+    if store.data().limiter.hit {
+        return Error::MemoryExceeded(policy.limits.memory);
+    }
+    if let Some(trap) = error.downcast_ref::<Trap>() {
+        if *trap == Trap::OutOfFuel {
+            return Error::FuelExhausted(policy.limits.fuel);
+        }
+        if let Some(message) = panic_message(&stderr.text()) {
+            return Error::HelperFailed(format!(
+                "panicked: {}",
+                truncate(&redactor.redact(&message), MAX_MESSAGE_LEN)
+            ));
+        }
+        return Error::HelperFailed(format!("crashed: {trap}"));
+    }
+    if let Some(exit) = error.downcast_ref::<I32Exit>() {
+        return Error::HelperFailed(format!("exited with status {} instead of returning", exit.0));
+    }
+    if instantiating {
+        return Error::Usage(format!(
+            "{} does not fit the credbox:helper/helper@0.1.0 world: {}",
+            policy.component.display(),
+            redactor.redact(&first_line(&error))
+        ));
+    }
+    Error::HelperFailed(format!("failed: {}", redactor.redact(&first_line(&error))))
+}
+
+/// The message of a Rust panic, from what the guest wrote to stderr:
+/// `thread '…' panicked at src/lib.rs:5:5:` followed by the message.
+fn panic_message(stderr: &str) -> Option<String> {
+    let mut lines = stderr.lines().skip_while(|l| !l.contains("panicked at "));
+    let location = lines.next()?;
+    let message = lines.next().unwrap_or_default().trim();
+    let place = location
+        .split("panicked at ")
+        .nth(1)
+        .map(|p| p.trim_end_matches(':'))
+        .unwrap_or_default();
+    Some(format!("{message} (at {place})"))
+}
+
+/// A helper's own error, redacted and capped.
+fn helper_error(error: wit::Error, redactor: &Redactor) -> Error {
+    let clean = |m: String| truncate(&redactor.redact(&m), MAX_MESSAGE_LEN);
+    match error {
+        wit::Error::Misconfigured(m) => Error::Misconfigured(clean(m)),
+        wit::Error::Denied(m) => Error::Denied(clean(m)),
+        wit::Error::Unavailable(m) => Error::Unavailable(clean(m)),
+        wit::Error::Other(m) => Error::HelperFailed(format!("failed: {}", clean(m))),
+    }
+}
+
+/// Shows what the helper printed, through the redacting, capped log.
+fn replay_stdio(log: &mut GuestLog, stdout: &Captured, stderr: &Captured) {
+    for (stream, captured) in [("stdout", stdout), ("stderr", stderr)] {
+        for line in captured.text().lines() {
+            log.log(LogLevel::Info, &format!("{stream}: {line}"));
+        }
+        if captured.dropped() > 0 {
+            log.log(
+                LogLevel::Info,
+                &format!("{stream}: {} more bytes dropped", captured.dropped()),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panic_messages_are_found_in_rust_panic_output() {
+        let stderr = "\nthread '<unnamed>' panicked at src/lib.rs:5:5:\nhelper exploded\nnote: run with `RUST_BACKTRACE=1`\n";
+        assert_eq!(
+            panic_message(stderr).as_deref(),
+            Some("helper exploded (at src/lib.rs:5:5)")
+        );
+        assert_eq!(panic_message("just a line\n"), None);
+    }
+
+    #[test]
+    fn memory_limiter_sums_memories_and_remembers_refusals() {
+        let mut limiter = MemoryLimiter {
+            cap: 100,
+            used: 0,
+            hit: false,
+        };
+        assert!(limiter.memory_growing(0, 60, None).unwrap());
+        assert!(limiter.memory_growing(0, 40, None).unwrap());
+        assert!(!limiter.hit);
+        assert!(!limiter.memory_growing(40, 41, None).unwrap());
+        assert!(limiter.hit);
+    }
+}

@@ -1,0 +1,182 @@
+//! The manifest: a helper's `credbox.toml`, parsed strictly.
+//!
+//! ```toml
+//! name = "env-bearer"            # optional; default: the folder's name
+//! component = "env_bearer.wasm"  # relative to this file
+//! format = "headers"             # or "api-key"
+//!
+//! [limits]
+//! timeout = "5s"
+//! memory = "64MiB"
+//! fuel = 1_000_000_000
+//!
+//! [env]
+//! allow = ["API_TOKEN"]
+//!
+//! [config]
+//! TOKEN_URL = "https://auth.example.com/token"
+//! ```
+//!
+//! Unknown fields are errors that name the field and its line: a typo such
+//! as `timout` must not silently fall back to a default.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::policy::Format;
+use crate::policy::env::EnvConfig;
+use crate::policy::limits::LimitsConfig;
+
+/// A parsed `credbox.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// The helper's name in messages; defaults to the manifest's folder (or
+    /// file stem when the file is not called `credbox.toml`).
+    pub name: Option<String>,
+    /// Path of the component, relative to the manifest.
+    pub component: PathBuf,
+    /// What to print: headers (default) or an API key.
+    pub format: Option<Format>,
+    /// `[limits]`: fuel, timeout, memory.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    /// `[env]`: which environment variables the helper may read.
+    #[serde(default)]
+    pub env: EnvConfig,
+    /// `[config]`: string values handed to the helper through `get-config`.
+    #[serde(default)]
+    pub config: BTreeMap<String, String>,
+}
+
+/// A manifest and where it was read from.
+#[derive(Debug, Clone)]
+pub struct LoadedManifest {
+    /// The manifest's contents.
+    pub manifest: Manifest,
+    /// The manifest's own path.
+    pub path: PathBuf,
+}
+
+impl LoadedManifest {
+    /// Reads and parses the manifest at `path`.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::Usage(format!("cannot read the manifest: {e}"))
+        })?;
+        let manifest = parse(&text).map_err(Error::Usage)?;
+        Ok(LoadedManifest {
+            manifest,
+            path: path.to_owned(),
+        })
+    }
+
+    /// The helper's name: the `name` field, else the manifest's folder for a
+    /// `credbox.toml`, else the file stem.
+    pub fn name(&self) -> String {
+        if let Some(name) = &self.manifest.name {
+            return name.clone();
+        }
+        let stem = if self.path.file_name() == Some("credbox.toml".as_ref()) {
+            std::path::absolute(&self.path)
+                .ok()
+                .and_then(|p| p.parent()?.file_name().map(|n| n.to_owned()))
+        } else {
+            self.path.file_stem().map(|s| s.to_owned())
+        };
+        stem.map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "helper".to_owned())
+    }
+
+    /// The component's path, resolved against the manifest's folder.
+    pub fn component_path(&self) -> PathBuf {
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        dir.join(&self.manifest.component)
+    }
+}
+
+/// Parses manifest text. The error is one line: the problem and its line.
+pub fn parse(text: &str) -> std::result::Result<Manifest, String> {
+    toml::from_str(text).map_err(|e| {
+        let message = e.message().trim_end().replace('\n', " ");
+        match e.span() {
+            Some(span) => {
+                let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+                format!("line {line}: {message}")
+            }
+            None => message,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_manifest_parses() {
+        let m = parse(
+            r#"
+name = "x"
+component = "a.wasm"
+format = "api-key"
+[limits]
+timeout = "2s"
+memory = "32MiB"
+fuel = 5
+[env]
+allow = ["A"]
+[config]
+URL = "https://example.com"
+"#,
+        )
+        .unwrap();
+        assert_eq!(m.name.as_deref(), Some("x"));
+        assert_eq!(m.format, Some(Format::ApiKey));
+        assert_eq!(m.limits.fuel, Some(5));
+        assert_eq!(m.env.allow, ["A"]);
+        assert_eq!(m.config["URL"], "https://example.com");
+    }
+
+    #[test]
+    fn unknown_fields_name_the_field_and_line() {
+        let err = parse("component = \"a.wasm\"\n[limits]\ntimout = \"5s\"\n").unwrap_err();
+        assert!(err.starts_with("line 3: "), "{err}");
+        assert!(err.contains("unknown field `timout`"), "{err}");
+        assert!(!err.contains('\n'));
+
+        let err = parse("component = \"a.wasm\"\ncolour = 1\n").unwrap_err();
+        assert!(err.contains("line 2") && err.contains("`colour`"), "{err}");
+    }
+
+    #[test]
+    fn wrong_types_and_missing_component_are_errors() {
+        let err = parse("component = \"a.wasm\"\n[config]\nN = 5\n").unwrap_err();
+        assert!(err.starts_with("line 3: "), "{err}");
+        let err = parse("format = \"headers\"\n").unwrap_err();
+        assert!(err.contains("component"), "{err}");
+        let err = parse("component = \"a.wasm\"\nformat = \"xml\"\n").unwrap_err();
+        assert!(err.contains("line 2") && err.contains("xml"), "{err}");
+    }
+
+    #[test]
+    fn names_and_paths_follow_the_manifest() {
+        let loaded = LoadedManifest {
+            manifest: parse("component = \"../out/a.wasm\"").unwrap(),
+            path: PathBuf::from("helpers/github/credbox.toml"),
+        };
+        assert_eq!(loaded.name(), "github");
+        assert_eq!(
+            loaded.component_path(),
+            PathBuf::from("helpers/github/../out/a.wasm")
+        );
+        let loaded = LoadedManifest {
+            path: PathBuf::from("helpers/jira.toml"),
+            ..loaded
+        };
+        assert_eq!(loaded.name(), "jira");
+    }
+}

@@ -1,0 +1,217 @@
+//! The policy: everything a run is allowed to do, decided before it starts.
+//!
+//! It merges, in order, credbox's defaults, the manifest and the command
+//! line's flags. Each capability has its own module: [`limits`], [`env`],
+//! [`config`].
+
+pub mod config;
+pub mod env;
+pub mod limits;
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::manifest::LoadedManifest;
+use config::ConfigPolicy;
+use env::EnvPolicy;
+use limits::Limits;
+
+/// What credbox prints.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// A JSON object of HTTP headers, for `headersHelper`.
+    #[default]
+    Headers,
+    /// A single API key, for `apiKeyHelper`.
+    ApiKey,
+}
+
+/// Settings from the command line that override the manifest.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--format`.
+    pub format: Option<Format>,
+    /// `--allow-env VAR`, repeatable: added to the manifest's list.
+    pub allow_env: Vec<String>,
+    /// `--config KEY=VALUE`, repeatable: wins over `[config]`.
+    pub config: Vec<String>,
+    /// `--fuel N`.
+    pub fuel: Option<u64>,
+    /// `--timeout DURATION`.
+    pub timeout: Option<String>,
+    /// `--memory SIZE`.
+    pub memory: Option<String>,
+}
+
+/// Everything one run may do.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// The helper's name, used in every message.
+    pub name: String,
+    /// The component to run.
+    pub component: PathBuf,
+    /// What to print.
+    pub format: Format,
+    /// Fuel, deadline and memory.
+    pub limits: Limits,
+    /// Which environment variables the helper sees.
+    pub env: EnvPolicy,
+    /// Values for `get-config`.
+    pub config: ConfigPolicy,
+}
+
+impl Policy {
+    /// Builds the policy for `target`: a manifest (`.toml`) or a bare
+    /// component (`.wasm`, run with the defaults), then applies `overrides`.
+    pub fn resolve(target: &Path, overrides: &Overrides) -> Result<Policy> {
+        let mut policy = if is_component(target) {
+            Policy::for_component(target)
+        } else {
+            Policy::from_manifest(&LoadedManifest::load(target)?)?
+        };
+        policy.apply(overrides)?;
+        Ok(policy)
+    }
+
+    /// The defaults for a bare component.
+    pub fn for_component(path: &Path) -> Policy {
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "helper".into());
+        Policy {
+            name,
+            component: path.to_owned(),
+            format: Format::default(),
+            limits: Limits::default(),
+            env: EnvPolicy::default(),
+            config: ConfigPolicy::default(),
+        }
+    }
+
+    /// The policy a manifest describes.
+    pub fn from_manifest(loaded: &LoadedManifest) -> Result<Policy> {
+        let manifest = &loaded.manifest;
+        let mut limits = Limits::default();
+        limits.apply(&manifest.limits).map_err(Error::Usage)?;
+        let mut env = EnvPolicy::default();
+        for name in &manifest.env.allow {
+            env.allow(name)
+                .map_err(|e| Error::Usage(format!("[env] allow: {e}")))?;
+        }
+        Ok(Policy {
+            name: loaded.name(),
+            component: loaded.component_path(),
+            format: manifest.format.unwrap_or_default(),
+            limits,
+            env,
+            config: ConfigPolicy::new(manifest.config.clone()),
+        })
+    }
+
+    /// Applies command-line overrides.
+    pub fn apply(&mut self, o: &Overrides) -> Result<()> {
+        if let Some(format) = o.format {
+            self.format = format;
+        }
+        for name in &o.allow_env {
+            self.env
+                .allow(name)
+                .map_err(|e| Error::Usage(format!("--allow-env: {e}")))?;
+        }
+        for flag in &o.config {
+            self.config.set_from_flag(flag).map_err(Error::Usage)?;
+        }
+        if let Some(fuel) = o.fuel {
+            self.limits
+                .set_fuel(fuel)
+                .map_err(|e| Error::Usage(format!("--fuel: {e}")))?;
+        }
+        if let Some(timeout) = &o.timeout {
+            self.limits
+                .set_timeout(timeout)
+                .map_err(|e| Error::Usage(format!("--timeout: {e}")))?;
+        }
+        if let Some(memory) = &o.memory {
+            self.limits
+                .set_memory(memory)
+                .map_err(|e| Error::Usage(format!("--memory: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
+/// A `.wasm` path, or a file that starts with wasm's magic bytes, is a
+/// component; anything else is read as a manifest.
+fn is_component(path: &Path) -> bool {
+    if path.extension().is_some_and(|e| e == "wasm") {
+        return true;
+    }
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok_and(|()| &magic == b"\0asm")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest;
+
+    fn loaded(text: &str) -> LoadedManifest {
+        LoadedManifest {
+            manifest: manifest::parse(text).unwrap(),
+            path: PathBuf::from("dir/credbox.toml"),
+        }
+    }
+
+    #[test]
+    fn flags_override_the_manifest() {
+        let mut policy = Policy::from_manifest(&loaded(
+            "component = \"a.wasm\"\n[limits]\ntimeout = \"2s\"\n[env]\nallow = [\"A\"]\n[config]\nK = \"m\"\n",
+        ))
+        .unwrap();
+        assert_eq!(policy.limits.timeout, std::time::Duration::from_secs(2));
+        policy
+            .apply(&Overrides {
+                format: Some(Format::ApiKey),
+                allow_env: vec!["B".into()],
+                config: vec!["K=f".into()],
+                timeout: Some("3s".into()),
+                fuel: Some(7),
+                memory: Some("8MiB".into()),
+            })
+            .unwrap();
+        assert_eq!(policy.format, Format::ApiKey);
+        assert_eq!(policy.env.names(), ["A", "B"]);
+        assert_eq!(policy.config.get("K"), Some("f"));
+        assert_eq!(policy.limits.timeout, std::time::Duration::from_secs(3));
+        assert_eq!(policy.limits.fuel, 7);
+        assert_eq!(policy.limits.memory, 8 << 20);
+        assert_eq!(policy.name, "dir");
+    }
+
+    #[test]
+    fn bad_values_name_their_source() {
+        let err = Policy::from_manifest(&loaded(
+            "component = \"a.wasm\"\n[limits]\ntimeout = \"forever\"\n",
+        ))
+        .unwrap_err();
+        assert!(err.to_string().contains("[limits] timeout"), "{err}");
+        let err = Policy::from_manifest(&loaded("component = \"a.wasm\"\n[env]\nallow = [\"A B\"]\n"))
+            .unwrap_err();
+        assert!(err.to_string().contains("[env] allow"), "{err}");
+        let mut policy = Policy::for_component(Path::new("x.wasm"));
+        let err = policy
+            .apply(&Overrides {
+                memory: Some("lots".into()),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert!(err.to_string().starts_with("--memory:"), "{err}");
+        assert_eq!(policy.name, "x");
+    }
+}

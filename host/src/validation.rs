@@ -1,0 +1,283 @@
+//! Validation: nothing reaches stdout until the whole credential passes.
+//!
+//! Claude Code sends `headersHelper` output as HTTP headers and the
+//! `apiKeyHelper` output as `x-api-key` and `Authorization: Bearer`. A value
+//! with CR/LF could inject headers; a bad name makes the client throw; an
+//! oversized one is refused by servers. Every check here rejects the whole
+//! credential with a message that names the header but never its value.
+
+use crate::error::Error;
+use crate::policy::Format;
+
+/// Most headers a credential may carry.
+pub const MAX_HEADERS: usize = 64;
+/// Longest header value (servers commonly refuse header lines over 8 KiB).
+pub const MAX_VALUE_LEN: usize = 8 << 10;
+/// Most bytes of names and values together.
+pub const MAX_TOTAL_LEN: usize = 16 << 10;
+/// Longest header name.
+pub const MAX_NAME_LEN: usize = 256;
+/// Longest API key.
+pub const MAX_KEY_LEN: usize = 8 << 10;
+
+/// A credential as the guest returned it, in host types.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawCredential {
+    /// Header names and values, in order.
+    pub headers: Vec<(String, String)>,
+    /// A single token.
+    pub token: Option<String>,
+    /// Lifetime in seconds, when the helper knows it.
+    pub expires_in: Option<u64>,
+}
+
+/// A credential that passed validation for its format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Validated {
+    /// Headers to print as a JSON object.
+    Headers(Vec<(String, String)>),
+    /// An API key to print alone.
+    ApiKey(String),
+}
+
+/// Checks `raw` for `format`. For headers, a credential with only a token
+/// becomes `Authorization: Bearer <token>`.
+pub fn validate(raw: RawCredential, format: Format) -> Result<Validated, Error> {
+    match format {
+        Format::ApiKey => {
+            let token = raw.token.ok_or_else(|| {
+                invalid("no token for --format api-key (return Credential::bearer or Credential::token)")
+            })?;
+            check_key(&token)?;
+            Ok(Validated::ApiKey(token))
+        }
+        Format::Headers => {
+            let headers = match (raw.headers.is_empty(), raw.token) {
+                (false, _) => raw.headers,
+                (true, Some(token)) => {
+                    check_key(&token)?;
+                    vec![("Authorization".to_owned(), format!("Bearer {token}"))]
+                }
+                (true, None) => return Err(invalid("no headers and no token")),
+            };
+            check_headers(&headers)?;
+            Ok(Validated::Headers(headers))
+        }
+    }
+}
+
+fn invalid(message: impl Into<String>) -> Error {
+    Error::InvalidOutput(message.into())
+}
+
+fn check_key(key: &str) -> Result<(), Error> {
+    if key.is_empty() {
+        return Err(invalid("the token is empty"));
+    }
+    if key.len() > MAX_KEY_LEN {
+        return Err(invalid(format!(
+            "the token is {} bytes, more than {MAX_KEY_LEN}",
+            key.len()
+        )));
+    }
+    if !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(invalid(
+            "the token must be one line of printable ASCII without spaces",
+        ));
+    }
+    Ok(())
+}
+
+fn check_headers(headers: &[(String, String)]) -> Result<(), Error> {
+    if headers.len() > MAX_HEADERS {
+        return Err(invalid(format!(
+            "{} headers, more than {MAX_HEADERS}",
+            headers.len()
+        )));
+    }
+    let mut total = 0;
+    let mut seen: Vec<String> = Vec::with_capacity(headers.len());
+    for (name, value) in headers {
+        check_name(name)?;
+        let lower = name.to_ascii_lowercase();
+        if seen.contains(&lower) {
+            return Err(invalid(format!("header {name} appears twice")));
+        }
+        seen.push(lower);
+        check_value(name, value)?;
+        total += name.len() + value.len();
+    }
+    if total > MAX_TOTAL_LEN {
+        return Err(invalid(format!(
+            "headers total {total} bytes, more than {MAX_TOTAL_LEN}"
+        )));
+    }
+    Ok(())
+}
+
+/// An RFC 9110 token: `!#$%&'*+-.^_`|~`, digits and letters.
+fn check_name(name: &str) -> Result<(), Error> {
+    let is_tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    if name.is_empty() {
+        return Err(invalid("a header has an empty name"));
+    }
+    if name.len() > MAX_NAME_LEN {
+        return Err(invalid(format!(
+            "a header name is {} bytes, more than {MAX_NAME_LEN}",
+            name.len()
+        )));
+    }
+    if !name.bytes().all(is_tchar) {
+        // The name is shown escaped: it is not a secret, but it may hold
+        // control characters.
+        return Err(invalid(format!(
+            "header name {:?} is not an RFC 9110 token",
+            name
+        )));
+    }
+    Ok(())
+}
+
+/// Visible ASCII, with inner spaces and tabs; no CR, LF, NUL or other
+/// control characters, no leading or trailing whitespace.
+fn check_value(name: &str, value: &str) -> Result<(), Error> {
+    if value.is_empty() {
+        return Err(invalid(format!("header {name} has an empty value")));
+    }
+    if value.len() > MAX_VALUE_LEN {
+        return Err(invalid(format!(
+            "header {name} is {} bytes, more than {MAX_VALUE_LEN}",
+            value.len()
+        )));
+    }
+    if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+        return Err(invalid(format!("header {name} contains CR, LF or NUL")));
+    }
+    if !value
+        .bytes()
+        .all(|b| b.is_ascii_graphic() || b == b' ' || b == b'\t')
+    {
+        return Err(invalid(format!(
+            "header {name} contains control or non-ASCII characters"
+        )));
+    }
+    if value.starts_with([' ', '\t']) || value.ends_with([' ', '\t']) {
+        return Err(invalid(format!(
+            "header {name} has leading or trailing whitespace"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> RawCredential {
+        RawCredential {
+            headers: pairs
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    fn rejects(raw: RawCredential, format: Format, needle: &str) {
+        match validate(raw, format) {
+            Err(Error::InvalidOutput(m)) => assert!(m.contains(needle), "{m:?} lacks {needle:?}"),
+            other => panic!("expected invalid output, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn good_headers_pass_in_order() {
+        let out = validate(headers(&[("X-B", "2"), ("Authorization", "Bearer a b")]), Format::Headers);
+        assert_eq!(
+            out.unwrap(),
+            Validated::Headers(vec![
+                ("X-B".into(), "2".into()),
+                ("Authorization".into(), "Bearer a b".into())
+            ])
+        );
+    }
+
+    #[test]
+    fn a_token_alone_becomes_a_bearer_header() {
+        let raw = RawCredential {
+            token: Some("abc".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            validate(raw.clone(), Format::Headers).unwrap(),
+            Validated::Headers(vec![("Authorization".into(), "Bearer abc".into())])
+        );
+        assert_eq!(
+            validate(raw, Format::ApiKey).unwrap(),
+            Validated::ApiKey("abc".into())
+        );
+    }
+
+    #[test]
+    fn header_names_must_be_tokens() {
+        rejects(headers(&[("Bad Header", "v")]), Format::Headers, "RFC 9110");
+        rejects(headers(&[("X:Y", "v")]), Format::Headers, "RFC 9110");
+        rejects(headers(&[("", "v")]), Format::Headers, "empty name");
+        rejects(headers(&[("Ä", "v")]), Format::Headers, "RFC 9110");
+    }
+
+    #[test]
+    fn header_values_cannot_inject_or_hide() {
+        rejects(headers(&[("X", "a\r\nInjected: 1")]), Format::Headers, "CR, LF");
+        rejects(headers(&[("X", "a\0")]), Format::Headers, "CR, LF or NUL");
+        rejects(headers(&[("X", "a\x1b")]), Format::Headers, "control");
+        rejects(headers(&[("X", "é")]), Format::Headers, "non-ASCII");
+        rejects(headers(&[("X", " a")]), Format::Headers, "whitespace");
+        rejects(headers(&[("X", "a\t")]), Format::Headers, "whitespace");
+        rejects(headers(&[("X", "")]), Format::Headers, "empty value");
+    }
+
+    #[test]
+    fn sizes_counts_and_duplicates_are_capped() {
+        let big = "v".repeat(MAX_VALUE_LEN + 1);
+        rejects(headers(&[("X", &big)]), Format::Headers, "more than 8192");
+        let half = "v".repeat(MAX_VALUE_LEN);
+        rejects(
+            headers(&[("A", &half), ("B", &half), ("C", "v")]),
+            Format::Headers,
+            "headers total",
+        );
+        let many: Vec<(String, String)> = (0..=MAX_HEADERS)
+            .map(|i| (format!("X-{i}"), "v".to_string()))
+            .collect();
+        let raw = RawCredential {
+            headers: many,
+            ..Default::default()
+        };
+        rejects(raw, Format::Headers, "65 headers");
+        rejects(headers(&[("X-A", "1"), ("x-a", "2")]), Format::Headers, "twice");
+    }
+
+    #[test]
+    fn api_keys_are_one_printable_word() {
+        let key = |k: &str| RawCredential {
+            token: Some(k.into()),
+            ..Default::default()
+        };
+        rejects(key("abc def"), Format::ApiKey, "without spaces");
+        rejects(key("abc\n"), Format::ApiKey, "printable");
+        rejects(key(""), Format::ApiKey, "empty");
+        rejects(key(&"k".repeat(MAX_KEY_LEN + 1)), Format::ApiKey, "more than");
+        rejects(headers(&[("X", "1")]), Format::ApiKey, "no token");
+        rejects(RawCredential::default(), Format::Headers, "no headers and no token");
+    }
+
+    #[test]
+    fn messages_never_echo_values() {
+        let secret = "s3cr3t\r\nvalue";
+        match validate(headers(&[("X", secret)]), Format::Headers) {
+            Err(e) => assert!(!e.to_string().contains("s3cr3t")),
+            Ok(_) => panic!("accepted"),
+        }
+    }
+}
