@@ -5,12 +5,15 @@
 //! Nothing here depends on the helper: the same configuration serves every
 //! run.
 
+use std::hash::{Hash, Hasher};
 use std::path::Path;
 
+use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 use wasmtime::{Config, Engine, OptLevel};
 
 use crate::error::{Error, Result};
+use crate::private_dir::PrivateDir;
 
 /// How often the epoch ticks while a guest runs. The guest yields to the
 /// host at each tick, which is when the deadline is checked, so this bounds
@@ -32,15 +35,115 @@ pub fn new_engine() -> Result<Engine> {
     Engine::new(&config).map_err(|e| Error::Internal(format!("cannot configure wasmtime: {e}")))
 }
 
-/// Reads and compiles the component at `path`.
-pub fn load_component(engine: &Engine, path: &Path) -> Result<Component> {
+/// A component ready to instantiate, and what is known about it.
+pub struct Loaded {
+    /// The compiled component.
+    pub component: Component,
+    /// Lowercase hex SHA-256 of the component file.
+    pub sha256: String,
+    /// Whether it was compiled now (`false`: loaded precompiled).
+    pub compiled: bool,
+}
+
+/// Magic at the start of a compiled-component file: format version 1.
+const ARTIFACT_MAGIC: &[u8; 8] = b"CBXART1\n";
+
+/// Reads the component file at `path` and returns its bytes and SHA-256,
+/// refusing it when it differs from the `pinned` digest.
+pub fn read_component(path: &Path, pinned: Option<&str>) -> Result<(Vec<u8>, String)> {
     let bytes = std::fs::read(path).map_err(|e| {
         Error::Usage(format!(
             "cannot read component {}: {e}; build it first (see the README)",
             path.display()
         ))
     })?;
-    compile(engine, &bytes, path)
+    let sha256 = hex_sha256(&bytes);
+    if let Some(pin) = pinned {
+        if !pin.eq_ignore_ascii_case(&sha256) {
+            return Err(Error::Usage(format!(
+                "{} has sha256 {sha256}, but the manifest pins {pin}; rebuild the helper or update the pin",
+                path.display()
+            )));
+        }
+    }
+    Ok((bytes, sha256))
+}
+
+/// Loads the compiled form of the component `bytes` (digest `sha256`) from
+/// `cache`, compiling and storing it on a miss; without a cache it always
+/// compiles. `path` is only used in messages.
+///
+/// The cached file is keyed by the component's SHA-256 and the engine's
+/// compatibility hash (wasmtime version and configuration), and carries a
+/// SHA-256 of its own contents: a corrupt, truncated or foreign file is
+/// recompiled, never loaded.
+pub fn load(
+    engine: &Engine,
+    path: &Path,
+    bytes: &[u8],
+    sha256: &str,
+    cache: Option<&PrivateDir>,
+) -> Result<Loaded> {
+    let name = artifact_name(engine, sha256);
+    if let Some(component) = cache.and_then(|dir| load_artifact(engine, dir, &name)) {
+        return Ok(Loaded {
+            component,
+            sha256: sha256.to_owned(),
+            compiled: false,
+        });
+    }
+    let component = compile(engine, bytes, path)?;
+    if let Some(dir) = cache {
+        // A cache that cannot be written costs speed, not correctness.
+        if let Ok(serialized) = component.serialize() {
+            let _ = dir.write_atomic(&name, &wrap_artifact(&serialized));
+        }
+    }
+    Ok(Loaded {
+        component,
+        sha256: sha256.to_owned(),
+        compiled: true,
+    })
+}
+
+/// The cache file name for a component under this engine.
+fn artifact_name(engine: &Engine, sha256: &str) -> String {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    format!("{sha256}-{:016x}.cwasm", hasher.finish())
+}
+
+/// Magic, SHA-256 of the payload, payload.
+fn wrap_artifact(serialized: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(ARTIFACT_MAGIC.len() + 32 + serialized.len());
+    out.extend_from_slice(ARTIFACT_MAGIC);
+    out.extend_from_slice(&Sha256::digest(serialized));
+    out.extend_from_slice(serialized);
+    out
+}
+
+/// The payload of an intact artifact file.
+fn unwrap_artifact(file: &[u8]) -> Option<&[u8]> {
+    let rest = file.strip_prefix(ARTIFACT_MAGIC)?;
+    let (digest, payload) = rest.split_at_checked(32)?;
+    (Sha256::digest(payload).as_slice() == digest).then_some(payload)
+}
+
+/// Loads a cached artifact, or `None` (and removes it) when it is unusable.
+fn load_artifact(engine: &Engine, dir: &PrivateDir, name: &str) -> Option<Component> {
+    let file = dir.read(name)?;
+    let component = unwrap_artifact(&file).and_then(|payload| {
+        // SAFETY: `deserialize` trusts its input to be wasmtime's own
+        // output. This file lives in a directory private to this user
+        // (checked by `PrivateDir`), was written atomically by credbox, and
+        // its SHA-256 matches the one credbox stored with it; wasmtime
+        // still checks the version and configuration it was built for.
+        unsafe { Component::deserialize(engine, payload) }.ok()
+    });
+    if component.is_none() {
+        let _ = dir.remove(name);
+    }
+    component
 }
 
 /// Compiles component bytes; `path` is only used in messages.
@@ -58,6 +161,14 @@ pub fn compile(engine: &Engine, bytes: &[u8], path: &Path) -> Result<Component> 
             first_line(&e)
         ))
     })
+}
+
+/// Lowercase hex SHA-256 of `bytes`.
+pub fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The first line of an error's top-level message (wasmtime errors can span
@@ -82,8 +193,39 @@ mod tests {
 
     #[test]
     fn missing_files_say_to_build() {
-        let engine = new_engine().unwrap();
-        let err = load_component(&engine, Path::new("/nonexistent/x.wasm")).unwrap_err();
+        let err = read_component(Path::new("/nonexistent/x.wasm"), None).unwrap_err();
         assert!(err.to_string().contains("build it first"), "{err}");
+    }
+
+    #[test]
+    fn a_pin_mismatch_is_refused_before_compiling() {
+        let temp = tempfile::tempdir().unwrap();
+        let path = temp.path().join("x.wasm");
+        std::fs::write(&path, b"abc").unwrap();
+        let good = "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD";
+        assert!(read_component(&path, Some(good)).is_ok(), "case does not matter");
+        let bad = "0".repeat(64);
+        let err = read_component(&path, Some(&bad)).unwrap_err();
+        assert!(err.to_string().contains("but the manifest pins 0000"), "{err}");
+    }
+
+    #[test]
+    fn artifacts_carry_a_checksum() {
+        let wrapped = wrap_artifact(b"payload");
+        assert_eq!(unwrap_artifact(&wrapped), Some(&b"payload"[..]));
+        let mut flipped = wrapped.clone();
+        *flipped.last_mut().unwrap() ^= 1;
+        assert_eq!(unwrap_artifact(&flipped), None);
+        assert_eq!(unwrap_artifact(&wrapped[..wrapped.len() - 1]), None);
+        assert_eq!(unwrap_artifact(&wrapped[..10]), None);
+        assert_eq!(unwrap_artifact(b"garbage"), None);
+    }
+
+    #[test]
+    fn sha256_is_lowercase_hex() {
+        assert_eq!(
+            hex_sha256(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }

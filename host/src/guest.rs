@@ -16,6 +16,7 @@
 pub mod log;
 pub mod stdio;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -43,7 +44,7 @@ mod bindings {
     });
 }
 
-use bindings::Helper;
+use bindings::{Helper, HelperPre};
 use bindings::credbox::helper::{host as wit_host, types as wit};
 
 /// Most table elements a guest may have (function tables of real programs
@@ -82,12 +83,16 @@ pub struct RunOptions {
     /// Lowest helper log level printed; `Info` and below also print what
     /// the helper wrote to stdout and stderr.
     pub log_level: LogLevel,
+    /// Bypass the credential cache for this call: neither read nor write
+    /// it. (Compiled components are still cached.)
+    pub no_cache: bool,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
             log_level: LogLevel::Warn,
+            no_cache: false,
         }
     }
 }
@@ -203,6 +208,32 @@ impl Drop for EpochTicker {
     }
 }
 
+/// Links `component` against WASI and credbox's `host` interface, and checks
+/// that it exports what the `helper` world requires. `path` is only used in
+/// messages.
+fn prepare(engine: &Engine, component: &Component, path: &Path) -> Result<HelperPre<HostState>> {
+    let mut linker = Linker::<HostState>::new(engine);
+    let internal = |e: wasmtime::Error| Error::Internal(format!("cannot link WASI: {}", first_line(&e)));
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(internal)?;
+    Helper::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).map_err(internal)?;
+    let misfit = |e: wasmtime::Error| {
+        Error::Usage(format!(
+            "{} does not fit the credbox:helper/helper@0.1.0 world: {}",
+            path.display(),
+            first_line(&e)
+        ))
+    };
+    let pre = linker.instantiate_pre(component).map_err(misfit)?;
+    HelperPre::new(pre).map_err(misfit)
+}
+
+/// Checks, without running it, that `component` can be instantiated by
+/// credbox: its imports are all provided and it exports `fetch` with the
+/// right type.
+pub fn check(engine: &Engine, component: &Component, path: &Path) -> Result<()> {
+    prepare(engine, component, path).map(drop)
+}
+
 /// Runs `fetch` in `component` under `policy`, handing it the allowlisted
 /// environment `env`. Returns the credential exactly as the helper gave it;
 /// validation is the caller's next step.
@@ -242,11 +273,7 @@ pub fn run(
         log: GuestLog::new(&policy.name, redactor.clone(), options.log_level, Box::new(std::io::stderr())),
     };
 
-    let mut linker = Linker::<HostState>::new(engine);
-    let internal = |e: wasmtime::Error| Error::Internal(format!("cannot link WASI: {}", first_line(&e)));
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(internal)?;
-    Helper::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).map_err(internal)?;
-
+    let pre = prepare(engine, component, &policy.component)?;
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
     store
@@ -271,7 +298,7 @@ pub fn run(
 
     let ticker = EpochTicker::start(engine);
     let outcome = runtime.block_on(tokio::time::timeout(policy.limits.timeout, async {
-        let helper = match Helper::instantiate_async(&mut store, component, &linker).await {
+        let helper = match pre.instantiate_async(&mut store).await {
             Ok(helper) => helper,
             Err(e) => return Err(Failure::Instantiate(e)),
         };
@@ -335,14 +362,11 @@ fn classify(
     if let Some(exit) = error.downcast_ref::<I32Exit>() {
         return Error::HelperFailed(format!("exited with status {} instead of returning", exit.0));
     }
-    if instantiating {
-        return Error::Usage(format!(
-            "{} does not fit the credbox:helper/helper@0.1.0 world: {}",
-            policy.component.display(),
-            redactor.redact(&first_line(&error))
-        ));
-    }
-    Error::HelperFailed(format!("failed: {}", redactor.redact(&first_line(&error))))
+    let during = if instantiating { "starting" } else { "running" };
+    Error::HelperFailed(format!(
+        "failed while {during}: {}",
+        redactor.redact(&first_line(&error))
+    ))
 }
 
 /// The message of a Rust panic, from what the guest wrote to stderr:

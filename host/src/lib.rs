@@ -5,37 +5,92 @@
 //! 1. [`manifest`]: read the helper's `credbox.toml`, strictly.
 //! 2. [`policy`]: merge defaults, manifest and flags into what the run may
 //!    do (limits, environment, config).
-//! 3. [`engine`]: configure wasmtime and compile the component.
-//! 4. [`guest`]: run `fetch` under fuel, deadline and memory limits.
-//! 5. [`validation`]: check the credential for the output format.
-//! 6. [`output`]: render the exact text for stdout.
+//! 3. [`cache`]: answer from the credential cache when it can; otherwise
+//!    run the helper once across processes and remember the result.
+//! 4. [`engine`]: configure wasmtime and load the compiled component.
+//! 5. [`guest`]: run `fetch` under fuel, deadline and memory limits.
+//! 6. [`validation`]: check the credential for the output format.
+//! 7. [`output`]: render the exact text for stdout.
 //!
 //! [`run`] strings the steps together; the `credbox` binary adds the command
 //! line and error reporting.
 
+pub mod cache;
 pub mod engine;
 pub mod error;
 pub mod guest;
 pub mod manifest;
 pub mod output;
 pub mod policy;
+pub mod private_dir;
 pub mod redact;
 pub mod validation;
 
+pub use cache::{Answer, CacheKey, CredentialCache};
 pub use error::{Error, Result};
 pub use guest::{Request, RunOptions};
 pub use policy::{Format, Overrides, Policy};
+pub use private_dir::PrivateDir;
 
-/// Runs the helper that `policy` describes and returns the text to print:
-/// a JSON object of headers or an API key, newline included.
+/// Extra time a process waits for another one running the same helper,
+/// beyond that run's own deadline.
+const LOCK_MARGIN: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Answers for the helper that `policy` describes: from the credential
+/// cache when it can, else by running the helper once. The answer's output
+/// is the text to print: a JSON object of headers or an API key, newline
+/// included.
 ///
 /// The process environment is read here, and only for the variables the
 /// policy allowlists.
-pub fn run(policy: &Policy, request: &Request, options: &RunOptions) -> Result<String> {
-    let engine = engine::new_engine()?;
-    let component = engine::load_component(&engine, &policy.component)?;
+pub fn run(policy: &Policy, request: &Request, options: &RunOptions) -> Result<Answer> {
+    let (bytes, sha256) = engine::read_component(&policy.component, policy.sha256.as_deref())?;
     let env = policy.env.resolve(|name| std::env::var(name).ok());
-    let raw = guest::run(&engine, &component, policy, request, env, options)?;
+    let root = cache_root()?;
+    let fetch = || fetch(policy, request, options, &root, &bytes, &sha256, env.clone());
+    if options.no_cache {
+        return fetch().map(|(output, _)| Answer {
+            output,
+            warning: None,
+        });
+    }
+    let credentials = CredentialCache::open(&root)?;
+    let key = CacheKey::new(policy, &sha256, request, &env);
+    credentials.get_or_run(&key, policy, policy.limits.timeout + LOCK_MARGIN, fetch)
+}
+
+/// Runs the helper: engine, guest, validation, output.
+fn fetch(
+    policy: &Policy,
+    request: &Request,
+    options: &RunOptions,
+    root: &PrivateDir,
+    bytes: &[u8],
+    sha256: &str,
+    env: Vec<(String, String)>,
+) -> cache::Fetched {
+    let engine = engine::new_engine()?;
+    let compiled = root.subdir("compiled")?;
+    let loaded = engine::load(&engine, &policy.component, bytes, sha256, Some(&compiled))?;
+    let raw = guest::run(&engine, &loaded.component, policy, request, env, options)?;
+    let expires_in = raw.expires_in;
     let validated = validation::validate(raw, policy.format)?;
-    Ok(output::render(&validated))
+    Ok((output::render(&validated), expires_in))
+}
+
+/// Compiles the helper that `policy` describes into the compiled-component
+/// cache (if it is not there yet) and checks that it fits the `helper`
+/// world, without running it.
+pub fn build(policy: &Policy) -> Result<engine::Loaded> {
+    let (bytes, sha256) = engine::read_component(&policy.component, policy.sha256.as_deref())?;
+    let engine = engine::new_engine()?;
+    let compiled = cache_root()?.subdir("compiled")?;
+    let loaded = engine::load(&engine, &policy.component, &bytes, &sha256, Some(&compiled))?;
+    guest::check(&engine, &loaded.component, &policy.component)?;
+    Ok(loaded)
+}
+
+/// credbox's private cache directory (see [`private_dir::cache_root`]).
+pub fn cache_root() -> Result<PrivateDir> {
+    PrivateDir::open(&private_dir::cache_root()?)
 }

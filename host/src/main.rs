@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::{ArgAction, Parser, Subcommand};
 use credbox::guest::log::LogLevel;
-use credbox::{Error, Format, Overrides, Policy, Request, RunOptions};
+use credbox::{CredentialCache, Error, Format, Overrides, Policy, Request, RunOptions};
 
 #[derive(Parser)]
 #[command(name = "credbox", version, about = "Run Claude Code credential helpers as sandboxed WASI components")]
@@ -25,6 +25,30 @@ struct Cli {
 enum Command {
     /// Run a helper and print its credential.
     Run(RunArgs),
+    /// Compile a helper ahead of time, check that it implements the credbox
+    /// world, and print its sha256 for pinning in the manifest.
+    Build(BuildArgs),
+    /// Manage the credential cache.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+    /// List cached credentials: age, expiry and last failure (never the
+    /// credential itself).
+    Status,
+}
+
+#[derive(Subcommand)]
+enum CacheCommand {
+    /// Forget cached credentials and failures, of one helper or all.
+    Clear {
+        /// The helper's name, as shown by `credbox status`.
+        helper: Option<String>,
+    },
+}
+
+#[derive(clap::Args)]
+struct BuildArgs {
+    /// The helper's manifest (credbox.toml) or a component (.wasm).
+    target: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -52,6 +76,9 @@ struct RunArgs {
     /// Show the helper's info logs and output (-vv: debug too).
     #[arg(short, long, action = ArgAction::Count)]
     verbose: u8,
+    /// Neither read nor write the credential cache for this call.
+    #[arg(long)]
+    no_cache: bool,
 }
 
 fn main() -> ExitCode {
@@ -79,6 +106,9 @@ fn real_main() -> ExitCode {
     };
     match cli.command {
         Command::Run(args) => run(args),
+        Command::Build(args) => build(args),
+        Command::Cache(CacheCommand::Clear { helper }) => clear(helper.as_deref()),
+        Command::Status => status(),
     }
 }
 
@@ -118,17 +148,93 @@ fn run(args: RunArgs) -> ExitCode {
             1 => LogLevel::Info,
             _ => LogLevel::Debug,
         },
+        no_cache: args.no_cache,
     };
     let request = Request::from_env(policy.format);
     match credbox::run(&policy, &request, &options) {
-        Ok(text) => {
+        Ok(answer) => {
+            if let Some(warning) = answer.warning {
+                eprintln!("credbox: {}: warning: {warning}", policy.name);
+            }
             let mut stdout = std::io::stdout().lock();
-            match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+            match stdout.write_all(answer.output.as_bytes()).and_then(|()| stdout.flush()) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(&policy.name, &Error::Internal(format!("cannot write to stdout: {e}"))),
             }
         }
         Err(e) => fail(&policy.name, &e),
+    }
+}
+
+fn build(args: BuildArgs) -> ExitCode {
+    let policy = match Policy::resolve(&args.target, &Overrides::default()) {
+        Ok(policy) => policy,
+        Err(e) => return fail(&args.target.display().to_string(), &e),
+    };
+    let start = std::time::Instant::now();
+    match credbox::build(&policy) {
+        Ok(loaded) => {
+            let how = if loaded.compiled {
+                format!("compiled in {} ms", start.elapsed().as_millis())
+            } else {
+                "already compiled".to_owned()
+            };
+            eprintln!(
+                "credbox: {}: {} implements credbox:helper/helper@0.1.0; {how}",
+                policy.name,
+                policy.component.display()
+            );
+            println!("sha256 = \"{}\"", loaded.sha256);
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&policy.name, &e),
+    }
+}
+
+fn clear(helper: Option<&str>) -> ExitCode {
+    let cleared = credbox::cache_root()
+        .and_then(|root| CredentialCache::open(&root))
+        .and_then(|cache| cache.clear(helper));
+    match cleared {
+        Ok(n) => {
+            eprintln!("credbox: removed {n} cached entr{}", if n == 1 { "y" } else { "ies" });
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail("cache", &e),
+    }
+}
+
+fn status() -> ExitCode {
+    let cache = match credbox::cache_root().and_then(|root| CredentialCache::open(&root)) {
+        Ok(cache) => cache,
+        Err(e) => return fail("status", &e),
+    };
+    let now = credbox::cache::now_ms();
+    let ago = |ms: u64| human(now.saturating_sub(ms));
+    let mut out = String::from("HELPER\tKEY\tAGE\tEXPIRES IN\tLAST FAILURE\n");
+    for (key, entry) in cache.entries() {
+        let (age, expires) = match &entry.credential {
+            Some(c) if c.expires_ms > now => (ago(c.created_ms), human(c.expires_ms - now)),
+            Some(c) => (ago(c.created_ms), format!("expired {} ago", ago(c.expires_ms))),
+            None => ("-".into(), "-".into()),
+        };
+        let failure = match &entry.failure {
+            Some(f) => format!("{} ago, {} in a row: {}", ago(f.at_ms), f.count, f.message),
+            None => "-".into(),
+        };
+        out.push_str(&format!("{}\t{}\t{age}\t{expires}\t{failure}\n", entry.helper, &key[..12]));
+    }
+    print!("{out}");
+    ExitCode::SUCCESS
+}
+
+/// `90s` → `1m30s`, for status.
+fn human(ms: u64) -> String {
+    let s = ms / 1000;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
     }
 }
 

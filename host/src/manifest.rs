@@ -4,6 +4,7 @@
 //! name = "env-bearer"            # optional; default: the folder's name
 //! component = "env_bearer.wasm"  # relative to this file
 //! format = "headers"             # or "api-key"
+//! sha256 = "9f86d0…"             # optional pin, from `credbox build`
 //!
 //! [limits]
 //! timeout = "5s"
@@ -12,6 +13,9 @@
 //!
 //! [env]
 //! allow = ["API_TOKEN"]
+//!
+//! [cache]
+//! ttl = "5m"
 //!
 //! [config]
 //! TOKEN_URL = "https://auth.example.com/token"
@@ -27,6 +31,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::policy::Format;
+use crate::policy::cache::CacheConfig;
 use crate::policy::env::EnvConfig;
 use crate::policy::limits::LimitsConfig;
 
@@ -41,12 +46,18 @@ pub struct Manifest {
     pub component: PathBuf,
     /// What to print: headers (default) or an API key.
     pub format: Option<Format>,
+    /// The component's expected SHA-256 (lowercase hex); a component that
+    /// differs is refused before it runs. `credbox build` prints it.
+    pub sha256: Option<String>,
     /// `[limits]`: fuel, timeout, memory.
     #[serde(default)]
     pub limits: LimitsConfig,
     /// `[env]`: which environment variables the helper may read.
     #[serde(default)]
     pub env: EnvConfig,
+    /// `[cache]`: how long credentials are reused and failures remembered.
+    #[serde(default)]
+    pub cache: CacheConfig,
     /// `[config]`: string values handed to the helper through `get-config`.
     #[serde(default)]
     pub config: BTreeMap<String, String>,

@@ -2,8 +2,9 @@
 //!
 //! It merges, in order, credbox's defaults, the manifest and the command
 //! line's flags. Each capability has its own module: [`limits`], [`env`],
-//! [`config`].
+//! [`config`], [`cache`].
 
+pub mod cache;
 pub mod config;
 pub mod env;
 pub mod limits;
@@ -14,6 +15,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::manifest::LoadedManifest;
+use cache::CachePolicy;
 use config::ConfigPolicy;
 use env::EnvPolicy;
 use limits::Limits;
@@ -55,12 +57,16 @@ pub struct Policy {
     pub component: PathBuf,
     /// What to print.
     pub format: Format,
+    /// The pinned SHA-256 of the component, if any.
+    pub sha256: Option<String>,
     /// Fuel, deadline and memory.
     pub limits: Limits,
     /// Which environment variables the helper sees.
     pub env: EnvPolicy,
     /// Values for `get-config`.
     pub config: ConfigPolicy,
+    /// Credential caching.
+    pub cache: CachePolicy,
 }
 
 impl Policy {
@@ -86,9 +92,11 @@ impl Policy {
             name,
             component: path.to_owned(),
             format: Format::default(),
+            sha256: None,
             limits: Limits::default(),
             env: EnvPolicy::default(),
             config: ConfigPolicy::default(),
+            cache: CachePolicy::default(),
         }
     }
 
@@ -97,18 +105,29 @@ impl Policy {
         let manifest = &loaded.manifest;
         let mut limits = Limits::default();
         limits.apply(&manifest.limits).map_err(Error::Usage)?;
+        let mut cache = CachePolicy::default();
+        cache.apply(&manifest.cache).map_err(Error::Usage)?;
         let mut env = EnvPolicy::default();
         for name in &manifest.env.allow {
             env.allow(name)
                 .map_err(|e| Error::Usage(format!("[env] allow: {e}")))?;
         }
+        if let Some(pin) = &manifest.sha256 {
+            if pin.len() != 64 || !pin.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(Error::Usage(
+                    "sha256: expected 64 hex digits, as printed by `credbox build`".into(),
+                ));
+            }
+        }
         Ok(Policy {
             name: loaded.name(),
             component: loaded.component_path(),
             format: manifest.format.unwrap_or_default(),
+            sha256: manifest.sha256.clone(),
             limits,
             env,
             config: ConfigPolicy::new(manifest.config.clone()),
+            cache,
         })
     }
 
@@ -204,6 +223,9 @@ mod tests {
         let err = Policy::from_manifest(&loaded("component = \"a.wasm\"\n[env]\nallow = [\"A B\"]\n"))
             .unwrap_err();
         assert!(err.to_string().contains("[env] allow"), "{err}");
+        let err = Policy::from_manifest(&loaded("component = \"a.wasm\"\nsha256 = \"abc\"\n"))
+            .unwrap_err();
+        assert!(err.to_string().starts_with("sha256: expected 64 hex"), "{err}");
         let mut policy = Policy::for_component(Path::new("x.wasm"));
         let err = policy
             .apply(&Overrides {
