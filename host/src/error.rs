@@ -39,6 +39,16 @@ pub enum Error {
     /// The helper crashed (trap, panic, exit) or reported an `other` error.
     #[error("{0}")]
     HelperFailed(String),
+    /// A recent failure, remembered: the helper was not run again.
+    #[error("{message}")]
+    CachedFailure {
+        /// The original error's message.
+        message: String,
+        /// The original error's exit code.
+        exit_code: u8,
+        /// When the helper will be run again.
+        retry_in: Duration,
+    },
     /// A bug or an environment problem in credbox itself.
     #[error("internal error: {0}")]
     Internal(String),
@@ -56,13 +66,14 @@ impl Error {
             Error::FuelExhausted(_) | Error::DeadlineExceeded(_) | Error::MemoryExceeded(_) => 6,
             Error::InvalidOutput(_) => 7,
             Error::HelperFailed(_) => 8,
+            Error::CachedFailure { exit_code, .. } => *exit_code,
         }
     }
 
     /// What the user should do about it, shown in parentheses after the
     /// message.
-    pub fn hint(&self) -> &'static str {
-        match self {
+    pub fn hint(&self) -> String {
+        let hint = match self {
             Error::Usage(_) => "fix the command line or manifest; see `credbox run --help` and the README",
             Error::Misconfigured(_) => {
                 "add it to the manifest's [config] or [env] allow; retrying will not help"
@@ -81,7 +92,14 @@ impl Error {
             Error::InvalidOutput(_) => "nothing was printed; report this to the helper's author",
             Error::HelperFailed(_) => "the helper crashed; run with --verbose and report it to its author",
             Error::Internal(_) => "this is a credbox bug; please report it",
-        }
+            Error::CachedFailure { retry_in, .. } => {
+                return format!(
+                    "cached failure, next try in {}s; `credbox cache clear` to retry now",
+                    retry_in.as_millis().div_ceil(1000)
+                );
+            }
+        };
+        hint.to_owned()
     }
 }
 

@@ -35,6 +35,11 @@ impl ConfigPolicy {
         self.values.get(name).map(String::as_str)
     }
 
+    /// All names and values, sorted by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.values.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// All values, for redaction.
     pub fn values(&self) -> impl Iterator<Item = &str> {
         self.values.values().map(String::as_str)

@@ -1,0 +1,578 @@
+//! The credential cache: answers repeated calls without running the helper,
+//! and ends retry loops.
+//!
+//! One entry per helper and request, keyed by a SHA-256 of everything that
+//! could change the answer: the component's digest, the effective policy,
+//! the values of the allowlisted environment variables and config (hashed,
+//! never stored), the purpose and the MCP server. Entries live in a private
+//! directory (see [`crate::private_dir`]) and are replaced atomically.
+//!
+//! - **Fresh**: served as is, without starting wasmtime.
+//! - **Refresh ahead**: near expiry the helper runs again; if that run
+//!   fails, the still-valid entry is served.
+//! - **Stale if error**: past expiry, a transient failure (`unavailable`, a
+//!   deadline) may serve the old entry for `[cache] stale_if_error`.
+//! - **Negative cache**: a failure is remembered; calls within its backoff
+//!   fail at once with the recorded reason, without running the guest.
+//! - **Single flight**: an advisory lock per entry; while one process runs
+//!   the helper, the others wait and then read its result. The lock dies
+//!   with its process.
+
+use std::fs::{File, TryLockError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::guest::Request;
+use crate::policy::limits::format_duration;
+use crate::policy::{Format, Policy};
+use crate::private_dir::PrivateDir;
+
+/// Version of the entry format; entries of another version are misses.
+const ENTRY_VERSION: u32 = 1;
+/// How often a waiting process checks whether the lock is free.
+const LOCK_POLL: Duration = Duration::from_millis(5);
+
+/// Identifies a cache entry: lowercase hex SHA-256 of the run's inputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheKey(String);
+
+impl CacheKey {
+    /// The key for running `policy`'s component (whose digest is
+    /// `component_sha256`) on `request`, with the allowlisted environment
+    /// `env`.
+    pub fn new(
+        policy: &Policy,
+        component_sha256: &str,
+        request: &Request,
+        env: &[(String, String)],
+    ) -> CacheKey {
+        let mut h = Sha256::new();
+        let mut field = |bytes: &[u8]| {
+            h.update((bytes.len() as u64).to_le_bytes());
+            h.update(bytes);
+        };
+        field(b"credbox-credential-cache-v1");
+        field(component_sha256.as_bytes());
+        field(format_name(policy.format).as_bytes());
+        field(format_name(request.purpose).as_bytes());
+        field(&policy.limits.fuel.to_le_bytes());
+        field(&policy.limits.timeout.as_millis().to_le_bytes());
+        field(&policy.limits.memory.to_le_bytes());
+        for (name, value) in env {
+            field(name.as_bytes());
+            field(value.as_bytes());
+        }
+        field(b"config");
+        for (name, value) in policy.config.iter() {
+            field(name.as_bytes());
+            field(value.as_bytes());
+        }
+        field(request.mcp_server_name.as_deref().unwrap_or("\0none").as_bytes());
+        field(request.mcp_server_url.as_deref().unwrap_or("\0none").as_bytes());
+        CacheKey(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// The key as hex.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn format_name(format: Format) -> &'static str {
+    match format {
+        Format::Headers => "headers",
+        Format::ApiKey => "api-key",
+    }
+}
+
+/// A cached credential: the exact text to print.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stored {
+    /// What credbox printed (and prints again on a hit).
+    pub output: String,
+    /// When it was fetched (Unix ms).
+    pub created_ms: u64,
+    /// From when the helper is run again ahead of expiry (Unix ms).
+    pub refresh_ms: u64,
+    /// When it stops being served (Unix ms), stale-if-error aside.
+    pub expires_ms: u64,
+}
+
+/// A remembered failure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// The error's message, already redacted.
+    pub message: String,
+    /// The error's exit code.
+    pub exit_code: u8,
+    /// Whether it was transient (`unavailable` or a deadline), so a stale
+    /// credential may stand in.
+    pub transient: bool,
+    /// Failures in a row.
+    pub count: u32,
+    /// When the last one happened (Unix ms).
+    pub at_ms: u64,
+    /// Until when calls fail at once (Unix ms).
+    pub retry_ms: u64,
+}
+
+/// One cache file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    /// [`ENTRY_VERSION`].
+    pub version: u32,
+    /// The helper's name, for `credbox status` and `credbox cache clear`.
+    pub helper: String,
+    /// The last good credential, if any.
+    pub credential: Option<Stored>,
+    /// The last failure since that credential, if any.
+    pub failure: Option<Failure>,
+}
+
+/// What a run handed back: the text to print and, when an older
+/// credential stood in for a failed run, a warning for stderr.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The exact text for stdout.
+    pub output: String,
+    /// A one-line warning, without secrets.
+    pub warning: Option<String>,
+}
+
+/// What a fresh run of the helper produced: the text and the credential's
+/// own lifetime in seconds, if it gave one.
+pub type Fetched = Result<(String, Option<u64>)>;
+
+/// The credential cache directory.
+#[derive(Debug, Clone)]
+pub struct CredentialCache {
+    dir: PrivateDir,
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn ms(d: Duration) -> u64 {
+    d.as_millis().min(u64::MAX as u128) as u64
+}
+
+/// What to do with an entry at a given time, before running anything.
+#[derive(Debug, PartialEq, Eq)]
+enum Decision {
+    /// Print this; no run.
+    Serve(String),
+    /// Fail at once with the recorded failure.
+    FailFast(Failure),
+    /// Run the helper.
+    Run,
+}
+
+fn decide(entry: Option<&Entry>, now: u64) -> Decision {
+    let Some(entry) = entry else {
+        return Decision::Run;
+    };
+    if let Some(stored) = &entry.credential {
+        if now >= stored.created_ms && now < stored.refresh_ms {
+            return Decision::Serve(stored.output.clone());
+        }
+    }
+    if let Some(failure) = &entry.failure {
+        if now >= failure.at_ms && now < failure.retry_ms {
+            // Within the backoff: never run. A credential still valid (its
+            // refresh failed) or, for a transient failure, within its stale
+            // window was already handled by `settle` when the failure was
+            // recorded, so serve it the same way here.
+            return match &entry.credential {
+                Some(stored) if now < stored.expires_ms => Decision::Serve(stored.output.clone()),
+                _ => Decision::FailFast(failure.clone()),
+            };
+        }
+    }
+    Decision::Run
+}
+
+impl CredentialCache {
+    /// Opens (creating) the cache under `root`.
+    pub fn open(root: &PrivateDir) -> Result<CredentialCache> {
+        Ok(CredentialCache {
+            dir: root.subdir("credentials")?,
+        })
+    }
+
+    /// The entry for `key`; a missing, unreadable, corrupt or foreign-version
+    /// file reads as `None`.
+    pub fn entry(&self, key: &CacheKey) -> Option<Entry> {
+        let bytes = self.dir.read(&entry_name(key))?;
+        let entry: Entry = serde_json::from_slice(&bytes).ok()?;
+        (entry.version == ENTRY_VERSION).then_some(entry)
+    }
+
+    /// The fast path: the answer for `key` if the cache alone settles it
+    /// (a fresh credential, or a failure inside its backoff), without
+    /// locking or running anything.
+    pub fn lookup(&self, key: &CacheKey) -> Option<Result<Answer>> {
+        decision_result(decide(self.entry(key).as_ref(), now_ms()))
+    }
+
+    /// Answers `key`: from the cache when it can, else by calling `fetch`
+    /// once across all processes (others wait for the lock, bounded by
+    /// `wait`, then read the result).
+    pub fn get_or_run(
+        &self,
+        key: &CacheKey,
+        policy: &Policy,
+        wait: Duration,
+        fetch: impl FnOnce() -> Fetched,
+    ) -> Result<Answer> {
+        if let Some(answer) = self.lookup(key) {
+            return answer;
+        }
+        // If the lock cannot be had in time (a stuck holder would have been
+        // stopped by its own deadline, so this is rare), run unlocked:
+        // writes are atomic, so the worst case is a duplicate run.
+        let _lock = self.lock(key, wait);
+        let entry = self.entry(key);
+        if let Some(answer) = decision_result(decide(entry.as_ref(), now_ms())) {
+            return answer;
+        }
+        let fetched = fetch();
+        let (entry, result) = settle(entry, fetched, policy, now_ms());
+        match entry {
+            Some(entry) => {
+                let json = serde_json::to_vec(&entry)
+                    .map_err(|e| Error::Internal(format!("cannot encode cache entry: {e}")))?;
+                // A cache that cannot be written costs the next call a run,
+                // not this call its answer.
+                let _ = self.dir.write_atomic(&entry_name(key), &json);
+            }
+            None => self.dir.remove(&entry_name(key))?,
+        }
+        result
+    }
+
+    /// Takes the entry's lock, polling until `wait` has passed.
+    fn lock(&self, key: &CacheKey, wait: Duration) -> Option<File> {
+        let file = self.dir.lock_file(&format!("{}.lock", key.as_str())).ok()?;
+        let start = Instant::now();
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Some(file),
+                Err(TryLockError::WouldBlock) if start.elapsed() < wait => {
+                    std::thread::sleep(LOCK_POLL)
+                }
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// All entries with their keys, for `credbox status`.
+    pub fn entries(&self) -> Vec<(String, Entry)> {
+        let Ok(dir) = std::fs::read_dir(self.dir.path()) else {
+            return Vec::new();
+        };
+        let mut entries: Vec<(String, Entry)> = dir
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter_map(|name| name.strip_suffix(".json").map(str::to_owned))
+            .filter_map(|key| {
+                let entry = self.entry(&CacheKey(key.clone()))?;
+                Some((key, entry))
+            })
+            .collect();
+        entries.sort_by(|a, b| (&a.1.helper, &a.0).cmp(&(&b.1.helper, &b.0)));
+        entries
+    }
+
+    /// Removes the entries of `helper` (all entries when `None`); returns
+    /// how many were removed. Unreadable entries go too when clearing all.
+    pub fn clear(&self, helper: Option<&str>) -> Result<usize> {
+        let Ok(dir) = std::fs::read_dir(self.dir.path()) else {
+            return Ok(0);
+        };
+        let mut removed = 0;
+        for name in dir.filter_map(|e| e.ok()?.file_name().into_string().ok()) {
+            let Some(key) = name.strip_suffix(".json") else {
+                continue;
+            };
+            let matches = match helper {
+                None => true,
+                Some(helper) => self
+                    .entry(&CacheKey(key.to_owned()))
+                    .is_some_and(|e| e.helper == helper),
+            };
+            if matches {
+                self.dir.remove(&name)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+fn entry_name(key: &CacheKey) -> String {
+    format!("{}.json", key.as_str())
+}
+
+/// Turns a decision that needs no run into its answer.
+fn decision_result(decision: Decision) -> Option<Result<Answer>> {
+    match decision {
+        Decision::Serve(output) => Some(Ok(Answer {
+            output,
+            warning: None,
+        })),
+        Decision::FailFast(failure) => Some(Err(Error::CachedFailure {
+            message: failure.message,
+            exit_code: failure.exit_code,
+            retry_in: Duration::from_millis(failure.retry_ms.saturating_sub(now_ms())),
+        })),
+        Decision::Run => None,
+    }
+}
+
+/// Which failures are worth remembering: those a retry within seconds
+/// would repeat. Usage and internal errors are credbox's own, instant, and
+/// fixed by the user, not by waiting.
+fn cacheable(error: &Error) -> bool {
+    !matches!(error, Error::Usage(_) | Error::Internal(_) | Error::CachedFailure { .. })
+}
+
+fn transient(error: &Error) -> bool {
+    matches!(error, Error::Unavailable(_) | Error::DeadlineExceeded(_))
+}
+
+/// Folds a run's result into the entry: the new entry to store (`None`:
+/// remove it) and the answer for this call.
+fn settle(previous: Option<Entry>, fetched: Fetched, policy: &Policy, now: u64) -> (Option<Entry>, Result<Answer>) {
+    let previous_credential = previous.as_ref().and_then(|e| e.credential.clone());
+    match fetched {
+        Ok((output, expires_in)) => {
+            let lifetime = policy.cache.lifetime(expires_in);
+            let answer = Ok(Answer {
+                output: output.clone(),
+                warning: None,
+            });
+            if lifetime.is_zero() {
+                return (None, answer);
+            }
+            let window = crate::policy::cache::CachePolicy::refresh_window(lifetime);
+            let entry = Entry {
+                version: ENTRY_VERSION,
+                helper: policy.name.clone(),
+                credential: Some(Stored {
+                    output,
+                    created_ms: now,
+                    refresh_ms: now + ms(lifetime - window),
+                    expires_ms: now + ms(lifetime),
+                }),
+                failure: None,
+            };
+            (Some(entry), answer)
+        }
+        Err(error) if !cacheable(&error) => (previous, Err(error)),
+        Err(error) => {
+            let count = previous
+                .as_ref()
+                .and_then(|e| e.failure.as_ref())
+                .map_or(1, |f| f.count.saturating_add(1));
+            let failure = Failure {
+                message: error.to_string(),
+                exit_code: error.exit_code(),
+                transient: transient(&error),
+                count,
+                at_ms: now,
+                retry_ms: now + ms(policy.cache.backoff_after(count)),
+            };
+            let mut credential = previous_credential;
+            let answer = match &credential {
+                Some(stored) if now < stored.expires_ms => Ok(Answer {
+                    output: stored.output.clone(),
+                    warning: Some(format!(
+                        "refresh failed ({error}); serving the credential that is still valid for {}",
+                        format_duration(Duration::from_millis(stored.expires_ms - now))
+                    )),
+                }),
+                Some(stored)
+                    if failure.transient
+                        && now < stored.expires_ms.saturating_add(ms(policy.cache.stale_if_error)) =>
+                {
+                    let answer = Ok(Answer {
+                        output: stored.output.clone(),
+                        warning: Some(format!(
+                            "{error}; serving a credential that expired {} ago ([cache] stale_if_error)",
+                            format_duration(Duration::from_secs((now - stored.expires_ms) / 1000))
+                        )),
+                    });
+                    // Keep serving it until the stale window closes.
+                    credential = Some(Stored {
+                        expires_ms: stored.expires_ms.saturating_add(ms(policy.cache.stale_if_error)),
+                        ..stored.clone()
+                    });
+                    answer
+                }
+                _ => Err(error),
+            };
+            let entry = Entry {
+                version: ENTRY_VERSION,
+                helper: policy.name.clone(),
+                credential,
+                failure: Some(failure),
+            };
+            (Some(entry), answer)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn policy() -> Policy {
+        Policy::for_component(Path::new("h.wasm"))
+    }
+
+    fn fresh(output: &str, now: u64) -> Entry {
+        settle(None, Ok((output.into(), None)), &policy(), now).0.unwrap()
+    }
+
+    #[test]
+    fn a_fresh_entry_is_served_until_the_refresh_window() {
+        let entry = fresh("cred\n", 1_000);
+        let stored = entry.credential.clone().unwrap();
+        assert_eq!(stored.expires_ms - stored.created_ms, 300_000);
+        assert_eq!(stored.expires_ms - stored.refresh_ms, 60_000);
+        assert_eq!(decide(Some(&entry), 1_000), Decision::Serve("cred\n".into()));
+        assert_eq!(decide(Some(&entry), stored.refresh_ms - 1), Decision::Serve("cred\n".into()));
+        assert_eq!(decide(Some(&entry), stored.refresh_ms), Decision::Run);
+        assert_eq!(decide(Some(&entry), stored.expires_ms + 1), Decision::Run);
+        // A clock that went backwards does not extend a credential's life.
+        assert_eq!(decide(Some(&entry), 999), Decision::Run);
+    }
+
+    #[test]
+    fn a_failed_refresh_serves_the_still_valid_entry() {
+        let entry = fresh("old\n", 0);
+        let refresh_at = entry.credential.as_ref().unwrap().refresh_ms + 1;
+        let (entry, answer) = settle(
+            Some(entry),
+            Err(Error::Unavailable("down".into())),
+            &policy(),
+            refresh_at,
+        );
+        let answer = answer.unwrap();
+        assert_eq!(answer.output, "old\n");
+        assert!(answer.warning.unwrap().contains("refresh failed"));
+        let entry = entry.unwrap();
+        assert_eq!(entry.failure.as_ref().unwrap().count, 1);
+        // Within the backoff the old entry keeps being served, no run.
+        assert_eq!(decide(Some(&entry), refresh_at + 1), Decision::Serve("old\n".into()));
+    }
+
+    #[test]
+    fn stale_if_error_is_bounded_and_only_for_transient_failures() {
+        let mut p = policy();
+        p.cache.stale_if_error = Duration::from_secs(60);
+        let entry = settle(None, Ok(("old\n".into(), None)), &p, 0).0.unwrap();
+        let expired = entry.credential.as_ref().unwrap().expires_ms + 1_000;
+
+        let (_, answer) = settle(Some(entry.clone()), Err(Error::Denied("no".into())), &p, expired);
+        assert!(matches!(answer, Err(Error::Denied(_))), "never stale for denied");
+        let (_, answer) = settle(Some(entry.clone()), Err(Error::Misconfigured("no".into())), &p, expired);
+        assert!(answer.is_err(), "never stale for misconfigured");
+
+        let (stale, answer) = settle(Some(entry.clone()), Err(Error::Unavailable("vpn".into())), &p, expired);
+        let answer = answer.unwrap();
+        assert_eq!(answer.output, "old\n");
+        assert!(answer.warning.unwrap().contains("expired 1s ago"));
+        assert_eq!(decide(stale.as_ref(), expired + 1), Decision::Serve("old\n".into()));
+
+        let too_late = entry.credential.as_ref().unwrap().expires_ms + 61_000;
+        let (_, answer) = settle(Some(entry), Err(Error::Unavailable("vpn".into())), &p, too_late);
+        assert!(matches!(answer, Err(Error::Unavailable(_))), "stale window is bounded");
+    }
+
+    #[test]
+    fn failures_back_off_exponentially_then_run_again() {
+        let p = policy();
+        let (entry, answer) = settle(None, Err(Error::Unavailable("down".into())), &p, 0);
+        assert!(answer.is_err());
+        let entry = entry.unwrap();
+        match decide(Some(&entry), 4_999) {
+            Decision::FailFast(f) => {
+                assert_eq!(f.message, "unavailable: down");
+                assert_eq!(f.exit_code, 5);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(decide(Some(&entry), 5_000), Decision::Run);
+        let (entry, _) = settle(Some(entry), Err(Error::Unavailable("down".into())), &p, 5_000);
+        let failure = entry.unwrap().failure.unwrap();
+        assert_eq!((failure.count, failure.retry_ms), (2, 15_000));
+        // A success clears the failure.
+        let entry = fresh("ok\n", 20_000);
+        assert!(entry.failure.is_none());
+    }
+
+    #[test]
+    fn usage_errors_are_not_remembered_and_short_lifetimes_not_stored() {
+        let (entry, answer) = settle(None, Err(Error::Usage("bad".into())), &policy(), 0);
+        assert!(entry.is_none() && answer.is_err());
+        let (entry, answer) = settle(None, Ok(("x\n".into(), Some(10))), &policy(), 0);
+        assert!(entry.is_none(), "expires within the skew: not reusable");
+        assert_eq!(answer.unwrap().output, "x\n");
+    }
+
+    #[test]
+    fn keys_change_with_every_input() {
+        let p = policy();
+        let r = Request::default();
+        let base = CacheKey::new(&p, "aa", &r, &[]);
+        assert_eq!(base, CacheKey::new(&p, "aa", &r, &[]));
+        assert_ne!(base, CacheKey::new(&p, "ab", &r, &[]));
+        assert_ne!(base, CacheKey::new(&p, "aa", &r, &[("T".into(), "1".into())]));
+        let mut other = p.clone();
+        other.config.set_from_flag("K=V").unwrap();
+        assert_ne!(base, CacheKey::new(&other, "aa", &r, &[]));
+        let named = Request {
+            mcp_server_name: Some("github".into()),
+            ..Request::default()
+        };
+        assert_ne!(base, CacheKey::new(&p, "aa", &named, &[]));
+        let mut api = p.clone();
+        api.format = Format::ApiKey;
+        assert_ne!(base, CacheKey::new(&api, "aa", &r, &[]));
+    }
+
+    #[test]
+    fn corrupt_and_foreign_entries_are_misses() {
+        let temp = tempfile::tempdir().unwrap();
+        let root = PrivateDir::open(&temp.path().join("c")).unwrap();
+        let cache = CredentialCache::open(&root).unwrap();
+        let key = CacheKey::new(&policy(), "aa", &Request::default(), &[]);
+        let dir = root.subdir("credentials").unwrap();
+        for junk in [&b""[..], b"{", b"{\"version\":2,\"helper\":\"h\",\"credential\":null,\"failure\":null}", b"\xff\xfe"] {
+            dir.write_atomic(&entry_name(&key), junk).unwrap();
+            assert_eq!(cache.entry(&key), None);
+            assert!(cache.lookup(&key).is_none());
+        }
+        let answer = cache
+            .get_or_run(&key, &policy(), Duration::from_secs(1), || Ok(("fresh\n".into(), None)))
+            .unwrap();
+        assert_eq!(answer.output, "fresh\n");
+        let answer = cache
+            .get_or_run(&key, &policy(), Duration::from_secs(1), || panic!("must not run"))
+            .unwrap();
+        assert_eq!(answer.output, "fresh\n");
+        assert_eq!(cache.entries().len(), 1);
+        assert_eq!(cache.clear(Some("other")).unwrap(), 0);
+        assert_eq!(cache.clear(Some("h")).unwrap(), 1);
+        assert!(cache.entries().is_empty());
+    }
+}

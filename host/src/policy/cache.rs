@@ -1,0 +1,174 @@
+//! Credential caching: how long an answer is reused, and how failures are
+//! remembered.
+//!
+//! ```toml
+//! [cache]
+//! ttl = "5m"             # longest a credential is reused (Claude Code's default TTL)
+//! stale_if_error = "0s"  # after expiry, serve the old one this long while the provider is unavailable
+//! backoff = "5s"         # after a failure, fail at once for this long, doubling per failure
+//! ```
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::limits::parse_duration;
+
+/// Default reuse time: Claude Code re-runs `apiKeyHelper` every 5 minutes.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
+/// Default first backoff after a failure.
+pub const DEFAULT_BACKOFF: Duration = Duration::from_secs(5);
+/// Longest backoff, however many failures in a row.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(120);
+/// Safety margin taken off a credential's own `expires-in`, so it is
+/// never handed out moments before the provider rejects it.
+pub const EXPIRY_SKEW: Duration = Duration::from_secs(30);
+/// Longest refresh-ahead window.
+pub const MAX_REFRESH_WINDOW: Duration = Duration::from_secs(60);
+
+/// The `[cache]` table of a manifest.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheConfig {
+    /// Longest time a credential is reused.
+    pub ttl: Option<String>,
+    /// How long past expiry an old credential may be served while the
+    /// helper reports `unavailable` or times out.
+    pub stale_if_error: Option<String>,
+    /// First backoff after a failure.
+    pub backoff: Option<String>,
+}
+
+/// Caching rules for one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CachePolicy {
+    /// Longest reuse.
+    pub ttl: Duration,
+    /// Stale window after expiry, for transient failures only.
+    pub stale_if_error: Duration,
+    /// First backoff after a failure.
+    pub backoff: Duration,
+}
+
+impl Default for CachePolicy {
+    fn default() -> Self {
+        CachePolicy {
+            ttl: DEFAULT_TTL,
+            stale_if_error: Duration::ZERO,
+            backoff: DEFAULT_BACKOFF,
+        }
+    }
+}
+
+impl CachePolicy {
+    /// Applies a manifest's `[cache]` table; `Err` names the field.
+    pub fn apply(&mut self, config: &CacheConfig) -> Result<(), String> {
+        let field = |name: &str, text: &Option<String>| -> Result<Option<Duration>, String> {
+            text.as_deref()
+                .map(parse_duration)
+                .transpose()
+                .map_err(|e| format!("[cache] {name}: {e}"))
+        };
+        if let Some(ttl) = field("ttl", &config.ttl)? {
+            self.ttl = ttl;
+        }
+        if let Some(stale) = field("stale_if_error", &config.stale_if_error)? {
+            self.stale_if_error = stale;
+        }
+        if let Some(backoff) = field("backoff", &config.backoff)? {
+            if backoff > MAX_BACKOFF {
+                return Err(format!(
+                    "[cache] backoff: at most {}s",
+                    MAX_BACKOFF.as_secs()
+                ));
+            }
+            self.backoff = backoff;
+        }
+        Ok(())
+    }
+
+    /// How long a fresh credential is reused: its own lifetime less
+    /// [`EXPIRY_SKEW`], capped by the TTL. Zero means "do not reuse".
+    pub fn lifetime(&self, expires_in: Option<u64>) -> Duration {
+        match expires_in {
+            Some(secs) => Duration::from_secs(secs)
+                .saturating_sub(EXPIRY_SKEW)
+                .min(self.ttl),
+            None => self.ttl,
+        }
+    }
+
+    /// The window before expiry in which the helper is run again while the
+    /// old credential is still served if that run fails: a fifth of the
+    /// lifetime, at most [`MAX_REFRESH_WINDOW`].
+    pub fn refresh_window(lifetime: Duration) -> Duration {
+        (lifetime / 5).min(MAX_REFRESH_WINDOW)
+    }
+
+    /// Backoff after `failures` failures in a row: doubling from
+    /// `backoff`, capped at [`MAX_BACKOFF`].
+    pub fn backoff_after(&self, failures: u32) -> Duration {
+        let doublings = failures.saturating_sub(1).min(16);
+        self.backoff
+            .saturating_mul(1 << doublings)
+            .min(MAX_BACKOFF)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifetime_follows_expiry_less_skew_capped_by_ttl() {
+        let p = CachePolicy::default();
+        assert_eq!(p.lifetime(None), DEFAULT_TTL);
+        assert_eq!(p.lifetime(Some(3600)), DEFAULT_TTL);
+        assert_eq!(p.lifetime(Some(90)), Duration::from_secs(60));
+        assert_eq!(p.lifetime(Some(20)), Duration::ZERO);
+    }
+
+    #[test]
+    fn refresh_window_is_a_fifth_capped() {
+        assert_eq!(CachePolicy::refresh_window(Duration::from_secs(100)), Duration::from_secs(20));
+        assert_eq!(CachePolicy::refresh_window(Duration::from_secs(3600)), MAX_REFRESH_WINDOW);
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let p = CachePolicy::default();
+        assert_eq!(p.backoff_after(1), Duration::from_secs(5));
+        assert_eq!(p.backoff_after(2), Duration::from_secs(10));
+        assert_eq!(p.backoff_after(3), Duration::from_secs(20));
+        assert_eq!(p.backoff_after(10), MAX_BACKOFF);
+        assert_eq!(p.backoff_after(u32::MAX), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn fields_are_named_in_errors() {
+        let mut p = CachePolicy::default();
+        let err = p
+            .apply(&CacheConfig {
+                stale_if_error: Some("later".into()),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert!(err.starts_with("[cache] stale_if_error:"), "{err}");
+        let err = p
+            .apply(&CacheConfig {
+                backoff: Some("10m".into()),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert!(err.starts_with("[cache] backoff:"), "{err}");
+        p.apply(&CacheConfig {
+            ttl: Some("1m".into()),
+            stale_if_error: Some("10m".into()),
+            backoff: Some("1s".into()),
+        })
+        .unwrap();
+        assert_eq!(p.ttl, Duration::from_secs(60));
+        assert_eq!(p.stale_if_error, Duration::from_secs(600));
+        assert_eq!(p.backoff, Duration::from_secs(1));
+    }
+}
