@@ -70,6 +70,14 @@ impl CacheKey {
             field(name.as_bytes());
             field(value.as_bytes());
         }
+        field(b"network");
+        for entry in policy.network.entries() {
+            field(entry.to_string().as_bytes());
+        }
+        field(b"ca_bundle");
+        for certificate in policy.network.ca_bundle().map_or(&[][..], |b| &b.certificates) {
+            field(certificate);
+        }
         field(request.mcp_server_name.as_deref().unwrap_or("\0none").as_bytes());
         field(request.mcp_server_url.as_deref().unwrap_or("\0none").as_bytes());
         CacheKey(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
@@ -432,6 +440,7 @@ fn settle(previous: Option<Entry>, fetched: Fetched, policy: &Policy, now: u64) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::network::{NetworkConfig, NetworkPolicy};
     use std::path::Path;
 
     fn policy() -> Policy {
@@ -548,6 +557,20 @@ mod tests {
         let mut api = p.clone();
         api.format = Format::ApiKey;
         assert_ne!(base, CacheKey::new(&api, "aa", &r, &[]));
+        let mut networked = p.clone();
+        networked.network.allow("https://a.example").unwrap();
+        assert_ne!(base, CacheKey::new(&networked, "aa", &r, &[]));
+        let mut trusting = p.clone();
+        let bundle = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/tls/ca.pem");
+        trusting.network = NetworkPolicy::from_config(
+            &NetworkConfig {
+                allow: vec![],
+                ca_bundle: Some(bundle),
+            },
+            Path::new("."),
+        )
+        .unwrap();
+        assert_ne!(base, CacheKey::new(&trusting, "aa", &r, &[]));
     }
 
     #[test]

@@ -39,6 +39,18 @@ pub enum Error {
     /// The helper crashed (trap, panic, exit) or reported an `other` error.
     #[error("{0}")]
     HelperFailed(String),
+    /// The helper failed after credbox refused one of its network requests
+    /// (exit code 9): the refusal is the likely cause, so it is what is
+    /// reported.
+    #[error("request to {url} denied")]
+    RequestDenied {
+        /// The refused origin (`scheme://host[:port]`: never a path, query
+        /// or user info), redacted.
+        url: String,
+        /// Why, shown as the hint: `not in [network] allow`, or the
+        /// private address the name resolved to.
+        reason: String,
+    },
     /// A recent failure, remembered: the helper was not run again.
     #[error("{message}")]
     CachedFailure {
@@ -66,6 +78,7 @@ impl Error {
             Error::FuelExhausted(_) | Error::DeadlineExceeded(_) | Error::MemoryExceeded(_) => 6,
             Error::InvalidOutput(_) => 7,
             Error::HelperFailed(_) => 8,
+            Error::RequestDenied { .. } => 9,
             Error::CachedFailure { exit_code, .. } => *exit_code,
         }
     }
@@ -92,6 +105,7 @@ impl Error {
             Error::InvalidOutput(_) => "nothing was printed; report this to the helper's author",
             Error::HelperFailed(_) => "the helper crashed; run with --verbose and report it to its author",
             Error::Internal(_) => "this is a credbox bug; please report it",
+            Error::RequestDenied { reason, .. } => return reason.clone(),
             Error::CachedFailure { retry_in, .. } => {
                 return format!(
                     "cached failure, next try in {}s; `credbox cache clear` to retry now",
@@ -121,12 +135,29 @@ mod tests {
             Error::FuelExhausted(1),
             Error::InvalidOutput(String::new()),
             Error::HelperFailed(String::new()),
+            Error::RequestDenied {
+                url: String::new(),
+                reason: String::new(),
+            },
         ];
         let mut codes: Vec<u8> = errors.iter().map(Error::exit_code).collect();
         codes.sort();
         codes.dedup();
         assert_eq!(codes.len(), errors.len());
         assert!(!codes.contains(&0));
+    }
+
+    #[test]
+    fn denied_requests_name_the_origin_and_the_reason() {
+        let error = Error::RequestDenied {
+            url: "https://evil.example".into(),
+            reason: "not in [network] allow".into(),
+        };
+        assert_eq!(
+            format!("{error} ({})", error.hint()),
+            "request to https://evil.example denied (not in [network] allow)"
+        );
+        assert_eq!(error.exit_code(), 9);
     }
 
     #[test]

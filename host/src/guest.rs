@@ -2,8 +2,9 @@
 //!
 //! The component gets WASI with nothing granted (no preopened directories,
 //! no arguments, an empty stdin, no sockets, only allowlisted environment
-//! variables, captured stdio) plus credbox's `host` interface. Three limits
-//! bound the run:
+//! variables, captured stdio), `wasi:http` requests to the origins the
+//! network policy allows (see [`crate::network`]), and credbox's `host`
+//! interface. Three limits bound the run:
 //!
 //! - **fuel**: every wasm instruction costs fuel; an exhausted budget traps.
 //! - **deadline**: a [`tokio::time::timeout`] around instantiation and the
@@ -20,13 +21,16 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, ResourceLimiter, Store, Trap};
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::engine::{EPOCH_TICK, first_line};
 use crate::error::{Error, Result};
+use crate::network::{Denial, HttpHooks};
 use crate::policy::config::ConfigPolicy;
 use crate::policy::{Format, Policy};
 use crate::redact::{Redactor, truncate};
@@ -52,6 +56,8 @@ use bindings::credbox::helper::{host as wit_host, types as wit};
 const MAX_TABLE_ELEMENTS: usize = 100_000;
 /// Longest message taken from a helper's error, in bytes.
 const MAX_MESSAGE_LEN: usize = 512;
+/// Longest URL taken from a refused request, in bytes.
+const MAX_URL_LEN: usize = 256;
 
 /// What the caller asked for, as Claude Code describes it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -100,6 +106,8 @@ impl Default for RunOptions {
 /// Everything the store holds for one run.
 struct HostState {
     wasi: WasiCtx,
+    http: WasiHttpCtx,
+    network: HttpHooks,
     table: ResourceTable,
     limiter: MemoryLimiter,
     config: ConfigPolicy,
@@ -112,6 +120,16 @@ impl WasiView for HostState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.network,
         }
     }
 }
@@ -215,6 +233,7 @@ fn prepare(engine: &Engine, component: &Component, path: &Path) -> Result<Helper
     let mut linker = Linker::<HostState>::new(engine);
     let internal = |e: wasmtime::Error| Error::Internal(format!("cannot link WASI: {}", first_line(&e)));
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(internal)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(internal)?;
     Helper::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).map_err(internal)?;
     let misfit = |e: wasmtime::Error| {
         Error::Usage(format!(
@@ -260,8 +279,11 @@ pub fn run(
         .allow_udp(false)
         .allow_ip_name_lookup(false)
         .build();
+    let start = Instant::now();
     let state = HostState {
         wasi,
+        http: WasiHttpCtx::new(),
+        network: HttpHooks::new(policy.network.clone(), network_deadline(start, policy.limits.timeout)),
         table: ResourceTable::new(),
         limiter: MemoryLimiter {
             cap: policy.limits.memory,
@@ -284,7 +306,7 @@ pub fn run(
     store.epoch_deadline_async_yield_and_update(1);
 
     let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
+        .enable_all()
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
     let req = wit::Request {
@@ -297,14 +319,21 @@ pub fn run(
     };
 
     let ticker = EpochTicker::start(engine);
-    let outcome = runtime.block_on(tokio::time::timeout(policy.limits.timeout, async {
+    let guest = async {
         let helper = match pre.instantiate_async(&mut store).await {
             Ok(helper) => helper,
             Err(e) => return Err(Failure::Instantiate(e)),
         };
         helper.call_fetch(&mut store, &req).await.map_err(Failure::Call)
-    }));
+    };
+    // The timer is made inside the runtime: tokio 1.54.1 timers need its
+    // handle when created.
+    let outcome = runtime.block_on(async { tokio::time::timeout(policy.limits.timeout, guest).await });
     drop(ticker);
+    // Do not wait for a name lookup still blocked in the resolver (a DNS
+    // server that stopped answering): the deadline has passed or the
+    // helper is done with it.
+    runtime.shutdown_background();
 
     let result = match outcome {
         Err(_elapsed) => Err(Error::DeadlineExceeded(policy.limits.timeout)),
@@ -323,7 +352,31 @@ pub fn run(
     if options.log_level <= LogLevel::Info {
         replay_stdio(&mut store.data_mut().log, &stdout, &stderr);
     }
-    result
+    blame_denial(result, store.data().network.denial(), &redactor)
+}
+
+/// A helper that failed or returned an error after credbox refused one of
+/// its requests most likely failed because of it: report the refusal
+/// (redacted, as the URL came from the guest). Limits exceeded stay as
+/// they are, and a helper that succeeded anyway succeeded.
+fn blame_denial<T>(result: Result<T>, denial: Option<Denial>, redactor: &Redactor) -> Result<T> {
+    match (result, denial) {
+        (
+            Err(Error::Misconfigured(_) | Error::Denied(_) | Error::Unavailable(_) | Error::HelperFailed(_)),
+            Some(denial),
+        ) => Err(Error::RequestDenied {
+            url: truncate(&redactor.redact(&denial.url), MAX_URL_LEN),
+            reason: redactor.redact(&denial.reason),
+        }),
+        (result, _) => result,
+    }
+}
+
+/// When the helper's requests must be done: a tenth of the timeout before
+/// the run's deadline, so that a stalled network leaves the helper time to
+/// report it (as `unavailable`) instead of being cut off.
+fn network_deadline(start: Instant, timeout: Duration) -> Instant {
+    start + timeout - timeout / 10
 }
 
 /// Why the wasm side failed, before classification.
@@ -357,7 +410,11 @@ fn classify(
                 truncate(&redactor.redact(&message), MAX_MESSAGE_LEN)
             ));
         }
-        return Error::HelperFailed(format!("crashed: {trap}"));
+        let what = trap.to_string();
+        return Error::HelperFailed(format!(
+            "crashed: {}",
+            what.trim_start_matches("wasm trap: ")
+        ));
     }
     if let Some(exit) = error.downcast_ref::<I32Exit>() {
         return Error::HelperFailed(format!("exited with status {} instead of returning", exit.0));
@@ -421,6 +478,29 @@ mod tests {
             Some("helper exploded (at src/lib.rs:5:5)")
         );
         assert_eq!(panic_message("just a line\n"), None);
+    }
+
+    #[test]
+    fn a_refused_request_is_blamed_for_the_helper_failing() {
+        let redactor = Redactor::new(["s3cr3t-token"]);
+        let denial = || {
+            Some(Denial {
+                url: "https://s3cr3t-token.evil.example".into(),
+                reason: "not in [network] allow".into(),
+            })
+        };
+        let err = blame_denial::<()>(Err(Error::Unavailable("no network".into())), denial(), &redactor).unwrap_err();
+        assert_eq!(
+            format!("{err} ({})", err.hint()),
+            "request to https://[redacted].evil.example denied (not in [network] allow)"
+        );
+        let err = blame_denial::<()>(Err(Error::HelperFailed("crashed".into())), denial(), &redactor).unwrap_err();
+        assert!(matches!(err, Error::RequestDenied { .. }), "{err}");
+        let err = blame_denial::<()>(Err(Error::FuelExhausted(1)), denial(), &redactor).unwrap_err();
+        assert!(matches!(err, Error::FuelExhausted(1)), "limits stay as they are");
+        let err = blame_denial::<()>(Err(Error::Denied("401".into())), None, &redactor).unwrap_err();
+        assert!(matches!(err, Error::Denied(_)), "no refusal, nothing to blame");
+        assert!(blame_denial(Ok(()), denial(), &redactor).is_ok());
     }
 
     #[test]

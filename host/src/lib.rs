@@ -8,7 +8,8 @@
 //! 3. [`cache`]: answer from the credential cache when it can; otherwise
 //!    run the helper once across processes and remember the result.
 //! 4. [`engine`]: configure wasmtime and load the compiled component.
-//! 5. [`guest`]: run `fetch` under fuel, deadline and memory limits.
+//! 5. [`guest`]: run `fetch` under fuel, deadline and memory limits; its
+//!    HTTP requests go through [`network`].
 //! 6. [`validation`]: check the credential for the output format.
 //! 7. [`output`]: render the exact text for stdout.
 //!
@@ -20,6 +21,7 @@ pub mod engine;
 pub mod error;
 pub mod guest;
 pub mod manifest;
+pub mod network;
 pub mod output;
 pub mod policy;
 pub mod private_dir;

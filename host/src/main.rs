@@ -61,6 +61,10 @@ struct RunArgs {
     /// Let the helper read this environment variable (repeatable).
     #[arg(long = "allow-env", value_name = "VAR")]
     allow_env: Vec<String>,
+    /// Let the helper reach this origin, scheme://host[:port] (repeatable;
+    /// added to [network] allow).
+    #[arg(long = "allow-url", value_name = "URL")]
+    allow_url: Vec<String>,
     /// Set a config value for the helper (repeatable; wins over [config]).
     #[arg(long, value_name = "KEY=VALUE")]
     config: Vec<String>,
@@ -137,6 +141,7 @@ fn run(args: RunArgs) -> ExitCode {
         fuel: args.fuel,
         timeout: args.timeout,
         memory: args.memory,
+        allow_url: args.allow_url,
     };
     let policy = match Policy::resolve(&args.target, &overrides) {
         Ok(policy) => policy,

@@ -17,6 +17,10 @@
 //! [cache]
 //! ttl = "5m"
 //!
+//! [network]
+//! allow = ["https://auth.example.com"]
+//! ca_bundle = "corp-ca.pem"      # optional; relative to this file
+//!
 //! [config]
 //! TOKEN_URL = "https://auth.example.com/token"
 //! ```
@@ -34,6 +38,7 @@ use crate::policy::Format;
 use crate::policy::cache::CacheConfig;
 use crate::policy::env::EnvConfig;
 use crate::policy::limits::LimitsConfig;
+use crate::policy::network::NetworkConfig;
 
 /// A parsed `credbox.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -58,6 +63,10 @@ pub struct Manifest {
     /// `[cache]`: how long credentials are reused and failures remembered.
     #[serde(default)]
     pub cache: CacheConfig,
+    /// `[network]`: which origins the helper may reach, and extra CA
+    /// certificates to trust.
+    #[serde(default)]
+    pub network: NetworkConfig,
     /// `[config]`: string values handed to the helper through `get-config`.
     #[serde(default)]
     pub config: BTreeMap<String, String>,
@@ -104,8 +113,12 @@ impl LoadedManifest {
 
     /// The component's path, resolved against the manifest's folder.
     pub fn component_path(&self) -> PathBuf {
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        dir.join(&self.manifest.component)
+        self.dir().join(&self.manifest.component)
+    }
+
+    /// The manifest's folder, against which its relative paths resolve.
+    pub fn dir(&self) -> PathBuf {
+        self.path.parent().unwrap_or(Path::new(".")).to_owned()
     }
 }
 
@@ -140,6 +153,8 @@ memory = "32MiB"
 fuel = 5
 [env]
 allow = ["A"]
+[network]
+allow = ["https://example.com"]
 [config]
 URL = "https://example.com"
 "#,
@@ -149,6 +164,7 @@ URL = "https://example.com"
         assert_eq!(m.format, Some(Format::ApiKey));
         assert_eq!(m.limits.fuel, Some(5));
         assert_eq!(m.env.allow, ["A"]);
+        assert_eq!(m.network.allow, ["https://example.com"]);
         assert_eq!(m.config["URL"], "https://example.com");
     }
 

@@ -2,12 +2,13 @@
 //!
 //! It merges, in order, credbox's defaults, the manifest and the command
 //! line's flags. Each capability has its own module: [`limits`], [`env`],
-//! [`config`], [`cache`].
+//! [`config`], [`cache`], [`network`].
 
 pub mod cache;
 pub mod config;
 pub mod env;
 pub mod limits;
+pub mod network;
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +20,7 @@ use cache::CachePolicy;
 use config::ConfigPolicy;
 use env::EnvPolicy;
 use limits::Limits;
+use network::NetworkPolicy;
 
 /// What credbox prints.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -46,6 +48,8 @@ pub struct Overrides {
     pub timeout: Option<String>,
     /// `--memory SIZE`.
     pub memory: Option<String>,
+    /// `--allow-url URL`, repeatable: added to `[network] allow`.
+    pub allow_url: Vec<String>,
 }
 
 /// Everything one run may do.
@@ -67,6 +71,8 @@ pub struct Policy {
     pub config: ConfigPolicy,
     /// Credential caching.
     pub cache: CachePolicy,
+    /// Which origins the helper may reach, and the extra TLS roots.
+    pub network: NetworkPolicy,
 }
 
 impl Policy {
@@ -97,6 +103,7 @@ impl Policy {
             env: EnvPolicy::default(),
             config: ConfigPolicy::default(),
             cache: CachePolicy::default(),
+            network: NetworkPolicy::default(),
         }
     }
 
@@ -107,6 +114,8 @@ impl Policy {
         limits.apply(&manifest.limits).map_err(Error::Usage)?;
         let mut cache = CachePolicy::default();
         cache.apply(&manifest.cache).map_err(Error::Usage)?;
+        let network = NetworkPolicy::from_config(&manifest.network, &loaded.dir())
+            .map_err(Error::Usage)?;
         let mut env = EnvPolicy::default();
         for name in &manifest.env.allow {
             env.allow(name)
@@ -128,6 +137,7 @@ impl Policy {
             env,
             config: ConfigPolicy::new(manifest.config.clone()),
             cache,
+            network,
         })
     }
 
@@ -140,6 +150,11 @@ impl Policy {
             self.env
                 .allow(name)
                 .map_err(|e| Error::Usage(format!("--allow-env: {e}")))?;
+        }
+        for url in &o.allow_url {
+            self.network
+                .allow(url)
+                .map_err(|e| Error::Usage(format!("--allow-url: {e}")))?;
         }
         for flag in &o.config {
             self.config.set_from_flag(flag).map_err(Error::Usage)?;
@@ -202,6 +217,7 @@ mod tests {
                 timeout: Some("3s".into()),
                 fuel: Some(7),
                 memory: Some("8MiB".into()),
+                allow_url: vec!["https://b.example".into()],
             })
             .unwrap();
         assert_eq!(policy.format, Format::ApiKey);
@@ -211,6 +227,7 @@ mod tests {
         assert_eq!(policy.limits.fuel, 7);
         assert_eq!(policy.limits.memory, 8 << 20);
         assert_eq!(policy.name, "dir");
+        assert!(policy.network.allows("https", "b.example", 443));
     }
 
     #[test]
@@ -234,6 +251,13 @@ mod tests {
             })
             .unwrap_err();
         assert!(err.to_string().starts_with("--memory:"), "{err}");
+        let err = policy
+            .apply(&Overrides {
+                allow_url: vec!["ftp://x".into()],
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert!(err.to_string().starts_with(r#"--allow-url: "ftp://x": "#), "{err}");
         assert_eq!(policy.name, "x");
     }
 }

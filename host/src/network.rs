@@ -1,0 +1,693 @@
+//! The network capability at run time: credbox sends the helper's
+//! `wasi:http` requests itself.
+//!
+//! wasmtime-wasi-http turns the guest's `outgoing-handler.handle` into a
+//! call to [`WasiHttpHooks::send_request`], which [`HttpHooks`] answers:
+//!
+//! 1. The origin must pass [`NetworkPolicy::allows`]; otherwise the guest
+//!    gets `HttpRequestDenied` and the refusal is kept for the report
+//!    ([`HttpHooks::denial`]).
+//! 2. The name is resolved here and the addresses vetted ([`vet`]): a name
+//!    whose addresses are all private, and not named by the allowlist, is
+//!    refused the same way (DNS rebinding guard).
+//! 3. TCP connects to a vetted address. For `https`, TLS checks the
+//!    certificate for the host name (also sent as SNI) against the system's
+//!    roots plus `[network] ca_bundle`.
+//! 4. One HTTP/1.1 request per connection. A redirect is an answer like any
+//!    other: the guest decides whether to follow it, through this same path.
+//!
+//! Each phase has a deadline: the guest's `request-options` timeouts
+//! (connect, first byte, between bytes), each capped by the network
+//! deadline of the run. Response bodies are capped at
+//! [`MAX_RESPONSE_BODY`].
+
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::BodyExt;
+use rustls::ClientConfig;
+use rustls_pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio::time::{Sleep, timeout_at};
+use wasmtime_wasi_http::io::TokioIo;
+use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
+
+use crate::policy::network::{NetworkPolicy, Scheme, is_private};
+
+/// Largest response body a helper may receive, in bytes: a token response
+/// is a few KiB.
+pub const MAX_RESPONSE_BODY: u64 = 1 << 20;
+
+/// A request credbox refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    /// The origin, `scheme://host[:port]` (never a path, query or user
+    /// info, which may carry secrets).
+    pub url: String,
+    /// Why, for the user: `not in [network] allow`, or the private address
+    /// the name resolved to.
+    pub reason: String,
+}
+
+/// The `wasi:http` hooks of one run: the policy, the deadline, and the
+/// first refusal.
+pub struct HttpHooks {
+    shared: Arc<Shared>,
+}
+
+/// What the hooks share with the requests they started.
+struct Shared {
+    policy: NetworkPolicy,
+    deadline: Instant,
+    tls: OnceLock<Arc<ClientConfig>>,
+    denial: Mutex<Option<Denial>>,
+}
+
+/// What [`WasiHttpHooks::send_request`] resolves to: the response and the
+/// task driving its connection.
+type Sent = Result<
+    (
+        http::Response<WasiBody>,
+        Box<dyn Future<Output = Result<(), Error>> + Send>,
+    ),
+    Error,
+>;
+
+impl HttpHooks {
+    /// Hooks that send what `policy` allows, every phase of every request
+    /// done by `deadline`.
+    pub fn new(policy: NetworkPolicy, deadline: Instant) -> HttpHooks {
+        HttpHooks {
+            shared: Arc::new(Shared {
+                policy,
+                deadline,
+                tls: OnceLock::new(),
+                denial: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// The first request refused so far, if any.
+    pub fn denial(&self) -> Option<Denial> {
+        self.shared
+            .denial
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl WasiHttpHooks for HttpHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        _request_errors: Box<dyn Future<Output = Result<(), Error>> + Send>,
+    ) -> Box<dyn Future<Output = Sent> + Send> {
+        Box::new(self.shared.clone().send(request, options))
+    }
+}
+
+impl Shared {
+    async fn send(
+        self: Arc<Self>,
+        mut request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+    ) -> Sent {
+        let uri = request.uri();
+        let scheme = uri
+            .scheme_str()
+            .and_then(Scheme::parse)
+            .ok_or(Error::HttpProtocolError)?;
+        let authority = uri.authority().ok_or(Error::HttpRequestUriInvalid)?;
+        let host = authority.host().to_ascii_lowercase();
+        let port = authority.port_u16().unwrap_or(scheme.default_port());
+        let origin = match port == scheme.default_port() {
+            true => format!("{}://{host}", scheme.as_str()),
+            false => format!("{}://{host}:{port}", scheme.as_str()),
+        };
+        if !self.policy.allows(scheme.as_str(), &host, port) {
+            return Err(self.deny(origin, "not in [network] allow".into()));
+        }
+        let bare = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(&host);
+        let options = options.unwrap_or_default();
+        let connect_by = cap(self.deadline, options.connect_timeout);
+
+        let addrs = match bare.parse::<IpAddr>() {
+            Ok(ip) => vec![SocketAddr::new(ip, port)],
+            Err(_) => timeout_at(connect_by, tokio::net::lookup_host((bare, port)))
+                .await
+                .map_err(|_| Error::DnsTimeout)?
+                .map_err(|e| Error::DnsError {
+                    rcode: Some(e.to_string()),
+                    info_code: None,
+                })?
+                .collect(),
+        };
+        let addrs = vet(&self.policy, bare, addrs).map_err(|ip| {
+            let reason = format!(
+                "{bare} resolves to the private address {ip}, which [network] allow does not name"
+            );
+            self.deny(origin, reason)
+        })?;
+        let tcp = timeout_at(connect_by, connect(&addrs))
+            .await
+            .map_err(|_| Error::ConnectionTimeout)??;
+        let stream: Box<dyn Stream> = match scheme {
+            Scheme::Http => Box::new(tcp),
+            Scheme::Https => {
+                let name = ServerName::try_from(bare.trim_end_matches('.').to_owned())
+                    .map_err(|_| Error::HttpRequestUriInvalid)?;
+                let connector = tokio_rustls::TlsConnector::from(self.tls_config()?);
+                let tls = timeout_at(connect_by, connector.connect(name, tcp))
+                    .await
+                    .map_err(|_| Error::ConnectionTimeout)?
+                    .map_err(tls_error)?;
+                Box::new(tls)
+            }
+        };
+        let (mut sender, connection) = timeout_at(
+            connect_by,
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)),
+        )
+        .await
+        .map_err(|_| Error::ConnectionTimeout)??;
+        // Aborted when the guest drops the response (or this future).
+        let connection = wasmtime_wasi::runtime::spawn(connection);
+
+        // On the wire the request line carries only the path and query.
+        let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+        let uri = http::Uri::builder()
+            .path_and_query(path)
+            .build()
+            .map_err(|_| Error::HttpRequestUriInvalid)?;
+        *request.uri_mut() = uri;
+
+        let response = timeout_at(
+            cap(self.deadline, options.first_byte_timeout),
+            sender.send_request(request),
+        )
+        .await
+        .map_err(|_| Error::ConnectionReadTimeout)??;
+        let (between_bytes, deadline) = (options.between_bytes_timeout, self.deadline);
+        let response = response.map(|incoming| {
+            ResponseBody {
+                incoming,
+                between_bytes,
+                deadline,
+                timer: Box::pin(tokio::time::sleep_until(cap(deadline, between_bytes))),
+                received: 0,
+            }
+            .boxed_unsync()
+        });
+        let io = async move { connection.await.map_err(Error::from) };
+        Ok((response, Box::new(io)))
+    }
+
+    /// Remembers the first refusal and returns the guest's error.
+    fn deny(&self, url: String, reason: String) -> Error {
+        self.denial
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert(Denial { url, reason });
+        Error::HttpRequestDenied
+    }
+
+    /// The TLS client configuration, built on first use: the system's
+    /// roots (including `SSL_CERT_FILE`/`SSL_CERT_DIR` of credbox's own
+    /// environment) plus the CA bundle. Loading the system's roots reads
+    /// files, blocking for a few milliseconds, once per run.
+    fn tls_config(&self) -> Result<Arc<ClientConfig>, Error> {
+        if let Some(config) = self.tls.get() {
+            return Ok(config.clone());
+        }
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+        if let Some(bundle) = self.policy.ca_bundle() {
+            roots.add_parsable_certificates(bundle.certificates.iter().cloned());
+        }
+        let config =
+            ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .map_err(|e| Error::InternalError(Some(e.to_string())))?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+        Ok(self.tls.get_or_init(|| Arc::new(config)).clone())
+    }
+}
+
+/// The addresses a request for `host` may connect to: `addrs` less the
+/// private ones ([`is_private`]) the policy does not name
+/// ([`NetworkPolicy::allows_private`]). `Err` holds the first refused
+/// address when none is left.
+pub fn vet(
+    policy: &NetworkPolicy,
+    host: &str,
+    addrs: impl IntoIterator<Item = SocketAddr>,
+) -> Result<Vec<SocketAddr>, IpAddr> {
+    let mut refused = None;
+    let vetted: Vec<SocketAddr> = addrs
+        .into_iter()
+        .filter(|addr| {
+            let ok = !is_private(addr.ip()) || policy.allows_private(host, addr.ip());
+            if !ok {
+                refused.get_or_insert(addr.ip());
+            }
+            ok
+        })
+        .collect();
+    match refused {
+        Some(ip) if vetted.is_empty() => Err(ip),
+        _ => Ok(vetted),
+    }
+}
+
+/// `deadline`, or sooner when `limit` from now is sooner.
+fn cap(deadline: Instant, limit: Option<Duration>) -> tokio::time::Instant {
+    let by = limit
+        .and_then(|d| Instant::now().checked_add(d))
+        .map_or(deadline, |t| t.min(deadline));
+    tokio::time::Instant::from_std(by)
+}
+
+/// Connects to the first address that accepts.
+async fn connect(addrs: &[SocketAddr]) -> Result<TcpStream, Error> {
+    let mut last = None;
+    for addr in addrs {
+        match TcpStream::connect(addr).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.map_or(Error::DestinationNotFound, |e| match e.kind() {
+        io::ErrorKind::ConnectionRefused => Error::ConnectionRefused,
+        io::ErrorKind::NetworkUnreachable | io::ErrorKind::HostUnreachable => {
+            Error::DestinationUnavailable
+        }
+        _ => Error::Connect(e),
+    }))
+}
+
+/// A certificate the roots do not vouch for is the guest's
+/// `TlsCertificateError` (likely a TLS-intercepting network: see
+/// `[network] ca_bundle`); other failures stay protocol errors.
+fn tls_error(e: io::Error) -> Error {
+    match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    {
+        Some(rustls::Error::InvalidCertificate(_)) => Error::TlsCertificateError,
+        _ => Error::Tls(e),
+    }
+}
+
+/// A connection, plain or TLS.
+trait Stream: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Stream for T {}
+
+/// A response body under the between-bytes timeout, the deadline and
+/// [`MAX_RESPONSE_BODY`].
+struct ResponseBody {
+    incoming: hyper::body::Incoming,
+    between_bytes: Option<Duration>,
+    deadline: Instant,
+    timer: Pin<Box<Sleep>>,
+    received: u64,
+}
+
+impl Body for ResponseBody {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.incoming).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                this.received += frame.data_ref().map_or(0, |d| d.len() as u64);
+                if this.received > MAX_RESPONSE_BODY {
+                    return Poll::Ready(Some(Err(Error::HttpResponseBodySize(Some(
+                        this.received,
+                    )))));
+                }
+                this.timer
+                    .as_mut()
+                    .reset(cap(this.deadline, this.between_bytes));
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => {
+                ready!(this.timer.as_mut().poll(cx));
+                Poll::Ready(Some(Err(Error::ConnectionReadTimeout)))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.incoming.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.incoming.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream as StdTcpStream};
+    use std::path::Path;
+    use std::thread::JoinHandle;
+
+    use http_body_util::Empty;
+    use rustls_pki_types::pem::PemObject;
+
+    use super::*;
+    use crate::policy::network::NetworkConfig;
+
+    /// Serves up to `connections` connections on 127.0.0.1 with `handle`,
+    /// then stops; gives up when none arrives for 10 s.
+    fn serve(connections: usize, handle: fn(StdTcpStream)) -> (u16, JoinHandle<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        listener.set_nonblocking(true).unwrap();
+        let thread = std::thread::spawn(move || {
+            for _ in 0..connections {
+                let waiting = Instant::now();
+                loop {
+                    match listener.accept() {
+                        Ok((stream, _)) => {
+                            stream.set_nonblocking(false).unwrap();
+                            handle(stream);
+                            break;
+                        }
+                        Err(_) if waiting.elapsed() < Duration::from_secs(10) => {
+                            std::thread::sleep(Duration::from_millis(5))
+                        }
+                        Err(_) => return,
+                    }
+                }
+            }
+        });
+        (port, thread)
+    }
+
+    /// Waits for the server thread without blocking the runtime, which
+    /// must keep running to close the client's side of its connections.
+    async fn finish(server: JoinHandle<()>) {
+        tokio::task::spawn_blocking(move || server.join().unwrap())
+            .await
+            .unwrap();
+    }
+
+    /// Reads a request's head and returns its first line.
+    fn read_head(stream: &mut impl Read) -> String {
+        let mut head = Vec::new();
+        let mut byte = [0u8];
+        while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+            head.push(byte[0]);
+        }
+        String::from_utf8_lossy(&head)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Answers 200 with the request line as the body.
+    fn echo_request_line(mut stream: StdTcpStream) {
+        let line = read_head(&mut stream);
+        let response = format!(
+            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{line}",
+            line.len()
+        );
+        let _ = stream.write_all(response.as_bytes());
+    }
+
+    /// Reads the request, then never answers until the client hangs up.
+    fn never_answer(mut stream: StdTcpStream) {
+        read_head(&mut stream);
+        let _ = stream.read_to_end(&mut Vec::new());
+    }
+
+    /// Answers with a body one byte over the cap.
+    fn oversized_body(mut stream: StdTcpStream) {
+        read_head(&mut stream);
+        let size = MAX_RESPONSE_BODY as usize + 1;
+        let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {size}\r\n\r\n");
+        let _ = stream
+            .write_all(head.as_bytes())
+            .and_then(|()| stream.write_all(&vec![b'x'; size]));
+    }
+
+    fn hooks(entries: &[&str], ca_bundle: Option<&str>, deadline: Duration) -> HttpHooks {
+        let config = NetworkConfig {
+            allow: entries.iter().map(|e| e.to_string()).collect(),
+            ca_bundle: ca_bundle.map(Into::into),
+        };
+        let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/tls");
+        let policy = NetworkPolicy::from_config(&config, &base).unwrap();
+        HttpHooks::new(policy, Instant::now() + deadline)
+    }
+
+    /// Sends a GET through `hooks`, as wasi-http would, and reads the
+    /// whole response.
+    async fn get(
+        hooks: &mut HttpHooks,
+        url: &str,
+        options: Option<RequestOptions>,
+    ) -> Result<(u16, Bytes), Error> {
+        let body = Empty::<Bytes>::new()
+            .map_err(|never| match never {})
+            .boxed_unsync();
+        let request = http::Request::get(url).body(body).unwrap();
+        let sent = hooks.send_request(request, options, Box::new(async { Ok(()) }));
+        let (response, _connection) = Pin::from(sent).await?;
+        let status = response.status().as_u16();
+        let body = response.into_body().collect().await?.to_bytes();
+        Ok((status, body))
+    }
+
+    #[tokio::test]
+    async fn allowed_requests_go_through_and_others_are_denied_and_recorded() {
+        let (port, server) = serve(1, echo_request_line);
+        let url = format!("http://127.0.0.1:{port}/token?secret=1");
+
+        let mut denying = hooks(
+            &[&format!("http://localhost:{port}"), "https://127.0.0.1"],
+            None,
+            Duration::from_secs(10),
+        );
+        let err = get(&mut denying, &url, None).await.unwrap_err();
+        assert!(matches!(err, Error::HttpRequestDenied), "{err}");
+        assert_eq!(
+            denying.denial(),
+            Some(Denial {
+                url: format!("http://127.0.0.1:{port}"),
+                reason: "not in [network] allow".into(),
+            })
+        );
+
+        let mut allowing = hooks(
+            &[&format!("http://127.0.0.1:{port}")],
+            None,
+            Duration::from_secs(10),
+        );
+        let (status, body) = get(&mut allowing, &url, None).await.unwrap();
+        assert_eq!(status, 200);
+        assert_eq!(
+            body, "GET /token?secret=1 HTTP/1.1",
+            "only the path and query on the wire"
+        );
+        assert_eq!(allowing.denial(), None);
+        finish(server).await;
+    }
+
+    #[test]
+    fn names_resolving_to_private_addresses_are_refused() {
+        let addr = |s: &str| s.parse::<SocketAddr>().unwrap();
+        let policy = |entries: &[&str]| {
+            let mut p = NetworkPolicy::default();
+            entries.iter().for_each(|e| p.allow(e).unwrap());
+            p
+        };
+        let named = policy(&["https://token.example.com"]);
+        assert_eq!(
+            vet(&named, "token.example.com", [addr("127.0.0.1:443")]),
+            Err("127.0.0.1".parse().unwrap())
+        );
+        assert_eq!(
+            vet(
+                &named,
+                "token.example.com",
+                [addr("[::ffff:10.0.0.1]:443"), addr("[fe80::1]:443")]
+            ),
+            Err("::ffff:10.0.0.1".parse().unwrap())
+        );
+        assert_eq!(
+            vet(
+                &named,
+                "token.example.com",
+                [addr("10.0.0.1:443"), addr("93.184.215.14:443")]
+            ),
+            Ok(vec![addr("93.184.215.14:443")]),
+            "only the public address is used"
+        );
+        assert_eq!(
+            vet(&named, "localhost", [addr("127.0.0.1:443")]),
+            Err("127.0.0.1".parse().unwrap())
+        );
+        let local = policy(&[
+            "http://localhost:*",
+            "https://token.example.com",
+            "https://10.0.0.5",
+        ]);
+        assert_eq!(
+            vet(
+                &local,
+                "localhost",
+                [addr("127.0.0.1:80"), addr("[::1]:80")]
+            ),
+            Ok(vec![addr("127.0.0.1:80"), addr("[::1]:80")])
+        );
+        assert_eq!(
+            vet(
+                &local,
+                "token.example.com",
+                [addr("127.0.0.1:443"), addr("10.0.0.5:443")]
+            ),
+            Ok(vec![addr("10.0.0.5:443")]),
+            "a listed address is fine, loopback is not"
+        );
+        assert_eq!(vet(&local, "token.example.com", []), Ok(vec![]));
+    }
+
+    #[tokio::test]
+    async fn refused_connections_fail_fast() {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut hooks = hooks(&["http://127.0.0.1:*"], None, Duration::from_secs(10));
+        let start = Instant::now();
+        let err = get(&mut hooks, &format!("http://127.0.0.1:{port}/"), None)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::ConnectionRefused), "{err}");
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            start.elapsed()
+        );
+        assert_eq!(hooks.denial(), None);
+    }
+
+    #[tokio::test]
+    async fn silent_servers_time_out_at_the_deadline_or_sooner_when_asked() {
+        let (port, server) = serve(2, never_answer);
+        let url = format!("http://127.0.0.1:{port}/");
+
+        let mut hooks_ = hooks(&["http://127.0.0.1:*"], None, Duration::from_millis(300));
+        let start = Instant::now();
+        let err = get(&mut hooks_, &url, None).await.unwrap_err();
+        assert!(matches!(err, Error::ConnectionReadTimeout), "{err}");
+        let waited = start.elapsed();
+        assert!(
+            waited >= Duration::from_millis(290) && waited < Duration::from_secs(2),
+            "{waited:?}"
+        );
+
+        let mut hooks_ = hooks(&["http://127.0.0.1:*"], None, Duration::from_secs(10));
+        let options = RequestOptions {
+            first_byte_timeout: Some(Duration::from_millis(100)),
+            ..Default::default()
+        };
+        let start = Instant::now();
+        let err = get(&mut hooks_, &url, Some(options)).await.unwrap_err();
+        assert!(matches!(err, Error::ConnectionReadTimeout), "{err}");
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
+        finish(server).await;
+    }
+
+    #[tokio::test]
+    async fn response_bodies_are_capped() {
+        let (port, server) = serve(1, oversized_body);
+        let mut hooks = hooks(&["http://127.0.0.1:*"], None, Duration::from_secs(10));
+        let err = get(&mut hooks, &format!("http://127.0.0.1:{port}/"), None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::HttpResponseBodySize(Some(n)) if n > MAX_RESPONSE_BODY),
+            "{err}"
+        );
+        finish(server).await;
+    }
+
+    /// Serves TLS as `localhost` with the test CA's certificate and
+    /// answers with the SNI the client sent.
+    fn tls_echo_sni(mut tcp: StdTcpStream) {
+        let certs = rustls_pki_types::CertificateDer::pem_slice_iter(include_bytes!(
+            "../testdata/tls/localhost.pem"
+        ))
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+        let key = rustls_pki_types::PrivateKeyDer::from_pem_slice(include_bytes!(
+            "../testdata/tls/localhost.key"
+        ))
+        .unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+        let mut connection = rustls::ServerConnection::new(Arc::new(config)).unwrap();
+        let mut tls = rustls::Stream::new(&mut connection, &mut tcp);
+        read_head(&mut tls);
+        let sni = tls.conn.server_name().unwrap_or("none").to_owned();
+        let response = format!(
+            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{sni}",
+            sni.len()
+        );
+        let _ = tls.write_all(response.as_bytes());
+        tls.conn.send_close_notify();
+        let _ = tls.flush();
+    }
+
+    #[tokio::test]
+    async fn https_trusts_the_ca_bundle_and_sends_the_host_name() {
+        let (port, server) = serve(2, tls_echo_sni);
+        let entry = format!("https://localhost:{port}");
+        let url = format!("https://localhost:{port}/");
+
+        let mut trusting = hooks(&[&entry], Some("ca.pem"), Duration::from_secs(10));
+        let (status, body) = get(&mut trusting, &url, None).await.unwrap();
+        assert_eq!((status, &body[..]), (200, &b"localhost"[..]));
+
+        let mut system_only = hooks(&[&entry], None, Duration::from_secs(10));
+        let err = get(&mut system_only, &url, None).await.unwrap_err();
+        assert!(matches!(err, Error::TlsCertificateError), "{err}");
+        finish(server).await;
+    }
+}
