@@ -1,0 +1,245 @@
+//! The credential cache, seen from outside: which calls run the helper
+//! (the `unique` guest logs `fetching` and returns a token no other run
+//! returns), what they print, and what lands on disk.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use credbox_test_artifacts::GUEST_UNIQUE;
+
+use crate::util::{Cache, TempManifest, manifest, outcome};
+
+const RAN: &str = "info: fetching";
+
+fn unique(body: &str) -> TempManifest {
+    manifest("unique", GUEST_UNIQUE, body)
+}
+
+/// Compiles the helper into `cache` ahead of time, so that the timed runs
+/// below take milliseconds rather than a compile.
+fn warm(cache: &Cache, m: &TempManifest) {
+    cache.run(&["build", m.arg()], &[]).ok();
+}
+
+fn now_ms() -> u128 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis()
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// The one credential file in the cache.
+fn entry_file(cache: &Cache) -> std::path::PathBuf {
+    let files: Vec<_> = std::fs::read_dir(cache.path().join("credentials"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    files.into_iter().next().unwrap()
+}
+
+#[test]
+fn a_second_call_is_answered_from_the_cache() {
+    let cache = Cache::new();
+    let m = unique("");
+    let first = cache.run(&["run", m.arg(), "-v"], &[]);
+    let token = first.ok().to_owned();
+    assert!(first.stderr.contains(RAN));
+    let second = cache.run(&["run", m.arg(), "-v"], &[]);
+    assert_eq!(second.ok(), token);
+    assert_eq!(second.stderr, "", "the helper did not run");
+
+    // Private on disk.
+    assert_eq!(mode(&cache.path()), 0o700);
+    assert_eq!(mode(&cache.path().join("credentials")), 0o700);
+    assert_eq!(mode(&entry_file(&cache)), 0o600);
+}
+
+#[test]
+fn no_cache_runs_the_helper_and_leaves_the_cache_alone() {
+    let cache = Cache::new();
+    let m = unique("");
+    let cached = cache.run(&["run", m.arg()], &[]).ok().to_owned();
+    let bypass = cache.run(&["run", m.arg(), "--no-cache", "-v"], &[]);
+    assert!(bypass.stderr.contains(RAN));
+    assert_ne!(bypass.ok(), cached);
+    assert_eq!(cache.run(&["run", m.arg()], &[]).ok(), cached);
+}
+
+#[test]
+fn the_request_and_config_are_part_of_the_key() {
+    let cache = Cache::new();
+    let m = unique("");
+    let plain = cache.run(&["run", m.arg()], &[]).ok().to_owned();
+    let other_server = cache.run(&["run", m.arg()], &[("CLAUDE_CODE_MCP_SERVER_NAME", "github")]);
+    assert_ne!(other_server.ok(), plain);
+    let other_config = cache.run(&["run", m.arg(), "--config", "X=1"], &[]);
+    assert_ne!(other_config.ok(), plain);
+    assert_eq!(cache.run(&["run", m.arg()], &[]).ok(), plain);
+}
+
+#[test]
+fn an_expired_credential_is_fetched_again() {
+    let cache = Cache::new();
+    let m = unique("[cache]\nttl = \"1s\"\n");
+    let first = cache.run(&["run", m.arg()], &[]).ok().to_owned();
+    std::thread::sleep(Duration::from_millis(1100));
+    let second = cache.run(&["run", m.arg(), "-v"], &[]);
+    assert!(second.stderr.contains(RAN));
+    assert_ne!(second.ok(), first);
+}
+
+#[test]
+fn a_short_lived_token_is_not_reused_past_its_expiry() {
+    // expires-in 31 s less the 30 s safety skew leaves one second.
+    let cache = Cache::new();
+    let m = unique("[config]\nEXPIRES_IN = \"31\"\n");
+    let first = cache.run(&["run", m.arg()], &[]).ok().to_owned();
+    assert_eq!(cache.run(&["run", m.arg()], &[]).ok(), first);
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_ne!(cache.run(&["run", m.arg()], &[]).ok(), first);
+}
+
+#[test]
+fn a_failed_refresh_serves_the_still_valid_credential() {
+    // Lifetime 5 s: the helper runs again from 4 s on (refresh window 1 s),
+    // and from 2 s on it fails.
+    let cache = Cache::new();
+    let fail_after = now_ms() + 2_000;
+    let m = unique(&format!("[cache]\nttl = \"5s\"\n[config]\nFAIL_AFTER_MS = \"{fail_after}\"\n"));
+    warm(&cache, &m);
+    let token = cache.run(&["run", m.arg()], &[]).ok().to_owned();
+    let fetched = Instant::now();
+    std::thread::sleep(Duration::from_millis(4_200));
+    assert!(fetched.elapsed() < Duration::from_millis(4_800), "too slow to test");
+    let refresh = cache.run(&["run", m.arg(), "-v"], &[]);
+    assert_eq!(refresh.ok(), token);
+    assert!(refresh.stderr.contains(RAN), "the refresh ran: {}", refresh.stderr);
+    assert!(refresh.stderr.contains("warning: refresh failed (unavailable: token endpoint down)"));
+    // Inside the backoff the old credential is served without a run.
+    let again = cache.run(&["run", m.arg(), "-v"], &[]);
+    assert_eq!(again.ok(), token);
+    assert!(!again.stderr.contains(RAN));
+}
+
+#[test]
+fn stale_if_error_serves_an_expired_credential_for_transient_failures_only() {
+    for (kind, stale) in [("unavailable", true), ("denied", false), ("misconfigured", false)] {
+        let cache = Cache::new();
+        let fail_after = now_ms() + 1_500;
+        let m = unique(&format!(
+            "[cache]\nttl = \"2s\"\nstale_if_error = \"1m\"\n[config]\nFAIL_AFTER_MS = \"{fail_after}\"\nFAIL_KIND = \"{kind}\"\n"
+        ));
+        warm(&cache, &m);
+        let token = cache.run(&["run", m.arg()], &[]).ok().to_owned();
+        std::thread::sleep(Duration::from_millis(2_300));
+        let after = cache.run(&["run", m.arg()], &[]);
+        if stale {
+            assert_eq!(after.ok(), token);
+            assert!(after.stderr.contains("serving a credential that expired"), "{}", after.stderr);
+        } else {
+            after.fails(if kind == "denied" { 4 } else { 3 }, "token endpoint down");
+        }
+    }
+}
+
+#[test]
+fn stale_if_error_is_off_by_default() {
+    let cache = Cache::new();
+    let fail_after = now_ms() + 1_500;
+    let m = unique(&format!("[cache]\nttl = \"2s\"\n[config]\nFAIL_AFTER_MS = \"{fail_after}\"\n"));
+    warm(&cache, &m);
+    cache.run(&["run", m.arg()], &[]).ok();
+    std::thread::sleep(Duration::from_millis(2_300));
+    cache.run(&["run", m.arg()], &[]).fails(5, "unavailable: token endpoint down");
+}
+
+#[test]
+fn a_failure_is_remembered_with_backoff() {
+    let cache = Cache::new();
+    let m = unique("[cache]\nbackoff = \"1s\"\n[config]\nFAIL_AFTER_MS = \"0\"\n");
+    let first = cache.run(&["run", m.arg(), "-v"], &[]);
+    assert!(first.stderr.contains(RAN));
+    assert!(first.stderr.ends_with("credbox: unique: unavailable: token endpoint down (transient: check the network or VPN and try again)\n"), "{}", first.stderr);
+    assert_eq!(first.code, 5);
+
+    // Within the backoff: the same failure at once, without a run.
+    let cached = cache.run(&["run", m.arg(), "-v"], &[]);
+    let line = cached.fails(5, "credbox: unique: unavailable: token endpoint down (cached failure, next try in 1s");
+    assert!(!line.contains("fetching"));
+
+    // After it, the helper runs again, and the next backoff doubles.
+    std::thread::sleep(Duration::from_millis(1_100));
+    let retried = cache.run(&["run", m.arg(), "-v"], &[]);
+    assert!(retried.stderr.contains(RAN));
+    cache.run(&["run", m.arg()], &[]).fails(5, "next try in 2s");
+}
+
+#[test]
+fn a_corrupt_entry_is_a_miss() {
+    let cache = Cache::new();
+    let m = unique("");
+    let token = cache.run(&["run", m.arg()], &[]).ok().to_owned();
+    let file = entry_file(&cache);
+    for junk in [&b""[..], b"{\"version\":1,", b"\x00\x01garbage"] {
+        std::fs::write(&file, junk).unwrap();
+        let out = cache.run(&["run", m.arg(), "-v"], &[]);
+        assert!(out.stderr.contains(RAN));
+        assert_ne!(out.ok(), token);
+    }
+}
+
+#[test]
+fn an_unsafe_cache_directory_is_refused() {
+    let cache = Cache::new();
+    std::fs::create_dir(cache.path()).unwrap();
+    std::fs::set_permissions(cache.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = cache.run(&["run", unique("").arg()], &[]);
+    out.fails(2, "refusing cache directory");
+    assert!(out.stderr.contains("its mode is 777, not 700"));
+}
+
+#[test]
+fn status_and_clear_never_show_the_credential() {
+    let cache = Cache::new();
+    let m = unique("");
+    let token = cache.run(&["run", m.arg()], &[]).ok().to_owned();
+    let secret = token.trim().trim_start_matches("{\"Authorization\":\"Bearer ").trim_end_matches("\"}");
+    let status = cache.run(&["status"], &[]);
+    assert!(status.ok().contains("unique\t"), "{}", status.stdout);
+    assert!(!status.stdout.contains(secret));
+    assert!(status.stdout.contains("4m5") || status.stdout.contains("5m00s"), "{}", status.stdout);
+
+    cache.run(&["cache", "clear", "someone-else"], &[]).ok();
+    assert!(cache.run(&["status"], &[]).stdout.contains("unique\t"));
+    cache.run(&["cache", "clear", "unique"], &[]).ok();
+    assert!(!cache.run(&["status"], &[]).stdout.contains("unique\t"));
+    let out = cache.run(&["run", m.arg(), "-v"], &[]);
+    assert!(out.stderr.contains(RAN));
+}
+
+#[test]
+fn concurrent_calls_run_the_helper_once() {
+    let cache = Cache::new();
+    // The run takes a while, so every process arrives while it is going.
+    let m = unique("[config]\nSLEEP_MS = \"300\"\n");
+    warm(&cache, &m);
+    let start = Instant::now();
+    let children: Vec<_> = (0..32)
+        .map(|_| cache.command(&["run", m.arg(), "-v"], &[]).spawn().unwrap())
+        .collect();
+    let outcomes: Vec<_> = children
+        .into_iter()
+        .map(|c| outcome(c.wait_with_output().unwrap(), start))
+        .collect();
+    let runs = outcomes.iter().filter(|o| o.stderr.contains(RAN)).count();
+    assert_eq!(runs, 1, "{outcomes:#?}");
+    let first = outcomes[0].ok();
+    assert!(first.starts_with("{\"Authorization\":\"Bearer tok-"));
+    for o in &outcomes {
+        assert_eq!(o.ok(), first);
+    }
+}

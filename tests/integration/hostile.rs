@@ -1,0 +1,166 @@
+//! Hostile helpers: each is a real component compiled from
+//! `tests/guests/<name>`, and each must be stopped with its own error
+//! class, nothing on stdout, inside its deadline.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use credbox_test_artifacts::*;
+
+use crate::util::{credbox, within};
+
+const DEFAULT_DEADLINE: Duration = Duration::from_secs(5);
+
+fn headers(stdout: &str) -> BTreeMap<String, serde_json::Value> {
+    serde_json::from_str(stdout).expect("stdout is a JSON object")
+}
+
+#[test]
+fn an_infinite_loop_runs_out_of_fuel() {
+    let out = credbox(&["run", GUEST_LOOP_FOREVER], &[]);
+    out.fails(6, "guest_loop_forever: fuel exhausted after 1000000000 instructions");
+    assert!(out.elapsed < within(DEFAULT_DEADLINE), "{:?}", out.elapsed);
+}
+
+#[test]
+fn a_smaller_fuel_budget_stops_a_loop_sooner() {
+    let out = credbox(&["run", GUEST_LOOP_FOREVER, "--fuel", "1000000"], &[]);
+    out.fails(6, "fuel exhausted after 1000000 instructions");
+}
+
+#[test]
+fn a_loop_with_unlimited_fuel_hits_the_deadline() {
+    let out = credbox(
+        &["run", GUEST_LOOP_FOREVER, "--fuel", "18000000000000000000", "--timeout", "1s"],
+        &[],
+    );
+    out.fails(6, "deadline of 1s exceeded");
+    assert!(out.elapsed >= Duration::from_secs(1), "{:?}", out.elapsed);
+    assert!(out.elapsed < within(Duration::from_secs(1)), "{:?}", out.elapsed);
+}
+
+#[test]
+fn sleeping_forever_hits_the_deadline() {
+    let out = credbox(&["run", GUEST_SLEEP_FOREVER, "--timeout", "1s"], &[]);
+    out.fails(6, "guest_sleep_forever: deadline of 1s exceeded");
+    assert!(out.elapsed >= Duration::from_secs(1), "{:?}", out.elapsed);
+    assert!(out.elapsed < within(Duration::from_secs(1)), "{:?}", out.elapsed);
+}
+
+#[test]
+fn a_host_call_that_never_returns_hits_the_default_deadline() {
+    // One sleep of an hour: the guest never runs wasm again, so only the
+    // host-side timeout can stop it.
+    let out = credbox(&["run", GUEST_BLOCK_HOST_CALL], &[]);
+    out.fails(6, "deadline of 5s exceeded");
+    assert!(out.elapsed >= DEFAULT_DEADLINE, "{:?}", out.elapsed);
+    assert!(out.elapsed < within(DEFAULT_DEADLINE), "{:?}", out.elapsed);
+}
+
+#[test]
+fn a_memory_bomb_hits_the_memory_cap() {
+    let out = credbox(&["run", GUEST_ALLOC_BOMB], &[]);
+    out.fails(6, "memory limit 64 MiB exceeded");
+    assert!(out.elapsed < within(DEFAULT_DEADLINE), "{:?}", out.elapsed);
+    let out = credbox(&["run", GUEST_ALLOC_BOMB, "--memory", "16MiB"], &[]);
+    out.fails(6, "memory limit 16 MiB exceeded");
+}
+
+#[test]
+fn huge_output_is_rejected() {
+    credbox(&["run", GUEST_HUGE_OUTPUT], &[]).fails(7, "invalid output: header X-Huge is 1048576 bytes");
+}
+
+#[test]
+fn an_invalid_header_name_is_rejected() {
+    credbox(&["run", GUEST_BAD_HEADER_NAME], &[]).fails(7, "is not an RFC 9110 token");
+}
+
+#[test]
+fn crlf_in_a_value_is_rejected() {
+    let line = credbox(&["run", GUEST_CRLF_VALUE], &[]).fails(7, "header X-Test contains CR, LF or NUL");
+    assert!(!line.contains("Injected"), "{line}");
+}
+
+#[test]
+fn json_in_a_value_stays_a_string() {
+    let out = credbox(&["run", GUEST_JSON_IN_VALUE], &[]);
+    let parsed = headers(out.ok());
+    assert_eq!(parsed.len(), 1);
+    assert_eq!(parsed["X-Json"], r#"{"a":1,"b":[true,null]}\"\\"#);
+}
+
+#[test]
+fn only_allowlisted_environment_is_visible() {
+    let out = credbox(
+        &["run", GUEST_READ_ENV, "--allow-env", "CREDBOX_ALLOWED"],
+        &[
+            ("HOME", "/home/someone"),
+            ("CREDBOX_TEST_SECRET", "do-not-leak-me"),
+            ("CREDBOX_ALLOWED", "visible"),
+        ],
+    );
+    let parsed = headers(out.ok());
+    assert_eq!(parsed["X-Home"], "<none>");
+    assert_eq!(parsed["X-Secret-Env"], "<none>");
+    assert_eq!(parsed["X-Secret-Config"], "<none>");
+    assert_eq!(parsed["X-Allowed"], "visible");
+    assert_eq!(parsed["X-Env-Count"], "1");
+    assert!(!out.stdout.contains("do-not-leak-me"));
+}
+
+#[test]
+fn the_filesystem_is_out_of_reach() {
+    let escape = std::path::Path::new("/tmp/credbox-escape");
+    let _ = std::fs::remove_file(escape);
+    let out = credbox(&["run", GUEST_OPEN_FILE], &[]);
+    assert_eq!(headers(out.ok())["X-Fs"], "denied");
+    assert!(!escape.exists());
+}
+
+#[test]
+fn a_trap_is_a_crash() {
+    credbox(&["run", GUEST_TRAP], &[]).fails(8, "guest_trap: crashed: wasm `unreachable` instruction executed");
+}
+
+#[test]
+fn a_panic_reports_its_message() {
+    credbox(&["run", GUEST_PANIC], &[]).fails(8, "panicked: helper exploded (at ");
+}
+
+#[test]
+fn helper_output_never_reaches_stdout() {
+    let out = credbox(&["run", GUEST_PRINT_STDOUT], &[]);
+    assert_eq!(out.ok(), "{\"Authorization\":\"Bearer quiet\"}\n");
+    assert_eq!(out.stderr, "");
+    // With --verbose it is shown on stderr, capped.
+    let out = credbox(&["run", GUEST_PRINT_STDOUT, "-v"], &[]);
+    assert_eq!(out.ok(), "{\"Authorization\":\"Bearer quiet\"}\n");
+    assert!(out.stderr.contains("stdout: STDOUT-LEAK"));
+    assert!(out.stderr.lines().count() <= 51, "{}", out.stderr.lines().count());
+}
+
+#[test]
+fn logs_are_redacted_and_capped() {
+    let secret = "sk-live-0123456789";
+    let out = credbox(
+        &["run", GUEST_LOGGER, "--allow-env", "API_TOKEN", "-v"],
+        &[("API_TOKEN", secret)],
+    );
+    assert_eq!(out.ok(), "{\"Authorization\":\"Bearer logged\"}\n");
+    assert!(!out.stderr.contains(secret), "{}", out.stderr);
+    assert!(out.stderr.contains("[redacted]"), "{}", out.stderr);
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), 51, "50 lines and one notice");
+    assert!(lines[0].starts_with("credbox: guest_logger: info: "), "{}", lines[0]);
+    assert!(lines[50].contains("the rest are dropped"));
+    // Without -v, info lines are hidden but warnings still show.
+    let out = credbox(&["run", GUEST_LOGGER, "--allow-env", "API_TOKEN"], &[("API_TOKEN", secret)]);
+    assert!(!out.stderr.contains("info:"));
+    assert!(out.stderr.contains("warn:"));
+}
+
+#[test]
+fn an_api_key_with_a_space_is_rejected() {
+    credbox(&["run", GUEST_API_KEY_SPACE, "--format", "api-key"], &[]).fails(7, "without spaces");
+}

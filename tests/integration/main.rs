@@ -1,0 +1,13 @@
+//! credbox's one integration-test binary.
+//!
+//! Every test runs the real `credbox` executable on real components
+//! compiled from source by `tests/artifacts` (the examples and the hostile
+//! guests under `tests/guests/`), and checks what a caller sees: the exit
+//! code, stdout, the one stderr line, and how long it took.
+
+mod util;
+
+mod cache;
+mod compiled;
+mod core;
+mod hostile;

@@ -1,0 +1,131 @@
+//! Running the credbox binary and looking at what it did.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// What one `credbox` invocation did.
+#[derive(Debug)]
+pub struct Outcome {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Outcome {
+    /// Asserts success and returns stdout.
+    #[track_caller]
+    pub fn ok(&self) -> &str {
+        assert_eq!(self.code, 0, "credbox failed: {self:#?}");
+        &self.stdout
+    }
+
+    /// Asserts a failure with `code`, nothing on stdout, and exactly one
+    /// stderr line that contains `needle`. Returns that line.
+    #[track_caller]
+    pub fn fails(&self, code: i32, needle: &str) -> String {
+        assert_eq!(self.code, code, "wrong exit code: {self:#?}");
+        assert_eq!(self.stdout, "", "stdout must be empty on failure");
+        let line = self.stderr.trim_end_matches('\n');
+        assert!(!line.contains('\n'), "more than one stderr line: {self:#?}");
+        assert!(line.starts_with("credbox: "), "{line}");
+        assert!(line.contains(needle), "{line:?} lacks {needle:?}");
+        assert!(!line.to_lowercase().contains("backtrace"), "{line}");
+        line.to_owned()
+    }
+}
+
+/// Runs `credbox` with `args` and, on top of a minimal environment,
+/// `env`, with a cache directory of its own (nothing cached).
+pub fn credbox(args: &[&str], env: &[(&str, &str)]) -> Outcome {
+    Cache::new().run(args, env)
+}
+
+/// A cache directory shared by the runs of one test.
+pub struct Cache {
+    dir: tempfile::TempDir,
+}
+
+impl Cache {
+    pub fn new() -> Cache {
+        Cache {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// The directory credbox is pointed at (it creates it, mode 0700).
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join("credbox")
+    }
+
+    /// Runs credbox with this cache and waits for it.
+    pub fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Outcome {
+        let start = Instant::now();
+        let out = self.command(args, env).output().expect("credbox runs");
+        outcome(out, start)
+    }
+
+    /// The command, not yet started. `RUST_BACKTRACE=1` is always set:
+    /// users have it, and it must not change what credbox prints.
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_credbox"));
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("RUST_BACKTRACE", "1")
+            .env("CREDBOX_CACHE_DIR", self.path())
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    }
+}
+
+/// What a finished process did, timed from `start`.
+pub fn outcome(out: std::process::Output, start: Instant) -> Outcome {
+    Outcome {
+        code: out.status.code().expect("credbox exited normally, not by a signal"),
+        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+        elapsed: start.elapsed(),
+    }
+}
+
+/// A temporary folder holding a manifest.
+pub struct TempManifest {
+    /// Kept so the folder lives as long as the manifest is used.
+    _dir: tempfile::TempDir,
+    pub path: PathBuf,
+}
+
+impl TempManifest {
+    pub fn arg(&self) -> &str {
+        self.path.to_str().unwrap()
+    }
+}
+
+/// Writes `body` to `credbox.toml` in a fresh folder named `name`, with the
+/// `component` line pointing at `component`.
+pub fn manifest(name: &str, component: &str, body: &str) -> TempManifest {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join(name);
+    std::fs::create_dir(&folder).unwrap();
+    let path = folder.join("credbox.toml");
+    let text = format!("component = {component:?}\n{body}");
+    std::fs::write(&path, text).unwrap();
+    TempManifest { _dir: dir, path }
+}
+
+/// The workspace root.
+pub fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// Upper bound for a run that should stop at `deadline`: the deadline
+/// covers the guest's run, and process start-up plus compiling the
+/// component come on top (generous, for a loaded 2-core machine).
+pub fn within(deadline: Duration) -> Duration {
+    deadline + Duration::from_secs(4)
+}
