@@ -1,0 +1,145 @@
+//! Latency and peak memory of one credbox call, against baselines measured
+//! in the same run.
+//!
+//! ```console
+//! $ cargo bench -p credbox --bench latency
+//! ```
+//!
+//! Every scenario starts a fresh process, as Claude Code does, and is
+//! timed from spawn to exit; peak memory is the child's maximum resident
+//! set (from `wait4`). Scenarios:
+//!
+//! - `cat`: `cat` of a file holding the credential: the floor.
+//! - `bash cached helper`: the common shell pattern (check the file's age,
+//!   then `cat` it).
+//! - `credbox hit`: a fresh credential in credbox's cache.
+//! - `credbox miss, precompiled`: `--no-cache`, so the helper runs, from
+//!   the compiled-component cache (no network, a static guest).
+//! - `credbox first call`: empty cache directory: compile, run, store.
+
+use std::ffi::OsStr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BASH_PATTERN: &str = r#"CACHE_FILE="$1"; CACHE_MAX_AGE=240
+if [ -f "$CACHE_FILE" ]; then
+  CACHE_AGE=$(($(date +%s) - $(stat -c %Y "$CACHE_FILE")))
+  if [ "$CACHE_AGE" -lt "$CACHE_MAX_AGE" ]; then cat "$CACHE_FILE"; exit 0; fi
+fi
+exit 1"#;
+
+struct Sample {
+    wall: Duration,
+    max_rss_kib: i64,
+}
+
+/// Spawns `cmd`, waits with `wait4`, and checks it exited 0.
+fn measure(cmd: &mut Command) -> Sample {
+    let start = Instant::now();
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut status = 0;
+    // SAFETY: rusage is plain data, zero is a valid value; wait4 fills it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: the pid is our child's; status and usage are valid pointers.
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    let wall = start.elapsed();
+    assert_eq!(pid, child.id() as i32, "wait4 failed");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{cmd:?} failed with status {status}"
+    );
+    Sample {
+        wall,
+        max_rss_kib: usage.ru_maxrss,
+    }
+}
+
+struct Row {
+    name: &'static str,
+    median: Duration,
+    p90: Duration,
+    max_rss_kib: i64,
+}
+
+fn run(name: &'static str, iterations: usize, mut make: impl FnMut() -> Command) -> Row {
+    // One untimed warm-up (page cache, a first compile where it applies).
+    measure(&mut make());
+    let mut samples: Vec<Sample> = (0..iterations).map(|_| measure(&mut make())).collect();
+    samples.sort_by_key(|s| s.wall);
+    Row {
+        name,
+        median: samples[samples.len() / 2].wall,
+        p90: samples[samples.len() * 9 / 10].wall,
+        max_rss_kib: samples.iter().map(|s| s.max_rss_kib).max().unwrap_or(0),
+    }
+}
+
+fn credbox(cache: &Path, args: &[&OsStr]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_credbox"));
+    cmd.env_clear()
+        .env("CREDBOX_CACHE_DIR", cache)
+        .env("API_TOKEN", "bench-token-0123456789")
+        .args(args);
+    cmd
+}
+
+fn main() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let credential = work.path().join("credential");
+    std::fs::write(&credential, "{\"Authorization\":\"Bearer bench-token-0123456789\"}\n").unwrap();
+    let manifest = work.path().join("credbox.toml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "component = {:?}\n[env]\nallow = [\"API_TOKEN\"]\n",
+            credbox_test_artifacts::ENV_BEARER
+        ),
+    )
+    .unwrap();
+    let cache = work.path().join("cache");
+    let m = manifest.as_os_str();
+    let mut fresh = 0;
+
+    let rows = vec![
+        run("cat", 300, || {
+            let mut cmd = Command::new("cat");
+            cmd.arg(&credential);
+            cmd
+        }),
+        run("bash cached helper", 300, || {
+            let mut cmd = Command::new("bash");
+            cmd.arg("-c").arg(BASH_PATTERN).arg("bash").arg(&credential);
+            cmd
+        }),
+        run("credbox hit", 300, || credbox(&cache, &[OsStr::new("run"), m])),
+        run("credbox miss, precompiled", 100, || {
+            credbox(&cache, &[OsStr::new("run"), OsStr::new("--no-cache"), m])
+        }),
+        run("credbox first call", 10, || {
+            fresh += 1;
+            credbox(&work.path().join(format!("fresh-{fresh}")), &[OsStr::new("run"), m])
+        }),
+    ];
+
+    let floor = rows[0].median.as_secs_f64();
+    println!(
+        "{:<28} {:>10} {:>10} {:>8} {:>12}",
+        "scenario", "median", "p90", "× cat", "peak RSS"
+    );
+    for row in &rows {
+        println!(
+            "{:<28} {:>8.2}ms {:>8.2}ms {:>7.2}× {:>8.1} MiB",
+            row.name,
+            row.median.as_secs_f64() * 1e3,
+            row.p90.as_secs_f64() * 1e3,
+            row.median.as_secs_f64() / floor,
+            row.max_rss_kib as f64 / 1024.0
+        );
+    }
+}
