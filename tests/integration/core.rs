@@ -60,6 +60,8 @@ fn a_missing_secret_is_a_misconfiguration() {
     let line = credbox(&["run", m.arg()], &[]).fails(3, "misconfigured: missing config API_TOKEN");
     assert!(line.starts_with("credbox: env-bearer: "), "{line}");
     assert!(line.contains("[env] allow"), "{line}");
+    // An empty variable counts as unset, not as an empty credential.
+    credbox(&["run", m.arg()], &[("API_TOKEN", "")]).fails(3, "missing config API_TOKEN");
 }
 
 #[test]

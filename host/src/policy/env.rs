@@ -37,11 +37,17 @@ impl EnvPolicy {
     }
 
     /// The allowlisted variables that are set, read through `lookup`
-    /// (normally [`std::env::var`]). Unset and non-UTF-8 ones are skipped.
+    /// (normally [`std::env::var`]). Unset, empty and non-UTF-8 ones are
+    /// skipped: `API_TOKEN= credbox run …` means "no token", and the helper
+    /// should say so rather than send an empty credential.
     pub fn resolve(&self, lookup: impl Fn(&str) -> Option<String>) -> Vec<(String, String)> {
         self.allow
             .iter()
-            .filter_map(|name| lookup(name).map(|value| (name.clone(), value)))
+            .filter_map(|name| {
+                lookup(name)
+                    .filter(|value| !value.is_empty())
+                    .map(|value| (name.clone(), value))
+            })
             .collect()
     }
 }
@@ -68,9 +74,11 @@ mod tests {
         let mut policy = EnvPolicy::default();
         policy.allow("API_TOKEN").unwrap();
         policy.allow("UNSET").unwrap();
+        policy.allow("EMPTY").unwrap();
         policy.allow("API_TOKEN").unwrap();
         let env = |name: &str| match name {
             "API_TOKEN" => Some("abc".to_owned()),
+            "EMPTY" => Some(String::new()),
             "HOME" => Some("/root".to_owned()),
             _ => None,
         };
@@ -78,7 +86,7 @@ mod tests {
             policy.resolve(env),
             vec![("API_TOKEN".to_owned(), "abc".to_owned())]
         );
-        assert_eq!(policy.names(), ["API_TOKEN", "UNSET"]);
+        assert_eq!(policy.names(), ["API_TOKEN", "UNSET", "EMPTY"]);
     }
 
     #[test]
