@@ -37,14 +37,20 @@
 //! Build it with `cargo build --release --target wasm32-wasip2` and run the
 //! `.wasm` file with `credbox run`.
 //!
+//! Helpers that fetch a token over the network use [`http::Client`], a
+//! blocking client on `wasi:http` (its `json` feature, on by default, adds
+//! JSON bodies and answers through `serde`).
+//!
 //! Everything that talks to credbox ([`config`], [`config_required`], the
-//! [`log`] functions and macros) works only inside credbox: on any other
-//! target it compiles but panics when called. [`Credential`], [`Error`] and
-//! [`Request`] are plain data and work everywhere, so a helper's own logic
-//! can be unit-tested natively.
+//! [`log`] functions and macros, sending an [`http`] request) works only
+//! inside credbox: on any other target it compiles but panics when called.
+//! [`Credential`], [`Error`], [`Request`] and [`http::Response`] are plain
+//! data and work everywhere, so a helper's own logic can be unit-tested
+//! natively.
 
 mod credential;
 mod error;
+pub mod http;
 pub mod log;
 
 pub use credential::Credential;

@@ -31,7 +31,7 @@ fn mode(path: &Path) -> u32 {
 }
 
 /// The one credential file in the cache.
-fn entry_file(cache: &Cache) -> std::path::PathBuf {
+pub fn entry_file(cache: &Cache) -> std::path::PathBuf {
     let files: Vec<_> = std::fs::read_dir(cache.path().join("credentials"))
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -5,9 +5,11 @@
 //! guests under `tests/guests/`), and checks what a caller sees: the exit
 //! code, stdout, the one stderr line, and how long it took.
 
+mod server;
 mod util;
 
 mod cache;
 mod compiled;
 mod core;
 mod hostile;
+mod network;

@@ -1,0 +1,30 @@
+//! GETs config `URL` with the SDK's client and returns the body as the
+//! token. Optional: `TIMEOUT_MS` (the client's timeout), `BEARER` (sent as
+//! `Authorization: Bearer`).
+
+use std::time::Duration;
+
+use credbox_guest::http::Client;
+use credbox_guest::{Credential, Error, Helper, Request, config, config_required};
+
+struct HttpGet;
+
+impl Helper for HttpGet {
+    fn fetch(_request: Request) -> Result<Credential, Error> {
+        let mut client = Client::new();
+        if let Some(ms) = config("TIMEOUT_MS") {
+            let ms = ms
+                .parse()
+                .map_err(|_| Error::misconfigured("TIMEOUT_MS is not a number"))?;
+            client = client.timeout(Duration::from_millis(ms));
+        }
+        let mut request = client.get(&config_required("URL")?);
+        if let Some(token) = config("BEARER") {
+            request = request.bearer_auth(&token);
+        }
+        let response = request.send()?.error_for_status()?;
+        Ok(Credential::token(response.text()?.trim()))
+    }
+}
+
+credbox_guest::export!(HttpGet);

@@ -1,0 +1,345 @@
+//! Loopback HTTP/1.1 servers for the network tests.
+//!
+//! A [`Server`] listens on a loopback address, reads one request per
+//! connection and answers it as its handler says: a whole response, nothing
+//! at all, or a body dripped a byte a second. It stops (and hands back the
+//! requests it read) when the test stops it or drops it; every loop in it
+//! is bounded by that stop flag and by [`MAX_LIFETIME`].
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// No server outlives this, whatever the test does.
+const MAX_LIFETIME: Duration = Duration::from_secs(60);
+/// Connections a server accepts at most.
+const MAX_CONNECTIONS: usize = 16;
+/// How often blocked loops look at the stop flag.
+const TICK: Duration = Duration::from_millis(20);
+/// Bytes in a dripped body: one a second, far longer than any test waits.
+const DRIP_LEN: usize = 60;
+
+/// A request as the server read it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    /// The request target: path and query.
+    pub target: String,
+    /// Names lowercase, in order.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// The first header called `name` (lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn body_text(&self) -> &str {
+        std::str::from_utf8(&self.body).expect("a UTF-8 body")
+    }
+}
+
+/// How the server answers a request.
+pub enum Reply {
+    /// A whole response, `connection: close`.
+    Full {
+        status: u16,
+        headers: Vec<(&'static str, String)>,
+        body: Vec<u8>,
+    },
+    /// Nothing, until the client hangs up.
+    Silent,
+    /// `200` with a `content-length` of [`DRIP_LEN`], then one body byte a
+    /// second until the client hangs up.
+    Drip,
+}
+
+impl Reply {
+    /// `200` with `body` as text.
+    pub fn text(body: &str) -> Reply {
+        Reply::status(200, "text/plain", body)
+    }
+
+    /// `200` with `body` as JSON.
+    pub fn json(body: &str) -> Reply {
+        Reply::status(200, "application/json", body)
+    }
+
+    /// `status` with a body of `content_type`.
+    pub fn status(status: u16, content_type: &str, body: &str) -> Reply {
+        Reply::Full {
+            status,
+            headers: vec![("content-type", content_type.to_owned())],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    /// A redirect to `location`.
+    pub fn redirect(status: u16, location: &str) -> Reply {
+        Reply::Full {
+            status,
+            headers: vec![("location", location.to_owned())],
+            body: Vec::new(),
+        }
+    }
+}
+
+type Handler = dyn Fn(&Request) -> Reply + Send + Sync;
+
+/// A server on a loopback address, running until stopped or dropped.
+pub struct Server {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    requests: Arc<Mutex<Vec<Request>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Serves on 127.0.0.1, answering each request with `handler`.
+    pub fn start(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> Server {
+        Server::start_on(IpAddr::V4(Ipv4Addr::LOCALHOST), handler)
+    }
+
+    /// Serves on `ip`, which must be a loopback address.
+    pub fn start_on(
+        ip: IpAddr,
+        handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
+    ) -> Server {
+        assert!(
+            ip.is_loopback(),
+            "test servers listen on loopback only, not {ip}"
+        );
+        let listener = TcpListener::bind((ip, 0)).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let handler: Arc<Handler> = Arc::new(handler);
+        let thread = {
+            let (stop, requests) = (stop.clone(), requests.clone());
+            std::thread::spawn(move || accept_loop(listener, handler, stop, requests))
+        };
+        Server {
+            addr,
+            stop,
+            requests,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// `http://<address>:<port>`, as a URL and as an allowlist entry.
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The requests read so far, in order.
+    pub fn requests(&self) -> Vec<Request> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    /// Stops the server and returns the requests it read, in order.
+    pub fn stop(mut self) -> Vec<Request> {
+        self.shut_down();
+        std::mem::take(&mut *self.requests.lock().unwrap())
+    }
+
+    fn shut_down(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let result = thread.join();
+            // A failing test drops its servers while unwinding: do not
+            // panic twice.
+            if !std::thread::panicking() {
+                result.expect("the test server panicked");
+            }
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shut_down();
+    }
+}
+
+/// Accepts connections, each answered on a thread of its own, until
+/// stopped; then waits for those threads.
+fn accept_loop(
+    listener: TcpListener,
+    handler: Arc<Handler>,
+    stop: Arc<AtomicBool>,
+    requests: Arc<Mutex<Vec<Request>>>,
+) {
+    let started = Instant::now();
+    let mut connections = Vec::new();
+    while !stop.load(Ordering::Relaxed)
+        && started.elapsed() < MAX_LIFETIME
+        && connections.len() < MAX_CONNECTIONS
+    {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                let (handler, stop, requests) = (handler.clone(), stop.clone(), requests.clone());
+                connections.push(std::thread::spawn(move || {
+                    serve(stream, &*handler, &stop, &requests, started)
+                }));
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => std::thread::sleep(TICK),
+            Err(e) => panic!("accept failed: {e}"),
+        }
+    }
+    // Wake the connections still being answered.
+    stop.store(true, Ordering::Relaxed);
+    for connection in connections {
+        connection.join().unwrap();
+    }
+}
+
+/// Whether a connection's loops must end.
+fn stopping(stop: &AtomicBool, started: Instant) -> bool {
+    stop.load(Ordering::Relaxed) || started.elapsed() >= MAX_LIFETIME
+}
+
+/// Reads one request from `stream` and answers it.
+fn serve(
+    mut stream: TcpStream,
+    handler: &Handler,
+    stop: &AtomicBool,
+    requests: &Mutex<Vec<Request>>,
+    started: Instant,
+) {
+    stream.set_nonblocking(false).unwrap();
+    stream.set_read_timeout(Some(TICK)).unwrap();
+    stream
+        .set_write_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let Some(request) = read_request(&mut stream, stop, started) else {
+        return;
+    };
+    let reply = handler(&request);
+    requests.lock().unwrap().push(request);
+    match reply {
+        Reply::Full {
+            status,
+            headers,
+            body,
+        } => {
+            let mut head = format!(
+                "HTTP/1.1 {status} Test\r\ncontent-length: {}\r\nconnection: close\r\n",
+                body.len()
+            );
+            for (name, value) in headers {
+                head += &format!("{name}: {value}\r\n");
+            }
+            head += "\r\n";
+            // The client may hang up early (a body over the cap).
+            let _ = stream
+                .write_all(head.as_bytes())
+                .and_then(|()| stream.write_all(&body));
+        }
+        Reply::Silent => {
+            let mut buf = [0u8; 512];
+            while !stopping(stop, started) {
+                match stream.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(e) if is_timeout(&e) => {}
+                    Err(_) => break,
+                }
+            }
+        }
+        Reply::Drip => {
+            let head = format!("HTTP/1.1 200 Test\r\ncontent-length: {DRIP_LEN}\r\n\r\n");
+            if stream.write_all(head.as_bytes()).is_err() {
+                return;
+            }
+            let mut last = Instant::now();
+            let mut sent = 0;
+            while sent < DRIP_LEN && !stopping(stop, started) {
+                std::thread::sleep(TICK);
+                if last.elapsed() >= Duration::from_secs(1) {
+                    if stream.write_all(b"x").is_err() {
+                        break;
+                    }
+                    sent += 1;
+                    last = Instant::now();
+                }
+            }
+        }
+    }
+}
+
+fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
+}
+
+/// Reads a request head and its `content-length` body; `None` if the
+/// client hangs up first or the server stops.
+fn read_request(stream: &mut TcpStream, stop: &AtomicBool, started: Instant) -> Option<Request> {
+    let mut data = Vec::new();
+    let mut buf = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        if stopping(stop, started) || data.len() > 64 * 1024 {
+            return None;
+        }
+        match stream.read(&mut buf) {
+            Ok(0) => return None,
+            Ok(n) => data.extend_from_slice(&buf[..n]),
+            Err(e) if is_timeout(&e) => {}
+            Err(_) => return None,
+        }
+    };
+    let head = String::from_utf8(data[..head_end].to_vec()).ok()?;
+    let mut lines = head.split("\r\n");
+    let mut request_line = lines.next()?.split(' ');
+    let (method, target) = (
+        request_line.next()?.to_owned(),
+        request_line.next()?.to_owned(),
+    );
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let length: usize = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .map_or(0, |(_, v)| v.parse().unwrap());
+    let mut body = data[head_end + 4..].to_vec();
+    while body.len() < length {
+        if stopping(stop, started) {
+            return None;
+        }
+        match stream.read(&mut buf) {
+            Ok(0) => return None,
+            Ok(n) => body.extend_from_slice(&buf[..n]),
+            Err(e) if is_timeout(&e) => {}
+            Err(_) => return None,
+        }
+    }
+    Some(Request {
+        method,
+        target,
+        headers,
+        body,
+    })
+}
+
+/// A loopback port with nothing listening on it: connections are refused.
+pub fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
