@@ -92,7 +92,11 @@ fn credbox(cache: &Path, args: &[&OsStr]) -> Command {
 fn main() {
     let work = tempfile::tempdir().expect("tempdir");
     let credential = work.path().join("credential");
-    std::fs::write(&credential, "{\"Authorization\":\"Bearer bench-token-0123456789\"}\n").unwrap();
+    std::fs::write(
+        &credential,
+        "{\"Authorization\":\"Bearer bench-token-0123456789\"}\n",
+    )
+    .unwrap();
     let manifest = work.path().join("credbox.toml");
     std::fs::write(
         &manifest,
@@ -117,13 +121,18 @@ fn main() {
             cmd.arg("-c").arg(BASH_PATTERN).arg("bash").arg(&credential);
             cmd
         }),
-        run("credbox hit", 300, || credbox(&cache, &[OsStr::new("run"), m])),
+        run("credbox hit", 300, || {
+            credbox(&cache, &[OsStr::new("run"), m])
+        }),
         run("credbox miss, precompiled", 100, || {
             credbox(&cache, &[OsStr::new("run"), OsStr::new("--no-cache"), m])
         }),
         run("credbox first call", 10, || {
             fresh += 1;
-            credbox(&work.path().join(format!("fresh-{fresh}")), &[OsStr::new("run"), m])
+            credbox(
+                &work.path().join(format!("fresh-{fresh}")),
+                &[OsStr::new("run"), m],
+            )
         }),
     ];
 

@@ -188,7 +188,10 @@ mod tests {
         assert!(matches!(err, Error::Usage(ref m) if m.contains("x.wasm is not a WebAssembly")));
         // A core module header is not a component.
         let err = compile(&engine, b"\0asm\x01\0\0\0", Path::new("m.wasm")).unwrap_err();
-        assert!(matches!(err, Error::Usage(ref m) if m.contains("not a valid component")), "{err}");
+        assert!(
+            matches!(err, Error::Usage(ref m) if m.contains("not a valid component")),
+            "{err}"
+        );
     }
 
     #[test]
@@ -203,10 +206,16 @@ mod tests {
         let path = temp.path().join("x.wasm");
         std::fs::write(&path, b"abc").unwrap();
         let good = "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD";
-        assert!(read_component(&path, Some(good)).is_ok(), "case does not matter");
+        assert!(
+            read_component(&path, Some(good)).is_ok(),
+            "case does not matter"
+        );
         let bad = "0".repeat(64);
         let err = read_component(&path, Some(&bad)).unwrap_err();
-        assert!(err.to_string().contains("but the manifest pins 0000"), "{err}");
+        assert!(
+            err.to_string().contains("but the manifest pins 0000"),
+            "{err}"
+        );
     }
 
     #[test]

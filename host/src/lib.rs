@@ -49,7 +49,17 @@ pub fn run(policy: &Policy, request: &Request, options: &RunOptions) -> Result<A
     let (bytes, sha256) = engine::read_component(&policy.component, policy.sha256.as_deref())?;
     let env = policy.env.resolve(|name| std::env::var(name).ok());
     let root = cache_root()?;
-    let fetch = || fetch(policy, request, options, &root, &bytes, &sha256, env.clone());
+    let fetch = || {
+        fetch(
+            policy,
+            request,
+            options,
+            &root,
+            &bytes,
+            &sha256,
+            env.clone(),
+        )
+    };
     if options.no_cache {
         return fetch().map(|(output, _)| Answer {
             output,

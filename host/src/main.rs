@@ -15,7 +15,11 @@ use credbox::guest::log::LogLevel;
 use credbox::{CredentialCache, Error, Format, Overrides, Policy, Request, RunOptions};
 
 #[derive(Parser)]
-#[command(name = "credbox", version, about = "Run Claude Code credential helpers as sandboxed WASI components")]
+#[command(
+    name = "credbox",
+    version,
+    about = "Run Claude Code credential helpers as sandboxed WASI components"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -119,7 +123,12 @@ fn real_main() -> ExitCode {
 /// Help and version go to stdout as usual; usage errors become one line.
 fn clap_error(e: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
-    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
         let _ = e.print();
         return ExitCode::SUCCESS;
     }
@@ -162,9 +171,15 @@ fn run(args: RunArgs) -> ExitCode {
                 eprintln!("credbox: {}: warning: {warning}", policy.name);
             }
             let mut stdout = std::io::stdout().lock();
-            match stdout.write_all(answer.output.as_bytes()).and_then(|()| stdout.flush()) {
+            match stdout
+                .write_all(answer.output.as_bytes())
+                .and_then(|()| stdout.flush())
+            {
                 Ok(()) => ExitCode::SUCCESS,
-                Err(e) => fail(&policy.name, &Error::Internal(format!("cannot write to stdout: {e}"))),
+                Err(e) => fail(
+                    &policy.name,
+                    &Error::Internal(format!("cannot write to stdout: {e}")),
+                ),
             }
         }
         Err(e) => fail(&policy.name, &e),
@@ -202,7 +217,10 @@ fn clear(helper: Option<&str>) -> ExitCode {
         .and_then(|cache| cache.clear(helper));
     match cleared {
         Ok(n) => {
-            eprintln!("credbox: removed {n} cached entr{}", if n == 1 { "y" } else { "ies" });
+            eprintln!(
+                "credbox: removed {n} cached entr{}",
+                if n == 1 { "y" } else { "ies" }
+            );
             ExitCode::SUCCESS
         }
         Err(e) => fail("cache", &e),
@@ -220,14 +238,21 @@ fn status() -> ExitCode {
     for (key, entry) in cache.entries() {
         let (age, expires) = match &entry.credential {
             Some(c) if c.expires_ms > now => (ago(c.created_ms), human(c.expires_ms - now)),
-            Some(c) => (ago(c.created_ms), format!("expired {} ago", ago(c.expires_ms))),
+            Some(c) => (
+                ago(c.created_ms),
+                format!("expired {} ago", ago(c.expires_ms)),
+            ),
             None => ("-".into(), "-".into()),
         };
         let failure = match &entry.failure {
             Some(f) => format!("{} ago, {} in a row: {}", ago(f.at_ms), f.count, f.message),
             None => "-".into(),
         };
-        out.push_str(&format!("{}\t{}\t{age}\t{expires}\t{failure}\n", entry.helper, &key[..12]));
+        out.push_str(&format!(
+            "{}\t{}\t{age}\t{expires}\t{failure}\n",
+            entry.helper,
+            &key[..12]
+        ));
     }
     print!("{out}");
     ExitCode::SUCCESS

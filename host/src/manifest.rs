@@ -84,9 +84,8 @@ pub struct LoadedManifest {
 impl LoadedManifest {
     /// Reads and parses the manifest at `path`.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::Usage(format!("cannot read the manifest: {e}"))
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Usage(format!("cannot read the manifest: {e}")))?;
         let manifest = parse(&text).map_err(Error::Usage)?;
         Ok(LoadedManifest {
             manifest,

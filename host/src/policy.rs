@@ -114,8 +114,8 @@ impl Policy {
         limits.apply(&manifest.limits).map_err(Error::Usage)?;
         let mut cache = CachePolicy::default();
         cache.apply(&manifest.cache).map_err(Error::Usage)?;
-        let network = NetworkPolicy::from_config(&manifest.network, &loaded.dir())
-            .map_err(Error::Usage)?;
+        let network =
+            NetworkPolicy::from_config(&manifest.network, &loaded.dir()).map_err(Error::Usage)?;
         let mut env = EnvPolicy::default();
         for name in &manifest.env.allow {
             env.allow(name)
@@ -237,12 +237,17 @@ mod tests {
         ))
         .unwrap_err();
         assert!(err.to_string().contains("[limits] timeout"), "{err}");
-        let err = Policy::from_manifest(&loaded("component = \"a.wasm\"\n[env]\nallow = [\"A B\"]\n"))
-            .unwrap_err();
+        let err = Policy::from_manifest(&loaded(
+            "component = \"a.wasm\"\n[env]\nallow = [\"A B\"]\n",
+        ))
+        .unwrap_err();
         assert!(err.to_string().contains("[env] allow"), "{err}");
         let err = Policy::from_manifest(&loaded("component = \"a.wasm\"\nsha256 = \"abc\"\n"))
             .unwrap_err();
-        assert!(err.to_string().starts_with("sha256: expected 64 hex"), "{err}");
+        assert!(
+            err.to_string().starts_with("sha256: expected 64 hex"),
+            "{err}"
+        );
         let mut policy = Policy::for_component(Path::new("x.wasm"));
         let err = policy
             .apply(&Overrides {
@@ -257,7 +262,10 @@ mod tests {
                 ..Default::default()
             })
             .unwrap_err();
-        assert!(err.to_string().starts_with(r#"--allow-url: "ftp://x": "#), "{err}");
+        assert!(
+            err.to_string().starts_with(r#"--allow-url: "ftp://x": "#),
+            "{err}"
+        );
         assert_eq!(policy.name, "x");
     }
 }

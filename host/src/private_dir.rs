@@ -54,7 +54,10 @@ impl PrivateDir {
             }
         }
         let meta = std::fs::symlink_metadata(path).map_err(|e| {
-            Error::Internal(format!("cannot inspect cache directory {}: {e}", path.display()))
+            Error::Internal(format!(
+                "cannot inspect cache directory {}: {e}",
+                path.display()
+            ))
         })?;
         let unsafe_dir = |why: &str| {
             Error::Usage(format!(
@@ -148,7 +151,10 @@ impl PrivateDir {
             .mode(0o600)
             .open(self.path.join(name))
             .map_err(|e| {
-                Error::Internal(format!("cannot open lock {}: {e}", self.path.join(name).display()))
+                Error::Internal(format!(
+                    "cannot open lock {}: {e}",
+                    self.path.join(name).display()
+                ))
             })
     }
 
@@ -159,7 +165,9 @@ impl PrivateDir {
             let nanos = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.subsec_nanos());
-            let temp_path = self.path.join(format!(".{name}.{pid}.{nanos}.{attempt}.tmp"));
+            let temp_path = self
+                .path
+                .join(format!(".{name}.{pid}.{nanos}.{attempt}.tmp"));
             match OpenOptions::new()
                 .write(true)
                 .create_new(true)
@@ -214,7 +222,10 @@ mod tests {
         std::fs::create_dir(&path).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777)).unwrap();
         let err = PrivateDir::open(&path).unwrap_err();
-        assert!(err.to_string().contains("its mode is 777, not 700"), "{err}");
+        assert!(
+            err.to_string().contains("its mode is 777, not 700"),
+            "{err}"
+        );
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o750)).unwrap();
         assert!(PrivateDir::open(&path).is_err());
     }
@@ -224,7 +235,8 @@ mod tests {
         let temp = tempfile::tempdir().unwrap();
         let dir = PrivateDir::open(&temp.path().join("c")).unwrap();
         dir.write_atomic("x", b"v").unwrap();
-        std::fs::set_permissions(dir.path().join("x"), std::fs::Permissions::from_mode(0o666)).unwrap();
+        std::fs::set_permissions(dir.path().join("x"), std::fs::Permissions::from_mode(0o666))
+            .unwrap();
         assert_eq!(dir.read("x"), None);
     }
 }

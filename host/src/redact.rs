@@ -54,7 +54,11 @@ fn mask_auth_schemes(text: &str) -> String {
     let mut search = 0;
     while let Some(found) = ["bearer ", "basic "]
         .iter()
-        .filter_map(|scheme| lower[search..].find(scheme).map(|i| (search + i, scheme.len())))
+        .filter_map(|scheme| {
+            lower[search..]
+                .find(scheme)
+                .map(|i| (search + i, scheme.len()))
+        })
         .min()
     {
         let (at, len) = found;
@@ -122,10 +126,7 @@ mod tests {
             r.redact("sent Authorization: Bearer eyJhbGciOi.x.y to host"),
             "sent Authorization: Bearer [redacted] to host"
         );
-        assert_eq!(
-            r.redact("BASIC dXNlcjpwYXNz\"}"),
-            "BASIC [redacted]\"}"
-        );
+        assert_eq!(r.redact("BASIC dXNlcjpwYXNz\"}"), "BASIC [redacted]\"}");
         assert_eq!(r.redact("a bearer "), "a bearer ");
         assert_eq!(r.redact("no scheme here"), "no scheme here");
     }

@@ -192,7 +192,10 @@ mod tests {
 
     #[test]
     fn good_headers_pass_in_order() {
-        let out = validate(headers(&[("X-B", "2"), ("Authorization", "Bearer a b")]), Format::Headers);
+        let out = validate(
+            headers(&[("X-B", "2"), ("Authorization", "Bearer a b")]),
+            Format::Headers,
+        );
         assert_eq!(
             out.unwrap(),
             Validated::Headers(vec![
@@ -228,7 +231,11 @@ mod tests {
 
     #[test]
     fn header_values_cannot_inject_or_hide() {
-        rejects(headers(&[("X", "a\r\nInjected: 1")]), Format::Headers, "CR, LF");
+        rejects(
+            headers(&[("X", "a\r\nInjected: 1")]),
+            Format::Headers,
+            "CR, LF",
+        );
         rejects(headers(&[("X", "a\0")]), Format::Headers, "CR, LF or NUL");
         rejects(headers(&[("X", "a\x1b")]), Format::Headers, "control");
         rejects(headers(&[("X", "é")]), Format::Headers, "non-ASCII");
@@ -255,7 +262,11 @@ mod tests {
             ..Default::default()
         };
         rejects(raw, Format::Headers, "65 headers");
-        rejects(headers(&[("X-A", "1"), ("x-a", "2")]), Format::Headers, "twice");
+        rejects(
+            headers(&[("X-A", "1"), ("x-a", "2")]),
+            Format::Headers,
+            "twice",
+        );
     }
 
     #[test]
@@ -267,9 +278,17 @@ mod tests {
         rejects(key("abc def"), Format::ApiKey, "without spaces");
         rejects(key("abc\n"), Format::ApiKey, "printable");
         rejects(key(""), Format::ApiKey, "empty");
-        rejects(key(&"k".repeat(MAX_KEY_LEN + 1)), Format::ApiKey, "more than");
+        rejects(
+            key(&"k".repeat(MAX_KEY_LEN + 1)),
+            Format::ApiKey,
+            "more than",
+        );
         rejects(headers(&[("X", "1")]), Format::ApiKey, "no token");
-        rejects(RawCredential::default(), Format::Headers, "no headers and no token");
+        rejects(
+            RawCredential::default(),
+            Format::Headers,
+            "no headers and no token",
+        );
     }
 
     #[test]

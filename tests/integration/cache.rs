@@ -23,7 +23,10 @@ fn warm(cache: &Cache, m: &TempManifest) {
 }
 
 fn now_ms() -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
 }
 
 fn mode(path: &Path) -> u32 {
@@ -74,7 +77,10 @@ fn the_request_and_config_are_part_of_the_key() {
     let cache = Cache::new();
     let m = unique("");
     let plain = cache.run(&["run", m.arg()], &[]).ok().to_owned();
-    let other_server = cache.run(&["run", m.arg()], &[("CLAUDE_CODE_MCP_SERVER_NAME", "github")]);
+    let other_server = cache.run(
+        &["run", m.arg()],
+        &[("CLAUDE_CODE_MCP_SERVER_NAME", "github")],
+    );
     assert_ne!(other_server.ok(), plain);
     let other_config = cache.run(&["run", m.arg(), "--config", "X=1"], &[]);
     assert_ne!(other_config.ok(), plain);
@@ -109,16 +115,29 @@ fn a_failed_refresh_serves_the_still_valid_credential() {
     // and from 2 s on it fails.
     let cache = Cache::new();
     let fail_after = now_ms() + 2_000;
-    let m = unique(&format!("[cache]\nttl = \"5s\"\n[config]\nFAIL_AFTER_MS = \"{fail_after}\"\n"));
+    let m = unique(&format!(
+        "[cache]\nttl = \"5s\"\n[config]\nFAIL_AFTER_MS = \"{fail_after}\"\n"
+    ));
     warm(&cache, &m);
     let token = cache.run(&["run", m.arg()], &[]).ok().to_owned();
     let fetched = Instant::now();
     std::thread::sleep(Duration::from_millis(4_200));
-    assert!(fetched.elapsed() < Duration::from_millis(4_800), "too slow to test");
+    assert!(
+        fetched.elapsed() < Duration::from_millis(4_800),
+        "too slow to test"
+    );
     let refresh = cache.run(&["run", m.arg(), "-v"], &[]);
     assert_eq!(refresh.ok(), token);
-    assert!(refresh.stderr.contains(RAN), "the refresh ran: {}", refresh.stderr);
-    assert!(refresh.stderr.contains("warning: refresh failed (unavailable: token endpoint down)"));
+    assert!(
+        refresh.stderr.contains(RAN),
+        "the refresh ran: {}",
+        refresh.stderr
+    );
+    assert!(
+        refresh
+            .stderr
+            .contains("warning: refresh failed (unavailable: token endpoint down)")
+    );
     // Inside the backoff the old credential is served without a run.
     let again = cache.run(&["run", m.arg(), "-v"], &[]);
     assert_eq!(again.ok(), token);
@@ -127,7 +146,11 @@ fn a_failed_refresh_serves_the_still_valid_credential() {
 
 #[test]
 fn stale_if_error_serves_an_expired_credential_for_transient_failures_only() {
-    for (kind, stale) in [("unavailable", true), ("denied", false), ("misconfigured", false)] {
+    for (kind, stale) in [
+        ("unavailable", true),
+        ("denied", false),
+        ("misconfigured", false),
+    ] {
         let cache = Cache::new();
         let fail_after = now_ms() + 1_500;
         let m = unique(&format!(
@@ -139,7 +162,11 @@ fn stale_if_error_serves_an_expired_credential_for_transient_failures_only() {
         let after = cache.run(&["run", m.arg()], &[]);
         if stale {
             assert_eq!(after.ok(), token);
-            assert!(after.stderr.contains("serving a credential that expired"), "{}", after.stderr);
+            assert!(
+                after.stderr.contains("serving a credential that expired"),
+                "{}",
+                after.stderr
+            );
         } else {
             after.fails(if kind == "denied" { 4 } else { 3 }, "token endpoint down");
         }
@@ -150,11 +177,15 @@ fn stale_if_error_serves_an_expired_credential_for_transient_failures_only() {
 fn stale_if_error_is_off_by_default() {
     let cache = Cache::new();
     let fail_after = now_ms() + 1_500;
-    let m = unique(&format!("[cache]\nttl = \"2s\"\n[config]\nFAIL_AFTER_MS = \"{fail_after}\"\n"));
+    let m = unique(&format!(
+        "[cache]\nttl = \"2s\"\n[config]\nFAIL_AFTER_MS = \"{fail_after}\"\n"
+    ));
     warm(&cache, &m);
     cache.run(&["run", m.arg()], &[]).ok();
     std::thread::sleep(Duration::from_millis(2_300));
-    cache.run(&["run", m.arg()], &[]).fails(5, "unavailable: token endpoint down");
+    cache
+        .run(&["run", m.arg()], &[])
+        .fails(5, "unavailable: token endpoint down");
 }
 
 #[test]
@@ -168,7 +199,10 @@ fn a_failure_is_remembered_with_backoff() {
 
     // Within the backoff: the same failure at once, without a run.
     let cached = cache.run(&["run", m.arg(), "-v"], &[]);
-    let line = cached.fails(5, "credbox: unique: unavailable: token endpoint down (cached failure, next try in 1s");
+    let line = cached.fails(
+        5,
+        "credbox: unique: unavailable: token endpoint down (cached failure, next try in 1s",
+    );
     assert!(!line.contains("fetching"));
 
     // After it, the helper runs again, and the next backoff doubles.
@@ -207,11 +241,18 @@ fn status_and_clear_never_show_the_credential() {
     let cache = Cache::new();
     let m = unique("");
     let token = cache.run(&["run", m.arg()], &[]).ok().to_owned();
-    let secret = token.trim().trim_start_matches("{\"Authorization\":\"Bearer ").trim_end_matches("\"}");
+    let secret = token
+        .trim()
+        .trim_start_matches("{\"Authorization\":\"Bearer ")
+        .trim_end_matches("\"}");
     let status = cache.run(&["status"], &[]);
     assert!(status.ok().contains("unique\t"), "{}", status.stdout);
     assert!(!status.stdout.contains(secret));
-    assert!(status.stdout.contains("4m5") || status.stdout.contains("5m00s"), "{}", status.stdout);
+    assert!(
+        status.stdout.contains("4m5") || status.stdout.contains("5m00s"),
+        "{}",
+        status.stdout
+    );
 
     cache.run(&["cache", "clear", "someone-else"], &[]).ok();
     assert!(cache.run(&["status"], &[]).stdout.contains("unique\t"));

@@ -71,18 +71,30 @@ fn a_pinned_digest_must_match() {
     let cache = Cache::new();
     let digest = sha256_of(ENV_BEARER);
     let env = "[env]\nallow = [\"API_TOKEN\"]\n";
-    let pinned = manifest("pinned", ENV_BEARER, &format!("sha256 = \"{digest}\"\n{env}"));
+    let pinned = manifest(
+        "pinned",
+        ENV_BEARER,
+        &format!("sha256 = \"{digest}\"\n{env}"),
+    );
     assert_eq!(cache.run(&["run", pinned.arg()], &[TOKEN]).ok(), HEADERS);
 
     let wrong = "0".repeat(64);
-    let other = manifest("pinned", ENV_BEARER, &format!("sha256 = \"{wrong}\"\n{env}"));
+    let other = manifest(
+        "pinned",
+        ENV_BEARER,
+        &format!("sha256 = \"{wrong}\"\n{env}"),
+    );
     let fresh = Cache::new();
-    let line = fresh.run(&["run", other.arg()], &[TOKEN]).fails(2, "but the manifest pins 0000");
+    let line = fresh
+        .run(&["run", other.arg()], &[TOKEN])
+        .fails(2, "but the manifest pins 0000");
     assert!(line.contains(&digest), "{line}");
     assert!(artifacts(&fresh).is_empty(), "nothing was compiled");
 
     let malformed = manifest("pinned", ENV_BEARER, "sha256 = \"xyz\"\n");
-    cache.run(&["run", malformed.arg()], &[]).fails(2, "sha256: expected 64 hex digits");
+    cache
+        .run(&["run", malformed.arg()], &[])
+        .fails(2, "sha256: expected 64 hex digits");
 }
 
 #[test]
@@ -90,11 +102,23 @@ fn build_compiles_ahead_and_prints_the_pin() {
     let cache = Cache::new();
     let m = manifest("env-bearer", ENV_BEARER, "");
     let out = cache.run(&["build", m.arg()], &[]);
-    assert_eq!(out.ok(), format!("sha256 = \"{}\"\n", sha256_of(ENV_BEARER)));
-    assert!(out.stderr.contains("implements credbox:helper/helper@0.1.0; compiled in"), "{}", out.stderr);
+    assert_eq!(
+        out.ok(),
+        format!("sha256 = \"{}\"\n", sha256_of(ENV_BEARER))
+    );
+    assert!(
+        out.stderr
+            .contains("implements credbox:helper/helper@0.1.0; compiled in"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(artifacts(&cache).len(), 1);
     let again = cache.run(&["build", m.arg()], &[]);
-    assert!(again.stderr.contains("already compiled"), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("already compiled"),
+        "{}",
+        again.stderr
+    );
 }
 
 #[test]
@@ -104,5 +128,7 @@ fn build_names_what_a_non_helper_lacks() {
     let line = out.fails(2, "does not fit the credbox:helper/helper@0.1.0 world");
     assert!(line.contains("fetch"), "{line}");
     // Running it says the same.
-    cache.run(&["run", GUEST_NOT_A_HELPER], &[]).fails(2, "does not fit");
+    cache
+        .run(&["run", GUEST_NOT_A_HELPER], &[])
+        .fails(2, "does not fit");
 }

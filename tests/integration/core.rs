@@ -29,14 +29,24 @@ fn env_bearer_prints_a_bearer_header() {
 #[test]
 fn env_bearer_prints_an_api_key() {
     let m = env_bearer_manifest();
-    let out = credbox(&["run", m.arg(), "--format", "api-key"], &[("API_TOKEN", "abc")]);
+    let out = credbox(
+        &["run", m.arg(), "--format", "api-key"],
+        &[("API_TOKEN", "abc")],
+    );
     assert_eq!(out.ok(), "abc\n");
 }
 
 #[test]
 fn a_bare_component_runs_with_flags() {
     let out = credbox(
-        &["run", ENV_BEARER, "--allow-env", "API_TOKEN", "--format", "api-key"],
+        &[
+            "run",
+            ENV_BEARER,
+            "--allow-env",
+            "API_TOKEN",
+            "--format",
+            "api-key",
+        ],
         &[("API_TOKEN", "xyz")],
     );
     assert_eq!(out.ok(), "xyz\n");
@@ -47,10 +57,7 @@ fn a_bare_component_runs_with_flags() {
 
 #[test]
 fn config_flags_reach_the_helper() {
-    let out = credbox(
-        &["run", ENV_BEARER, "--config", "API_TOKEN=from-flag"],
-        &[],
-    );
+    let out = credbox(&["run", ENV_BEARER, "--config", "API_TOKEN=from-flag"], &[]);
     assert_eq!(out.ok(), "{\"Authorization\":\"Bearer from-flag\"}\n");
 }
 
@@ -72,7 +79,15 @@ fn each_helper_error_kind_has_its_exit_code() {
         ("unavailable", 5, "unavailable: kind test"),
         ("other", 8, "failed: kind test"),
     ] {
-        let out = credbox(&["run", GUEST_ERROR_KINDS, "--config", &format!("KIND={kind}")], &[]);
+        let out = credbox(
+            &[
+                "run",
+                GUEST_ERROR_KINDS,
+                "--config",
+                &format!("KIND={kind}"),
+            ],
+            &[],
+        );
         out.fails(code, needle);
     }
     let out = credbox(&["run", GUEST_ERROR_KINDS, "--config", "KIND=ok"], &[]);

@@ -18,7 +18,10 @@ fn headers(stdout: &str) -> BTreeMap<String, serde_json::Value> {
 #[test]
 fn an_infinite_loop_runs_out_of_fuel() {
     let out = credbox(&["run", GUEST_LOOP_FOREVER], &[]);
-    out.fails(6, "guest_loop_forever: fuel exhausted after 1000000000 instructions");
+    out.fails(
+        6,
+        "guest_loop_forever: fuel exhausted after 1000000000 instructions",
+    );
     assert!(out.elapsed < within(DEFAULT_DEADLINE), "{:?}", out.elapsed);
 }
 
@@ -31,12 +34,23 @@ fn a_smaller_fuel_budget_stops_a_loop_sooner() {
 #[test]
 fn a_loop_with_unlimited_fuel_hits_the_deadline() {
     let out = credbox(
-        &["run", GUEST_LOOP_FOREVER, "--fuel", "18000000000000000000", "--timeout", "1s"],
+        &[
+            "run",
+            GUEST_LOOP_FOREVER,
+            "--fuel",
+            "18000000000000000000",
+            "--timeout",
+            "1s",
+        ],
         &[],
     );
     out.fails(6, "deadline of 1s exceeded");
     assert!(out.elapsed >= Duration::from_secs(1), "{:?}", out.elapsed);
-    assert!(out.elapsed < within(Duration::from_secs(1)), "{:?}", out.elapsed);
+    assert!(
+        out.elapsed < within(Duration::from_secs(1)),
+        "{:?}",
+        out.elapsed
+    );
 }
 
 #[test]
@@ -44,7 +58,11 @@ fn sleeping_forever_hits_the_deadline() {
     let out = credbox(&["run", GUEST_SLEEP_FOREVER, "--timeout", "1s"], &[]);
     out.fails(6, "guest_sleep_forever: deadline of 1s exceeded");
     assert!(out.elapsed >= Duration::from_secs(1), "{:?}", out.elapsed);
-    assert!(out.elapsed < within(Duration::from_secs(1)), "{:?}", out.elapsed);
+    assert!(
+        out.elapsed < within(Duration::from_secs(1)),
+        "{:?}",
+        out.elapsed
+    );
 }
 
 #[test]
@@ -68,7 +86,8 @@ fn a_memory_bomb_hits_the_memory_cap() {
 
 #[test]
 fn huge_output_is_rejected() {
-    credbox(&["run", GUEST_HUGE_OUTPUT], &[]).fails(7, "invalid output: header X-Huge is 1048576 bytes");
+    credbox(&["run", GUEST_HUGE_OUTPUT], &[])
+        .fails(7, "invalid output: header X-Huge is 1048576 bytes");
 }
 
 #[test]
@@ -78,7 +97,8 @@ fn an_invalid_header_name_is_rejected() {
 
 #[test]
 fn crlf_in_a_value_is_rejected() {
-    let line = credbox(&["run", GUEST_CRLF_VALUE], &[]).fails(7, "header X-Test contains CR, LF or NUL");
+    let line =
+        credbox(&["run", GUEST_CRLF_VALUE], &[]).fails(7, "header X-Test contains CR, LF or NUL");
     assert!(!line.contains("Injected"), "{line}");
 }
 
@@ -120,7 +140,10 @@ fn the_filesystem_is_out_of_reach() {
 
 #[test]
 fn a_trap_is_a_crash() {
-    credbox(&["run", GUEST_TRAP], &[]).fails(8, "guest_trap: crashed: wasm `unreachable` instruction executed");
+    credbox(&["run", GUEST_TRAP], &[]).fails(
+        8,
+        "guest_trap: crashed: wasm `unreachable` instruction executed",
+    );
 }
 
 #[test]
@@ -137,7 +160,11 @@ fn helper_output_never_reaches_stdout() {
     let out = credbox(&["run", GUEST_PRINT_STDOUT, "-v"], &[]);
     assert_eq!(out.ok(), "{\"Authorization\":\"Bearer quiet\"}\n");
     assert!(out.stderr.contains("stdout: STDOUT-LEAK"));
-    assert!(out.stderr.lines().count() <= 51, "{}", out.stderr.lines().count());
+    assert!(
+        out.stderr.lines().count() <= 51,
+        "{}",
+        out.stderr.lines().count()
+    );
 }
 
 #[test]
@@ -152,10 +179,17 @@ fn logs_are_redacted_and_capped() {
     assert!(out.stderr.contains("[redacted]"), "{}", out.stderr);
     let lines: Vec<&str> = out.stderr.lines().collect();
     assert_eq!(lines.len(), 51, "50 lines and one notice");
-    assert!(lines[0].starts_with("credbox: guest_logger: info: "), "{}", lines[0]);
+    assert!(
+        lines[0].starts_with("credbox: guest_logger: info: "),
+        "{}",
+        lines[0]
+    );
     assert!(lines[50].contains("the rest are dropped"));
     // Without -v, info lines are hidden but warnings still show.
-    let out = credbox(&["run", GUEST_LOGGER, "--allow-env", "API_TOKEN"], &[("API_TOKEN", secret)]);
+    let out = credbox(
+        &["run", GUEST_LOGGER, "--allow-env", "API_TOKEN"],
+        &[("API_TOKEN", secret)],
+    );
     assert!(!out.stderr.contains("info:"));
     assert!(out.stderr.contains("warn:"));
 }

@@ -86,7 +86,10 @@ impl Cache {
 /// What a finished process did, timed from `start`.
 pub fn outcome(out: std::process::Output, start: Instant) -> Outcome {
     Outcome {
-        code: out.status.code().expect("credbox exited normally, not by a signal"),
+        code: out
+            .status
+            .code()
+            .expect("credbox exited normally, not by a signal"),
         stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
         stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
         elapsed: start.elapsed(),

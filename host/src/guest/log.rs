@@ -46,7 +46,12 @@ pub struct GuestLog {
 
 impl GuestLog {
     /// A log for `helper` that prints lines at `min_level` and above.
-    pub fn new(helper: &str, redactor: Redactor, min_level: LogLevel, sink: Box<dyn Write + Send>) -> Self {
+    pub fn new(
+        helper: &str,
+        redactor: Redactor,
+        min_level: LogLevel,
+        sink: Box<dyn Write + Send>,
+    ) -> Self {
         GuestLog {
             helper: helper.to_owned(),
             redactor,
@@ -98,7 +103,12 @@ mod tests {
     #[test]
     fn lines_are_filtered_redacted_and_capped() {
         let sink = Sink::default();
-        let mut log = GuestLog::new("h", Redactor::new(["topsecret"]), LogLevel::Info, Box::new(sink.clone()));
+        let mut log = GuestLog::new(
+            "h",
+            Redactor::new(["topsecret"]),
+            LogLevel::Info,
+            Box::new(sink.clone()),
+        );
         log.log(LogLevel::Debug, "hidden");
         log.log(LogLevel::Info, "token=topsecret\nforged");
         for _ in 0..MAX_LINES + 10 {

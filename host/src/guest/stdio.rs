@@ -48,7 +48,10 @@ impl Captured {
 
     /// How many bytes were dropped past the cap.
     pub fn dropped(&self) -> u64 {
-        self.buffer.lock().unwrap_or_else(|p| p.into_inner()).dropped
+        self.buffer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .dropped
     }
 }
 
@@ -91,7 +94,11 @@ impl OutputStream for Captured {
 }
 
 impl AsyncWrite for Captured {
-    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         self.push(buf);
         Poll::Ready(Ok(buf.len()))
     }
@@ -113,7 +120,9 @@ mod tests {
     fn output_past_the_cap_is_counted_and_dropped() {
         let mut captured = Captured::default();
         let handle = captured.clone();
-        captured.write(Bytes::from(vec![b'a'; CAPTURE_LIMIT - 1])).unwrap();
+        captured
+            .write(Bytes::from(vec![b'a'; CAPTURE_LIMIT - 1]))
+            .unwrap();
         captured.write(Bytes::from_static(b"bcd")).unwrap();
         assert_eq!(handle.text().len(), CAPTURE_LIMIT);
         assert!(handle.text().ends_with("ab"));

@@ -109,9 +109,7 @@ impl CachePolicy {
     /// `backoff`, capped at [`MAX_BACKOFF`].
     pub fn backoff_after(&self, failures: u32) -> Duration {
         let doublings = failures.saturating_sub(1).min(16);
-        self.backoff
-            .saturating_mul(1 << doublings)
-            .min(MAX_BACKOFF)
+        self.backoff.saturating_mul(1 << doublings).min(MAX_BACKOFF)
     }
 }
 
@@ -130,8 +128,14 @@ mod tests {
 
     #[test]
     fn refresh_window_is_a_fifth_capped() {
-        assert_eq!(CachePolicy::refresh_window(Duration::from_secs(100)), Duration::from_secs(20));
-        assert_eq!(CachePolicy::refresh_window(Duration::from_secs(3600)), MAX_REFRESH_WINDOW);
+        assert_eq!(
+            CachePolicy::refresh_window(Duration::from_secs(100)),
+            Duration::from_secs(20)
+        );
+        assert_eq!(
+            CachePolicy::refresh_window(Duration::from_secs(3600)),
+            MAX_REFRESH_WINDOW
+        );
     }
 
     #[test]

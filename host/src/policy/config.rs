@@ -52,10 +52,8 @@ mod tests {
 
     #[test]
     fn flags_override_and_errors_hide_values() {
-        let mut config = ConfigPolicy::new(BTreeMap::from([(
-            "URL".to_owned(),
-            "https://a".to_owned(),
-        )]));
+        let mut config =
+            ConfigPolicy::new(BTreeMap::from([("URL".to_owned(), "https://a".to_owned())]));
         config.set_from_flag("URL=https://b=c").unwrap();
         assert_eq!(config.get("URL"), Some("https://b=c"));
         let err = config.set_from_flag("sekrit-value").unwrap_err();

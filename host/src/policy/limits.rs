@@ -63,7 +63,8 @@ impl Limits {
     /// offending field.
     pub fn apply(&mut self, config: &LimitsConfig) -> Result<(), String> {
         if let Some(fuel) = config.fuel {
-            self.set_fuel(fuel).map_err(|e| format!("[limits] fuel: {e}"))?;
+            self.set_fuel(fuel)
+                .map_err(|e| format!("[limits] fuel: {e}"))?;
         }
         if let Some(timeout) = &config.timeout {
             self.set_timeout(timeout)
