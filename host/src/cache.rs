@@ -74,12 +74,32 @@ impl CacheKey {
         for entry in policy.network.entries() {
             field(entry.to_string().as_bytes());
         }
+        field(b"private_ranges");
+        for range in policy.network.private_ranges() {
+            field(range.to_string().as_bytes());
+        }
         field(b"ca_bundle");
-        for certificate in policy.network.ca_bundle().map_or(&[][..], |b| &b.certificates) {
+        for certificate in policy
+            .network
+            .ca_bundle()
+            .map_or(&[][..], |b| &b.certificates)
+        {
             field(certificate);
         }
-        field(request.mcp_server_name.as_deref().unwrap_or("\0none").as_bytes());
-        field(request.mcp_server_url.as_deref().unwrap_or("\0none").as_bytes());
+        field(
+            request
+                .mcp_server_name
+                .as_deref()
+                .unwrap_or("\0none")
+                .as_bytes(),
+        );
+        field(
+            request
+                .mcp_server_url
+                .as_deref()
+                .unwrap_or("\0none")
+                .as_bytes(),
+        );
         CacheKey(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
     }
 
@@ -348,7 +368,10 @@ fn decision_result(decision: Decision) -> Option<Result<Answer>> {
 /// would repeat. Usage and internal errors are credbox's own, instant, and
 /// fixed by the user, not by waiting.
 fn cacheable(error: &Error) -> bool {
-    !matches!(error, Error::Usage(_) | Error::Internal(_) | Error::CachedFailure { .. })
+    !matches!(
+        error,
+        Error::Usage(_) | Error::Internal(_) | Error::CachedFailure { .. }
+    )
 }
 
 fn transient(error: &Error) -> bool {
@@ -357,7 +380,12 @@ fn transient(error: &Error) -> bool {
 
 /// Folds a run's result into the entry: the new entry to store (`None`:
 /// remove it) and the answer for this call.
-fn settle(previous: Option<Entry>, fetched: Fetched, policy: &Policy, now: u64) -> (Option<Entry>, Result<Answer>) {
+fn settle(
+    previous: Option<Entry>,
+    fetched: Fetched,
+    policy: &Policy,
+    now: u64,
+) -> (Option<Entry>, Result<Answer>) {
     let previous_credential = previous.as_ref().and_then(|e| e.credential.clone());
     match fetched {
         Ok((output, expires_in)) => {
@@ -408,7 +436,10 @@ fn settle(previous: Option<Entry>, fetched: Fetched, policy: &Policy, now: u64) 
                 }),
                 Some(stored)
                     if failure.transient
-                        && now < stored.expires_ms.saturating_add(ms(policy.cache.stale_if_error)) =>
+                        && now
+                            < stored
+                                .expires_ms
+                                .saturating_add(ms(policy.cache.stale_if_error)) =>
                 {
                     let answer = Ok(Answer {
                         output: stored.output.clone(),
@@ -419,7 +450,9 @@ fn settle(previous: Option<Entry>, fetched: Fetched, policy: &Policy, now: u64) 
                     });
                     // Keep serving it until the stale window closes.
                     credential = Some(Stored {
-                        expires_ms: stored.expires_ms.saturating_add(ms(policy.cache.stale_if_error)),
+                        expires_ms: stored
+                            .expires_ms
+                            .saturating_add(ms(policy.cache.stale_if_error)),
                         ..stored.clone()
                     });
                     answer
@@ -448,7 +481,9 @@ mod tests {
     }
 
     fn fresh(output: &str, now: u64) -> Entry {
-        settle(None, Ok((output.into(), None)), &policy(), now).0.unwrap()
+        settle(None, Ok((output.into(), None)), &policy(), now)
+            .0
+            .unwrap()
     }
 
     #[test]
@@ -457,8 +492,14 @@ mod tests {
         let stored = entry.credential.clone().unwrap();
         assert_eq!(stored.expires_ms - stored.created_ms, 300_000);
         assert_eq!(stored.expires_ms - stored.refresh_ms, 60_000);
-        assert_eq!(decide(Some(&entry), 1_000), Decision::Serve("cred\n".into()));
-        assert_eq!(decide(Some(&entry), stored.refresh_ms - 1), Decision::Serve("cred\n".into()));
+        assert_eq!(
+            decide(Some(&entry), 1_000),
+            Decision::Serve("cred\n".into())
+        );
+        assert_eq!(
+            decide(Some(&entry), stored.refresh_ms - 1),
+            Decision::Serve("cred\n".into())
+        );
         assert_eq!(decide(Some(&entry), stored.refresh_ms), Decision::Run);
         assert_eq!(decide(Some(&entry), stored.expires_ms + 1), Decision::Run);
         // A clock that went backwards does not extend a credential's life.
@@ -481,7 +522,10 @@ mod tests {
         let entry = entry.unwrap();
         assert_eq!(entry.failure.as_ref().unwrap().count, 1);
         // Within the backoff the old entry keeps being served, no run.
-        assert_eq!(decide(Some(&entry), refresh_at + 1), Decision::Serve("old\n".into()));
+        assert_eq!(
+            decide(Some(&entry), refresh_at + 1),
+            Decision::Serve("old\n".into())
+        );
     }
 
     #[test]
@@ -491,20 +535,49 @@ mod tests {
         let entry = settle(None, Ok(("old\n".into(), None)), &p, 0).0.unwrap();
         let expired = entry.credential.as_ref().unwrap().expires_ms + 1_000;
 
-        let (_, answer) = settle(Some(entry.clone()), Err(Error::Denied("no".into())), &p, expired);
-        assert!(matches!(answer, Err(Error::Denied(_))), "never stale for denied");
-        let (_, answer) = settle(Some(entry.clone()), Err(Error::Misconfigured("no".into())), &p, expired);
+        let (_, answer) = settle(
+            Some(entry.clone()),
+            Err(Error::Denied("no".into())),
+            &p,
+            expired,
+        );
+        assert!(
+            matches!(answer, Err(Error::Denied(_))),
+            "never stale for denied"
+        );
+        let (_, answer) = settle(
+            Some(entry.clone()),
+            Err(Error::Misconfigured("no".into())),
+            &p,
+            expired,
+        );
         assert!(answer.is_err(), "never stale for misconfigured");
 
-        let (stale, answer) = settle(Some(entry.clone()), Err(Error::Unavailable("vpn".into())), &p, expired);
+        let (stale, answer) = settle(
+            Some(entry.clone()),
+            Err(Error::Unavailable("vpn".into())),
+            &p,
+            expired,
+        );
         let answer = answer.unwrap();
         assert_eq!(answer.output, "old\n");
         assert!(answer.warning.unwrap().contains("expired 1s ago"));
-        assert_eq!(decide(stale.as_ref(), expired + 1), Decision::Serve("old\n".into()));
+        assert_eq!(
+            decide(stale.as_ref(), expired + 1),
+            Decision::Serve("old\n".into())
+        );
 
         let too_late = entry.credential.as_ref().unwrap().expires_ms + 61_000;
-        let (_, answer) = settle(Some(entry), Err(Error::Unavailable("vpn".into())), &p, too_late);
-        assert!(matches!(answer, Err(Error::Unavailable(_))), "stale window is bounded");
+        let (_, answer) = settle(
+            Some(entry),
+            Err(Error::Unavailable("vpn".into())),
+            &p,
+            too_late,
+        );
+        assert!(
+            matches!(answer, Err(Error::Unavailable(_))),
+            "stale window is bounded"
+        );
     }
 
     #[test]
@@ -521,7 +594,12 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(decide(Some(&entry), 5_000), Decision::Run);
-        let (entry, _) = settle(Some(entry), Err(Error::Unavailable("down".into())), &p, 5_000);
+        let (entry, _) = settle(
+            Some(entry),
+            Err(Error::Unavailable("down".into())),
+            &p,
+            5_000,
+        );
         let failure = entry.unwrap().failure.unwrap();
         assert_eq!((failure.count, failure.retry_ms), (2, 15_000));
         // A success clears the failure.
@@ -545,7 +623,10 @@ mod tests {
         let base = CacheKey::new(&p, "aa", &r, &[]);
         assert_eq!(base, CacheKey::new(&p, "aa", &r, &[]));
         assert_ne!(base, CacheKey::new(&p, "ab", &r, &[]));
-        assert_ne!(base, CacheKey::new(&p, "aa", &r, &[("T".into(), "1".into())]));
+        assert_ne!(
+            base,
+            CacheKey::new(&p, "aa", &r, &[("T".into(), "1".into())])
+        );
         let mut other = p.clone();
         other.config.set_from_flag("K=V").unwrap();
         assert_ne!(base, CacheKey::new(&other, "aa", &r, &[]));
@@ -564,13 +645,23 @@ mod tests {
         let bundle = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/tls/ca.pem");
         trusting.network = NetworkPolicy::from_config(
             &NetworkConfig {
-                allow: vec![],
                 ca_bundle: Some(bundle),
+                ..NetworkConfig::default()
             },
             Path::new("."),
         )
         .unwrap();
         assert_ne!(base, CacheKey::new(&trusting, "aa", &r, &[]));
+        let mut vpn = p.clone();
+        vpn.network = NetworkPolicy::from_config(
+            &NetworkConfig {
+                private_ranges: vec!["10.20.0.0/16".into()],
+                ..NetworkConfig::default()
+            },
+            Path::new("."),
+        )
+        .unwrap();
+        assert_ne!(base, CacheKey::new(&vpn, "aa", &r, &[]));
     }
 
     #[test]
@@ -580,17 +671,26 @@ mod tests {
         let cache = CredentialCache::open(&root).unwrap();
         let key = CacheKey::new(&policy(), "aa", &Request::default(), &[]);
         let dir = root.subdir("credentials").unwrap();
-        for junk in [&b""[..], b"{", b"{\"version\":2,\"helper\":\"h\",\"credential\":null,\"failure\":null}", b"\xff\xfe"] {
+        for junk in [
+            &b""[..],
+            b"{",
+            b"{\"version\":2,\"helper\":\"h\",\"credential\":null,\"failure\":null}",
+            b"\xff\xfe",
+        ] {
             dir.write_atomic(&entry_name(&key), junk).unwrap();
             assert_eq!(cache.entry(&key), None);
             assert!(cache.lookup(&key).is_none());
         }
         let answer = cache
-            .get_or_run(&key, &policy(), Duration::from_secs(1), || Ok(("fresh\n".into(), None)))
+            .get_or_run(&key, &policy(), Duration::from_secs(1), || {
+                Ok(("fresh\n".into(), None))
+            })
             .unwrap();
         assert_eq!(answer.output, "fresh\n");
         let answer = cache
-            .get_or_run(&key, &policy(), Duration::from_secs(1), || panic!("must not run"))
+            .get_or_run(&key, &policy(), Duration::from_secs(1), || {
+                panic!("must not run")
+            })
             .unwrap();
         assert_eq!(answer.output, "fresh\n");
         assert_eq!(cache.entries().len(), 1);

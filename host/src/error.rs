@@ -36,9 +36,14 @@ pub enum Error {
     /// The helper returned a credential that cannot be printed safely.
     #[error("invalid output: {0}")]
     InvalidOutput(String),
-    /// The helper crashed (trap, panic, exit) or reported an `other` error.
+    /// The helper crashed: a trap, a panic, or an exit instead of a return.
     #[error("{0}")]
     HelperFailed(String),
+    /// The helper returned an `other` error: a failure it could not put in
+    /// a class (such as an answer it could not read). Exit code 8, as a
+    /// crash.
+    #[error("failed: {0}")]
+    HelperError(String),
     /// The helper failed after credbox refused one of its network requests
     /// (exit code 9): the refusal is the likely cause, so it is what is
     /// reported.
@@ -77,7 +82,7 @@ impl Error {
             Error::Unavailable(_) => 5,
             Error::FuelExhausted(_) | Error::DeadlineExceeded(_) | Error::MemoryExceeded(_) => 6,
             Error::InvalidOutput(_) => 7,
-            Error::HelperFailed(_) => 8,
+            Error::HelperFailed(_) | Error::HelperError(_) => 8,
             Error::RequestDenied { .. } => 9,
             Error::CachedFailure { exit_code, .. } => *exit_code,
         }
@@ -87,7 +92,9 @@ impl Error {
     /// message.
     pub fn hint(&self) -> String {
         let hint = match self {
-            Error::Usage(_) => "fix the command line or manifest; see `credbox run --help` and the README",
+            Error::Usage(_) => {
+                "fix the command line or manifest; see `credbox run --help` and the README"
+            }
             Error::Misconfigured(_) => {
                 "add it to the manifest's [config] or [env] allow; retrying will not help"
             }
@@ -103,7 +110,12 @@ impl Error {
                 "raise [limits] memory or --memory if the helper really needs more"
             }
             Error::InvalidOutput(_) => "nothing was printed; report this to the helper's author",
-            Error::HelperFailed(_) => "the helper crashed; run with --verbose and report it to its author",
+            Error::HelperFailed(_) => {
+                "the helper crashed; run with --verbose and report it to its author"
+            }
+            Error::HelperError(_) => {
+                "run with --verbose to see the helper's log; report it to its author if it persists"
+            }
             Error::Internal(_) => "this is a credbox bug; please report it",
             Error::RequestDenied { reason, .. } => return reason.clone(),
             Error::CachedFailure { retry_in, .. } => {

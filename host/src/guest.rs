@@ -48,8 +48,8 @@ mod bindings {
     });
 }
 
-use bindings::{Helper, HelperPre};
 use bindings::credbox::helper::{host as wit_host, types as wit};
+use bindings::{Helper, HelperPre};
 
 /// Most table elements a guest may have (function tables of real programs
 /// hold a few thousand).
@@ -165,7 +165,12 @@ struct MemoryLimiter {
 }
 
 impl ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, current: usize, desired: usize, _: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         let growth = desired.saturating_sub(current) as u64;
         if self.used.saturating_add(growth) > self.cap {
             self.hit = true;
@@ -175,7 +180,12 @@ impl ResourceLimiter for MemoryLimiter {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _: usize, desired: usize, _: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _: usize,
+        desired: usize,
+        _: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= MAX_TABLE_ELEMENTS)
     }
 
@@ -231,7 +241,8 @@ impl Drop for EpochTicker {
 /// messages.
 fn prepare(engine: &Engine, component: &Component, path: &Path) -> Result<HelperPre<HostState>> {
     let mut linker = Linker::<HostState>::new(engine);
-    let internal = |e: wasmtime::Error| Error::Internal(format!("cannot link WASI: {}", first_line(&e)));
+    let internal =
+        |e: wasmtime::Error| Error::Internal(format!("cannot link WASI: {}", first_line(&e)));
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(internal)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(internal)?;
     Helper::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).map_err(internal)?;
@@ -283,7 +294,10 @@ pub fn run(
     let state = HostState {
         wasi,
         http: WasiHttpCtx::new(),
-        network: HttpHooks::new(policy.network.clone(), network_deadline(start, policy.limits.timeout)),
+        network: HttpHooks::new(
+            policy.network.clone(),
+            network_deadline(start, policy.limits.timeout),
+        ),
         table: ResourceTable::new(),
         limiter: MemoryLimiter {
             cap: policy.limits.memory,
@@ -292,7 +306,12 @@ pub fn run(
         },
         config: policy.config.clone(),
         env,
-        log: GuestLog::new(&policy.name, redactor.clone(), options.log_level, Box::new(std::io::stderr())),
+        log: GuestLog::new(
+            &policy.name,
+            redactor.clone(),
+            options.log_level,
+            Box::new(std::io::stderr()),
+        ),
     };
 
     let pre = prepare(engine, component, &policy.component)?;
@@ -324,11 +343,15 @@ pub fn run(
             Ok(helper) => helper,
             Err(e) => return Err(Failure::Instantiate(e)),
         };
-        helper.call_fetch(&mut store, &req).await.map_err(Failure::Call)
+        helper
+            .call_fetch(&mut store, &req)
+            .await
+            .map_err(Failure::Call)
     };
     // The timer is made inside the runtime: tokio 1.54.1 timers need its
     // handle when created.
-    let outcome = runtime.block_on(async { tokio::time::timeout(policy.limits.timeout, guest).await });
+    let outcome =
+        runtime.block_on(async { tokio::time::timeout(policy.limits.timeout, guest).await });
     drop(ticker);
     // Do not wait for a name lookup still blocked in the resolver (a DNS
     // server that stopped answering): the deadline has passed or the
@@ -362,7 +385,13 @@ pub fn run(
 fn blame_denial<T>(result: Result<T>, denial: Option<Denial>, redactor: &Redactor) -> Result<T> {
     match (result, denial) {
         (
-            Err(Error::Misconfigured(_) | Error::Denied(_) | Error::Unavailable(_) | Error::HelperFailed(_)),
+            Err(
+                Error::Misconfigured(_)
+                | Error::Denied(_)
+                | Error::Unavailable(_)
+                | Error::HelperError(_)
+                | Error::HelperFailed(_),
+            ),
             Some(denial),
         ) => Err(Error::RequestDenied {
             url: truncate(&redactor.redact(&denial.url), MAX_URL_LEN),
@@ -417,7 +446,10 @@ fn classify(
         ));
     }
     if let Some(exit) = error.downcast_ref::<I32Exit>() {
-        return Error::HelperFailed(format!("exited with status {} instead of returning", exit.0));
+        return Error::HelperFailed(format!(
+            "exited with status {} instead of returning",
+            exit.0
+        ));
     }
     let during = if instantiating { "starting" } else { "running" };
     Error::HelperFailed(format!(
@@ -447,7 +479,7 @@ fn helper_error(error: wit::Error, redactor: &Redactor) -> Error {
         wit::Error::Misconfigured(m) => Error::Misconfigured(clean(m)),
         wit::Error::Denied(m) => Error::Denied(clean(m)),
         wit::Error::Unavailable(m) => Error::Unavailable(clean(m)),
-        wit::Error::Other(m) => Error::HelperFailed(format!("failed: {}", clean(m))),
+        wit::Error::Other(m) => Error::HelperError(clean(m)),
     }
 }
 
@@ -489,17 +521,35 @@ mod tests {
                 reason: "not in [network] allow".into(),
             })
         };
-        let err = blame_denial::<()>(Err(Error::Unavailable("no network".into())), denial(), &redactor).unwrap_err();
+        let err = blame_denial::<()>(
+            Err(Error::Unavailable("no network".into())),
+            denial(),
+            &redactor,
+        )
+        .unwrap_err();
         assert_eq!(
             format!("{err} ({})", err.hint()),
             "request to https://[redacted].evil.example denied (not in [network] allow)"
         );
-        let err = blame_denial::<()>(Err(Error::HelperFailed("crashed".into())), denial(), &redactor).unwrap_err();
+        let err = blame_denial::<()>(
+            Err(Error::HelperFailed("crashed".into())),
+            denial(),
+            &redactor,
+        )
+        .unwrap_err();
         assert!(matches!(err, Error::RequestDenied { .. }), "{err}");
-        let err = blame_denial::<()>(Err(Error::FuelExhausted(1)), denial(), &redactor).unwrap_err();
-        assert!(matches!(err, Error::FuelExhausted(1)), "limits stay as they are");
-        let err = blame_denial::<()>(Err(Error::Denied("401".into())), None, &redactor).unwrap_err();
-        assert!(matches!(err, Error::Denied(_)), "no refusal, nothing to blame");
+        let err =
+            blame_denial::<()>(Err(Error::FuelExhausted(1)), denial(), &redactor).unwrap_err();
+        assert!(
+            matches!(err, Error::FuelExhausted(1)),
+            "limits stay as they are"
+        );
+        let err =
+            blame_denial::<()>(Err(Error::Denied("401".into())), None, &redactor).unwrap_err();
+        assert!(
+            matches!(err, Error::Denied(_)),
+            "no refusal, nothing to blame"
+        );
         assert!(blame_denial(Ok(()), denial(), &redactor).is_ok());
     }
 

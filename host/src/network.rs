@@ -157,7 +157,8 @@ impl Shared {
         };
         let addrs = vet(&self.policy, bare, addrs).map_err(|ip| {
             let reason = format!(
-                "{bare} resolves to the private address {ip}, which [network] allow does not name"
+                "{bare} resolves to the private address {ip}, which [network] allow does not name; \
+                 list it, or its range in [network] private_ranges"
             );
             self.deny(origin, reason)
         })?;
@@ -458,6 +459,7 @@ mod tests {
         let config = NetworkConfig {
             allow: entries.iter().map(|e| e.to_string()).collect(),
             ca_bundle: ca_bundle.map(Into::into),
+            ..NetworkConfig::default()
         };
         let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/tls");
         let policy = NetworkPolicy::from_config(&config, &base).unwrap();

@@ -8,6 +8,7 @@
 //!     "http://127.0.0.1:*",            # plain HTTP only where named; any port
 //! ]
 //! ca_bundle = "corp-ca.pem"            # extra trusted roots, relative to the manifest
+//! private_ranges = ["10.20.0.0/16"]    # where allowed names may resolve privately
 //! ```
 //!
 //! `--allow-url` adds entries. Deny by default: with no entry the helper has
@@ -24,6 +25,10 @@
 //! refused unless the allowlist names that address, or the request is for
 //! `localhost` and the allowlist names `localhost`: an allowed public name
 //! that resolves to an internal address (DNS rebinding) reaches nothing.
+//! Internal services behind a VPN resolve to private addresses by design;
+//! `private_ranges` lists the CIDR ranges (`10.20.0.0/16`, `fd00:1::/64`)
+//! that allowed names may resolve into, so their addresses need not be
+//! listed one by one (and kept up to date).
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -44,6 +49,10 @@ pub struct NetworkConfig {
     /// (for networks that intercept TLS with a private CA), relative to the
     /// manifest.
     pub ca_bundle: Option<PathBuf>,
+    /// CIDR ranges of private addresses that allowed names may resolve to
+    /// (a VPN's internal network).
+    #[serde(default)]
+    pub private_ranges: Vec<String>,
 }
 
 /// A URL scheme credbox sends requests for.
@@ -300,11 +309,98 @@ impl CaBundle {
     }
 }
 
+/// A CIDR range of addresses, such as `10.20.0.0/16` or `fd00:1::/64`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpRange {
+    /// The first address of the range (host bits zero).
+    pub network: IpAddr,
+    /// The prefix length: 0 to 32 for IPv4, 0 to 128 for IPv6.
+    pub prefix: u8,
+}
+
+impl IpRange {
+    /// Parses `address/prefix`; the address may not have bits set past the
+    /// prefix (`10.20.0.1/16` is a mistake, not a range). A bare address is
+    /// a range of one. `Err` says what is wrong.
+    pub fn parse(text: &str) -> Result<IpRange, String> {
+        let (address, prefix) = match text.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (text, None),
+        };
+        let network: IpAddr = address
+            .parse()
+            .map_err(|_| format!("{text:?}: `{address}` is not an IP address"))?;
+        let bits = match network {
+            IpAddr::V4(_) => 32,
+            IpAddr::V6(_) => 128,
+        };
+        let prefix = match prefix {
+            None => bits,
+            Some(p) => match p.parse::<u8>() {
+                Ok(p) if p <= bits => p,
+                _ => return Err(format!("{text:?}: the prefix must be 0 to {bits}")),
+            },
+        };
+        let range = IpRange { network, prefix };
+        if range.mask(network) != bits_of(network) {
+            return Err(format!(
+                "{text:?}: bits are set past the /{prefix} prefix (did you mean {}/{prefix}?)",
+                range.first()
+            ));
+        }
+        Ok(range)
+    }
+
+    /// Whether `ip` (IPv4-mapped IPv6 counts as IPv4) is in the range.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        let same_family = matches!(
+            (ip, self.network),
+            (IpAddr::V4(_), IpAddr::V4(_)) | (IpAddr::V6(_), IpAddr::V6(_))
+        );
+        same_family && self.mask(ip) == self.mask(self.network)
+    }
+
+    /// `ip`'s bits with those past the prefix cleared.
+    fn mask(&self, ip: IpAddr) -> u128 {
+        let width: u32 = if ip.is_ipv4() { 32 } else { 128 };
+        let prefix = u32::from(self.prefix).min(width);
+        if prefix == 0 {
+            return 0;
+        }
+        let keep = (u128::MAX << (width - prefix)) & (u128::MAX >> (128 - width));
+        bits_of(ip) & keep
+    }
+
+    /// The range's first address.
+    fn first(&self) -> IpAddr {
+        let bits = self.mask(self.network);
+        match self.network {
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::from(bits as u32)),
+            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::from(bits)),
+        }
+    }
+}
+
+fn bits_of(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(v4) => u128::from(u32::from(v4)),
+        IpAddr::V6(v6) => u128::from(v6),
+    }
+}
+
+impl fmt::Display for IpRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.network, self.prefix)
+    }
+}
+
 /// The network rules in force for one run.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct NetworkPolicy {
     allow: Vec<AllowEntry>,
     ca_bundle: Option<CaBundle>,
+    private_ranges: Vec<IpRange>,
 }
 
 impl NetworkPolicy {
@@ -322,6 +418,13 @@ impl NetworkPolicy {
             let bundle = CaBundle::read(&base.join(path))
                 .map_err(|e| format!("[network] ca_bundle: {e}"))?;
             policy.ca_bundle = Some(bundle);
+        }
+        for range in &config.private_ranges {
+            let range =
+                IpRange::parse(range).map_err(|e| format!("[network] private_ranges: {e}"))?;
+            if !policy.private_ranges.contains(&range) {
+                policy.private_ranges.push(range);
+            }
         }
         Ok(policy)
     }
@@ -362,12 +465,21 @@ impl NetworkPolicy {
         self.allow.iter().any(|e| e.matches(scheme, &host, port))
     }
 
+    /// The ranges allowed names may resolve into (`[network]
+    /// private_ranges`).
+    pub fn private_ranges(&self) -> &[IpRange] {
+        &self.private_ranges
+    }
+
     /// Whether a request for `host` may connect to `ip` although it is
-    /// private ([`is_private`]): some entry names `ip` itself, or `host` is
-    /// `localhost`, an entry names `localhost` and `ip` is a loopback
-    /// address.
+    /// private ([`is_private`]): some entry names `ip` itself, `ip` is in
+    /// one of the `private_ranges`, or `host` is `localhost`, an entry
+    /// names `localhost` and `ip` is a loopback address.
     pub fn allows_private(&self, host: &str, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();
+        if self.private_ranges.iter().any(|r| r.contains(ip)) {
+            return true;
+        }
         let is_localhost = normalize_host(host) == RequestHost::Name("localhost".into());
         self.allow.iter().any(|e| match &e.host {
             HostPattern::Ip(listed) => listed.to_canonical() == ip,
@@ -590,15 +702,25 @@ mod tests {
     fn manifest_fields_are_named_in_errors() {
         let config = NetworkConfig {
             allow: vec!["https://ok.example".into(), "ftp://x".into()],
-            ca_bundle: None,
+            ..NetworkConfig::default()
         };
         let err = NetworkPolicy::from_config(&config, Path::new(".")).unwrap_err();
         assert!(err.starts_with(r#"[network] allow: "ftp://x": "#), "{err}");
+        let config = NetworkConfig {
+            private_ranges: vec!["10.0.0.0/8".into(), "10.1.0.0/33".into()],
+            ..NetworkConfig::default()
+        };
+        let err = NetworkPolicy::from_config(&config, Path::new(".")).unwrap_err();
+        assert_eq!(
+            err,
+            r#"[network] private_ranges: "10.1.0.0/33": the prefix must be 0 to 32"#
+        );
 
         let dir = tempfile::tempdir().unwrap();
         let config = NetworkConfig {
             allow: vec![],
             ca_bundle: Some("missing.pem".into()),
+            ..NetworkConfig::default()
         };
         let err = NetworkPolicy::from_config(&config, dir.path()).unwrap_err();
         assert!(
@@ -609,6 +731,7 @@ mod tests {
         let config = NetworkConfig {
             allow: vec![],
             ca_bundle: Some("empty.pem".into()),
+            ..NetworkConfig::default()
         };
         let err = NetworkPolicy::from_config(&config, dir.path()).unwrap_err();
         assert!(
@@ -619,6 +742,7 @@ mod tests {
         let config = NetworkConfig {
             allow: vec![],
             ca_bundle: Some("tls/ca.pem".into()),
+            ..NetworkConfig::default()
         };
         let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
         let policy = NetworkPolicy::from_config(&config, &testdata).unwrap();
@@ -631,5 +755,67 @@ mod tests {
     fn duplicate_entries_are_kept_once() {
         let p = policy(&["https://a.example", "HTTPS://A.EXAMPLE:443/"]);
         assert_eq!(p.entries().len(), 1);
+    }
+
+    #[test]
+    fn private_ranges_let_allowed_names_resolve_inside_them() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let config = NetworkConfig {
+            allow: vec!["https://intranet.corp.example".into()],
+            private_ranges: vec![
+                "10.20.0.0/16".into(),
+                "fd00:1::/64".into(),
+                "192.168.7.9".into(),
+            ],
+            ..NetworkConfig::default()
+        };
+        let p = NetworkPolicy::from_config(&config, Path::new(".")).unwrap();
+        for inside in [
+            "10.20.0.15",
+            "10.20.255.255",
+            "::ffff:10.20.3.4",
+            "fd00:1::42",
+            "192.168.7.9",
+        ] {
+            assert!(
+                p.allows_private("intranet.corp.example", ip(inside)),
+                "{inside}"
+            );
+        }
+        for outside in [
+            "10.21.0.1",
+            "10.19.255.255",
+            "127.0.0.1",
+            "fd00:2::1",
+            "192.168.7.8",
+        ] {
+            assert!(
+                !p.allows_private("intranet.corp.example", ip(outside)),
+                "{outside}"
+            );
+        }
+        assert_eq!(p.private_ranges()[0].to_string(), "10.20.0.0/16");
+        assert_eq!(p.private_ranges()[2].to_string(), "192.168.7.9/32");
+    }
+
+    #[test]
+    fn bad_ranges_say_what_is_wrong() {
+        let err = |text: &str| IpRange::parse(text).unwrap_err();
+        assert_eq!(
+            err("10.20.0.1/16"),
+            r#""10.20.0.1/16": bits are set past the /16 prefix (did you mean 10.20.0.0/16?)"#
+        );
+        assert_eq!(err("corp/8"), r#""corp/8": `corp` is not an IP address"#);
+        assert_eq!(
+            err("fd00::/129"),
+            r#""fd00::/129": the prefix must be 0 to 128"#
+        );
+        assert_eq!(
+            err("10.0.0.0/x"),
+            r#""10.0.0.0/x": the prefix must be 0 to 32"#
+        );
+        let all = IpRange::parse("0.0.0.0/0").unwrap();
+        assert!(all.contains("203.0.113.1".parse().unwrap()));
+        assert!(!all.contains("::1".parse().unwrap()));
     }
 }
