@@ -2,7 +2,8 @@
 //! and ends retry loops.
 //!
 //! One entry per helper and request, keyed by a SHA-256 of everything that
-//! could change the answer: the component's digest, the effective policy,
+//! could change the answer: the component file's identity
+//! ([`component_stamp`]), the effective policy,
 //! the values of the allowlisted environment variables and config (hashed,
 //! never stored), the purpose and the MCP server. Entries live in a private
 //! directory (see [`crate::private_dir`]) and are replaced atomically.
@@ -19,6 +20,8 @@
 //!   with its process.
 
 use std::fs::{File, TryLockError};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -40,12 +43,12 @@ const LOCK_POLL: Duration = Duration::from_millis(5);
 pub struct CacheKey(String);
 
 impl CacheKey {
-    /// The key for running `policy`'s component (whose digest is
-    /// `component_sha256`) on `request`, with the allowlisted environment
-    /// `env`.
+    /// The key for running `policy`'s component (identified by
+    /// `component`, its [`component_stamp`]) on `request`, with the
+    /// allowlisted environment `env`.
     pub fn new(
         policy: &Policy,
-        component_sha256: &str,
+        component: &str,
         request: &Request,
         env: &[(String, String)],
     ) -> CacheKey {
@@ -54,8 +57,9 @@ impl CacheKey {
             h.update((bytes.len() as u64).to_le_bytes());
             h.update(bytes);
         };
-        field(b"credbox-credential-cache-v1");
-        field(component_sha256.as_bytes());
+        field(b"credbox-credential-cache-v2");
+        field(component.as_bytes());
+        field(policy.sha256.as_deref().unwrap_or("\0none").as_bytes());
         field(format_name(policy.format).as_bytes());
         field(format_name(request.purpose).as_bytes());
         field(&policy.limits.fuel.to_le_bytes());
@@ -100,7 +104,7 @@ impl CacheKey {
                 .unwrap_or("\0none")
                 .as_bytes(),
         );
-        CacheKey(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+        CacheKey(crate::engine::hex(&h.finalize()))
     }
 
     /// The key as hex.
@@ -114,6 +118,63 @@ fn format_name(format: Format) -> &'static str {
         Format::Headers => "headers",
         Format::ApiKey => "api-key",
     }
+}
+
+/// How recently a component may have changed for its metadata not to be
+/// trusted as its identity (see [`component_stamp`]).
+const RACY_WINDOW: Duration = Duration::from_secs(2);
+
+/// The component file's identity for the cache key, from its metadata
+/// alone: device, inode, size, and modification and change times in
+/// nanoseconds.
+///
+/// A hit must not cost reading and hashing the whole component (that was
+/// a third of a cached answer's time). Any rebuild, copy or edit changes
+/// the change time at least, so it is a miss, and a miss reads the file,
+/// checks its `sha256` pin and compiles by content digest as before.
+///
+/// Two writes within one tick of the file system's clock can leave the
+/// same times, so, as git does with its index, metadata is not trusted for
+/// a file changed in the last [`RACY_WINDOW`]: such a file is identified
+/// by the SHA-256 of its contents instead.
+pub fn component_stamp(path: &Path) -> Result<String> {
+    component_stamp_at(path, SystemTime::now())
+}
+
+fn component_stamp_at(path: &Path, now: SystemTime) -> Result<String> {
+    let unreadable = |e: std::io::Error| {
+        Error::Usage(format!(
+            "cannot read component {}: {e}; build it first (see the README)",
+            path.display()
+        ))
+    };
+    let meta = std::fs::metadata(path).map_err(unreadable)?;
+    if !meta.is_file() {
+        return Err(Error::Usage(format!(
+            "component {} is not a file",
+            path.display()
+        )));
+    }
+    let changed = u64::try_from(meta.ctime()).ok().map(|secs| {
+        UNIX_EPOCH + Duration::new(secs, meta.ctime_nsec().clamp(0, 999_999_999) as u32)
+    });
+    let settled = changed
+        .and_then(|changed| now.duration_since(changed).ok())
+        .is_some_and(|age| age >= RACY_WINDOW);
+    if !settled {
+        let bytes = std::fs::read(path).map_err(unreadable)?;
+        return Ok(format!("sha256:{}", crate::engine::hex_sha256(&bytes)));
+    }
+    Ok(format!(
+        "stat:{}:{}:{}:{}.{}:{}.{}",
+        meta.dev(),
+        meta.ino(),
+        meta.size(),
+        meta.mtime(),
+        meta.mtime_nsec(),
+        meta.ctime(),
+        meta.ctime_nsec()
+    ))
 }
 
 /// A cached credential: the exact text to print.
@@ -697,5 +758,38 @@ mod tests {
         assert_eq!(cache.clear(Some("other")).unwrap(), 0);
         assert_eq!(cache.clear(Some("h")).unwrap(), 1);
         assert!(cache.entries().is_empty());
+    }
+
+    #[test]
+    fn the_component_stamp_follows_the_file_not_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.wasm");
+        std::fs::write(&path, b"one").unwrap();
+        // Long after the last change: the metadata is the identity.
+        let later = SystemTime::now() + Duration::from_secs(3600);
+        let first = component_stamp_at(&path, later).unwrap();
+        assert!(first.starts_with("stat:"), "{first}");
+        assert_eq!(component_stamp_at(&path, later).unwrap(), first, "stable");
+        std::fs::write(&path, b"twotwo").unwrap();
+        assert_ne!(
+            component_stamp_at(&path, later).unwrap(),
+            first,
+            "rewritten in place"
+        );
+
+        // Just changed: the contents are.
+        std::fs::write(&path, b"one").unwrap();
+        assert_eq!(
+            component_stamp(&path).unwrap(),
+            format!("sha256:{}", crate::engine::hex_sha256(b"one"))
+        );
+
+        let err = component_stamp(&dir.path().join("missing.wasm")).unwrap_err();
+        assert!(
+            matches!(err, Error::Usage(ref m) if m.contains("build it first")),
+            "{err}"
+        );
+        let err = component_stamp(dir.path()).unwrap_err();
+        assert!(err.to_string().ends_with("is not a file"), "{err}");
     }
 }

@@ -46,10 +46,12 @@ const LOCK_MARGIN: std::time::Duration = std::time::Duration::from_secs(1);
 /// The process environment is read here, and only for the variables the
 /// policy allowlists.
 pub fn run(policy: &Policy, request: &Request, options: &RunOptions) -> Result<Answer> {
-    let (bytes, sha256) = engine::read_component(&policy.component, policy.sha256.as_deref())?;
     let env = policy.env.resolve(|name| std::env::var(name).ok());
     let root = cache_root()?;
+    // The component is read (and its pin checked) only when it must run: a
+    // cached answer is keyed by the file's metadata (cache::component_stamp).
     let fetch = || {
+        let (bytes, sha256) = engine::read_component(&policy.component, policy.sha256.as_deref())?;
         fetch(
             policy,
             request,
@@ -66,8 +68,9 @@ pub fn run(policy: &Policy, request: &Request, options: &RunOptions) -> Result<A
             warning: None,
         });
     }
+    let stamp = cache::component_stamp(&policy.component)?;
     let credentials = CredentialCache::open(&root)?;
-    let key = CacheKey::new(policy, &sha256, request, &env);
+    let key = CacheKey::new(policy, &stamp, request, &env);
     credentials.get_or_run(&key, policy, policy.limits.timeout + LOCK_MARGIN, fetch)
 }
 

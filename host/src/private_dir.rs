@@ -9,7 +9,7 @@
 //! refused rather than fixed: someone else may already have written to it.
 
 use std::fs::{DirBuilder, File, OpenOptions};
-use std::io::{ErrorKind, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -44,21 +44,33 @@ impl PrivateDir {
     /// Opens `path`, creating it (and its parents) with mode 0700 if
     /// needed, and checks that it is private.
     pub fn open(path: &Path) -> Result<PrivateDir> {
-        match DirBuilder::new().recursive(true).mode(0o700).create(path) {
-            Ok(()) => {}
-            Err(e) => {
-                return Err(Error::Internal(format!(
-                    "cannot create cache directory {}: {e}",
+        let inspect = |path: &Path| {
+            std::fs::symlink_metadata(path).map_err(|e| {
+                Error::Internal(format!(
+                    "cannot inspect cache directory {}: {e}",
                     path.display()
-                )));
+                ))
+            })
+        };
+        // One lstat when the directory exists, which is every call but the
+        // first: this is on the path of every cached answer.
+        let meta = match std::fs::symlink_metadata(path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(path)
+                    .map_err(|e| {
+                        Error::Internal(format!(
+                            "cannot create cache directory {}: {e}",
+                            path.display()
+                        ))
+                    })?;
+                inspect(path)?
             }
-        }
-        let meta = std::fs::symlink_metadata(path).map_err(|e| {
-            Error::Internal(format!(
-                "cannot inspect cache directory {}: {e}",
-                path.display()
-            ))
-        })?;
+            Err(_) => inspect(path)?,
+        };
         let unsafe_dir = |why: &str| {
             Error::Usage(format!(
                 "refusing cache directory {}: {why}; run `chmod 700` on it or remove it",
@@ -101,12 +113,14 @@ impl PrivateDir {
     /// file private to this user.
     pub fn read(&self, name: &str) -> Option<Vec<u8>> {
         let path = self.path.join(name);
-        let file = File::open(&path).ok()?;
+        let mut file = File::open(&path).ok()?;
         let meta = file.metadata().ok()?;
         if !meta.is_file() || meta.mode() & 0o077 != 0 {
             return None;
         }
-        std::fs::read(&path).ok()
+        let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+        file.read_to_end(&mut bytes).ok()?;
+        Some(bytes)
     }
 
     /// Writes `bytes` to `name` atomically: a reader sees the old file or

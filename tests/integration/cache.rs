@@ -1,13 +1,19 @@
 //! The credential cache, seen from outside: which calls run the helper
 //! (the `unique` guest logs `fetching` and returns a token no other run
-//! returns), what they print, and what lands on disk.
+//! returns; the `http-get` guest fetches from a loopback server that
+//! counts), what they print, and what lands on disk.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use credbox_test_artifacts::GUEST_UNIQUE;
+use credbox::engine::hex_sha256;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
+use credbox_test_artifacts::{ENV_BEARER, GUEST_HTTP_GET, GUEST_UNIQUE};
+
+use crate::server::{Reply, Server};
 use crate::util::{Cache, TempManifest, manifest, outcome};
 
 const RAN: &str = "info: fetching";
@@ -213,6 +219,62 @@ fn a_failure_is_remembered_with_backoff() {
 }
 
 #[test]
+fn a_changed_component_is_never_answered_from_the_old_entry() {
+    // A hit is keyed by the component file's metadata, not its digest, so
+    // that it need not read the file: every way of replacing the file must
+    // still be a miss.
+    let cache = Cache::new();
+    let dir = tempfile::tempdir().unwrap();
+    let component = dir.path().join("helper.wasm");
+    let unique_bytes = std::fs::read(GUEST_UNIQUE).unwrap();
+    std::fs::write(&component, &unique_bytes).unwrap();
+    let m = manifest(
+        "changing",
+        component.to_str().unwrap(),
+        "[config]\nAPI_TOKEN = \"from-env-bearer\"\n",
+    );
+    // Past the window in which credbox distrusts a just-changed file's
+    // metadata (and hashes its contents instead).
+    std::thread::sleep(Duration::from_millis(2100));
+    let first = cache.run(&["run", m.arg()], &[]).ok().to_owned();
+    let again = cache.run(&["run", m.arg(), "-v"], &[]);
+    assert_eq!((again.ok(), again.stderr.as_str()), (&*first, ""), "a hit");
+
+    // Rewritten in place (same inode), as `cp` over it does.
+    std::fs::write(&component, std::fs::read(ENV_BEARER).unwrap()).unwrap();
+    assert_eq!(
+        cache.run(&["run", m.arg()], &[]).ok(),
+        "{\"Authorization\":\"Bearer from-env-bearer\"}\n"
+    );
+    // Replaced by a rename (a new inode), as cargo and installers do.
+    let staged = dir.path().join("staged.wasm");
+    std::fs::write(&staged, &unique_bytes).unwrap();
+    std::fs::rename(&staged, &component).unwrap();
+    let out = cache.run(&["run", m.arg(), "-v"], &[]);
+    assert!(out.stderr.contains(RAN), "{out:#?}");
+    assert_ne!(out.ok(), first);
+}
+
+#[test]
+fn a_pin_is_checked_even_when_a_credential_is_cached() {
+    let cache = Cache::new();
+    let dir = tempfile::tempdir().unwrap();
+    let component = dir.path().join("helper.wasm");
+    let unique_bytes = std::fs::read(GUEST_UNIQUE).unwrap();
+    std::fs::write(&component, &unique_bytes).unwrap();
+    let pin = format!("sha256 = \"{}\"\n", hex_sha256(&unique_bytes));
+    let m = manifest("pinned", component.to_str().unwrap(), &pin);
+    let token = cache.run(&["run", m.arg()], &[]).ok().to_owned();
+    assert_eq!(cache.run(&["run", m.arg()], &[]).ok(), token);
+
+    // Someone swaps the file: the cached credential is not served for it.
+    std::fs::write(&component, std::fs::read(ENV_BEARER).unwrap()).unwrap();
+    cache
+        .run(&["run", m.arg()], &[])
+        .fails(2, "but the manifest pins");
+}
+
+#[test]
 fn a_corrupt_entry_is_a_miss() {
     let cache = Cache::new();
     let m = unique("");
@@ -264,23 +326,35 @@ fn status_and_clear_never_show_the_credential() {
 
 #[test]
 fn concurrent_calls_run_the_helper_once() {
+    // The helper fetches its token from a loopback server that counts the
+    // requests and answers slowly, so every process arrives while the one
+    // run is going.
+    let served = Arc::new(AtomicUsize::new(0));
+    let server = {
+        let served = served.clone();
+        Server::start(move |_| {
+            let n = served.fetch_add(1, Ordering::SeqCst) + 1;
+            std::thread::sleep(Duration::from_millis(300));
+            Reply::text(&format!("tok-{n}"))
+        })
+    };
     let cache = Cache::new();
-    // The run takes a while, so every process arrives while it is going.
-    let m = unique("[config]\nSLEEP_MS = \"300\"\n");
+    let body = format!(
+        "[network]\nallow = [{origin:?}]\n[config]\nURL = \"{origin}/token\"\n",
+        origin = server.origin()
+    );
+    let m = manifest("token-server", GUEST_HTTP_GET, &body);
     warm(&cache, &m);
     let start = Instant::now();
     let children: Vec<_> = (0..32)
-        .map(|_| cache.command(&["run", m.arg(), "-v"], &[]).spawn().unwrap())
+        .map(|_| cache.command(&["run", m.arg()], &[]).spawn().unwrap())
         .collect();
     let outcomes: Vec<_> = children
         .into_iter()
         .map(|c| outcome(c.wait_with_output().unwrap(), start))
         .collect();
-    let runs = outcomes.iter().filter(|o| o.stderr.contains(RAN)).count();
-    assert_eq!(runs, 1, "{outcomes:#?}");
-    let first = outcomes[0].ok();
-    assert!(first.starts_with("{\"Authorization\":\"Bearer tok-"));
+    assert_eq!(server.stop().len(), 1, "{outcomes:#?}");
     for o in &outcomes {
-        assert_eq!(o.ok(), first);
+        assert_eq!(o.ok(), "{\"Authorization\":\"Bearer tok-1\"}\n");
     }
 }
