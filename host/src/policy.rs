@@ -179,10 +179,13 @@ impl Policy {
 }
 
 /// A `.wasm` path, or a file that starts with wasm's magic bytes, is a
-/// component; anything else is read as a manifest.
+/// component; a `.toml` path and anything else is read as a manifest.
 fn is_component(path: &Path) -> bool {
-    if path.extension().is_some_and(|e| e == "wasm") {
-        return true;
+    match path.extension() {
+        Some(e) if e == "wasm" => return true,
+        // No need to look inside: this is on every cached answer's path.
+        Some(e) if e == "toml" => return false,
+        _ => {}
     }
     let mut magic = [0u8; 4];
     std::fs::File::open(path)

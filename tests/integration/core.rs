@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use credbox_test_artifacts::{ENV_BEARER, GUEST_ERROR_KINDS};
 
-use crate::util::{credbox, manifest, root};
+use crate::util::{Cache, credbox, manifest, root};
 
 /// The example's own manifest, with its component line pointed at the
 /// freshly built artifact.
@@ -129,4 +129,25 @@ fn help_goes_to_stdout() {
     let out = credbox(&["run", "--help"], &[]);
     assert!(out.ok().contains("--allow-env"));
     assert!(out.elapsed < Duration::from_secs(5));
+}
+
+#[test]
+fn a_reader_that_hangs_up_gets_an_error_exit_not_a_signal() {
+    let cache = Cache::new();
+    let m = env_bearer_manifest();
+    let mut child = cache
+        .command(&["run", m.arg(), "--no-cache"], &[("API_TOKEN", "abc")])
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "killed by SIGPIPE? {out:?}");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with("credbox: env-bearer: cannot write to stdout: Broken pipe")
+            && stderr
+                .ends_with("stopped reading; nothing to fix here unless it keeps happening)\n"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("abc"), "{stderr}");
 }
