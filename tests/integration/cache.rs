@@ -218,16 +218,23 @@ fn a_failure_is_remembered_with_backoff() {
     cache.run(&["run", m.arg()], &[]).fails(5, "next try in 2s");
 }
 
+/// A copy of the `unique` component in a fresh folder (which the caller
+/// keeps alive), its path and its bytes.
+fn copy_of_unique() -> (tempfile::TempDir, std::path::PathBuf, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap();
+    let component = dir.path().join("helper.wasm");
+    let bytes = std::fs::read(GUEST_UNIQUE).unwrap();
+    std::fs::write(&component, &bytes).unwrap();
+    (dir, component, bytes)
+}
+
 #[test]
 fn a_changed_component_is_never_answered_from_the_old_entry() {
     // A hit is keyed by the component file's metadata, not its digest, so
     // that it need not read the file: every way of replacing the file must
     // still be a miss.
     let cache = Cache::new();
-    let dir = tempfile::tempdir().unwrap();
-    let component = dir.path().join("helper.wasm");
-    let unique_bytes = std::fs::read(GUEST_UNIQUE).unwrap();
-    std::fs::write(&component, &unique_bytes).unwrap();
+    let (dir, component, unique_bytes) = copy_of_unique();
     let m = manifest(
         "changing",
         component.to_str().unwrap(),
@@ -258,10 +265,7 @@ fn a_changed_component_is_never_answered_from_the_old_entry() {
 #[test]
 fn a_pin_is_checked_even_when_a_credential_is_cached() {
     let cache = Cache::new();
-    let dir = tempfile::tempdir().unwrap();
-    let component = dir.path().join("helper.wasm");
-    let unique_bytes = std::fs::read(GUEST_UNIQUE).unwrap();
-    std::fs::write(&component, &unique_bytes).unwrap();
+    let (_dir, component, unique_bytes) = copy_of_unique();
     let pin = format!("sha256 = \"{}\"\n", hex_sha256(&unique_bytes));
     let m = manifest("pinned", component.to_str().unwrap(), &pin);
     let token = cache.run(&["run", m.arg()], &[]).ok().to_owned();

@@ -320,21 +320,8 @@ fn a_refused_connection_fails_in_well_under_a_second() {
     // The VPN-down case: vpn-aware's probe hits a port nobody listens on.
     let token_server = Server::start(|_| Reply::json(r#"{"token":"never"}"#));
     let (m, cache) = warm_example("vpn-aware", VPN_AWARE);
-    let probe = format!("PROBE_URL=http://127.0.0.1:{}/healthz", closed_port());
-    let token_url = format!("TOKEN_URL={}/v1/token", token_server.origin());
-    let out = cache.run(
-        &[
-            "run",
-            m.arg(),
-            "--config",
-            &probe,
-            "--config",
-            &token_url,
-            "--allow-url",
-            "http://127.0.0.1:*",
-        ],
-        &[("CORP_API_KEY", "key-1")],
-    );
+    let probe = format!("http://127.0.0.1:{}/healthz", closed_port());
+    let out = vpn_aware(&cache, &m, &probe, &token_server);
     out.fails(
         5,
         "vpn-aware: unavailable: VPN not connected or 127.0.0.1 unreachable",
