@@ -268,13 +268,12 @@ fn decide(entry: Option<&Entry>, now: u64) -> Decision {
     let Some(entry) = entry else {
         return Decision::Run;
     };
-    if let Some(stored) = &entry.credential {
-        if now >= stored.created_ms && now < stored.refresh_ms {
+    if let Some(stored) = &entry.credential
+        && now >= stored.created_ms && now < stored.refresh_ms {
             return Decision::Serve(stored.output.clone());
         }
-    }
-    if let Some(failure) = &entry.failure {
-        if now >= failure.at_ms && now < failure.retry_ms {
+    if let Some(failure) = &entry.failure
+        && now >= failure.at_ms && now < failure.retry_ms {
             // Within the backoff: never run. A credential still valid (its
             // refresh failed) or, for a transient failure, within its stale
             // window was already handled by `settle` when the failure was
@@ -284,7 +283,6 @@ fn decide(entry: Option<&Entry>, now: u64) -> Decision {
                 _ => Decision::FailFast(failure.clone()),
             };
         }
-    }
     Decision::Run
 }
 

@@ -160,7 +160,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 /// Formats a duration the way a user writes one: `5s`, `1500ms`.
 pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")
@@ -170,7 +170,7 @@ pub fn format_duration(d: Duration) -> String {
 /// Formats a size in the largest whole binary unit: `64 MiB`, `1536 KiB`.
 pub fn format_size(bytes: u64) -> String {
     for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
-        if bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
             return format!("{} {unit}", bytes >> shift);
         }
     }
