@@ -139,6 +139,41 @@ fn the_filesystem_is_out_of_reach() {
 }
 
 #[test]
+fn sockets_are_out_of_reach_even_with_an_allowlist() {
+    // A helper that goes around wasi:http, straight to wasi:sockets: TCP to
+    // a listening loopback port, a UDP bind, a name lookup. `[network]
+    // allow` governs HTTP requests only; it opens no socket.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = format!("PORT={}", listener.local_addr().unwrap().port());
+    let out = credbox(
+        &[
+            "run",
+            GUEST_RAW_SOCKET,
+            "--config",
+            &port,
+            "--allow-url",
+            "http://127.0.0.1:*",
+            "--allow-url",
+            "http://localhost:*",
+        ],
+        &[],
+    );
+    // wasmtime answers a lookup it does not allow with
+    // permanent-resolver-failure rather than access-denied; `localhost`
+    // resolves on any host, so a failure is the refusal.
+    assert_eq!(
+        headers(out.ok())["X-Sockets"],
+        "tcp=denied udp=denied dns=permanent-resolver-failure"
+    );
+    assert_eq!(
+        listener.accept().map(|_| ()).unwrap_err().kind(),
+        std::io::ErrorKind::WouldBlock,
+        "nothing connected"
+    );
+}
+
+#[test]
 fn a_trap_is_a_crash() {
     credbox(&["run", GUEST_TRAP], &[]).fails(
         8,
