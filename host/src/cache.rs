@@ -269,20 +269,24 @@ fn decide(entry: Option<&Entry>, now: u64) -> Decision {
         return Decision::Run;
     };
     if let Some(stored) = &entry.credential
-        && now >= stored.created_ms && now < stored.refresh_ms {
-            return Decision::Serve(stored.output.clone());
-        }
+        && now >= stored.created_ms
+        && now < stored.refresh_ms
+    {
+        return Decision::Serve(stored.output.clone());
+    }
     if let Some(failure) = &entry.failure
-        && now >= failure.at_ms && now < failure.retry_ms {
-            // Within the backoff: never run. A credential still valid (its
-            // refresh failed) or, for a transient failure, within its stale
-            // window was already handled by `settle` when the failure was
-            // recorded, so serve it the same way here.
-            return match &entry.credential {
-                Some(stored) if now < stored.expires_ms => Decision::Serve(stored.output.clone()),
-                _ => Decision::FailFast(failure.clone()),
-            };
-        }
+        && now >= failure.at_ms
+        && now < failure.retry_ms
+    {
+        // Within the backoff: never run. A credential still valid (its
+        // refresh failed) or, for a transient failure, within its stale
+        // window was already handled by `settle` when the failure was
+        // recorded, so serve it the same way here.
+        return match &entry.credential {
+            Some(stored) if now < stored.expires_ms => Decision::Serve(stored.output.clone()),
+            _ => Decision::FailFast(failure.clone()),
+        };
+    }
     Decision::Run
 }
 

@@ -59,12 +59,13 @@ pub fn read_component(path: &Path, pinned: Option<&str>) -> Result<(Vec<u8>, Str
     })?;
     let sha256 = hex_sha256(&bytes);
     if let Some(pin) = pinned
-        && !pin.eq_ignore_ascii_case(&sha256) {
-            return Err(Error::Usage(format!(
-                "{} has sha256 {sha256}, but the manifest pins {pin}; rebuild the helper or update the pin",
-                path.display()
-            )));
-        }
+        && !pin.eq_ignore_ascii_case(&sha256)
+    {
+        return Err(Error::Usage(format!(
+            "{} has sha256 {sha256}, but the manifest pins {pin}; rebuild the helper or update the pin",
+            path.display()
+        )));
+    }
     Ok((bytes, sha256))
 }
 

@@ -122,11 +122,12 @@ impl Policy {
                 .map_err(|e| Error::Usage(format!("[env] allow: {e}")))?;
         }
         if let Some(pin) = &manifest.sha256
-            && (pin.len() != 64 || !pin.bytes().all(|b| b.is_ascii_hexdigit())) {
-                return Err(Error::Usage(
-                    "sha256: expected 64 hex digits, as printed by `credbox build`".into(),
-                ));
-            }
+            && (pin.len() != 64 || !pin.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            return Err(Error::Usage(
+                "sha256: expected 64 hex digits, as printed by `credbox build`".into(),
+            ));
+        }
         Ok(Policy {
             name: loaded.name(),
             component: loaded.component_path(),

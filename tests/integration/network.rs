@@ -592,3 +592,36 @@ fn vpn_aware_gives_up_on_a_silent_probe_after_its_short_timeout() {
     assert_eq!(probe.stop().len(), 1);
     assert!(token_server.stop().is_empty());
 }
+
+#[test]
+fn https_trusts_the_manifests_ca_bundle_and_nothing_else_it_was_not_told() {
+    // A TLS-intercepting corporate network: the server's certificate comes
+    // from a private CA (the test CA), which no system trusts.
+    let server = Server::start_tls(|_| Reply::text("tok-over-tls"));
+    let cache = warm(GUEST_HTTP_GET);
+    let ca = root().join("host/testdata/tls/ca.pem");
+    let run = |ca_bundle: &str| {
+        let body = format!(
+            "[network]\nallow = [{origin:?}]\n{ca_bundle}\n[config]\nURL = \"{origin}/token\"\n",
+            origin = server.origin()
+        );
+        let m = manifest("tls", GUEST_HTTP_GET, &body);
+        cache.run(&["run", m.arg(), "--no-cache"], &[])
+    };
+
+    let out = run("");
+    out.fails(
+        5,
+        &format!(
+            "unavailable: {}: TLS certificate not trusted (a TLS-intercepting network? see [network] ca_bundle)",
+            server.origin()
+        ),
+    );
+    assert_fast(&out);
+
+    let out = run(&format!("ca_bundle = {:?}", ca.to_str().unwrap()));
+    assert_eq!(out.ok(), "{\"Authorization\":\"Bearer tok-over-tls\"}\n");
+    assert_fast(&out);
+    // Only the trusted handshake got as far as a request.
+    assert_eq!(server.stop().len(), 1);
+}

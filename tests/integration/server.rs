@@ -97,6 +97,7 @@ type Handler = dyn Fn(&Request) -> Reply + Send + Sync;
 /// A server on a loopback address, running until stopped or dropped.
 pub struct Server {
     addr: SocketAddr,
+    tls: bool,
     stop: Arc<AtomicBool>,
     requests: Arc<Mutex<Vec<Request>>>,
     thread: Option<JoinHandle<()>>,
@@ -108,11 +109,26 @@ impl Server {
         Server::start_on(IpAddr::V4(Ipv4Addr::LOCALHOST), handler)
     }
 
+    /// Serves HTTPS on 127.0.0.1 with `host/testdata/tls/localhost.pem`, a
+    /// certificate for `localhost` and `127.0.0.1` issued by the test CA
+    /// `host/testdata/tls/ca.pem`, which no system trusts.
+    pub fn start_tls(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> Server {
+        Server::spawn(
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            Some(test_tls_config()),
+            Arc::new(handler),
+        )
+    }
+
     /// Serves on `ip`, which must be a loopback address.
     pub fn start_on(
         ip: IpAddr,
         handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
     ) -> Server {
+        Server::spawn(ip, None, Arc::new(handler))
+    }
+
+    fn spawn(ip: IpAddr, tls: Option<Arc<rustls::ServerConfig>>, handler: Arc<Handler>) -> Server {
         assert!(
             ip.is_loopback(),
             "test servers listen on loopback only, not {ip}"
@@ -122,13 +138,14 @@ impl Server {
         let addr = listener.local_addr().unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let handler: Arc<Handler> = Arc::new(handler);
+        let secure = tls.is_some();
         let thread = {
             let (stop, requests) = (stop.clone(), requests.clone());
-            std::thread::spawn(move || accept_loop(listener, handler, stop, requests))
+            std::thread::spawn(move || accept_loop(listener, tls, handler, stop, requests))
         };
         Server {
             addr,
+            tls: secure,
             stop,
             requests,
             thread: Some(thread),
@@ -139,9 +156,11 @@ impl Server {
         self.addr.port()
     }
 
-    /// `http://<address>:<port>`, as a URL and as an allowlist entry.
+    /// `http://<address>:<port>` (`https://` for [`Server::start_tls`]),
+    /// as a URL and as an allowlist entry.
     pub fn origin(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// The requests read so far, in order.
@@ -178,6 +197,7 @@ impl Drop for Server {
 /// stopped; then waits for those threads.
 fn accept_loop(
     listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
     handler: Arc<Handler>,
     stop: Arc<AtomicBool>,
     requests: Arc<Mutex<Vec<Request>>>,
@@ -191,8 +211,17 @@ fn accept_loop(
         match listener.accept() {
             Ok((stream, _)) => {
                 let (handler, stop, requests) = (handler.clone(), stop.clone(), requests.clone());
+                let tls = tls.clone();
                 connections.push(std::thread::spawn(move || {
-                    serve(stream, &*handler, &stop, &requests, started)
+                    configure(&stream);
+                    match tls {
+                        None => serve(stream, &*handler, &stop, &requests, started),
+                        Some(config) => {
+                            let connection = rustls::ServerConnection::new(config).unwrap();
+                            let stream = rustls::StreamOwned::new(connection, stream);
+                            serve(stream, &*handler, &stop, &requests, started)
+                        }
+                    }
                 }));
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => std::thread::sleep(TICK),
@@ -211,19 +240,45 @@ fn stopping(stop: &AtomicBool, started: Instant) -> bool {
     stop.load(Ordering::Relaxed) || started.elapsed() >= MAX_LIFETIME
 }
 
-/// Reads one request from `stream` and answers it.
-fn serve(
-    mut stream: TcpStream,
-    handler: &Handler,
-    stop: &AtomicBool,
-    requests: &Mutex<Vec<Request>>,
-    started: Instant,
-) {
+/// Blocking reads that wake every [`TICK`] to look at the stop flag.
+fn configure(stream: &TcpStream) {
     stream.set_nonblocking(false).unwrap();
     stream.set_read_timeout(Some(TICK)).unwrap();
     stream
         .set_write_timeout(Some(Duration::from_secs(5)))
         .unwrap();
+}
+
+/// The test server certificate and key (see [`Server::start_tls`]).
+fn test_tls_config() -> Arc<rustls::ServerConfig> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let tls = crate::util::root().join("host/testdata/tls");
+    let certs = CertificateDer::pem_file_iter(tls.join("localhost.pem"))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(tls.join("localhost.key")).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    Arc::new(config)
+}
+
+/// Reads one request from `stream` (plain TCP or TLS over it) and
+/// answers it.
+fn serve(
+    mut stream: impl Read + Write,
+    handler: &Handler,
+    stop: &AtomicBool,
+    requests: &Mutex<Vec<Request>>,
+    started: Instant,
+) {
     let Some(request) = read_request(&mut stream, stop, started) else {
         return;
     };
@@ -286,7 +341,7 @@ fn is_timeout(e: &std::io::Error) -> bool {
 
 /// Reads a request head and its `content-length` body; `None` if the
 /// client hangs up first or the server stops.
-fn read_request(stream: &mut TcpStream, stop: &AtomicBool, started: Instant) -> Option<Request> {
+fn read_request(stream: &mut impl Read, stop: &AtomicBool, started: Instant) -> Option<Request> {
     let mut data = Vec::new();
     let mut buf = [0u8; 4096];
     let head_end = loop {
