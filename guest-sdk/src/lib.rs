@@ -48,6 +48,8 @@
 //! data and work everywhere, so a helper's own logic can be unit-tested
 //! natively.
 
+#![warn(missing_docs)]
+
 mod credential;
 mod error;
 pub mod http;

@@ -16,6 +16,8 @@
 //! [`run`] strings the steps together; the `credbox` binary adds the command
 //! line and error reporting.
 
+#![warn(missing_docs)]
+
 pub mod cache;
 pub mod engine;
 pub mod error;
