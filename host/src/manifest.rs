@@ -122,9 +122,11 @@ impl LoadedManifest {
 }
 
 /// Parses manifest text. The error is one line: the problem and its line.
+/// A value of the wrong type is not quoted (`[config]` may hold a secret
+/// written without quotes).
 pub fn parse(text: &str) -> std::result::Result<Manifest, String> {
     toml::from_str(text).map_err(|e| {
-        let message = e.message().trim_end().replace('\n', " ");
+        let message = without_value(&e.message().trim_end().replace('\n', " "));
         match e.span() {
             Some(span) => {
                 let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
@@ -133,6 +135,22 @@ pub fn parse(text: &str) -> std::result::Result<Manifest, String> {
             None => message,
         }
     })
+}
+
+/// serde's `invalid type: integer `5`, expected a string` (and `invalid
+/// value: ...`) less the value itself: `invalid type: integer, expected a
+/// string`.
+fn without_value(message: &str) -> String {
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some((what, expected)) = message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split_once(", expected "))
+        {
+            let kind = what.split([' ', '`', '"']).next().unwrap_or_default();
+            return format!("{prefix}{kind}, expected {expected}");
+        }
+    }
+    message.to_owned()
 }
 
 #[cfg(test)]
@@ -180,8 +198,14 @@ URL = "https://example.com"
 
     #[test]
     fn wrong_types_and_missing_component_are_errors() {
-        let err = parse("component = \"a.wasm\"\n[config]\nN = 5\n").unwrap_err();
-        assert!(err.starts_with("line 3: "), "{err}");
+        let err = parse("component = \"a.wasm\"\n[config]\nSECRET = 8675309\n").unwrap_err();
+        assert_eq!(err, "line 3: invalid type: integer, expected a string");
+        let err = parse("component = \"a.wasm\"\n[limits]\nfuel = \"s3cret\"\n").unwrap_err();
+        assert!(
+            err.starts_with("line 3: invalid type: string, expected "),
+            "{err}"
+        );
+        assert!(!err.contains("s3cret"), "{err}");
         let err = parse("format = \"headers\"\n").unwrap_err();
         assert!(err.contains("component"), "{err}");
         let err = parse("component = \"a.wasm\"\nformat = \"xml\"\n").unwrap_err();
