@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use credbox_test_artifacts::*;
 
-use crate::util::{credbox, within};
+use crate::util::{Cache, credbox, within};
 
 const DEFAULT_DEADLINE: Duration = Duration::from_secs(5);
 
@@ -200,6 +200,50 @@ fn helper_output_never_reaches_stdout() {
         "{}",
         out.stderr.lines().count()
     );
+}
+
+#[test]
+fn a_stdout_flood_does_not_grow_credbox() {
+    // 128 MiB written to the helper's stdout (with fuel to spare for
+    // std's buffering): credbox keeps 64 KiB of it, so its peak memory
+    // stays that of any run (about 10 MiB).
+    let cache = Cache::new();
+    cache.run(&["build", GUEST_PRINT_STDOUT], &[]).ok();
+    let child = cache
+        .command(
+            &[
+                "run",
+                GUEST_PRINT_STDOUT,
+                "--no-cache",
+                "--config",
+                "FLOOD_MIB=128",
+                "--fuel",
+                "100000000000",
+            ],
+            &[],
+        )
+        .spawn()
+        .unwrap();
+    let (status, peak_rss_kib) = wait_with_peak_rss(child);
+    assert_eq!(status, 0);
+    assert!(
+        peak_rss_kib < 64 * 1024,
+        "peak RSS {} MiB for a 128 MiB flood",
+        peak_rss_kib / 1024
+    );
+}
+
+/// Waits for `child` (whose pipes are not read: credbox prints a line at
+/// most) and returns its exit code and peak resident memory in KiB.
+fn wait_with_peak_rss(child: std::process::Child) -> (i32, i64) {
+    let mut status = 0;
+    // SAFETY: rusage is plain data; zero is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: the pid is our own child's; both pointers are valid.
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32, "wait4 failed");
+    assert!(libc::WIFEXITED(status), "killed: status {status}");
+    (libc::WEXITSTATUS(status), usage.ru_maxrss)
 }
 
 #[test]
