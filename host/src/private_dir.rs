@@ -44,18 +44,9 @@ impl PrivateDir {
     /// Opens `path`, creating it (and its parents) with mode 0700 if
     /// needed, and checks that it is private.
     pub fn open(path: &Path) -> Result<PrivateDir> {
-        let inspect = |path: &Path| {
-            std::fs::symlink_metadata(path).map_err(|e| {
-                Error::Internal(format!(
-                    "cannot inspect cache directory {}: {e}",
-                    path.display()
-                ))
-            })
-        };
         // One lstat when the directory exists, which is every call but the
         // first: this is on the path of every cached answer.
         let meta = match std::fs::symlink_metadata(path) {
-            Ok(meta) => meta,
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 DirBuilder::new()
                     .recursive(true)
@@ -67,10 +58,16 @@ impl PrivateDir {
                             path.display()
                         ))
                     })?;
-                inspect(path)?
+                std::fs::symlink_metadata(path)
             }
-            Err(_) => inspect(path)?,
-        };
+            other => other,
+        }
+        .map_err(|e| {
+            Error::Internal(format!(
+                "cannot inspect cache directory {}: {e}",
+                path.display()
+            ))
+        })?;
         let unsafe_dir = |why: &str| {
             Error::Usage(format!(
                 "refusing cache directory {}: {why}; run `chmod 700` on it or remove it",

@@ -34,6 +34,16 @@ impl Outcome {
         assert!(!line.to_lowercase().contains("backtrace"), "{line}");
         line.to_owned()
     }
+
+    /// Asserts the run took at least `at_least` and less than `less_than`.
+    #[track_caller]
+    pub fn took(&self, at_least: Duration, less_than: Duration) {
+        assert!(
+            self.elapsed >= at_least && self.elapsed < less_than,
+            "took {:?}, not in [{at_least:?}, {less_than:?}): {self:#?}",
+            self.elapsed
+        );
+    }
 }
 
 /// Runs `credbox` with `args` and, on top of a minimal environment,

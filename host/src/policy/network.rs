@@ -718,7 +718,6 @@ mod tests {
 
         let dir = tempfile::tempdir().unwrap();
         let config = NetworkConfig {
-            allow: vec![],
             ca_bundle: Some("missing.pem".into()),
             ..NetworkConfig::default()
         };
@@ -729,7 +728,6 @@ mod tests {
         );
         std::fs::write(dir.path().join("empty.pem"), "not a certificate\n").unwrap();
         let config = NetworkConfig {
-            allow: vec![],
             ca_bundle: Some("empty.pem".into()),
             ..NetworkConfig::default()
         };
@@ -740,7 +738,6 @@ mod tests {
         );
 
         let config = NetworkConfig {
-            allow: vec![],
             ca_bundle: Some("tls/ca.pem".into()),
             ..NetworkConfig::default()
         };
