@@ -271,6 +271,24 @@ fn a_pin_is_checked_even_when_a_credential_is_cached() {
     let token = cache.run(&["run", m.arg()], &[]).ok().to_owned();
     assert_eq!(cache.run(&["run", m.arg()], &[]).ok(), token);
 
+    // The manifest now pins another digest, the file unchanged: the pin is
+    // part of the key, so the old credential is not served under it.
+    let other_pin = format!("sha256 = \"{}\"\n", "0".repeat(64));
+    std::fs::write(
+        &m.path,
+        format!("component = {:?}\n{other_pin}", component.to_str().unwrap()),
+    )
+    .unwrap();
+    cache
+        .run(&["run", m.arg()], &[])
+        .fails(2, "but the manifest pins");
+    std::fs::write(
+        &m.path,
+        format!("component = {:?}\n{pin}", component.to_str().unwrap()),
+    )
+    .unwrap();
+    assert_eq!(cache.run(&["run", m.arg()], &[]).ok(), token);
+
     // Someone swaps the file: the cached credential is not served for it.
     std::fs::write(&component, std::fs::read(ENV_BEARER).unwrap()).unwrap();
     cache
