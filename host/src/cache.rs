@@ -25,13 +25,13 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::guest::Request;
-use crate::policy::limits::format_duration;
-use crate::policy::{Format, Policy};
+use crate::fingerprint::Fingerprinter;
+use crate::policy::Policy;
 use crate::private_dir::PrivateDir;
+use crate::request::Request;
+use crate::units::{format_duration, hex_sha256};
 
 /// Version of the entry format; entries of another version are misses.
 const ENTRY_VERSION: u32 = 1;
@@ -45,78 +45,26 @@ pub struct CacheKey(String);
 impl CacheKey {
     /// The key for running `policy`'s component (identified by
     /// `component`, its [`component_stamp`]) on `request`, with the
-    /// allowlisted environment `env`.
+    /// allowlisted environment `env`. Every field of the policy and the
+    /// request is part of it (see [`crate::fingerprint`]); the values of
+    /// `env` are hashed, never stored.
     pub fn new(
         policy: &Policy,
         component: &str,
         request: &Request,
         env: &[(String, String)],
     ) -> CacheKey {
-        let mut h = Sha256::new();
-        let mut field = |bytes: &[u8]| {
-            h.update((bytes.len() as u64).to_le_bytes());
-            h.update(bytes);
-        };
-        field(b"credbox-credential-cache-v2");
-        field(component.as_bytes());
-        field(policy.sha256.as_deref().unwrap_or("\0none").as_bytes());
-        field(format_name(policy.format).as_bytes());
-        field(format_name(request.purpose).as_bytes());
-        field(&policy.limits.fuel.to_le_bytes());
-        field(&policy.limits.timeout.as_millis().to_le_bytes());
-        field(&policy.limits.memory.to_le_bytes());
-        for (name, value) in env {
-            field(name.as_bytes());
-            field(value.as_bytes());
-        }
-        field(b"config");
-        for (name, value) in policy.config.iter() {
-            field(name.as_bytes());
-            field(value.as_bytes());
-        }
-        field(b"network");
-        for entry in policy.network.entries() {
-            field(entry.to_string().as_bytes());
-        }
-        field(b"private_ranges");
-        for range in policy.network.private_ranges() {
-            field(range.to_string().as_bytes());
-        }
-        field(b"ca_bundle");
-        for certificate in policy
-            .network
-            .ca_bundle()
-            .map_or(&[][..], |b| &b.certificates)
-        {
-            field(certificate);
-        }
-        field(
-            request
-                .mcp_server_name
-                .as_deref()
-                .unwrap_or("\0none")
-                .as_bytes(),
-        );
-        field(
-            request
-                .mcp_server_url
-                .as_deref()
-                .unwrap_or("\0none")
-                .as_bytes(),
-        );
-        CacheKey(crate::engine::hex(&h.finalize()))
+        let mut f = Fingerprinter::new("credbox-credential-cache-v3");
+        f.field("component", component);
+        f.field("policy", policy);
+        f.field("request", request);
+        f.field("env", env);
+        CacheKey(f.finish())
     }
 
     /// The key as hex.
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-fn format_name(format: Format) -> &'static str {
-    match format {
-        Format::Headers => "headers",
-        Format::ApiKey => "api-key",
     }
 }
 
@@ -163,7 +111,7 @@ fn component_stamp_at(path: &Path, now: SystemTime) -> Result<String> {
         .is_some_and(|age| age >= RACY_WINDOW);
     if !settled {
         let bytes = std::fs::read(path).map_err(unreadable)?;
-        return Ok(format!("sha256:{}", crate::engine::hex_sha256(&bytes)));
+        return Ok(format!("sha256:{}", hex_sha256(&bytes)));
     }
     Ok(format!(
         "stat:{}:{}:{}:{}.{}:{}.{}",
@@ -427,20 +375,6 @@ fn decision_result(decision: Decision) -> Option<Result<Answer>> {
     }
 }
 
-/// Which failures are worth remembering: those a retry within seconds
-/// would repeat. Usage and internal errors are credbox's own, instant, and
-/// fixed by the user, not by waiting.
-fn cacheable(error: &Error) -> bool {
-    !matches!(
-        error,
-        Error::Usage(_) | Error::Internal(_) | Error::CachedFailure { .. }
-    )
-}
-
-fn transient(error: &Error) -> bool {
-    matches!(error, Error::Unavailable(_) | Error::DeadlineExceeded(_))
-}
-
 /// Folds a run's result into the entry: the new entry to store (`None`:
 /// remove it) and the answer for this call.
 fn settle(
@@ -474,7 +408,7 @@ fn settle(
             };
             (Some(entry), answer)
         }
-        Err(error) if !cacheable(&error) => (previous, Err(error)),
+        Err(error) if !error.is_cacheable() => (previous, Err(error)),
         Err(error) => {
             let count = previous
                 .as_ref()
@@ -483,7 +417,7 @@ fn settle(
             let failure = Failure {
                 message: error.to_string(),
                 exit_code: error.exit_code(),
-                transient: transient(&error),
+                transient: error.is_transient(),
                 count,
                 at_ms: now,
                 retry_ms: now + ms(policy.cache.backoff_after(count)),
@@ -536,6 +470,7 @@ fn settle(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manifest::Format;
     use crate::policy::network::{NetworkConfig, NetworkPolicy};
     use std::path::Path;
 
@@ -684,47 +619,112 @@ mod tests {
         let p = policy();
         let r = Request::default();
         let base = CacheKey::new(&p, "aa", &r, &[]);
-        assert_eq!(base, CacheKey::new(&p, "aa", &r, &[]));
-        assert_ne!(base, CacheKey::new(&p, "ab", &r, &[]));
-        assert_ne!(
-            base,
-            CacheKey::new(&p, "aa", &r, &[("T".into(), "1".into())])
-        );
-        let mut other = p.clone();
-        other.config.set_from_flag("K=V").unwrap();
-        assert_ne!(base, CacheKey::new(&other, "aa", &r, &[]));
-        let named = Request {
-            mcp_server_name: Some("github".into()),
-            ..Request::default()
-        };
-        assert_ne!(base, CacheKey::new(&p, "aa", &named, &[]));
-        let mut api = p.clone();
-        api.format = Format::ApiKey;
-        assert_ne!(base, CacheKey::new(&api, "aa", &r, &[]));
-        let mut networked = p.clone();
-        networked.network.allow("https://a.example").unwrap();
-        assert_ne!(base, CacheKey::new(&networked, "aa", &r, &[]));
-        let mut trusting = p.clone();
+        assert_eq!(base, CacheKey::new(&p, "aa", &r, &[]), "stable");
         let bundle = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/tls/ca.pem");
-        trusting.network = NetworkPolicy::from_config(
-            &NetworkConfig {
-                ca_bundle: Some(bundle),
-                ..NetworkConfig::default()
+        let network =
+            |config: NetworkConfig| NetworkPolicy::from_config(&config, Path::new(".")).unwrap();
+
+        // One change to each field of the policy (see Policy's Fingerprint:
+        // a field added there must be added here too).
+        type Change = Box<dyn Fn(&mut Policy)>;
+        let changes: Vec<(&str, Change)> = vec![
+            ("name", Box::new(|p| p.name = "other".into())),
+            ("format", Box::new(|p| p.format = Format::ApiKey)),
+            ("sha256", Box::new(|p| p.sha256 = Some("0".repeat(64)))),
+            ("limits.fuel", Box::new(|p| p.limits.fuel += 1)),
+            (
+                "limits.timeout",
+                Box::new(|p| p.limits.timeout += Duration::from_millis(1)),
+            ),
+            ("limits.memory", Box::new(|p| p.limits.memory += 1 << 20)),
+            ("env", Box::new(|p| p.env.allow("API_TOKEN").unwrap())),
+            (
+                "config",
+                Box::new(|p| p.config.set_from_flag("K=V").unwrap()),
+            ),
+            (
+                "cache.ttl",
+                Box::new(|p| p.cache.ttl += Duration::from_secs(1)),
+            ),
+            (
+                "cache.stale_if_error",
+                Box::new(|p| p.cache.stale_if_error += Duration::from_secs(1)),
+            ),
+            (
+                "cache.backoff",
+                Box::new(|p| p.cache.backoff += Duration::from_secs(1)),
+            ),
+            (
+                "network.allow",
+                Box::new(|p| p.network.allow("https://a.example").unwrap()),
+            ),
+            (
+                "network.ca_bundle",
+                Box::new(move |p| {
+                    p.network = network(NetworkConfig {
+                        ca_bundle: Some(bundle.clone()),
+                        ..NetworkConfig::default()
+                    })
+                }),
+            ),
+            (
+                "network.private_ranges",
+                Box::new(move |p| {
+                    p.network = network(NetworkConfig {
+                        private_ranges: vec!["10.20.0.0/16".into()],
+                        ..NetworkConfig::default()
+                    })
+                }),
+            ),
+        ];
+        let mut seen = vec![base.clone()];
+        let mut check = |what: &str, key: CacheKey| {
+            assert!(
+                !seen.contains(&key),
+                "changing {what} did not change the key"
+            );
+            seen.push(key);
+        };
+        for (what, change) in &changes {
+            let mut changed = p.clone();
+            change(&mut changed);
+            check(what, CacheKey::new(&changed, "aa", &r, &[]));
+        }
+        // The component is identified by its stamp (component_stamp), not
+        // its path.
+        let mut moved = p.clone();
+        moved.component = "elsewhere/h.wasm".into();
+        assert_eq!(base, CacheKey::new(&moved, "aa", &r, &[]));
+        check("the component's stamp", CacheKey::new(&p, "ab", &r, &[]));
+        // The request, field by field, and the environment's values.
+        let request_changes = [
+            Request {
+                purpose: Format::ApiKey,
+                ..Request::default()
             },
-            Path::new("."),
-        )
-        .unwrap();
-        assert_ne!(base, CacheKey::new(&trusting, "aa", &r, &[]));
-        let mut vpn = p.clone();
-        vpn.network = NetworkPolicy::from_config(
-            &NetworkConfig {
-                private_ranges: vec!["10.20.0.0/16".into()],
-                ..NetworkConfig::default()
+            Request {
+                mcp_server_name: Some("github".into()),
+                ..Request::default()
             },
-            Path::new("."),
-        )
-        .unwrap();
-        assert_ne!(base, CacheKey::new(&vpn, "aa", &r, &[]));
+            Request {
+                mcp_server_url: Some("https://mcp.example".into()),
+                ..Request::default()
+            },
+        ];
+        for (i, request) in request_changes.iter().enumerate() {
+            check(
+                &format!("request field {i}"),
+                CacheKey::new(&p, "aa", request, &[]),
+            );
+        }
+        check(
+            "env",
+            CacheKey::new(&p, "aa", &r, &[("T".into(), "1".into())]),
+        );
+        check(
+            "env value",
+            CacheKey::new(&p, "aa", &r, &[("T".into(), "2".into())]),
+        );
     }
 
     #[test]
@@ -773,17 +773,24 @@ mod tests {
         assert!(first.starts_with("stat:"), "{first}");
         assert_eq!(component_stamp_at(&path, later).unwrap(), first, "stable");
         std::fs::write(&path, b"twotwo").unwrap();
+        let second = component_stamp_at(&path, later).unwrap();
+        assert_ne!(second, first, "rewritten in place");
+        // Rewritten in place with the same size: same device, inode and
+        // size, so only the times tell (the file system's clock is coarse:
+        // let it tick first).
+        std::thread::sleep(Duration::from_millis(20));
+        std::fs::write(&path, b"TWOTWO").unwrap();
         assert_ne!(
             component_stamp_at(&path, later).unwrap(),
-            first,
-            "rewritten in place"
+            second,
+            "rewritten in place, same size"
         );
 
         // Just changed: the contents are.
         std::fs::write(&path, b"one").unwrap();
         assert_eq!(
             component_stamp(&path).unwrap(),
-            format!("sha256:{}", crate::engine::hex_sha256(b"one"))
+            format!("sha256:{}", hex_sha256(b"one"))
         );
 
         let err = component_stamp(&dir.path().join("missing.wasm")).unwrap_err();

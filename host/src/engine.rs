@@ -14,6 +14,7 @@ use wasmtime::{Config, Engine, OptLevel};
 
 use crate::error::{Error, Result};
 use crate::private_dir::PrivateDir;
+use crate::units::{first_line, hex_sha256};
 
 /// How often the epoch ticks while a guest runs. The guest yields to the
 /// host at each tick, which is when the deadline is checked, so this bounds
@@ -163,28 +164,6 @@ pub fn compile(engine: &Engine, bytes: &[u8], path: &Path) -> Result<Component> 
     })
 }
 
-/// Lowercase hex SHA-256 of `bytes`.
-pub fn hex_sha256(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-/// `bytes` as lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
-    out
-}
-
-/// The first line of an error's top-level message (wasmtime errors can span
-/// several lines).
-pub(crate) fn first_line(e: &impl std::fmt::Display) -> String {
-    e.to_string().lines().next().unwrap_or_default().to_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,13 +215,5 @@ mod tests {
         assert_eq!(unwrap_artifact(&wrapped[..wrapped.len() - 1]), None);
         assert_eq!(unwrap_artifact(&wrapped[..10]), None);
         assert_eq!(unwrap_artifact(b"garbage"), None);
-    }
-
-    #[test]
-    fn sha256_is_lowercase_hex() {
-        assert_eq!(
-            hex_sha256(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
     }
 }

@@ -1,13 +1,29 @@
-//! What can go wrong in a run, as one typed enum.
+//! What can go wrong in a run, and what each failure means: one home.
 //!
 //! Every variant maps to an exit code (documented in the README) and a hint
-//! that tells the user what to do next. Messages never contain secret
-//! values: anything that came from the guest is redacted before it gets
-//! here (see [`crate::redact`]).
+//! that tells the user what to do next; [`Error::is_cacheable`] and
+//! [`Error::is_transient`] tell the credential cache whether to remember a
+//! failure and whether a stale credential may stand in for it. A guest's
+//! failure is classified here too ([`Error::from_guest_failure`],
+//! [`Error::from_helper`], [`Error::is_explained_by_denial`]), so the
+//! cache, the guest runner and the binary ask this module instead of
+//! matching kinds themselves.
+//!
+//! Messages never contain secret values: anything that came from the guest
+//! passes through a [`Redactor`] on its way in.
 
 use std::time::Duration;
 
-use crate::policy::limits::{format_duration, format_size};
+use wasmtime::Trap;
+use wasmtime_wasi::I32Exit;
+
+use crate::redact::{Redactor, truncate};
+use crate::units::{first_line, format_duration, format_seconds, format_size};
+
+/// Longest message taken from a helper's error, in bytes.
+const MAX_MESSAGE_LEN: usize = 512;
+/// Longest URL taken from a refused request, in bytes.
+const MAX_URL_LEN: usize = 256;
 
 /// Why `credbox run` did not print a credential.
 #[derive(Debug, thiserror::Error)]
@@ -119,14 +135,156 @@ impl Error {
             Error::Internal(_) => "this is a credbox bug; please report it",
             Error::RequestDenied { reason, .. } => return reason.clone(),
             Error::CachedFailure { retry_in, .. } => {
+                let secs = u64::try_from(retry_in.as_millis().div_ceil(1000)).unwrap_or(u64::MAX);
                 return format!(
-                    "cached failure, next try in {}s; `credbox cache clear` to retry now",
-                    retry_in.as_millis().div_ceil(1000)
+                    "cached failure, next try in {}; `credbox cache clear` to retry now",
+                    format_seconds(secs)
                 );
             }
         };
         hint.to_owned()
     }
+
+    /// Whether the credential cache remembers this failure (and answers
+    /// calls within its backoff with it): those a retry within seconds
+    /// would repeat. Usage and internal errors are credbox's own, instant,
+    /// and fixed by the user, not by waiting.
+    pub fn is_cacheable(&self) -> bool {
+        !matches!(
+            self,
+            Error::Usage(_) | Error::Internal(_) | Error::CachedFailure { .. }
+        )
+    }
+
+    /// Whether the failure is transient (the provider unreachable, or the
+    /// run out of time), so that a credential past its expiry may stand in
+    /// for `[cache] stale_if_error`.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::Unavailable(_) | Error::DeadlineExceeded(_))
+    }
+
+    /// Whether a refused network request is the likely cause of this
+    /// failure, so that the refusal is reported instead
+    /// ([`Error::request_denied`]). Limits exceeded stay as they are.
+    pub fn is_explained_by_denial(&self) -> bool {
+        matches!(
+            self,
+            Error::Misconfigured(_)
+                | Error::Denied(_)
+                | Error::Unavailable(_)
+                | Error::HelperError(_)
+                | Error::HelperFailed(_)
+        )
+    }
+
+    /// A refused request (exit code 9): `url` and `reason` came from the
+    /// guest's request, so they are redacted and the URL capped.
+    pub fn request_denied(url: &str, reason: &str, redactor: &Redactor) -> Error {
+        Error::RequestDenied {
+            url: truncate(&redactor.redact(url), MAX_URL_LEN),
+            reason: redactor.redact(reason),
+        }
+    }
+
+    /// A helper's own error of `kind`, its message redacted and capped.
+    pub fn from_helper(kind: HelperErrorKind, message: &str, redactor: &Redactor) -> Error {
+        let message = truncate(&redactor.redact(message), MAX_MESSAGE_LEN);
+        match kind {
+            HelperErrorKind::Misconfigured => Error::Misconfigured(message),
+            HelperErrorKind::Denied => Error::Denied(message),
+            HelperErrorKind::Unavailable => Error::Unavailable(message),
+            HelperErrorKind::Other => Error::HelperError(message),
+        }
+    }
+
+    /// Classifies a guest whose wasm side failed: a memory cap refused,
+    /// fuel run out, a panic (its message read from what the guest wrote
+    /// to stderr), another trap, an exit instead of a return, or an error
+    /// while linking or running.
+    pub fn from_guest_failure(failure: GuestFailure<'_>, redactor: &Redactor) -> Error {
+        let GuestFailure {
+            error,
+            instantiating,
+            memory_cap_hit,
+            stderr,
+            fuel,
+            memory,
+        } = failure;
+        if memory_cap_hit {
+            return Error::MemoryExceeded(memory);
+        }
+        if let Some(trap) = error.downcast_ref::<Trap>() {
+            if *trap == Trap::OutOfFuel {
+                return Error::FuelExhausted(fuel);
+            }
+            if let Some(message) = panic_message(stderr) {
+                return Error::HelperFailed(format!(
+                    "panicked: {}",
+                    truncate(&redactor.redact(&message), MAX_MESSAGE_LEN)
+                ));
+            }
+            let what = trap.to_string();
+            return Error::HelperFailed(format!(
+                "crashed: {}",
+                what.trim_start_matches("wasm trap: ")
+            ));
+        }
+        if let Some(exit) = error.downcast_ref::<I32Exit>() {
+            return Error::HelperFailed(format!(
+                "exited with status {} instead of returning",
+                exit.0
+            ));
+        }
+        let during = if instantiating { "starting" } else { "running" };
+        Error::HelperFailed(format!(
+            "failed while {during}: {}",
+            redactor.redact(&first_line(&error))
+        ))
+    }
+}
+
+/// The kinds of error a helper may return (the WIT `error` variant).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HelperErrorKind {
+    /// `misconfigured`: exit 3, remembered, never stale.
+    Misconfigured,
+    /// `denied`: exit 4.
+    Denied,
+    /// `unavailable`: exit 5, transient.
+    Unavailable,
+    /// `other`: exit 8.
+    Other,
+}
+
+/// What is known about a guest whose wasm side failed (a trap, an exit, a
+/// link error), for [`Error::from_guest_failure`].
+pub struct GuestFailure<'a> {
+    /// wasmtime's error.
+    pub error: wasmtime::Error,
+    /// Whether it happened while instantiating, before `fetch` ran.
+    pub instantiating: bool,
+    /// Whether the memory limiter refused a growth during the run.
+    pub memory_cap_hit: bool,
+    /// What the guest wrote to stderr (captured, capped).
+    pub stderr: &'a str,
+    /// The run's fuel budget, for the message.
+    pub fuel: u64,
+    /// The run's memory cap in bytes, for the message.
+    pub memory: u64,
+}
+
+/// The message of a Rust panic, from what the guest wrote to stderr:
+/// `thread '…' panicked at src/lib.rs:5:5:` followed by the message.
+fn panic_message(stderr: &str) -> Option<String> {
+    let mut lines = stderr.lines().skip_while(|l| !l.contains("panicked at "));
+    let location = lines.next()?;
+    let message = lines.next().unwrap_or_default().trim();
+    let place = location
+        .split("panicked at ")
+        .nth(1)
+        .map(|p| p.trim_end_matches(':'))
+        .unwrap_or_default();
+    Some(format!("{message} (at {place})"))
 }
 
 /// Shorthand for results whose error is [`Error`].
@@ -170,6 +328,91 @@ mod tests {
             "request to https://evil.example denied (not in [network] allow)"
         );
         assert_eq!(error.exit_code(), 9);
+    }
+
+    #[test]
+    fn panic_messages_are_found_in_rust_panic_output() {
+        let stderr = "\nthread '<unnamed>' panicked at src/lib.rs:5:5:\nhelper exploded\nnote: run with `RUST_BACKTRACE=1`\n";
+        assert_eq!(
+            panic_message(stderr).as_deref(),
+            Some("helper exploded (at src/lib.rs:5:5)")
+        );
+        assert_eq!(panic_message("just a line\n"), None);
+    }
+
+    #[test]
+    fn a_refused_request_explains_the_failures_a_refusal_can_cause() {
+        let redactor = Redactor::new(["s3cr3t-token"]);
+        let err = Error::request_denied(
+            "https://s3cr3t-token.evil.example",
+            "not in [network] allow",
+            &redactor,
+        );
+        assert_eq!(
+            format!("{err} ({})", err.hint()),
+            "request to https://[redacted].evil.example denied (not in [network] allow)"
+        );
+        for explained in [
+            Error::Unavailable("no network".into()),
+            Error::HelperFailed("crashed".into()),
+            Error::Misconfigured("x".into()),
+            Error::Denied("x".into()),
+            Error::HelperError("x".into()),
+        ] {
+            assert!(explained.is_explained_by_denial(), "{explained}");
+        }
+        for kept in [
+            Error::FuelExhausted(1),
+            Error::DeadlineExceeded(Duration::from_secs(1)),
+            Error::MemoryExceeded(1 << 20),
+            Error::InvalidOutput("x".into()),
+        ] {
+            assert!(
+                !kept.is_explained_by_denial(),
+                "limits stay as they are: {kept}"
+            );
+        }
+    }
+
+    #[test]
+    fn what_the_cache_remembers_and_what_is_transient() {
+        assert!(!Error::Usage("x".into()).is_cacheable());
+        assert!(!Error::Internal("x".into()).is_cacheable());
+        assert!(Error::Misconfigured("x".into()).is_cacheable());
+        assert!(Error::Unavailable("x".into()).is_cacheable());
+        assert!(Error::Unavailable("x".into()).is_transient());
+        assert!(Error::DeadlineExceeded(Duration::from_secs(1)).is_transient());
+        assert!(!Error::Denied("x".into()).is_transient());
+        assert!(!Error::Misconfigured("x".into()).is_transient());
+    }
+
+    #[test]
+    fn helper_errors_keep_their_kind_and_lose_their_secrets() {
+        let redactor = Redactor::new(["hunter2-password"]);
+        let long = format!("hunter2-password {}", "x".repeat(2000));
+        let err = Error::from_helper(HelperErrorKind::Denied, &long, &redactor);
+        assert_eq!(err.exit_code(), 4);
+        let text = err.to_string();
+        assert!(text.starts_with("denied: [redacted] xxx"), "{text}");
+        assert!(text.len() <= "denied: ".len() + MAX_MESSAGE_LEN + "…".len());
+        assert_eq!(
+            Error::from_helper(HelperErrorKind::Other, "x", &redactor).exit_code(),
+            8
+        );
+    }
+
+    #[test]
+    fn cached_failures_say_when_the_helper_runs_again() {
+        let hint = |ms| {
+            Error::CachedFailure {
+                message: String::new(),
+                exit_code: 5,
+                retry_in: Duration::from_millis(ms),
+            }
+            .hint()
+        };
+        assert!(hint(4_200).starts_with("cached failure, next try in 5s;"));
+        assert!(hint(90_000).starts_with("cached failure, next try in 1m30s;"));
     }
 
     #[test]

@@ -24,17 +24,19 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Engine, ResourceLimiter, Store, Trap};
-use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
+use wasmtime::{Engine, ResourceLimiter, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::engine::{EPOCH_TICK, first_line};
-use crate::error::{Error, Result};
-use crate::network::{Denial, HttpHooks};
+use crate::engine::EPOCH_TICK;
+use crate::error::{Error, GuestFailure, HelperErrorKind, Result};
+use crate::manifest::Format;
+use crate::network::HttpHooks;
+use crate::policy::Policy;
 use crate::policy::config::ConfigPolicy;
-use crate::policy::{Format, Policy};
-use crate::redact::{Redactor, truncate};
-use crate::validation::RawCredential;
+use crate::redact::Redactor;
+use crate::request::Request;
+use crate::units::first_line;
 use log::{GuestLog, LogLevel};
 use stdio::Captured;
 
@@ -54,33 +56,17 @@ use bindings::{Helper, HelperPre};
 /// Most table elements a guest may have (function tables of real programs
 /// hold a few thousand).
 const MAX_TABLE_ELEMENTS: usize = 100_000;
-/// Longest message taken from a helper's error, in bytes.
-const MAX_MESSAGE_LEN: usize = 512;
-/// Longest URL taken from a refused request, in bytes.
-const MAX_URL_LEN: usize = 256;
 
-/// What the caller asked for, as Claude Code describes it.
+/// A credential as the guest returned it, in host types: not yet checked
+/// (see [`crate::validation`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Request {
-    /// Headers or API key.
-    pub purpose: Format,
-    /// `CLAUDE_CODE_MCP_SERVER_NAME`, when set.
-    pub mcp_server_name: Option<String>,
-    /// `CLAUDE_CODE_MCP_SERVER_URL`, when set.
-    pub mcp_server_url: Option<String>,
-}
-
-impl Request {
-    /// The request for `purpose`, with the MCP server read from Claude
-    /// Code's environment variables.
-    pub fn from_env(purpose: Format) -> Request {
-        let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
-        Request {
-            purpose,
-            mcp_server_name: var("CLAUDE_CODE_MCP_SERVER_NAME"),
-            mcp_server_url: var("CLAUDE_CODE_MCP_SERVER_URL"),
-        }
-    }
+pub struct RawCredential {
+    /// Header names and values, in order.
+    pub headers: Vec<(String, String)>,
+    /// A single token.
+    pub token: Option<String>,
+    /// Lifetime in seconds, when the helper knows it.
+    pub expires_in: Option<u64>,
 }
 
 /// How a run reports, as opposed to what it may do.
@@ -339,14 +325,15 @@ pub fn run(
 
     let ticker = EpochTicker::start(engine);
     let guest = async {
+        // The error, and whether it happened while instantiating.
         let helper = match pre.instantiate_async(&mut store).await {
             Ok(helper) => helper,
-            Err(e) => return Err(Failure::Instantiate(e)),
+            Err(e) => return Err((e, true)),
         };
         helper
             .call_fetch(&mut store, &req)
             .await
-            .map_err(Failure::Call)
+            .map_err(|e| (e, false))
     };
     // The timer is made inside the runtime: tokio 1.54.1 timers need its
     // handle when created.
@@ -360,7 +347,17 @@ pub fn run(
 
     let result = match outcome {
         Err(_elapsed) => Err(Error::DeadlineExceeded(policy.limits.timeout)),
-        Ok(Err(failure)) => Err(classify(failure, &store, policy, &stderr, &redactor)),
+        Ok(Err((error, instantiating))) => Err(Error::from_guest_failure(
+            GuestFailure {
+                error,
+                instantiating,
+                memory_cap_hit: store.data().limiter.hit,
+                stderr: &stderr.text(),
+                fuel: policy.limits.fuel,
+                memory: policy.limits.memory,
+            },
+            &redactor,
+        )),
         Ok(Ok(Err(error))) => Err(helper_error(error, &redactor)),
         Ok(Ok(Ok(credential))) => Ok(RawCredential {
             headers: credential
@@ -375,30 +372,27 @@ pub fn run(
     if options.log_level <= LogLevel::Info {
         replay_stdio(&mut store.data_mut().log, &stdout, &stderr);
     }
-    blame_denial(result, store.data().network.denial(), &redactor)
-}
-
-/// A helper that failed or returned an error after credbox refused one of
-/// its requests most likely failed because of it: report the refusal
-/// (redacted, as the URL came from the guest). Limits exceeded stay as
-/// they are, and a helper that succeeded anyway succeeded.
-fn blame_denial<T>(result: Result<T>, denial: Option<Denial>, redactor: &Redactor) -> Result<T> {
-    match (result, denial) {
-        (
-            Err(
-                Error::Misconfigured(_)
-                | Error::Denied(_)
-                | Error::Unavailable(_)
-                | Error::HelperError(_)
-                | Error::HelperFailed(_),
-            ),
-            Some(denial),
-        ) => Err(Error::RequestDenied {
-            url: truncate(&redactor.redact(&denial.url), MAX_URL_LEN),
-            reason: redactor.redact(&denial.reason),
-        }),
+    // A helper that failed after credbox refused one of its requests most
+    // likely failed because of it: the refusal is reported instead.
+    match (result, store.data().network.denial()) {
+        (Err(error), Some(denial)) if error.is_explained_by_denial() => Err(Error::request_denied(
+            &denial.url,
+            &denial.reason,
+            &redactor,
+        )),
         (result, _) => result,
     }
+}
+
+/// A helper's own error: its kind, and its message redacted and capped.
+fn helper_error(error: wit::Error, redactor: &Redactor) -> Error {
+    let (kind, message) = match error {
+        wit::Error::Misconfigured(m) => (HelperErrorKind::Misconfigured, m),
+        wit::Error::Denied(m) => (HelperErrorKind::Denied, m),
+        wit::Error::Unavailable(m) => (HelperErrorKind::Unavailable, m),
+        wit::Error::Other(m) => (HelperErrorKind::Other, m),
+    };
+    Error::from_helper(kind, &message, redactor)
 }
 
 /// When the helper's requests must be done: a tenth of the timeout before
@@ -406,81 +400,6 @@ fn blame_denial<T>(result: Result<T>, denial: Option<Denial>, redactor: &Redacto
 /// report it (as `unavailable`) instead of being cut off.
 fn network_deadline(start: Instant, timeout: Duration) -> Instant {
     start + timeout - timeout / 10
-}
-
-/// Why the wasm side failed, before classification.
-enum Failure {
-    Instantiate(wasmtime::Error),
-    Call(wasmtime::Error),
-}
-
-/// Turns a wasmtime error into the error class the user sees.
-fn classify(
-    failure: Failure,
-    store: &Store<HostState>,
-    policy: &Policy,
-    stderr: &Captured,
-    redactor: &Redactor,
-) -> Error {
-    let (error, instantiating) = match failure {
-        Failure::Instantiate(e) => (e, true),
-        Failure::Call(e) => (e, false),
-    };
-    if store.data().limiter.hit {
-        return Error::MemoryExceeded(policy.limits.memory);
-    }
-    if let Some(trap) = error.downcast_ref::<Trap>() {
-        if *trap == Trap::OutOfFuel {
-            return Error::FuelExhausted(policy.limits.fuel);
-        }
-        if let Some(message) = panic_message(&stderr.text()) {
-            return Error::HelperFailed(format!(
-                "panicked: {}",
-                truncate(&redactor.redact(&message), MAX_MESSAGE_LEN)
-            ));
-        }
-        let what = trap.to_string();
-        return Error::HelperFailed(format!(
-            "crashed: {}",
-            what.trim_start_matches("wasm trap: ")
-        ));
-    }
-    if let Some(exit) = error.downcast_ref::<I32Exit>() {
-        return Error::HelperFailed(format!(
-            "exited with status {} instead of returning",
-            exit.0
-        ));
-    }
-    let during = if instantiating { "starting" } else { "running" };
-    Error::HelperFailed(format!(
-        "failed while {during}: {}",
-        redactor.redact(&first_line(&error))
-    ))
-}
-
-/// The message of a Rust panic, from what the guest wrote to stderr:
-/// `thread '…' panicked at src/lib.rs:5:5:` followed by the message.
-fn panic_message(stderr: &str) -> Option<String> {
-    let mut lines = stderr.lines().skip_while(|l| !l.contains("panicked at "));
-    let location = lines.next()?;
-    let message = lines.next().unwrap_or_default().trim();
-    let place = location
-        .split("panicked at ")
-        .nth(1)
-        .map(|p| p.trim_end_matches(':'))
-        .unwrap_or_default();
-    Some(format!("{message} (at {place})"))
-}
-
-/// A helper's own error, redacted and capped.
-fn helper_error(error: wit::Error, redactor: &Redactor) -> Error {
-    let clean = |m: String| truncate(&redactor.redact(&m), MAX_MESSAGE_LEN);
-    match error {
-        wit::Error::Misconfigured(m) => Error::Misconfigured(clean(m)),
-        wit::Error::Denied(m) => Error::Denied(clean(m)),
-        wit::Error::Unavailable(m) => Error::Unavailable(clean(m)),
-        wit::Error::Other(m) => Error::HelperError(clean(m)),
-    }
 }
 
 /// Shows what the helper printed, through the redacting, capped log.
@@ -501,57 +420,6 @@ fn replay_stdio(log: &mut GuestLog, stdout: &Captured, stderr: &Captured) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn panic_messages_are_found_in_rust_panic_output() {
-        let stderr = "\nthread '<unnamed>' panicked at src/lib.rs:5:5:\nhelper exploded\nnote: run with `RUST_BACKTRACE=1`\n";
-        assert_eq!(
-            panic_message(stderr).as_deref(),
-            Some("helper exploded (at src/lib.rs:5:5)")
-        );
-        assert_eq!(panic_message("just a line\n"), None);
-    }
-
-    #[test]
-    fn a_refused_request_is_blamed_for_the_helper_failing() {
-        let redactor = Redactor::new(["s3cr3t-token"]);
-        let denial = || {
-            Some(Denial {
-                url: "https://s3cr3t-token.evil.example".into(),
-                reason: "not in [network] allow".into(),
-            })
-        };
-        let err = blame_denial::<()>(
-            Err(Error::Unavailable("no network".into())),
-            denial(),
-            &redactor,
-        )
-        .unwrap_err();
-        assert_eq!(
-            format!("{err} ({})", err.hint()),
-            "request to https://[redacted].evil.example denied (not in [network] allow)"
-        );
-        let err = blame_denial::<()>(
-            Err(Error::HelperFailed("crashed".into())),
-            denial(),
-            &redactor,
-        )
-        .unwrap_err();
-        assert!(matches!(err, Error::RequestDenied { .. }), "{err}");
-        let err =
-            blame_denial::<()>(Err(Error::FuelExhausted(1)), denial(), &redactor).unwrap_err();
-        assert!(
-            matches!(err, Error::FuelExhausted(1)),
-            "limits stay as they are"
-        );
-        let err =
-            blame_denial::<()>(Err(Error::Denied("401".into())), None, &redactor).unwrap_err();
-        assert!(
-            matches!(err, Error::Denied(_)),
-            "no refusal, nothing to blame"
-        );
-        assert!(blame_denial(Ok(()), denial(), &redactor).is_ok());
-    }
 
     #[test]
     fn memory_limiter_sums_memories_and_remembers_refusals() {

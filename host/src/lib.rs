@@ -1,26 +1,43 @@
 //! credbox runs Claude Code credential helpers as sandboxed WASI components.
 //!
-//! A run flows one way, one module per step:
+//! A call flows one way, each step in the module named after it, and no
+//! module imports a later step:
 //!
-//! 1. [`manifest`]: read the helper's `credbox.toml`, strictly.
-//! 2. [`policy`]: merge defaults, manifest and flags into what the run may
-//!    do (limits, environment, config).
-//! 3. [`cache`]: answer from the credential cache when it can; otherwise
-//!    run the helper once across processes and remember the result.
-//! 4. [`engine`]: configure wasmtime and load the compiled component.
-//! 5. [`guest`]: run `fetch` under fuel, deadline and memory limits; its
-//!    HTTP requests go through [`network`].
-//! 6. [`validation`]: check the credential for the output format.
-//! 7. [`output`]: render the exact text for stdout.
+//! 1. [`manifest`] (`manifest.rs`): read the helper's `credbox.toml`
+//!    strictly, or stand in a manifest of defaults for a bare component.
+//!    It owns the file's schema (its TOML tables).
+//! 2. [`policy`] (`policy.rs`, `policy/*.rs`, one file per capability):
+//!    interpret the manifest and the command line's flags into what the
+//!    run may do: limits, environment, config, cache rules, network.
+//! 3. [`cache`] (`cache.rs`): wraps the run. The key is a
+//!    [`fingerprint`] of the policy, the [`request`], the allowlisted
+//!    environment's values and the component file's stamp. A hit is
+//!    answered at once; a miss takes the entry's lock and runs the steps
+//!    below once across processes, then stores the result:
+//!    1. [`engine`] (`engine.rs`): configure wasmtime and load the
+//!       compiled component (from the compiled-component cache).
+//!    2. [`guest`] (`guest.rs`, `guest/*.rs`): run `fetch` under fuel,
+//!       deadline and memory limits; its HTTP requests go through
+//!       [`network`] (`network.rs`).
+//!    3. [`validation`] (`validation.rs`): check the credential for the
+//!       output format.
+//!    4. [`output`] (`output.rs`): render the exact text for stdout.
 //!
-//! [`run`] strings the steps together; the `credbox` binary adds the command
-//! line and error reporting.
+//! Beside the flow, imported by the steps and importing none of them:
+//! [`error`] (what every failure means: exit code, hint, whether the cache
+//! remembers it), [`redact`] (secrets out of every message), [`units`]
+//! (durations, sizes, digests), [`fingerprint`] and [`private_dir`] (the
+//! user-private cache directory).
+//!
+//! [`run`] strings the steps together; the `credbox` binary (`main.rs`)
+//! adds the command line and error reporting.
 
 #![warn(missing_docs)]
 
 pub mod cache;
 pub mod engine;
 pub mod error;
+pub mod fingerprint;
 pub mod guest;
 pub mod manifest;
 pub mod network;
@@ -28,13 +45,17 @@ pub mod output;
 pub mod policy;
 pub mod private_dir;
 pub mod redact;
+pub mod request;
+pub mod units;
 pub mod validation;
 
 pub use cache::{Answer, CacheKey, CredentialCache};
 pub use error::{Error, Result};
-pub use guest::{Request, RunOptions};
-pub use policy::{Format, Overrides, Policy};
+pub use guest::RunOptions;
+pub use manifest::{Format, LoadedManifest};
+pub use policy::{Overrides, Policy};
 pub use private_dir::PrivateDir;
+pub use request::Request;
 
 /// Extra time a process waits for another one running the same helper,
 /// beyond that run's own deadline.

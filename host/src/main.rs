@@ -14,7 +14,9 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Parser, Subcommand};
 use credbox::guest::log::LogLevel;
-use credbox::{CredentialCache, Error, Format, Overrides, Policy, Request, RunOptions};
+use credbox::{
+    CredentialCache, Error, Format, LoadedManifest, Overrides, Policy, Request, RunOptions,
+};
 
 #[derive(Parser)]
 #[command(
@@ -188,7 +190,7 @@ fn run(args: RunArgs) -> u8 {
         memory: args.memory,
         allow_url: args.allow_url,
     };
-    let policy = match Policy::resolve(&args.target, &overrides) {
+    let policy = match resolve(&args.target, &overrides) {
         Ok(policy) => policy,
         Err(e) => return fail(&args.target.display().to_string(), &e),
     };
@@ -227,8 +229,15 @@ fn run(args: RunArgs) -> u8 {
     }
 }
 
+/// The manifest (or bare component) the command line names, and the policy
+/// it and the flags describe.
+fn resolve(target: &std::path::Path, overrides: &Overrides) -> credbox::Result<Policy> {
+    let manifest = LoadedManifest::from_target(target)?;
+    Policy::from_manifest(&manifest, overrides)
+}
+
 fn build(args: BuildArgs) -> u8 {
-    let policy = match Policy::resolve(&args.target, &Overrides::default()) {
+    let policy = match resolve(&args.target, &Overrides::default()) {
         Ok(policy) => policy,
         Err(e) => return fail(&args.target.display().to_string(), &e),
     };
@@ -274,6 +283,7 @@ fn status() -> u8 {
         Err(e) => return fail("status", &e),
     };
     let now = credbox::cache::now_ms();
+    let human = |ms: u64| credbox::units::format_seconds(ms / 1000);
     let ago = |ms: u64| human(now.saturating_sub(ms));
     let mut out = String::from("HELPER\tKEY\tAGE\tEXPIRES IN\tLAST FAILURE\n");
     for (key, entry) in cache.entries() {
@@ -297,16 +307,6 @@ fn status() -> u8 {
     }
     print!("{out}");
     0
-}
-
-/// `90s` → `1m30s`, for status.
-fn human(ms: u64) -> String {
-    let s = ms / 1000;
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
-        _ => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
-    }
 }
 
 /// Prints the one-line error and returns its exit code.

@@ -29,16 +29,48 @@
 //! as `timout` must not silently fall back to a default.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::policy::Format;
-use crate::policy::cache::CacheConfig;
-use crate::policy::env::EnvConfig;
-use crate::policy::limits::LimitsConfig;
+use crate::fingerprint::{Fingerprint, Fingerprinter};
 use crate::policy::network::NetworkConfig;
+
+/// What credbox prints: the manifest's `format`, `--format`, and the
+/// purpose a helper is asked for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// A JSON object of HTTP headers, for `headersHelper`.
+    #[default]
+    Headers,
+    /// A single API key, for `apiKeyHelper`.
+    ApiKey,
+}
+
+impl Format {
+    /// The name as written in a manifest and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Headers => "headers",
+            Format::ApiKey => "api-key",
+        }
+    }
+}
+
+impl Fingerprint for Format {
+    fn fingerprint(&self, f: &mut Fingerprinter) {
+        f.bytes(self.as_str().as_bytes());
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// A parsed `credbox.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -56,13 +88,13 @@ pub struct Manifest {
     pub sha256: Option<String>,
     /// `[limits]`: fuel, timeout, memory.
     #[serde(default)]
-    pub limits: LimitsConfig,
+    pub limits: LimitsTable,
     /// `[env]`: which environment variables the helper may read.
     #[serde(default)]
-    pub env: EnvConfig,
+    pub env: EnvTable,
     /// `[cache]`: how long credentials are reused and failures remembered.
     #[serde(default)]
-    pub cache: CacheConfig,
+    pub cache: CacheTable,
     /// `[network]`: which origins the helper may reach, and extra CA
     /// certificates to trust.
     #[serde(default)]
@@ -72,16 +104,62 @@ pub struct Manifest {
     pub config: BTreeMap<String, String>,
 }
 
+/// The `[limits]` table, as written; interpreted by [`crate::policy::limits`].
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsTable {
+    /// Instruction budget (`fuel = 1_000_000_000`).
+    pub fuel: Option<u64>,
+    /// Wall-clock deadline (`timeout = "5s"`).
+    pub timeout: Option<String>,
+    /// Memory cap (`memory = "64MiB"`).
+    pub memory: Option<String>,
+}
+
+/// The `[env]` table, as written; interpreted by [`crate::policy::env`].
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvTable {
+    /// Names of the variables the helper may read.
+    #[serde(default)]
+    pub allow: Vec<String>,
+}
+
+/// The `[cache]` table, as written; interpreted by [`crate::policy::cache`].
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheTable {
+    /// Longest time a credential is reused.
+    pub ttl: Option<String>,
+    /// How long past expiry an old credential may be served while the
+    /// helper reports `unavailable` or times out.
+    pub stale_if_error: Option<String>,
+    /// First backoff after a failure.
+    pub backoff: Option<String>,
+}
+
 /// A manifest and where it was read from.
 #[derive(Debug, Clone)]
 pub struct LoadedManifest {
     /// The manifest's contents.
     pub manifest: Manifest,
-    /// The manifest's own path.
-    pub path: PathBuf,
+    /// The manifest's own path; `None` for a bare component, which runs
+    /// with the defaults.
+    pub path: Option<PathBuf>,
 }
 
 impl LoadedManifest {
+    /// Reads what the command line names: a manifest (`.toml`), or a bare
+    /// component (`.wasm`, or a file that starts with wasm's magic bytes),
+    /// which stands for a manifest of defaults naming it.
+    pub fn from_target(target: &Path) -> Result<Self> {
+        if is_component(target) {
+            Ok(Self::for_component(target))
+        } else {
+            Self::load(target)
+        }
+    }
+
     /// Reads and parses the manifest at `path`.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
@@ -89,22 +167,42 @@ impl LoadedManifest {
         let manifest = parse(&text).map_err(Error::Usage)?;
         Ok(LoadedManifest {
             manifest,
-            path: path.to_owned(),
+            path: Some(path.to_owned()),
         })
     }
 
+    /// The manifest of defaults for a bare component.
+    pub fn for_component(component: &Path) -> Self {
+        LoadedManifest {
+            manifest: Manifest {
+                name: None,
+                component: component.to_owned(),
+                format: None,
+                sha256: None,
+                limits: LimitsTable::default(),
+                env: EnvTable::default(),
+                cache: CacheTable::default(),
+                network: NetworkConfig::default(),
+                config: BTreeMap::new(),
+            },
+            path: None,
+        }
+    }
+
     /// The helper's name: the `name` field, else the manifest's folder for a
-    /// `credbox.toml`, else the file stem.
+    /// `credbox.toml`, else the file stem (of the component, when bare).
     pub fn name(&self) -> String {
         if let Some(name) = &self.manifest.name {
             return name.clone();
         }
-        let stem = if self.path.file_name() == Some("credbox.toml".as_ref()) {
-            std::path::absolute(&self.path)
-                .ok()
-                .and_then(|p| p.parent()?.file_name().map(|n| n.to_owned()))
-        } else {
-            self.path.file_stem().map(|s| s.to_owned())
+        let stem = match &self.path {
+            Some(path) if path.file_name() == Some("credbox.toml".as_ref()) => {
+                std::path::absolute(path)
+                    .ok()
+                    .and_then(|p| p.parent()?.file_name().map(|n| n.to_owned()))
+            }
+            Some(path) => path.file_stem().map(|s| s.to_owned()),
+            None => self.manifest.component.file_stem().map(|s| s.to_owned()),
         };
         stem.map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "helper".to_owned())
@@ -112,13 +210,35 @@ impl LoadedManifest {
 
     /// The component's path, resolved against the manifest's folder.
     pub fn component_path(&self) -> PathBuf {
-        self.dir().join(&self.manifest.component)
+        match &self.path {
+            Some(_) => self.dir().join(&self.manifest.component),
+            None => self.manifest.component.clone(),
+        }
     }
 
     /// The manifest's folder, against which its relative paths resolve.
     pub fn dir(&self) -> PathBuf {
-        self.path.parent().unwrap_or(Path::new(".")).to_owned()
+        self.path
+            .as_deref()
+            .and_then(Path::parent)
+            .unwrap_or(Path::new("."))
+            .to_owned()
     }
+}
+
+/// A `.wasm` path, or a file that starts with wasm's magic bytes, is a
+/// component; a `.toml` path and anything else is read as a manifest.
+fn is_component(path: &Path) -> bool {
+    match path.extension() {
+        Some(e) if e == "wasm" => return true,
+        // No need to look inside: this is on every cached answer's path.
+        Some(e) if e == "toml" => return false,
+        _ => {}
+    }
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok_and(|()| &magic == b"\0asm")
 }
 
 /// Parses manifest text. The error is one line: the problem and its line.
@@ -216,7 +336,7 @@ URL = "https://example.com"
     fn names_and_paths_follow_the_manifest() {
         let loaded = LoadedManifest {
             manifest: parse("component = \"../out/a.wasm\"").unwrap(),
-            path: PathBuf::from("helpers/github/credbox.toml"),
+            path: Some(PathBuf::from("helpers/github/credbox.toml")),
         };
         assert_eq!(loaded.name(), "github");
         assert_eq!(
@@ -224,9 +344,12 @@ URL = "https://example.com"
             PathBuf::from("helpers/github/../out/a.wasm")
         );
         let loaded = LoadedManifest {
-            path: PathBuf::from("helpers/jira.toml"),
+            path: Some(PathBuf::from("helpers/jira.toml")),
             ..loaded
         };
         assert_eq!(loaded.name(), "jira");
+        let bare = LoadedManifest::for_component(Path::new("out/okta.wasm"));
+        assert_eq!(bare.name(), "okta");
+        assert_eq!(bare.component_path(), PathBuf::from("out/okta.wasm"));
     }
 }

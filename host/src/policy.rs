@@ -10,28 +10,16 @@ pub mod env;
 pub mod limits;
 pub mod network;
 
-use std::path::{Path, PathBuf};
-
-use serde::Deserialize;
+use std::path::PathBuf;
 
 use crate::error::{Error, Result};
-use crate::manifest::LoadedManifest;
+use crate::fingerprint::{Fingerprint, Fingerprinter};
+use crate::manifest::{Format, LoadedManifest};
 use cache::CachePolicy;
 use config::ConfigPolicy;
 use env::EnvPolicy;
 use limits::Limits;
 use network::NetworkPolicy;
-
-/// What credbox prints.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum Format {
-    /// A JSON object of HTTP headers, for `headersHelper`.
-    #[default]
-    Headers,
-    /// A single API key, for `apiKeyHelper`.
-    ApiKey,
-}
 
 /// Settings from the command line that override the manifest.
 #[derive(Debug, Default, Clone)]
@@ -76,39 +64,9 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// Builds the policy for `target`: a manifest (`.toml`) or a bare
-    /// component (`.wasm`, run with the defaults), then applies `overrides`.
-    pub fn resolve(target: &Path, overrides: &Overrides) -> Result<Policy> {
-        let mut policy = if is_component(target) {
-            Policy::for_component(target)
-        } else {
-            Policy::from_manifest(&LoadedManifest::load(target)?)?
-        };
-        policy.apply(overrides)?;
-        Ok(policy)
-    }
-
-    /// The defaults for a bare component.
-    pub fn for_component(path: &Path) -> Policy {
-        let name = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "helper".into());
-        Policy {
-            name,
-            component: path.to_owned(),
-            format: Format::default(),
-            sha256: None,
-            limits: Limits::default(),
-            env: EnvPolicy::default(),
-            config: ConfigPolicy::default(),
-            cache: CachePolicy::default(),
-            network: NetworkPolicy::default(),
-        }
-    }
-
-    /// The policy a manifest describes.
-    pub fn from_manifest(loaded: &LoadedManifest) -> Result<Policy> {
+    /// The policy `loaded` describes (a bare component's is the defaults),
+    /// with the command line's `overrides` applied.
+    pub fn from_manifest(loaded: &LoadedManifest, overrides: &Overrides) -> Result<Policy> {
         let manifest = &loaded.manifest;
         let mut limits = Limits::default();
         limits.apply(&manifest.limits).map_err(Error::Usage)?;
@@ -128,7 +86,7 @@ impl Policy {
                 "sha256: expected 64 hex digits, as printed by `credbox build`".into(),
             ));
         }
-        Ok(Policy {
+        let mut policy = Policy {
             name: loaded.name(),
             component: loaded.component_path(),
             format: manifest.format.unwrap_or_default(),
@@ -138,7 +96,16 @@ impl Policy {
             config: ConfigPolicy::new(manifest.config.clone()),
             cache,
             network,
-        })
+        };
+        policy.apply(overrides)?;
+        Ok(policy)
+    }
+
+    /// The defaults for a bare component (for unit tests).
+    #[cfg(test)]
+    pub(crate) fn for_component(path: &std::path::Path) -> Policy {
+        Policy::from_manifest(&LoadedManifest::for_component(path), &Overrides::default())
+            .expect("the defaults are valid")
     }
 
     /// Applies command-line overrides.
@@ -178,19 +145,30 @@ impl Policy {
     }
 }
 
-/// A `.wasm` path, or a file that starts with wasm's magic bytes, is a
-/// component; a `.toml` path and anything else is read as a manifest.
-fn is_component(path: &Path) -> bool {
-    match path.extension() {
-        Some(e) if e == "wasm" => return true,
-        // No need to look inside: this is on every cached answer's path.
-        Some(e) if e == "toml" => return false,
-        _ => {}
+impl Fingerprint for Policy {
+    fn fingerprint(&self, f: &mut Fingerprinter) {
+        let Policy {
+            name,
+            // The path only locates the component; what identifies it is its
+            // stamp (cache::component_stamp), which the cache key hashes.
+            component: _,
+            format,
+            sha256,
+            limits,
+            env,
+            config,
+            cache,
+            network,
+        } = self;
+        f.field("name", name);
+        f.field("format", format);
+        f.field("sha256", sha256);
+        f.field("limits", limits);
+        f.field("env", env);
+        f.field("config", config);
+        f.field("cache", cache);
+        f.field("network", network);
     }
-    let mut magic = [0u8; 4];
-    std::fs::File::open(path)
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
-        .is_ok_and(|()| &magic == b"\0asm")
 }
 
 #[cfg(test)]
@@ -201,15 +179,19 @@ mod tests {
     fn loaded(text: &str) -> LoadedManifest {
         LoadedManifest {
             manifest: manifest::parse(text).unwrap(),
-            path: PathBuf::from("dir/credbox.toml"),
+            path: Some(PathBuf::from("dir/credbox.toml")),
         }
+    }
+
+    fn from(text: &str) -> Result<Policy> {
+        Policy::from_manifest(&loaded(text), &Overrides::default())
     }
 
     #[test]
     fn flags_override_the_manifest() {
-        let mut policy = Policy::from_manifest(&loaded(
+        let mut policy = from(
             "component = \"a.wasm\"\n[limits]\ntimeout = \"2s\"\n[env]\nallow = [\"A\"]\n[config]\nK = \"m\"\n",
-        ))
+        )
         .unwrap();
         assert_eq!(policy.limits.timeout, std::time::Duration::from_secs(2));
         policy
@@ -235,23 +217,16 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_source() {
-        let err = Policy::from_manifest(&loaded(
-            "component = \"a.wasm\"\n[limits]\ntimeout = \"forever\"\n",
-        ))
-        .unwrap_err();
+        let err = from("component = \"a.wasm\"\n[limits]\ntimeout = \"forever\"\n").unwrap_err();
         assert!(err.to_string().contains("[limits] timeout"), "{err}");
-        let err = Policy::from_manifest(&loaded(
-            "component = \"a.wasm\"\n[env]\nallow = [\"A B\"]\n",
-        ))
-        .unwrap_err();
+        let err = from("component = \"a.wasm\"\n[env]\nallow = [\"A B\"]\n").unwrap_err();
         assert!(err.to_string().contains("[env] allow"), "{err}");
-        let err = Policy::from_manifest(&loaded("component = \"a.wasm\"\nsha256 = \"abc\"\n"))
-            .unwrap_err();
+        let err = from("component = \"a.wasm\"\nsha256 = \"abc\"\n").unwrap_err();
         assert!(
             err.to_string().starts_with("sha256: expected 64 hex"),
             "{err}"
         );
-        let mut policy = Policy::for_component(Path::new("x.wasm"));
+        let mut policy = Policy::for_component(std::path::Path::new("x.wasm"));
         let err = policy
             .apply(&Overrides {
                 memory: Some("lots".into()),

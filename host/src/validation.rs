@@ -7,7 +7,8 @@
 //! credential with a message that names the header but never its value.
 
 use crate::error::Error;
-use crate::policy::Format;
+use crate::guest::RawCredential;
+use crate::manifest::Format;
 
 /// Most headers a credential may carry.
 pub const MAX_HEADERS: usize = 64;
@@ -19,17 +20,6 @@ pub const MAX_TOTAL_LEN: usize = 16 << 10;
 pub const MAX_NAME_LEN: usize = 256;
 /// Longest API key.
 pub const MAX_KEY_LEN: usize = 8 << 10;
-
-/// A credential as the guest returned it, in host types.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RawCredential {
-    /// Header names and values, in order.
-    pub headers: Vec<(String, String)>,
-    /// A single token.
-    pub token: Option<String>,
-    /// Lifetime in seconds, when the helper knows it.
-    pub expires_in: Option<u64>,
-}
 
 /// A credential that passed validation for its format.
 #[derive(Debug, Clone, PartialEq, Eq)]

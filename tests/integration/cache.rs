@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use credbox::engine::hex_sha256;
+use credbox::units::hex_sha256;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 

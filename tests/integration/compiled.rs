@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use credbox::engine::hex_sha256;
+use credbox::units::hex_sha256;
 use credbox_test_artifacts::{ENV_BEARER, GUEST_NOT_A_HELPER};
 
 use crate::util::{Cache, manifest};

@@ -10,9 +10,9 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
-
-use super::limits::parse_duration;
+use crate::fingerprint::{Fingerprint, Fingerprinter};
+use crate::manifest::CacheTable;
+use crate::units::parse_duration;
 
 /// Default reuse time: Claude Code re-runs `apiKeyHelper` every 5 minutes.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
@@ -25,19 +25,6 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(120);
 pub const EXPIRY_SKEW: Duration = Duration::from_secs(30);
 /// Longest refresh-ahead window.
 pub const MAX_REFRESH_WINDOW: Duration = Duration::from_secs(60);
-
-/// The `[cache]` table of a manifest.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CacheConfig {
-    /// Longest time a credential is reused.
-    pub ttl: Option<String>,
-    /// How long past expiry an old credential may be served while the
-    /// helper reports `unavailable` or times out.
-    pub stale_if_error: Option<String>,
-    /// First backoff after a failure.
-    pub backoff: Option<String>,
-}
 
 /// Caching rules for one run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +49,7 @@ impl Default for CachePolicy {
 
 impl CachePolicy {
     /// Applies a manifest's `[cache]` table; `Err` names the field.
-    pub fn apply(&mut self, config: &CacheConfig) -> Result<(), String> {
+    pub fn apply(&mut self, config: &CacheTable) -> Result<(), String> {
         let field = |name: &str, text: &Option<String>| -> Result<Option<Duration>, String> {
             text.as_deref()
                 .map(parse_duration)
@@ -113,6 +100,19 @@ impl CachePolicy {
     }
 }
 
+impl Fingerprint for CachePolicy {
+    fn fingerprint(&self, f: &mut Fingerprinter) {
+        let CachePolicy {
+            ttl,
+            stale_if_error,
+            backoff,
+        } = self;
+        f.field("ttl", ttl);
+        f.field("stale_if_error", stale_if_error);
+        f.field("backoff", backoff);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,20 +152,20 @@ mod tests {
     fn fields_are_named_in_errors() {
         let mut p = CachePolicy::default();
         let err = p
-            .apply(&CacheConfig {
+            .apply(&CacheTable {
                 stale_if_error: Some("later".into()),
                 ..Default::default()
             })
             .unwrap_err();
         assert!(err.starts_with("[cache] stale_if_error:"), "{err}");
         let err = p
-            .apply(&CacheConfig {
+            .apply(&CacheTable {
                 backoff: Some("10m".into()),
                 ..Default::default()
             })
             .unwrap_err();
         assert!(err.starts_with("[cache] backoff:"), "{err}");
-        p.apply(&CacheConfig {
+        p.apply(&CacheTable {
             ttl: Some("1m".into()),
             stale_if_error: Some("10m".into()),
             backoff: Some("1s".into()),

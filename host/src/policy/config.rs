@@ -6,6 +6,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::fingerprint::{Fingerprint, Fingerprinter};
+
 /// The `[config]` values in force for one run.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ConfigPolicy {
@@ -43,6 +45,16 @@ impl ConfigPolicy {
     /// All values, for redaction.
     pub fn values(&self) -> impl Iterator<Item = &str> {
         self.values.values().map(String::as_str)
+    }
+}
+
+impl Fingerprint for ConfigPolicy {
+    fn fingerprint(&self, f: &mut Fingerprinter) {
+        let ConfigPolicy { values } = self;
+        (values.len() as u64).fingerprint(f);
+        for (name, value) in values {
+            f.field(name, value);
+        }
     }
 }
 

@@ -4,16 +4,7 @@
 //! helper see that variable, both through WASI's environment and through
 //! `get-config`. Nothing else of credbox's environment is visible.
 
-use serde::Deserialize;
-
-/// The `[env]` table of a manifest.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EnvConfig {
-    /// Names of the variables the helper may read.
-    #[serde(default)]
-    pub allow: Vec<String>,
-}
+use crate::fingerprint::{Fingerprint, Fingerprinter};
 
 /// The allowlist in force for one run.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -49,6 +40,15 @@ impl EnvPolicy {
                     .map(|value| (name.clone(), value))
             })
             .collect()
+    }
+}
+
+impl Fingerprint for EnvPolicy {
+    /// The names only: the values are read at run time and are part of the
+    /// key separately (hashed, never stored).
+    fn fingerprint(&self, f: &mut Fingerprinter) {
+        let EnvPolicy { allow } = self;
+        f.field("allow", allow);
     }
 }
 

@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use crate::fingerprint::{Fingerprint, Fingerprinter};
+use crate::manifest::LimitsTable;
+use crate::units::{format_duration, format_size, parse_duration, parse_size};
 
 /// Default fuel: about a billion wasm instructions. A helper that reads
 /// config and makes one HTTP request uses a few million; a tight infinite
@@ -24,18 +26,6 @@ pub const MAX_TIMEOUT: Duration = Duration::from_secs(600);
 pub const MIN_MEMORY: u64 = 1 << 20;
 /// Largest memory cap accepted (4 GiB, the most a 32-bit memory can hold).
 pub const MAX_MEMORY: u64 = 4 << 30;
-
-/// The `[limits]` table of a manifest, as written.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LimitsConfig {
-    /// Instruction budget (`fuel = 1_000_000_000`).
-    pub fuel: Option<u64>,
-    /// Wall-clock deadline (`timeout = "5s"`).
-    pub timeout: Option<String>,
-    /// Memory cap (`memory = "64MiB"`).
-    pub memory: Option<String>,
-}
 
 /// Limits in force for one run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +51,7 @@ impl Default for Limits {
 impl Limits {
     /// Applies a manifest's `[limits]` table over `self`. `Err` names the
     /// offending field.
-    pub fn apply(&mut self, config: &LimitsConfig) -> Result<(), String> {
+    pub fn apply(&mut self, config: &LimitsTable) -> Result<(), String> {
         if let Some(fuel) = config.fuel {
             self.set_fuel(fuel)
                 .map_err(|e| format!("[limits] fuel: {e}"))?;
@@ -118,63 +108,17 @@ impl Limits {
     }
 }
 
-/// Parses `500ms`, `5s`, `2m` (a whole number and a unit).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let expected = || format!("`{text}` is not a duration like 500ms, 5s or 2m");
-    let n: u64 = number.parse().map_err(|_| expected())?;
-    let millis = match unit.trim() {
-        "ms" => Some(n),
-        "s" => n.checked_mul(1_000),
-        "m" | "min" => n.checked_mul(60_000),
-        _ => return Err(expected()),
-    };
-    millis.map(Duration::from_millis).ok_or_else(expected)
-}
-
-/// Parses `64MiB`, `512KiB`, `1GiB` or a plain byte count. `MB`/`KB`/`GB`
-/// and `M`/`K`/`G` are read as their binary counterparts, as memory sizes
-/// usually are.
-pub fn parse_size(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let expected = || format!("`{text}` is not a size like 64MiB or 512KiB");
-    let n: u64 = number.parse().map_err(|_| expected())?;
-    let shift = match unit.trim() {
-        "" | "B" => 0,
-        "K" | "KB" | "KiB" => 10,
-        "M" | "MB" | "MiB" => 20,
-        "G" | "GB" | "GiB" => 30,
-        _ => return Err(expected()),
-    };
-    n.checked_mul(1 << shift).ok_or_else(expected)
-}
-
-/// Formats a duration the way a user writes one: `5s`, `1500ms`.
-pub fn format_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms.is_multiple_of(1000) {
-        format!("{}s", ms / 1000)
-    } else {
-        format!("{ms}ms")
+impl Fingerprint for Limits {
+    fn fingerprint(&self, f: &mut Fingerprinter) {
+        let Limits {
+            fuel,
+            timeout,
+            memory,
+        } = self;
+        f.field("fuel", fuel);
+        f.field("timeout", timeout);
+        f.field("memory", memory);
     }
-}
-
-/// Formats a size in the largest whole binary unit: `64 MiB`, `1536 KiB`.
-pub fn format_size(bytes: u64) -> String {
-    for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
-        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
-            return format!("{} {unit}", bytes >> shift);
-        }
-    }
-    format!("{bytes} bytes")
 }
 
 #[cfg(test)]
@@ -182,48 +126,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations() {
-        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert!(parse_duration("5").is_err());
-        assert!(parse_duration("s").is_err());
-        assert!(parse_duration("-1s").is_err());
-        assert!(parse_duration("1.5s").is_err());
-        assert!(parse_duration("99999999999999999999s").is_err());
-    }
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
-        assert_eq!(parse_size("64M"), Ok(64 << 20));
-        assert_eq!(parse_size("512KiB"), Ok(512 << 10));
-        assert_eq!(parse_size("4096"), Ok(4096));
-        assert!(parse_size("64 furlongs").is_err());
-        assert!(parse_size("").is_err());
-    }
-
-    #[test]
-    fn formatting_round_trips() {
-        assert_eq!(format_duration(Duration::from_millis(1500)), "1500ms");
-        assert_eq!(format_duration(Duration::from_secs(5)), "5s");
-        assert_eq!(format_size(64 << 20), "64 MiB");
-        assert_eq!(format_size(1536 << 10), "1536 KiB");
-        assert_eq!(format_size(100), "100 bytes");
-    }
-
-    #[test]
     fn out_of_range_limits_are_refused_with_the_field() {
         let mut limits = Limits::default();
         let err = limits
-            .apply(&LimitsConfig {
+            .apply(&LimitsTable {
                 timeout: Some("11m".into()),
                 ..Default::default()
             })
             .unwrap_err();
         assert!(err.starts_with("[limits] timeout:"), "{err}");
         let err = limits
-            .apply(&LimitsConfig {
+            .apply(&LimitsTable {
                 memory: Some("10KiB".into()),
                 ..Default::default()
             })

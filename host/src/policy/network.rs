@@ -514,6 +514,25 @@ pub fn is_private(ip: IpAddr) -> bool {
     }
 }
 
+impl crate::fingerprint::Fingerprint for NetworkPolicy {
+    fn fingerprint(&self, f: &mut crate::fingerprint::Fingerprinter) {
+        let NetworkPolicy {
+            allow,
+            ca_bundle,
+            private_ranges,
+        } = self;
+        let allow: Vec<String> = allow.iter().map(ToString::to_string).collect();
+        f.field("allow", &allow);
+        let certificates: Vec<&[u8]> = ca_bundle
+            .iter()
+            .flat_map(|b| b.certificates.iter().map(|c| c.as_ref()))
+            .collect();
+        f.field("ca_bundle", &certificates);
+        let ranges: Vec<String> = private_ranges.iter().map(ToString::to_string).collect();
+        f.field("private_ranges", &ranges);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
