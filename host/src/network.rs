@@ -40,7 +40,9 @@ use tokio::time::{Sleep, timeout_at};
 use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
-use crate::policy::network::{NetworkPolicy, Scheme, is_private};
+use crate::policy::network::NetworkPolicy;
+use crate::policy::network::allow::Scheme;
+use crate::policy::network::ranges::is_private;
 
 /// Largest response body a helper may receive, in bytes: a token response
 /// is a few KiB.
