@@ -21,11 +21,12 @@
 //! - a missing port means the scheme's default (443 or 80), `:*` any port.
 //!
 //! Names are resolved by credbox, and an address in a private, loopback,
-//! link-local, shared (CGNAT) or unspecified range ([`ranges::is_private`]) is
-//! refused unless the allowlist names that address, or the request is for
-//! `localhost` and the allowlist names `localhost`: an allowed public name
-//! that resolves to an internal address (DNS rebinding) reaches nothing.
-//! Internal services behind a VPN resolve to private addresses by design;
+//! link-local, shared (CGNAT) or unspecified range
+//! ([`ranges::is_private`]) is refused unless the allowlist names that
+//! address, or the request is for `localhost` and the allowlist names
+//! `localhost`: an allowed public name that resolves to an internal
+//! address (DNS rebinding) reaches nothing. Internal services behind a VPN
+//! resolve to private addresses by design;
 //! `private_ranges` lists the CIDR ranges (`10.20.0.0/16`, `fd00:1::/64`)
 //! that allowed names may resolve into, so their addresses need not be
 //! listed one by one (and kept up to date).
@@ -42,10 +43,10 @@ pub mod tls;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+use ipnet::IpNet;
 use serde::Deserialize;
 
 use allow::{AllowEntry, HostPattern, RequestHost, Scheme, normalize_host};
-use ranges::IpRange;
 use tls::CaBundle;
 
 /// The `[network]` table of a manifest.
@@ -70,7 +71,7 @@ pub struct NetworkConfig {
 pub struct NetworkPolicy {
     allow: Vec<AllowEntry>,
     ca_bundle: Option<CaBundle>,
-    private_ranges: Vec<IpRange>,
+    private_ranges: Vec<IpNet>,
 }
 
 impl NetworkPolicy {
@@ -91,7 +92,7 @@ impl NetworkPolicy {
         }
         for range in &config.private_ranges {
             let range =
-                IpRange::parse(range).map_err(|e| format!("[network] private_ranges: {e}"))?;
+                ranges::parse_range(range).map_err(|e| format!("[network] private_ranges: {e}"))?;
             if !policy.private_ranges.contains(&range) {
                 policy.private_ranges.push(range);
             }
@@ -137,17 +138,17 @@ impl NetworkPolicy {
 
     /// The ranges allowed names may resolve into (`[network]
     /// private_ranges`).
-    pub fn private_ranges(&self) -> &[IpRange] {
+    pub fn private_ranges(&self) -> &[IpNet] {
         &self.private_ranges
     }
 
     /// Whether a request for `host` may connect to `ip` although it is
-    /// private ([`ranges::is_private`]): some entry names `ip` itself, `ip` is in
-    /// one of the `private_ranges`, or `host` is `localhost`, an entry
-    /// names `localhost` and `ip` is a loopback address.
+    /// private ([`ranges::is_private`]): some entry names `ip` itself,
+    /// `ip` is in one of the `private_ranges`, or `host` is `localhost`,
+    /// an entry names `localhost` and `ip` is a loopback address.
     pub fn allows_private(&self, host: &str, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();
-        if self.private_ranges.iter().any(|r| r.contains(ip)) {
+        if self.private_ranges.iter().any(|r| ranges::contains(r, ip)) {
             return true;
         }
         let is_localhost = normalize_host(host) == RequestHost::Name("localhost".into());
