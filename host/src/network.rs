@@ -43,6 +43,7 @@ use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 use crate::policy::network::NetworkPolicy;
 use crate::policy::network::allow::Scheme;
 use crate::policy::network::ranges::is_private;
+use crate::policy::network::tls;
 
 /// Largest response body a helper may receive, in bytes: a token response
 /// is a few KiB.
@@ -227,25 +228,16 @@ impl Shared {
         Error::HttpRequestDenied
     }
 
-    /// The TLS client configuration, built on first use: the system's
-    /// roots (including `SSL_CERT_FILE`/`SSL_CERT_DIR` of credbox's own
-    /// environment) plus the CA bundle. Loading the system's roots reads
-    /// files, blocking for a few milliseconds, once per run.
+    /// The TLS client configuration ([`tls::client_config`]: the system's
+    /// roots plus the CA bundle), built on the run's first `https` request
+    /// and kept for the others: loading the system's roots blocks for a
+    /// few milliseconds, which a run without `https` never pays.
     fn tls_config(&self) -> Result<Arc<ClientConfig>, Error> {
         if let Some(config) = self.tls.get() {
             return Ok(config.clone());
         }
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-        if let Some(bundle) = self.policy.ca_bundle() {
-            roots.add_parsable_certificates(bundle.certificates.iter().cloned());
-        }
-        let config =
-            ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-                .with_safe_default_protocol_versions()
-                .map_err(|e| Error::InternalError(Some(e.to_string())))?
-                .with_root_certificates(roots)
-                .with_no_client_auth();
+        let config = tls::client_config(self.policy.ca_bundle())
+            .map_err(|e| Error::InternalError(Some(e.to_string())))?;
         Ok(self.tls.get_or_init(|| Arc::new(config)).clone())
     }
 }

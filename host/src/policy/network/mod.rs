@@ -33,8 +33,8 @@
 //!
 //! This module holds the manifest's table and the policy built from it;
 //! the pieces live beside it: [`allow`] (entries and matching), [`ranges`]
-//! (CIDR ranges and the private-address table) and [`tls`] (the CA
-//! bundle).
+//! (CIDR ranges and the private-address table) and [`tls`] (the CA bundle
+//! and the TLS client configuration).
 
 pub mod allow;
 pub mod ranges;
