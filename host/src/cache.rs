@@ -471,7 +471,8 @@ fn settle(
 mod tests {
     use super::*;
     use crate::manifest::Format;
-    use crate::policy::network::{NetworkConfig, NetworkPolicy};
+    use crate::manifest::NetworkTable;
+    use crate::policy::network::NetworkPolicy;
     use std::path::Path;
 
     fn policy() -> Policy {
@@ -622,7 +623,7 @@ mod tests {
         assert_eq!(base, CacheKey::new(&p, "aa", &r, &[]), "stable");
         let bundle = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/tls/ca.pem");
         let network =
-            |config: NetworkConfig| NetworkPolicy::from_config(&config, Path::new(".")).unwrap();
+            |config: NetworkTable| NetworkPolicy::from_config(&config, Path::new(".")).unwrap();
 
         // One change to each field of the policy (see Policy's Fingerprint:
         // a field added there must be added here too).
@@ -661,18 +662,18 @@ mod tests {
             (
                 "network.ca_bundle",
                 Box::new(move |p| {
-                    p.network = network(NetworkConfig {
+                    p.network = network(NetworkTable {
                         ca_bundle: Some(bundle.clone()),
-                        ..NetworkConfig::default()
+                        ..NetworkTable::default()
                     })
                 }),
             ),
             (
                 "network.private_ranges",
                 Box::new(move |p| {
-                    p.network = network(NetworkConfig {
+                    p.network = network(NetworkTable {
                         private_ranges: vec!["10.20.0.0/16".into()],
-                        ..NetworkConfig::default()
+                        ..NetworkTable::default()
                     })
                 }),
             ),

@@ -36,7 +36,6 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::fingerprint::{Fingerprint, Fingerprinter};
-use crate::policy::network::NetworkConfig;
 
 /// What credbox prints: the manifest's `format`, `--format`, and the
 /// purpose a helper is asked for.
@@ -98,7 +97,7 @@ pub struct Manifest {
     /// `[network]`: which origins the helper may reach, and extra CA
     /// certificates to trust.
     #[serde(default)]
-    pub network: NetworkConfig,
+    pub network: NetworkTable,
     /// `[config]`: string values handed to the helper through `get-config`.
     #[serde(default)]
     pub config: BTreeMap<String, String>,
@@ -136,6 +135,23 @@ pub struct CacheTable {
     pub stale_if_error: Option<String>,
     /// First backoff after a failure.
     pub backoff: Option<String>,
+}
+
+/// The `[network]` table, as written; interpreted by [`crate::policy::network`].
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkTable {
+    /// Origins the helper may reach, as `scheme://host[:port]`.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// A PEM file of CA certificates trusted besides the system's roots
+    /// (for networks that intercept TLS with a private CA), relative to the
+    /// manifest.
+    pub ca_bundle: Option<PathBuf>,
+    /// CIDR ranges of private addresses that allowed names may resolve to
+    /// (a VPN's internal network).
+    #[serde(default)]
+    pub private_ranges: Vec<String>,
 }
 
 /// A manifest and where it was read from.
@@ -182,7 +198,7 @@ impl LoadedManifest {
                 limits: LimitsTable::default(),
                 env: EnvTable::default(),
                 cache: CacheTable::default(),
-                network: NetworkConfig::default(),
+                network: NetworkTable::default(),
                 config: BTreeMap::new(),
             },
             path: None,

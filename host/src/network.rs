@@ -40,7 +40,10 @@ use tokio::time::{Sleep, timeout_at};
 use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
-use crate::policy::network::{NetworkPolicy, Scheme, is_private};
+use crate::policy::network::NetworkPolicy;
+use crate::policy::network::allow::Scheme;
+use crate::policy::network::ranges::is_private;
+use crate::policy::network::tls;
 
 /// Largest response body a helper may receive, in bytes: a token response
 /// is a few KiB.
@@ -225,25 +228,16 @@ impl Shared {
         Error::HttpRequestDenied
     }
 
-    /// The TLS client configuration, built on first use: the system's
-    /// roots (including `SSL_CERT_FILE`/`SSL_CERT_DIR` of credbox's own
-    /// environment) plus the CA bundle. Loading the system's roots reads
-    /// files, blocking for a few milliseconds, once per run.
+    /// The TLS client configuration ([`tls::client_config`]: the system's
+    /// roots plus the CA bundle), built on the run's first `https` request
+    /// and kept for the others: loading the system's roots blocks for a
+    /// few milliseconds, which a run without `https` never pays.
     fn tls_config(&self) -> Result<Arc<ClientConfig>, Error> {
         if let Some(config) = self.tls.get() {
             return Ok(config.clone());
         }
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-        if let Some(bundle) = self.policy.ca_bundle() {
-            roots.add_parsable_certificates(bundle.certificates.iter().cloned());
-        }
-        let config =
-            ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-                .with_safe_default_protocol_versions()
-                .map_err(|e| Error::InternalError(Some(e.to_string())))?
-                .with_root_certificates(roots)
-                .with_no_client_auth();
+        let config = tls::client_config(self.policy.ca_bundle())
+            .map_err(|e| Error::InternalError(Some(e.to_string())))?;
         Ok(self.tls.get_or_init(|| Arc::new(config)).clone())
     }
 }
@@ -378,7 +372,7 @@ mod tests {
     use rustls_pki_types::pem::PemObject;
 
     use super::*;
-    use crate::policy::network::NetworkConfig;
+    use crate::manifest::NetworkTable;
 
     /// Serves up to `connections` connections on 127.0.0.1 with `handle`,
     /// then stops; gives up when none arrives for 10 s.
@@ -456,10 +450,10 @@ mod tests {
     }
 
     fn hooks(entries: &[&str], ca_bundle: Option<&str>, deadline: Duration) -> HttpHooks {
-        let config = NetworkConfig {
+        let config = NetworkTable {
             allow: entries.iter().map(|e| e.to_string()).collect(),
             ca_bundle: ca_bundle.map(Into::into),
-            ..NetworkConfig::default()
+            ..NetworkTable::default()
         };
         let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/tls");
         let policy = NetworkPolicy::from_config(&config, &base).unwrap();
