@@ -589,7 +589,7 @@ fn https_trusts_the_manifests_ca_bundle_and_nothing_else_it_was_not_told() {
     // from a private CA (the test CA), which no system trusts.
     let server = Server::start_tls(|_| Reply::text("tok-over-tls"));
     let cache = warm(GUEST_HTTP_GET);
-    let ca = root().join("host/testdata/tls/ca.pem");
+    let ca = credbox_test_artifacts::tls::CA;
     let run = |ca_bundle: &str| {
         let body = format!(
             "[network]\nallow = [{origin:?}]\n{ca_bundle}\n[config]\nURL = \"{origin}/token\"\n",
@@ -609,7 +609,7 @@ fn https_trusts_the_manifests_ca_bundle_and_nothing_else_it_was_not_told() {
     );
     assert_fast(&out);
 
-    let out = run(&format!("ca_bundle = {:?}", ca.to_str().unwrap()));
+    let out = run(&format!("ca_bundle = {ca:?}"));
     assert_eq!(out.ok(), "{\"Authorization\":\"Bearer tok-over-tls\"}\n");
     assert_fast(&out);
     // Only the trusted handshake got as far as a request.

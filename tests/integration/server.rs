@@ -109,13 +109,13 @@ impl Server {
         Server::start_on(IpAddr::V4(Ipv4Addr::LOCALHOST), handler)
     }
 
-    /// Serves HTTPS on 127.0.0.1 with `host/testdata/tls/localhost.pem`, a
-    /// certificate for `localhost` and `127.0.0.1` issued by the test CA
-    /// `host/testdata/tls/ca.pem`, which no system trusts.
+    /// Serves HTTPS on 127.0.0.1 with the test certificate for `localhost`
+    /// and `127.0.0.1`, issued by a CA no system trusts (see
+    /// [`credbox_test_artifacts::tls`]).
     pub fn start_tls(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> Server {
         Server::spawn(
             IpAddr::V4(Ipv4Addr::LOCALHOST),
-            Some(test_tls_config()),
+            Some(credbox_test_artifacts::tls::server_config()),
             Arc::new(handler),
         )
     }
@@ -247,27 +247,6 @@ fn configure(stream: &TcpStream) {
     stream
         .set_write_timeout(Some(Duration::from_secs(5)))
         .unwrap();
-}
-
-/// The test server certificate and key (see [`Server::start_tls`]).
-fn test_tls_config() -> Arc<rustls::ServerConfig> {
-    use rustls_pki_types::pem::PemObject;
-    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-    let tls = crate::util::root().join("host/testdata/tls");
-    let certs = CertificateDer::pem_file_iter(tls.join("localhost.pem"))
-        .unwrap()
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap();
-    let key = PrivateKeyDer::from_pem_file(tls.join("localhost.key")).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
-    .unwrap();
-    Arc::new(config)
 }
 
 /// Reads one request from `stream` (plain TCP or TLS over it) and
