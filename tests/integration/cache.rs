@@ -22,10 +22,16 @@ fn unique(body: &str) -> TempManifest {
     manifest("unique", GUEST_UNIQUE, body)
 }
 
-/// Compiles the helper into `cache` ahead of time, so that the timed runs
-/// below take milliseconds rather than a compile.
-fn warm(cache: &Cache, m: &TempManifest) {
-    cache.run(&["build", m.arg()], &[]).ok();
+/// A `unique` manifest whose helper fails from `fail_in` ms after now on,
+/// with `cache_table` as the lines of its `[cache]` and `config` as more
+/// lines of its `[config]`, and a cache with the helper compiled in it
+/// (the compile counts against `fail_in`).
+fn unique_failing_in(fail_in: u128, cache_table: &str, config: &str) -> (Cache, TempManifest) {
+    let fail_after = now_ms() + fail_in;
+    let m = unique(&format!(
+        "[cache]\n{cache_table}[config]\nFAIL_AFTER_MS = \"{fail_after}\"\n{config}"
+    ));
+    (Cache::warmed(m.arg()), m)
 }
 
 fn now_ms() -> u128 {
@@ -119,12 +125,7 @@ fn a_short_lived_token_is_not_reused_past_its_expiry() {
 fn a_failed_refresh_serves_the_still_valid_credential() {
     // Lifetime 5 s: the helper runs again from 4 s on (refresh window 1 s),
     // and from 2 s on it fails.
-    let cache = Cache::new();
-    let fail_after = now_ms() + 2_000;
-    let m = unique(&format!(
-        "[cache]\nttl = \"5s\"\n[config]\nFAIL_AFTER_MS = \"{fail_after}\"\n"
-    ));
-    warm(&cache, &m);
+    let (cache, m) = unique_failing_in(2_000, "ttl = \"5s\"\n", "");
     let token = cache.run(&["run", m.arg()], &[]).ok().to_owned();
     let fetched = Instant::now();
     std::thread::sleep(Duration::from_millis(4_200));
@@ -157,12 +158,11 @@ fn stale_if_error_serves_an_expired_credential_for_transient_failures_only() {
         ("denied", false),
         ("misconfigured", false),
     ] {
-        let cache = Cache::new();
-        let fail_after = now_ms() + 1_500;
-        let m = unique(&format!(
-            "[cache]\nttl = \"2s\"\nstale_if_error = \"1m\"\n[config]\nFAIL_AFTER_MS = \"{fail_after}\"\nFAIL_KIND = \"{kind}\"\n"
-        ));
-        warm(&cache, &m);
+        let (cache, m) = unique_failing_in(
+            1_500,
+            "ttl = \"2s\"\nstale_if_error = \"1m\"\n",
+            &format!("FAIL_KIND = \"{kind}\"\n"),
+        );
         let token = cache.run(&["run", m.arg()], &[]).ok().to_owned();
         std::thread::sleep(Duration::from_millis(2_300));
         let after = cache.run(&["run", m.arg()], &[]);
@@ -181,12 +181,7 @@ fn stale_if_error_serves_an_expired_credential_for_transient_failures_only() {
 
 #[test]
 fn stale_if_error_is_off_by_default() {
-    let cache = Cache::new();
-    let fail_after = now_ms() + 1_500;
-    let m = unique(&format!(
-        "[cache]\nttl = \"2s\"\n[config]\nFAIL_AFTER_MS = \"{fail_after}\"\n"
-    ));
-    warm(&cache, &m);
+    let (cache, m) = unique_failing_in(1_500, "ttl = \"2s\"\n", "");
     cache.run(&["run", m.arg()], &[]).ok();
     std::thread::sleep(Duration::from_millis(2_300));
     cache
@@ -366,7 +361,7 @@ fn concurrent_calls_run_the_helper_once() {
         origin = server.origin()
     );
     let m = manifest("token-server", GUEST_HTTP_GET, &body);
-    warm(&cache, &m);
+    cache.warm(m.arg());
     let start = Instant::now();
     let children: Vec<_> = (0..32)
         .map(|_| cache.command(&["run", m.arg()], &[]).spawn().unwrap())

@@ -283,14 +283,9 @@ fn serve(
                 .and_then(|()| stream.write_all(&body));
         }
         Reply::Silent => {
-            let mut buf = [0u8; 512];
-            while !stopping(stop, started) {
-                match stream.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(_) => {}
-                    Err(e) if is_timeout(&e) => {}
-                    Err(_) => break,
-                }
+            let mut ignored = Vec::new();
+            while read_more(&mut stream, &mut ignored, stop, started).is_some() {
+                ignored.clear();
             }
         }
         Reply::Drip => {
@@ -322,20 +317,14 @@ fn is_timeout(e: &std::io::Error) -> bool {
 /// client hangs up first or the server stops.
 fn read_request(stream: &mut impl Read, stop: &AtomicBool, started: Instant) -> Option<Request> {
     let mut data = Vec::new();
-    let mut buf = [0u8; 4096];
     let head_end = loop {
         if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
             break i;
         }
-        if stopping(stop, started) || data.len() > 64 * 1024 {
+        if data.len() > 64 * 1024 {
             return None;
         }
-        match stream.read(&mut buf) {
-            Ok(0) => return None,
-            Ok(n) => data.extend_from_slice(&buf[..n]),
-            Err(e) if is_timeout(&e) => {}
-            Err(_) => return None,
-        }
+        read_more(stream, &mut data, stop, started)?;
     };
     let head = String::from_utf8(data[..head_end].to_vec()).ok()?;
     let mut lines = head.split("\r\n");
@@ -354,15 +343,7 @@ fn read_request(stream: &mut impl Read, stop: &AtomicBool, started: Instant) -> 
         .map_or(0, |(_, v)| v.parse().unwrap());
     let mut body = data[head_end + 4..].to_vec();
     while body.len() < length {
-        if stopping(stop, started) {
-            return None;
-        }
-        match stream.read(&mut buf) {
-            Ok(0) => return None,
-            Ok(n) => body.extend_from_slice(&buf[..n]),
-            Err(e) if is_timeout(&e) => {}
-            Err(_) => return None,
-        }
+        read_more(stream, &mut body, stop, started)?;
     }
     Some(Request {
         method,
@@ -370,6 +351,29 @@ fn read_request(stream: &mut impl Read, stop: &AtomicBool, started: Instant) -> 
         headers,
         body,
     })
+}
+
+/// Appends what `stream` has to `data`, waiting at most a [`TICK`]:
+/// `None` once the client hangs up or the server stops.
+fn read_more(
+    stream: &mut impl Read,
+    data: &mut Vec<u8>,
+    stop: &AtomicBool,
+    started: Instant,
+) -> Option<()> {
+    if stopping(stop, started) {
+        return None;
+    }
+    let mut buf = [0u8; 4096];
+    match stream.read(&mut buf) {
+        Ok(0) => None,
+        Ok(n) => {
+            data.extend_from_slice(&buf[..n]);
+            Some(())
+        }
+        Err(e) if is_timeout(&e) => Some(()),
+        Err(_) => None,
+    }
 }
 
 /// A loopback port with nothing listening on it: connections are refused.
