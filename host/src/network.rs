@@ -369,7 +369,6 @@ mod tests {
     use std::thread::JoinHandle;
 
     use http_body_util::Empty;
-    use rustls_pki_types::pem::PemObject;
 
     use super::*;
     use crate::manifest::NetworkTable;
@@ -641,24 +640,8 @@ mod tests {
     /// Serves TLS as `localhost` with the test CA's certificate and
     /// answers with the SNI the client sent.
     fn tls_echo_sni(mut tcp: StdTcpStream) {
-        let certs = rustls_pki_types::CertificateDer::pem_slice_iter(include_bytes!(
-            "../testdata/tls/localhost.pem"
-        ))
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap();
-        let key = rustls_pki_types::PrivateKeyDer::from_pem_slice(include_bytes!(
-            "../testdata/tls/localhost.key"
-        ))
-        .unwrap();
-        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .unwrap();
-        let mut connection = rustls::ServerConnection::new(Arc::new(config)).unwrap();
+        let config = credbox_test_artifacts::tls::server_config();
+        let mut connection = rustls::ServerConnection::new(config).unwrap();
         let mut tls = rustls::Stream::new(&mut connection, &mut tcp);
         read_head(&mut tls);
         let sni = tls.conn.server_name().unwrap_or("none").to_owned();

@@ -3,7 +3,7 @@
 //! returns; the `http-get` guest fetches from a loopback server that
 //! counts), what they print, and what lands on disk.
 
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -22,10 +22,16 @@ fn unique(body: &str) -> TempManifest {
     manifest("unique", GUEST_UNIQUE, body)
 }
 
-/// Compiles the helper into `cache` ahead of time, so that the timed runs
-/// below take milliseconds rather than a compile.
-fn warm(cache: &Cache, m: &TempManifest) {
-    cache.run(&["build", m.arg()], &[]).ok();
+/// A `unique` manifest whose helper fails from `fail_in` ms after now on,
+/// with `cache_table` as the lines of its `[cache]` and `config` as more
+/// lines of its `[config]`, and a cache with the helper compiled in it
+/// (the compile counts against `fail_in`).
+fn unique_failing_in(fail_in: u128, cache_table: &str, config: &str) -> (Cache, TempManifest) {
+    let fail_after = now_ms() + fail_in;
+    let m = unique(&format!(
+        "[cache]\n{cache_table}[config]\nFAIL_AFTER_MS = \"{fail_after}\"\n{config}"
+    ));
+    (Cache::warmed(m.arg()), m)
 }
 
 fn now_ms() -> u128 {
@@ -119,12 +125,7 @@ fn a_short_lived_token_is_not_reused_past_its_expiry() {
 fn a_failed_refresh_serves_the_still_valid_credential() {
     // Lifetime 5 s: the helper runs again from 4 s on (refresh window 1 s),
     // and from 2 s on it fails.
-    let cache = Cache::new();
-    let fail_after = now_ms() + 2_000;
-    let m = unique(&format!(
-        "[cache]\nttl = \"5s\"\n[config]\nFAIL_AFTER_MS = \"{fail_after}\"\n"
-    ));
-    warm(&cache, &m);
+    let (cache, m) = unique_failing_in(2_000, "ttl = \"5s\"\n", "");
     let token = cache.run(&["run", m.arg()], &[]).ok().to_owned();
     let fetched = Instant::now();
     std::thread::sleep(Duration::from_millis(4_200));
@@ -157,12 +158,11 @@ fn stale_if_error_serves_an_expired_credential_for_transient_failures_only() {
         ("denied", false),
         ("misconfigured", false),
     ] {
-        let cache = Cache::new();
-        let fail_after = now_ms() + 1_500;
-        let m = unique(&format!(
-            "[cache]\nttl = \"2s\"\nstale_if_error = \"1m\"\n[config]\nFAIL_AFTER_MS = \"{fail_after}\"\nFAIL_KIND = \"{kind}\"\n"
-        ));
-        warm(&cache, &m);
+        let (cache, m) = unique_failing_in(
+            1_500,
+            "ttl = \"2s\"\nstale_if_error = \"1m\"\n",
+            &format!("FAIL_KIND = \"{kind}\"\n"),
+        );
         let token = cache.run(&["run", m.arg()], &[]).ok().to_owned();
         std::thread::sleep(Duration::from_millis(2_300));
         let after = cache.run(&["run", m.arg()], &[]);
@@ -181,12 +181,7 @@ fn stale_if_error_serves_an_expired_credential_for_transient_failures_only() {
 
 #[test]
 fn stale_if_error_is_off_by_default() {
-    let cache = Cache::new();
-    let fail_after = now_ms() + 1_500;
-    let m = unique(&format!(
-        "[cache]\nttl = \"2s\"\n[config]\nFAIL_AFTER_MS = \"{fail_after}\"\n"
-    ));
-    warm(&cache, &m);
+    let (cache, m) = unique_failing_in(1_500, "ttl = \"2s\"\n", "");
     cache.run(&["run", m.arg()], &[]).ok();
     std::thread::sleep(Duration::from_millis(2_300));
     cache
@@ -240,9 +235,7 @@ fn a_changed_component_is_never_answered_from_the_old_entry() {
         component.to_str().unwrap(),
         "[config]\nAPI_TOKEN = \"from-env-bearer\"\n",
     );
-    // Past the window in which credbox distrusts a just-changed file's
-    // metadata (and hashes its contents instead).
-    std::thread::sleep(Duration::from_millis(2100));
+    settle(&component);
     let first = cache.run(&["run", m.arg()], &[]).ok().to_owned();
     let again = cache.run(&["run", m.arg(), "-v"], &[]);
     assert_eq!((again.ok(), again.stderr.as_str()), (&*first, ""), "a hit");
@@ -260,6 +253,84 @@ fn a_changed_component_is_never_answered_from_the_old_entry() {
     let out = cache.run(&["run", m.arg(), "-v"], &[]);
     assert!(out.stderr.contains(RAN), "{out:#?}");
     assert_ne!(out.ok(), first);
+}
+
+/// Waits until `path` last changed longer ago than the window in which
+/// credbox distrusts a just-changed file's metadata (2 s), so that its
+/// metadata, not the digest of its contents, identifies it.
+fn settle(path: &Path) {
+    let meta = std::fs::metadata(path).unwrap();
+    let changed = UNIX_EPOCH
+        + Duration::new(
+            meta.ctime().try_into().unwrap(),
+            meta.ctime_nsec().try_into().unwrap(),
+        );
+    let settled = changed + Duration::from_millis(2_100);
+    if let Ok(left) = settled.duration_since(SystemTime::now()) {
+        std::thread::sleep(left);
+    }
+}
+
+/// The component `bytes` with a custom section appended whose one-byte
+/// payload is `mark`.
+///
+/// This makes two working components of exactly the same length that
+/// differ in one byte: custom sections may stand anywhere in a component
+/// and a runtime ignores the ones it does not know. Appending one depends
+/// on nothing in the guest's own layout (flipping a byte of an existing
+/// custom section would break when the toolchain stops emitting it), and
+/// needs no second build of the guest (whose code, with another constant,
+/// could come out another size).
+fn marked(bytes: &[u8], mark: u8) -> Vec<u8> {
+    const NAME: &[u8] = b"credbox-test";
+    let mut out = bytes.to_vec();
+    // Section id 0 (custom), the section's size, the name's length: each
+    // below 128, so each one LEB128 byte.
+    out.extend_from_slice(&[0, NAME.len() as u8 + 2, NAME.len() as u8]);
+    out.extend_from_slice(NAME);
+    out.push(mark);
+    out
+}
+
+#[test]
+fn a_component_rewritten_in_place_to_the_same_size_is_a_miss_after_the_window() {
+    // The test above rewrites the file inside the window, where its digest
+    // tells the two apart, and to another size. Here the file keeps its
+    // device, inode and size, and both runs come after the window: only
+    // the modification and change times can tell the old file from the
+    // new.
+    let cache = Cache::new();
+    let (dir, component, unique_bytes) = copy_of_unique();
+    let (before, after) = (marked(&unique_bytes, b'a'), marked(&unique_bytes, b'b'));
+    std::fs::write(&component, &before).unwrap();
+    let m = manifest("same-size", component.to_str().unwrap(), "");
+    // Both versions compiled ahead, while the window passes.
+    let staged = dir.path().join("after.wasm");
+    std::fs::write(&staged, &after).unwrap();
+    cache.warm(staged.to_str().unwrap());
+    cache.warm(m.arg());
+    settle(&component);
+    let first = cache.run(&["run", m.arg(), "-v"], &[]);
+    assert!(first.stderr.contains(RAN), "{first:#?}");
+    let again = cache.run(&["run", m.arg(), "-v"], &[]);
+    assert_eq!(
+        (again.ok(), again.stderr.as_str()),
+        (first.ok(), ""),
+        "a hit"
+    );
+
+    let old = std::fs::metadata(&component).unwrap();
+    std::fs::write(&component, &after).unwrap();
+    let new = std::fs::metadata(&component).unwrap();
+    assert_eq!(
+        (new.dev(), new.ino(), new.len()),
+        (old.dev(), old.ino(), old.len()),
+        "rewritten in place, to the same size"
+    );
+    settle(&component);
+    let out = cache.run(&["run", m.arg(), "-v"], &[]);
+    assert!(out.stderr.contains(RAN), "the helper ran again: {out:#?}");
+    assert_ne!(out.ok(), first.stdout);
 }
 
 #[test]
@@ -366,7 +437,7 @@ fn concurrent_calls_run_the_helper_once() {
         origin = server.origin()
     );
     let m = manifest("token-server", GUEST_HTTP_GET, &body);
-    warm(&cache, &m);
+    cache.warm(m.arg());
     let start = Instant::now();
     let children: Vec<_> = (0..32)
         .map(|_| cache.command(&["run", m.arg()], &[]).spawn().unwrap())

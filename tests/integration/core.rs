@@ -4,23 +4,11 @@ use std::time::Duration;
 
 use credbox_test_artifacts::{ENV_BEARER, GUEST_ERROR_KINDS};
 
-use crate::util::{Cache, credbox, manifest, root};
-
-/// The example's own manifest, with its component line pointed at the
-/// freshly built artifact.
-fn env_bearer_manifest() -> crate::util::TempManifest {
-    let text = std::fs::read_to_string(root().join("examples/env-bearer/credbox.toml")).unwrap();
-    let body: String = text
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("component"))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    manifest("env-bearer", ENV_BEARER, &body)
-}
+use crate::util::{Cache, credbox, example_manifest, manifest};
 
 #[test]
 fn env_bearer_prints_a_bearer_header() {
-    let m = env_bearer_manifest();
+    let m = example_manifest("env-bearer", ENV_BEARER);
     let out = credbox(&["run", m.arg()], &[("API_TOKEN", "abc")]);
     assert_eq!(out.ok(), "{\"Authorization\":\"Bearer abc\"}\n");
     assert_eq!(out.stderr, "");
@@ -28,7 +16,7 @@ fn env_bearer_prints_a_bearer_header() {
 
 #[test]
 fn env_bearer_prints_an_api_key() {
-    let m = env_bearer_manifest();
+    let m = example_manifest("env-bearer", ENV_BEARER);
     let out = credbox(
         &["run", m.arg(), "--format", "api-key"],
         &[("API_TOKEN", "abc")],
@@ -63,7 +51,7 @@ fn config_flags_reach_the_helper() {
 
 #[test]
 fn a_missing_secret_is_a_misconfiguration() {
-    let m = env_bearer_manifest();
+    let m = example_manifest("env-bearer", ENV_BEARER);
     let line = credbox(&["run", m.arg()], &[]).fails(3, "misconfigured: missing config API_TOKEN");
     assert!(line.starts_with("credbox: env-bearer: "), "{line}");
     assert!(line.contains("[env] allow"), "{line}");
@@ -134,7 +122,7 @@ fn help_goes_to_stdout() {
 #[test]
 fn a_reader_that_hangs_up_gets_an_error_exit_not_a_signal() {
     let cache = Cache::new();
-    let m = env_bearer_manifest();
+    let m = example_manifest("env-bearer", ENV_BEARER);
     let mut child = cache
         .command(&["run", m.arg(), "--no-cache"], &[("API_TOKEN", "abc")])
         .spawn()

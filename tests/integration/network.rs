@@ -12,7 +12,7 @@ use std::time::Duration;
 use credbox_test_artifacts::{GUEST_HTTP_GET, OAUTH_CLIENT_CREDENTIALS, VPN_AWARE};
 
 use crate::server::{Reply, Request, Server, closed_port};
-use crate::util::{Cache, Outcome, TempManifest, manifest, root, within};
+use crate::util::{Cache, Outcome, TempManifest, example_manifest, manifest, within};
 
 /// Upper bound for a run that fails or succeeds without waiting on
 /// anything: process start, loading the compiled helper, loopback traffic.
@@ -34,30 +34,10 @@ fn http_get(cache: &Cache, url: &str, flags: &[&str]) -> Outcome {
     cache.run(&args, &[])
 }
 
-/// A cache with `component` already compiled in it.
-fn warm(component: &str) -> Cache {
-    let cache = Cache::new();
-    cache.run(&["build", component], &[]).ok();
-    cache
-}
-
-/// The example's own manifest, with its component line pointed at the
-/// freshly built artifact.
-fn example_manifest(example: &str, component: &str) -> TempManifest {
-    let path = root().join("examples").join(example).join("credbox.toml");
-    let text = std::fs::read_to_string(path).unwrap();
-    let body: String = text
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("component"))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    manifest(example, component, &body)
-}
-
 /// [`example_manifest`], and a cache with its component compiled in it.
 fn warm_example(example: &str, component: &str) -> (TempManifest, Cache) {
     let m = example_manifest(example, component);
-    let cache = warm(m.arg());
+    let cache = Cache::warmed(m.arg());
     (m, cache)
 }
 
@@ -76,7 +56,7 @@ fn assert_at_deadline(out: &Outcome) {
 #[test]
 fn an_allowed_request_succeeds() {
     let server = Server::start(|_| Reply::text("tok-allowed\n"));
-    let cache = warm(GUEST_HTTP_GET);
+    let cache = Cache::warmed(GUEST_HTTP_GET);
     let url = format!("{}/token?user=me", server.origin());
     let out = http_get(&cache, &url, &["--allow-url", &server.origin()]);
     assert_eq!(out.ok(), "{\"Authorization\":\"Bearer tok-allowed\"}\n");
@@ -96,7 +76,7 @@ fn an_allowed_request_succeeds() {
 #[test]
 fn a_host_not_in_the_allowlist_is_denied() {
     let server = Server::start(|_| Reply::text("never"));
-    let cache = warm(GUEST_HTTP_GET);
+    let cache = Cache::warmed(GUEST_HTTP_GET);
     let url = format!("{}/token?secret=s3cret", server.origin());
     let denied = format!(
         "request to {} denied (not in [network] allow)",
@@ -130,7 +110,7 @@ fn a_host_not_in_the_allowlist_is_denied() {
 #[test]
 fn plain_http_to_an_origin_allowed_only_for_https_is_denied() {
     let server = Server::start(|_| Reply::text("never"));
-    let cache = warm(GUEST_HTTP_GET);
+    let cache = Cache::warmed(GUEST_HTTP_GET);
     let https_only = format!("https://127.0.0.1:{}", server.port());
     let url = format!("{}/token", server.origin());
     let out = http_get(&cache, &url, &["--allow-url", &https_only]);
@@ -186,7 +166,7 @@ fn loopback_name() -> (String, IpAddr) {
 fn a_name_resolving_to_loopback_is_refused_unless_its_address_is_listed() {
     let (name, ip) = loopback_name();
     let server = Server::start_on(ip, |_| Reply::text("tok-by-name"));
-    let cache = warm(GUEST_HTTP_GET);
+    let cache = Cache::warmed(GUEST_HTTP_GET);
     let by_name = format!("http://{name}:{}", server.port());
     let url = format!("{by_name}/token");
 
@@ -246,7 +226,7 @@ fn redirects_are_followed_and_credentials_stay_on_their_origin() {
         "/start" => Reply::redirect(302, "/moved?step=2"),
         _ => Reply::redirect(307, &to_last),
     });
-    let cache = warm(GUEST_HTTP_GET);
+    let cache = Cache::warmed(GUEST_HTTP_GET);
     let out = http_get(
         &cache,
         &format!("{}/start", first.origin()),
@@ -293,7 +273,7 @@ fn a_redirect_to_a_host_not_in_the_allowlist_is_denied_at_the_hop() {
     let elsewhere = Server::start(|_| Reply::text("never"));
     let to_elsewhere = format!("{}/steal", elsewhere.origin());
     let first = Server::start(move |_| Reply::redirect(302, &to_elsewhere));
-    let cache = warm(GUEST_HTTP_GET);
+    let cache = Cache::warmed(GUEST_HTTP_GET);
     let out = http_get(
         &cache,
         &format!("{}/start", first.origin()),
@@ -336,7 +316,7 @@ fn a_refused_connection_fails_in_well_under_a_second() {
 #[test]
 fn a_server_that_accepts_and_never_answers_fails_at_the_deadline() {
     let server = Server::start(|_| Reply::Silent);
-    let cache = warm(GUEST_HTTP_GET);
+    let cache = Cache::warmed(GUEST_HTTP_GET);
     let url = format!("{}/token", server.origin());
     let out = http_get(
         &cache,
@@ -357,7 +337,7 @@ fn a_server_that_accepts_and_never_answers_fails_at_the_deadline() {
 #[test]
 fn a_server_that_drips_a_byte_a_second_fails_at_the_deadline() {
     let server = Server::start(|_| Reply::Drip);
-    let cache = warm(GUEST_HTTP_GET);
+    let cache = Cache::warmed(GUEST_HTTP_GET);
     let url = format!("{}/token", server.origin());
     let allow = ["--allow-url", &server.origin()];
     let out = http_get(&cache, &url, &[&allow[..], &["--timeout", "2s"]].concat());
@@ -398,7 +378,7 @@ fn an_oversized_body_is_cut_off_with_an_error() {
         headers: Vec::new(),
         body: vec![b'x'; (1 << 20) + 1],
     });
-    let cache = warm(GUEST_HTTP_GET);
+    let cache = Cache::warmed(GUEST_HTTP_GET);
     let url = format!("{}/token", server.origin());
     let out = http_get(&cache, &url, &["--allow-url", &server.origin()]);
     let line = out.fails(
@@ -588,8 +568,8 @@ fn https_trusts_the_manifests_ca_bundle_and_nothing_else_it_was_not_told() {
     // A TLS-intercepting corporate network: the server's certificate comes
     // from a private CA (the test CA), which no system trusts.
     let server = Server::start_tls(|_| Reply::text("tok-over-tls"));
-    let cache = warm(GUEST_HTTP_GET);
-    let ca = root().join("host/testdata/tls/ca.pem");
+    let cache = Cache::warmed(GUEST_HTTP_GET);
+    let ca = credbox_test_artifacts::tls::CA;
     let run = |ca_bundle: &str| {
         let body = format!(
             "[network]\nallow = [{origin:?}]\n{ca_bundle}\n[config]\nURL = \"{origin}/token\"\n",
@@ -609,7 +589,7 @@ fn https_trusts_the_manifests_ca_bundle_and_nothing_else_it_was_not_told() {
     );
     assert_fast(&out);
 
-    let out = run(&format!("ca_bundle = {:?}", ca.to_str().unwrap()));
+    let out = run(&format!("ca_bundle = {ca:?}"));
     assert_eq!(out.ok(), "{\"Authorization\":\"Bearer tok-over-tls\"}\n");
     assert_fast(&out);
     // Only the trusted handshake got as far as a request.

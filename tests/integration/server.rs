@@ -109,13 +109,13 @@ impl Server {
         Server::start_on(IpAddr::V4(Ipv4Addr::LOCALHOST), handler)
     }
 
-    /// Serves HTTPS on 127.0.0.1 with `host/testdata/tls/localhost.pem`, a
-    /// certificate for `localhost` and `127.0.0.1` issued by the test CA
-    /// `host/testdata/tls/ca.pem`, which no system trusts.
+    /// Serves HTTPS on 127.0.0.1 with the test certificate for `localhost`
+    /// and `127.0.0.1`, issued by a CA no system trusts (see
+    /// [`credbox_test_artifacts::tls`]).
     pub fn start_tls(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> Server {
         Server::spawn(
             IpAddr::V4(Ipv4Addr::LOCALHOST),
-            Some(test_tls_config()),
+            Some(credbox_test_artifacts::tls::server_config()),
             Arc::new(handler),
         )
     }
@@ -249,27 +249,6 @@ fn configure(stream: &TcpStream) {
         .unwrap();
 }
 
-/// The test server certificate and key (see [`Server::start_tls`]).
-fn test_tls_config() -> Arc<rustls::ServerConfig> {
-    use rustls_pki_types::pem::PemObject;
-    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-    let tls = crate::util::root().join("host/testdata/tls");
-    let certs = CertificateDer::pem_file_iter(tls.join("localhost.pem"))
-        .unwrap()
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap();
-    let key = PrivateKeyDer::from_pem_file(tls.join("localhost.key")).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
-    .unwrap();
-    Arc::new(config)
-}
-
 /// Reads one request from `stream` (plain TCP or TLS over it) and
 /// answers it.
 fn serve(
@@ -304,14 +283,9 @@ fn serve(
                 .and_then(|()| stream.write_all(&body));
         }
         Reply::Silent => {
-            let mut buf = [0u8; 512];
-            while !stopping(stop, started) {
-                match stream.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(_) => {}
-                    Err(e) if is_timeout(&e) => {}
-                    Err(_) => break,
-                }
+            let mut ignored = Vec::new();
+            while read_more(&mut stream, &mut ignored, stop, started).is_some() {
+                ignored.clear();
             }
         }
         Reply::Drip => {
@@ -343,20 +317,14 @@ fn is_timeout(e: &std::io::Error) -> bool {
 /// client hangs up first or the server stops.
 fn read_request(stream: &mut impl Read, stop: &AtomicBool, started: Instant) -> Option<Request> {
     let mut data = Vec::new();
-    let mut buf = [0u8; 4096];
     let head_end = loop {
         if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
             break i;
         }
-        if stopping(stop, started) || data.len() > 64 * 1024 {
+        if data.len() > 64 * 1024 {
             return None;
         }
-        match stream.read(&mut buf) {
-            Ok(0) => return None,
-            Ok(n) => data.extend_from_slice(&buf[..n]),
-            Err(e) if is_timeout(&e) => {}
-            Err(_) => return None,
-        }
+        read_more(stream, &mut data, stop, started)?;
     };
     let head = String::from_utf8(data[..head_end].to_vec()).ok()?;
     let mut lines = head.split("\r\n");
@@ -375,15 +343,7 @@ fn read_request(stream: &mut impl Read, stop: &AtomicBool, started: Instant) -> 
         .map_or(0, |(_, v)| v.parse().unwrap());
     let mut body = data[head_end + 4..].to_vec();
     while body.len() < length {
-        if stopping(stop, started) {
-            return None;
-        }
-        match stream.read(&mut buf) {
-            Ok(0) => return None,
-            Ok(n) => body.extend_from_slice(&buf[..n]),
-            Err(e) if is_timeout(&e) => {}
-            Err(_) => return None,
-        }
+        read_more(stream, &mut body, stop, started)?;
     }
     Some(Request {
         method,
@@ -391,6 +351,29 @@ fn read_request(stream: &mut impl Read, stop: &AtomicBool, started: Instant) -> 
         headers,
         body,
     })
+}
+
+/// Appends what `stream` has to `data`, waiting at most a [`TICK`]:
+/// `None` once the client hangs up or the server stops.
+fn read_more(
+    stream: &mut impl Read,
+    data: &mut Vec<u8>,
+    stop: &AtomicBool,
+    started: Instant,
+) -> Option<()> {
+    if stopping(stop, started) {
+        return None;
+    }
+    let mut buf = [0u8; 4096];
+    match stream.read(&mut buf) {
+        Ok(0) => None,
+        Ok(n) => {
+            data.extend_from_slice(&buf[..n]);
+            Some(())
+        }
+        Err(e) if is_timeout(&e) => Some(()),
+        Err(_) => None,
+    }
 }
 
 /// A loopback port with nothing listening on it: connections are refused.

@@ -64,6 +64,22 @@ impl Cache {
         }
     }
 
+    /// A new cache with `target` compiled into it (see [`Cache::warm`]).
+    #[track_caller]
+    pub fn warmed(target: &str) -> Cache {
+        let cache = Cache::new();
+        cache.warm(target);
+        cache
+    }
+
+    /// Compiles `target` (a component or a manifest) into this cache with
+    /// `credbox build`, so that the timed runs after it take milliseconds
+    /// rather than a compile.
+    #[track_caller]
+    pub fn warm(&self, target: &str) {
+        self.run(&["build", target], &[]).ok();
+    }
+
     /// The directory credbox is pointed at (it creates it, mode 0700).
     pub fn path(&self) -> PathBuf {
         self.dir.path().join("credbox")
@@ -129,6 +145,19 @@ pub fn manifest(name: &str, component: &str, body: &str) -> TempManifest {
     let text = format!("component = {component:?}\n{body}");
     std::fs::write(&path, text).unwrap();
     TempManifest { _dir: dir, path }
+}
+
+/// The manifest of `examples/<example>`, with its component line pointed
+/// at `component`, the freshly built artifact.
+pub fn example_manifest(example: &str, component: &str) -> TempManifest {
+    let path = root().join("examples").join(example).join("credbox.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let body: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("component"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    manifest(example, component, &body)
 }
 
 /// The workspace root.

@@ -7,6 +7,10 @@
 //! the absolute path of its `.wasm` file: [`GUEST_LOOP_FOREVER`] for
 //! `guest-loop-forever`, [`ENV_BEARER`] for `env-bearer`, and so on.
 //! [`ALL`] lists them all.
+//!
+//! [`tls`] holds the test TLS material that servers in tests present.
+
+pub mod tls;
 
 include!(concat!(env!("OUT_DIR"), "/artifacts.rs"));
 
