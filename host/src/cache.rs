@@ -776,11 +776,20 @@ mod tests {
         std::fs::write(&path, b"twotwo").unwrap();
         let second = component_stamp_at(&path, later).unwrap();
         assert_ne!(second, first, "rewritten in place");
-        // Rewritten in place with the same size: same device, inode and
-        // size, so only the times tell (the file system's clock is coarse:
-        // let it tick first).
+        // Rewritten in place with the same size, and its modification time
+        // set back: same device, inode, size and mtime, so the change time
+        // alone tells (the file system's clock is coarse: let it tick
+        // first).
+        let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
         std::thread::sleep(Duration::from_millis(20));
         std::fs::write(&path, b"TWOTWO").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), mtime);
         assert_ne!(
             component_stamp_at(&path, later).unwrap(),
             second,
