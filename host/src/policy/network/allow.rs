@@ -234,14 +234,7 @@ pub(super) fn normalize_host(host: &str) -> RequestHost {
 #[cfg(test)]
 mod tests {
     use crate::policy::network::NetworkPolicy;
-
-    fn policy(entries: &[&str]) -> NetworkPolicy {
-        let mut p = NetworkPolicy::default();
-        for e in entries {
-            p.allow(e).unwrap();
-        }
-        p
-    }
+    use crate::policy::network::tests::policy;
 
     #[test]
     fn wildcards_match_subdomains_only() {

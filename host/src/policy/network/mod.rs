@@ -163,10 +163,11 @@ impl Fingerprint for NetworkPolicy {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn policy(entries: &[&str]) -> NetworkPolicy {
+    /// A policy allowing `entries` (for the tests of this module's parts).
+    pub(crate) fn policy(entries: &[&str]) -> NetworkPolicy {
         let mut p = NetworkPolicy::default();
         for e in entries {
             p.allow(e).unwrap();
