@@ -15,6 +15,7 @@
 use std::time::Duration;
 
 use wasmtime::Trap;
+use wasmtime::component::ResourceTableError;
 use wasmtime_wasi::I32Exit;
 
 use crate::redact::{MAX_LINE, Redactor};
@@ -51,6 +52,12 @@ pub enum Error {
     /// build`.
     #[error("compiling the component did not finish within the deadline of {}", format_duration(*.0))]
     CompileTimeout(Duration),
+    /// The helper held more host resources (`wasi:http` fields, requests,
+    /// bodies, streams...) at once than credbox allows.
+    #[error(
+        "held more than {0} host resources at once (wasi:http fields, requests, bodies, streams)"
+    )]
+    ResourcesExceeded(usize),
     /// The helper tried to grow its memory beyond the cap.
     #[error("memory limit {} exceeded", format_size(*.0))]
     MemoryExceeded(u64),
@@ -104,6 +111,7 @@ impl Error {
             Error::FuelExhausted(_)
             | Error::DeadlineExceeded(_)
             | Error::CompileTimeout(_)
+            | Error::ResourcesExceeded(_)
             | Error::MemoryExceeded(_) => 6,
             Error::InvalidOutput(_) => 7,
             Error::HelperFailed(_) | Error::HelperError(_) => 8,
@@ -132,6 +140,9 @@ impl Error {
             }
             Error::CompileTimeout(_) => {
                 "compile it ahead of time: run `credbox build <manifest>` once after each update of the helper"
+            }
+            Error::ResourcesExceeded(_) => {
+                "the helper leaks wasi:http handles; report it to its author"
             }
             Error::MemoryExceeded(_) => {
                 "raise [limits] memory or --memory if the helper really needs more"
@@ -224,6 +235,7 @@ impl Error {
             e @ (Error::FuelExhausted(_)
             | Error::DeadlineExceeded(_)
             | Error::CompileTimeout(_)
+            | Error::ResourcesExceeded(_)
             | Error::MemoryExceeded(_)) => e,
         }
     }
@@ -262,9 +274,13 @@ impl Error {
             stderr,
             fuel,
             memory,
+            resources,
         } = failure;
         if memory_cap_hit {
             return Error::MemoryExceeded(memory);
+        }
+        if let Some(ResourceTableError::Full) = error.downcast_ref::<ResourceTableError>() {
+            return Error::ResourcesExceeded(resources);
         }
         if let Some(trap) = error.downcast_ref::<Trap>() {
             if *trap == Trap::OutOfFuel {
@@ -325,6 +341,8 @@ pub struct GuestFailure<'a> {
     pub fuel: u64,
     /// The run's memory cap in bytes, for the message.
     pub memory: u64,
+    /// The most host resources the guest may hold, for the message.
+    pub resources: usize,
 }
 
 /// The message of a Rust panic, from what the guest wrote to stderr:

@@ -390,6 +390,7 @@ pub fn run(
                 stderr: &redactor.mask(&stderr.text(), stderr.dropped() == 0),
                 fuel: policy.limits.fuel,
                 memory: policy.limits.memory,
+                resources: MAX_RESOURCES,
             },
             &redactor,
         )),

@@ -21,8 +21,8 @@
 //! deadline of the run. Response bodies are capped at
 //! [`MAX_RESPONSE_BODY`] each and [`MAX_RESPONSE_BYTES`] in all, request
 //! bodies at [`MAX_REQUEST_BODY`]; at most [`MAX_CONNECTIONS`] requests are
-//! open at once, and a body the guest writes is buffered one
-//! [`OUTGOING_CHUNK`] at a time. What the host holds for the guest's
+//! open at once, and a body the guest writes holds at most two
+//! [`OUTGOING_CHUNK`]s until it is sent. What the host holds for the guest's
 //! requests is so bounded whatever the guest does.
 
 use std::future::Future;
@@ -588,6 +588,22 @@ mod tests {
         let status = response.status().as_u16();
         let body = response.into_body().collect().await?.to_bytes();
         Ok((status, body))
+    }
+
+    #[tokio::test]
+    async fn a_url_without_a_host_is_refused() {
+        let mut hooks = hooks(&["http://127.0.0.1:*"], None, Duration::from_secs(10));
+        let err = get(&mut hooks, "http://:8080/token", None)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::HttpRequestDenied), "{err}");
+        assert_eq!(
+            hooks.denial(),
+            Some(Denial {
+                url: "http://".into(),
+                reason: "the URL names no host".into()
+            })
+        );
     }
 
     #[tokio::test]
