@@ -107,6 +107,44 @@ pub fn load(
     })
 }
 
+/// Longest `credbox build` may compile: far more than any helper needs,
+/// but a bound all the same.
+pub const BUILD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// [`load`], given up at `by`: the loading (a cached artifact, or a
+/// compilation on a miss) runs on a thread of its own, and when `by`
+/// passes first `Err(on_timeout())` is returned at once. Cranelift cannot
+/// be interrupted, so the thread is left behind; the process exits soon
+/// after (its result is lost, not half-written: the artifact cache writes
+/// atomically).
+pub fn load_by(
+    engine: &Engine,
+    path: &Path,
+    bytes: Vec<u8>,
+    sha256: &str,
+    cache: Option<PrivateDir>,
+    by: std::time::Instant,
+    on_timeout: impl FnOnce() -> Error,
+) -> Result<Loaded> {
+    let (send, receive) = std::sync::mpsc::sync_channel(1);
+    let (engine, path_owned, sha) = (engine.clone(), path.to_owned(), sha256.to_owned());
+    std::thread::Builder::new()
+        .name("credbox-compile".into())
+        .spawn(move || {
+            let loaded = load(&engine, &path_owned, &bytes, &sha, cache.as_ref());
+            let _ = send.send(loaded);
+        })
+        .map_err(|e| Error::Internal(format!("cannot start the compiler thread: {e}")))?;
+    let wait = by.saturating_duration_since(std::time::Instant::now());
+    match receive.recv_timeout(wait) {
+        Ok(loaded) => loaded,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(on_timeout()),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(Error::Internal(
+            "the compiler thread stopped without an answer".into(),
+        )),
+    }
+}
+
 /// The cache file name for a component under this engine.
 fn artifact_name(engine: &Engine, sha256: &str) -> String {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();

@@ -15,9 +15,10 @@
 use std::time::Duration;
 
 use wasmtime::Trap;
+use wasmtime::component::ResourceTableError;
 use wasmtime_wasi::I32Exit;
 
-use crate::redact::{Redactor, truncate};
+use crate::redact::{MAX_LINE, Redactor};
 use crate::units::{first_line, format_duration, format_seconds, format_size};
 
 /// Longest message taken from a helper's error, in bytes.
@@ -46,6 +47,17 @@ pub enum Error {
     /// The helper did not finish before its wall-clock deadline.
     #[error("deadline of {} exceeded", format_duration(*.0))]
     DeadlineExceeded(Duration),
+    /// Compiling the component did not finish within the run's deadline
+    /// (exit code 6): it must be compiled ahead of time with `credbox
+    /// build`.
+    #[error("compiling the component did not finish within the deadline of {}", format_duration(*.0))]
+    CompileTimeout(Duration),
+    /// The helper held more host resources (`wasi:http` fields, requests,
+    /// bodies, streams...) at once than credbox allows.
+    #[error(
+        "held more than {0} host resources at once (wasi:http fields, requests, bodies, streams)"
+    )]
+    ResourcesExceeded(usize),
     /// The helper tried to grow its memory beyond the cap.
     #[error("memory limit {} exceeded", format_size(*.0))]
     MemoryExceeded(u64),
@@ -96,7 +108,11 @@ impl Error {
             Error::Misconfigured(_) => 3,
             Error::Denied(_) => 4,
             Error::Unavailable(_) => 5,
-            Error::FuelExhausted(_) | Error::DeadlineExceeded(_) | Error::MemoryExceeded(_) => 6,
+            Error::FuelExhausted(_)
+            | Error::DeadlineExceeded(_)
+            | Error::CompileTimeout(_)
+            | Error::ResourcesExceeded(_)
+            | Error::MemoryExceeded(_) => 6,
             Error::InvalidOutput(_) => 7,
             Error::HelperFailed(_) | Error::HelperError(_) => 8,
             Error::RequestDenied { .. } => 9,
@@ -121,6 +137,12 @@ impl Error {
             }
             Error::DeadlineExceeded(_) => {
                 "the helper hung or the network stalled; raise [limits] timeout or --timeout if it is legitimate"
+            }
+            Error::CompileTimeout(_) => {
+                "compile it ahead of time: run `credbox build <manifest>` once after each update of the helper"
+            }
+            Error::ResourcesExceeded(_) => {
+                "the helper leaks wasi:http handles; report it to its author"
             }
             Error::MemoryExceeded(_) => {
                 "raise [limits] memory or --memory if the helper really needs more"
@@ -152,7 +174,10 @@ impl Error {
     pub fn is_cacheable(&self) -> bool {
         !matches!(
             self,
-            Error::Usage(_) | Error::Internal(_) | Error::CachedFailure { .. }
+            Error::Usage(_)
+                | Error::Internal(_)
+                | Error::CachedFailure { .. }
+                | Error::CompileTimeout(_)
         )
     }
 
@@ -177,18 +202,58 @@ impl Error {
         )
     }
 
+    /// The same error with every piece of text in it passed through
+    /// `redactor` ([`Redactor::line`]): secrets masked, one line, at most
+    /// [`MAX_LINE`] bytes. Every error a run returns goes through this
+    /// (see [`crate::run`]), so a message that quotes what a helper chose
+    /// (a header name, a host) cannot carry a secret to stderr or to the
+    /// cache's failure record.
+    pub fn redacted(self, redactor: &Redactor) -> Error {
+        let r = |text: String| redactor.line(&text, MAX_LINE);
+        match self {
+            Error::Usage(m) => Error::Usage(r(m)),
+            Error::Misconfigured(m) => Error::Misconfigured(r(m)),
+            Error::Denied(m) => Error::Denied(r(m)),
+            Error::Unavailable(m) => Error::Unavailable(r(m)),
+            Error::InvalidOutput(m) => Error::InvalidOutput(r(m)),
+            Error::HelperFailed(m) => Error::HelperFailed(r(m)),
+            Error::HelperError(m) => Error::HelperError(r(m)),
+            Error::Internal(m) => Error::Internal(r(m)),
+            Error::RequestDenied { url, reason } => Error::RequestDenied {
+                url: redactor.line(&url, MAX_URL_LEN),
+                reason: r(reason),
+            },
+            Error::CachedFailure {
+                message,
+                exit_code,
+                retry_in,
+            } => Error::CachedFailure {
+                message: r(message),
+                exit_code,
+                retry_in,
+            },
+            e @ (Error::FuelExhausted(_)
+            | Error::DeadlineExceeded(_)
+            | Error::CompileTimeout(_)
+            | Error::ResourcesExceeded(_)
+            | Error::MemoryExceeded(_)) => e,
+        }
+    }
+
     /// A refused request (exit code 9): `url` and `reason` came from the
     /// guest's request, so they are redacted and the URL capped.
     pub fn request_denied(url: &str, reason: &str, redactor: &Redactor) -> Error {
         Error::RequestDenied {
-            url: truncate(&redactor.redact(url), MAX_URL_LEN),
-            reason: redactor.redact(reason),
+            url: redactor.line(url, MAX_URL_LEN),
+            reason: redactor.line(reason, MAX_LINE),
         }
     }
 
-    /// A helper's own error of `kind`, its message redacted and capped.
+    /// A helper's own error of `kind`, its message redacted and capped
+    /// (only its first [`MAX_MESSAGE_LEN`] bytes, and the longest secret's
+    /// length past them, are read).
     pub fn from_helper(kind: HelperErrorKind, message: &str, redactor: &Redactor) -> Error {
-        let message = truncate(&redactor.redact(message), MAX_MESSAGE_LEN);
+        let message = redactor.line(message, MAX_MESSAGE_LEN);
         match kind {
             HelperErrorKind::Misconfigured => Error::Misconfigured(message),
             HelperErrorKind::Denied => Error::Denied(message),
@@ -209,9 +274,13 @@ impl Error {
             stderr,
             fuel,
             memory,
+            resources,
         } = failure;
         if memory_cap_hit {
             return Error::MemoryExceeded(memory);
+        }
+        if let Some(ResourceTableError::Full) = error.downcast_ref::<ResourceTableError>() {
+            return Error::ResourcesExceeded(resources);
         }
         if let Some(trap) = error.downcast_ref::<Trap>() {
             if *trap == Trap::OutOfFuel {
@@ -220,7 +289,7 @@ impl Error {
             if let Some(message) = panic_message(stderr) {
                 return Error::HelperFailed(format!(
                     "panicked: {}",
-                    truncate(&redactor.redact(&message), MAX_MESSAGE_LEN)
+                    redactor.line(&message, MAX_MESSAGE_LEN)
                 ));
             }
             let what = trap.to_string();
@@ -238,7 +307,7 @@ impl Error {
         let during = if instantiating { "starting" } else { "running" };
         Error::HelperFailed(format!(
             "failed while {during}: {}",
-            redactor.redact(&first_line(&error))
+            redactor.line(&first_line(&error), MAX_MESSAGE_LEN)
         ))
     }
 }
@@ -265,16 +334,20 @@ pub struct GuestFailure<'a> {
     pub instantiating: bool,
     /// Whether the memory limiter refused a growth during the run.
     pub memory_cap_hit: bool,
-    /// What the guest wrote to stderr (captured, capped).
+    /// What the guest wrote to stderr (captured, capped, secrets already
+    /// masked by [`Redactor::mask`]).
     pub stderr: &'a str,
     /// The run's fuel budget, for the message.
     pub fuel: u64,
     /// The run's memory cap in bytes, for the message.
     pub memory: u64,
+    /// The most host resources the guest may hold, for the message.
+    pub resources: usize,
 }
 
 /// The message of a Rust panic, from what the guest wrote to stderr:
 /// `thread '…' panicked at src/lib.rs:5:5:` followed by the message.
+/// `stderr` is the capped capture, so this is bounded too.
 fn panic_message(stderr: &str) -> Option<String> {
     let mut lines = stderr.lines().skip_while(|l| !l.contains("panicked at "));
     let location = lines.next()?;

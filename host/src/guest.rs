@@ -12,7 +12,15 @@
 //!   executor every [`EPOCH_TICK`], so the timeout fires whether the guest
 //!   is spinning in wasm or blocked in a host call such as a sleep.
 //! - **memory**: a [`ResourceLimiter`] refuses growth past the cap, summed
-//!   over all linear memories, and remembers that it did.
+//!   over all linear memories, and remembers that it did. What the host
+//!   holds for the guest is bounded apart: at most [`MAX_RESOURCES`]
+//!   resources (`wasi:http` fields, requests, bodies, streams...), each
+//!   `fields` at most [`FIELD_SIZE_LIMIT`] bytes, each outgoing body
+//!   buffering at most one chunk (see [`crate::network`]), random bytes at
+//!   most [`MAX_RANDOM_BYTES`] per call, stdio captured up to
+//!   [`stdio::CAPTURE_LIMIT`], log lines and messages cut before they are
+//!   processed. Together they stay within 64 MiB of host memory beyond the
+//!   cap, whatever the guest does.
 
 pub mod log;
 pub mod stdio;
@@ -56,6 +64,20 @@ use bindings::{Helper, HelperPre};
 /// Most table elements a guest may have (function tables of real programs
 /// hold a few thousand).
 const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+/// Most host resources a guest may hold at once (a helper making one
+/// request holds about ten). Each is bounded in size, so this bounds the
+/// host memory they take: 512 resources, none over 80 KiB, is at most
+/// 40 MiB, and in practice far less (a request needs three of them).
+pub const MAX_RESOURCES: usize = 512;
+
+/// Largest `wasi:http` `fields` (headers), in wasmtime's in-memory
+/// accounting: room for a few 8 KiB headers.
+pub const FIELD_SIZE_LIMIT: usize = 16 << 10;
+
+/// Most random bytes one `get-random-bytes` call may ask for (wasmtime's
+/// default is 64 MiB).
+pub const MAX_RANDOM_BYTES: u64 = 64 << 10;
 
 /// A credential as the guest returned it, in host types: not yet checked
 /// (see [`crate::validation`]).
@@ -250,9 +272,20 @@ pub fn check(engine: &Engine, component: &Component, path: &Path) -> Result<()> 
     prepare(engine, component, path).map(drop)
 }
 
+/// The redactor of a run: it knows every value credbox hands the helper
+/// (the allowlisted environment `env`, the config values).
+pub fn redactor(policy: &Policy, env: &[(String, String)]) -> Redactor {
+    Redactor::new(
+        env.iter()
+            .map(|(_, v)| v.as_str())
+            .chain(policy.config.values()),
+    )
+}
+
 /// Runs `fetch` in `component` under `policy`, handing it the allowlisted
-/// environment `env`. Returns the credential exactly as the helper gave it;
-/// validation is the caller's next step.
+/// environment `env`, and gives up at `deadline` (the end of the call's
+/// time, of which compiling may have used some). Returns the credential
+/// exactly as the helper gave it; validation is the caller's next step.
 pub fn run(
     engine: &Engine,
     component: &Component,
@@ -260,14 +293,12 @@ pub fn run(
     request: &Request,
     env: Vec<(String, String)>,
     options: &RunOptions,
+    deadline: Instant,
 ) -> Result<RawCredential> {
-    let redactor = Redactor::new(
-        env.iter()
-            .map(|(_, v)| v.as_str())
-            .chain(policy.config.values()),
-    );
-    let stdout = Captured::default();
-    let stderr = Captured::default();
+    let redactor = redactor(policy, &env);
+    // A secret cut by the capture's end must be seen whole to be masked.
+    let stdout = Captured::new(redactor.longest());
+    let stderr = Captured::new(redactor.longest());
     let wasi = WasiCtx::builder()
         .envs(&env)
         .stdout(stdout.clone())
@@ -275,16 +306,21 @@ pub fn run(
         .allow_tcp(false)
         .allow_udp(false)
         .allow_ip_name_lookup(false)
+        .max_random_size(MAX_RANDOM_BYTES)
         .build();
-    let start = Instant::now();
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    let mut http = WasiHttpCtx::new();
+    http.set_field_size_limit(FIELD_SIZE_LIMIT);
+    let mut table = ResourceTable::new();
+    table.set_max_capacity(MAX_RESOURCES);
     let state = HostState {
         wasi,
-        http: WasiHttpCtx::new(),
+        http,
         network: HttpHooks::new(
             policy.network.clone(),
-            network_deadline(start, policy.limits.timeout),
+            network_deadline(deadline, policy.limits.timeout),
         ),
-        table: ResourceTable::new(),
+        table,
         limiter: MemoryLimiter {
             cap: policy.limits.memory,
             used: 0,
@@ -337,8 +373,7 @@ pub fn run(
     };
     // The timer is made inside the runtime: tokio 1.54.1 timers need its
     // handle when created.
-    let outcome =
-        runtime.block_on(async { tokio::time::timeout(policy.limits.timeout, guest).await });
+    let outcome = runtime.block_on(async { tokio::time::timeout(remaining, guest).await });
     drop(ticker);
     // Do not wait for a name lookup still blocked in the resolver (a DNS
     // server that stopped answering): the deadline has passed or the
@@ -352,9 +387,10 @@ pub fn run(
                 error,
                 instantiating,
                 memory_cap_hit: store.data().limiter.hit,
-                stderr: &stderr.text(),
+                stderr: &redactor.mask(&stderr.text(), stderr.dropped() == 0),
                 fuel: policy.limits.fuel,
                 memory: policy.limits.memory,
+                resources: MAX_RESOURCES,
             },
             &redactor,
         )),
@@ -370,7 +406,7 @@ pub fn run(
         }),
     };
     if options.log_level <= LogLevel::Info {
-        replay_stdio(&mut store.data_mut().log, &stdout, &stderr);
+        replay_stdio(&mut store.data_mut().log, &redactor, &stdout, &stderr);
     }
     // A helper that failed after credbox refused one of its requests most
     // likely failed because of it: the refusal is reported instead.
@@ -398,14 +434,17 @@ fn helper_error(error: wit::Error, redactor: &Redactor) -> Error {
 /// When the helper's requests must be done: a tenth of the timeout before
 /// the run's deadline, so that a stalled network leaves the helper time to
 /// report it (as `unavailable`) instead of being cut off.
-fn network_deadline(start: Instant, timeout: Duration) -> Instant {
-    start + timeout - timeout / 10
+fn network_deadline(deadline: Instant, timeout: Duration) -> Instant {
+    deadline - timeout / 10
 }
 
-/// Shows what the helper printed, through the redacting, capped log.
-fn replay_stdio(log: &mut GuestLog, stdout: &Captured, stderr: &Captured) {
+/// Shows what the helper printed, through the redacting, capped log. The
+/// capture is masked as a whole first, so that a secret cut by the
+/// capture's end is dropped, not shown in part.
+fn replay_stdio(log: &mut GuestLog, redactor: &Redactor, stdout: &Captured, stderr: &Captured) {
     for (stream, captured) in [("stdout", stdout), ("stderr", stderr)] {
-        for line in captured.text().lines() {
+        let text = redactor.mask(&captured.text(), captured.dropped() == 0);
+        for line in text.lines() {
             log.log(LogLevel::Info, &format!("{stream}: {line}"));
         }
         if captured.dropped() > 0 {

@@ -74,16 +74,27 @@ pub fn run(policy: &Policy, request: &Request, options: &RunOptions) -> Result<A
     // The component is read (and its pin checked) only when it must run: a
     // cached answer is keyed by the file's metadata (cache::component_stamp).
     let fetch = || {
-        let (bytes, sha256) = engine::read_component(&policy.component, policy.sha256.as_deref())?;
-        fetch(
-            policy,
-            request,
-            options,
-            &root,
-            &bytes,
-            &sha256,
-            env.clone(),
-        )
+        // The deadline bounds the whole call: reading and compiling the
+        // component, then the guest's run.
+        let deadline = std::time::Instant::now() + policy.limits.timeout;
+        let redactor = guest::redactor(policy, &env);
+        let fetched = engine::read_component(&policy.component, policy.sha256.as_deref()).and_then(
+            |(bytes, sha256)| {
+                fetch(
+                    policy,
+                    request,
+                    options,
+                    &root,
+                    bytes,
+                    &sha256,
+                    env.clone(),
+                    deadline,
+                )
+            },
+        );
+        // Every message passes the redactor on its way out, to stderr and
+        // to the cache's failure record alike.
+        fetched.map_err(|e| e.redacted(&redactor))
     };
     if options.no_cache {
         return fetch().map(|(output, _)| Answer {
@@ -97,20 +108,38 @@ pub fn run(policy: &Policy, request: &Request, options: &RunOptions) -> Result<A
     credentials.get_or_run(&key, policy, policy.limits.timeout + LOCK_MARGIN, fetch)
 }
 
-/// Runs the helper: engine, guest, validation, output.
+/// Runs the helper: engine, guest, validation, output, all by `deadline`.
+#[allow(clippy::too_many_arguments)]
 fn fetch(
     policy: &Policy,
     request: &Request,
     options: &RunOptions,
     root: &PrivateDir,
-    bytes: &[u8],
+    bytes: Vec<u8>,
     sha256: &str,
     env: Vec<(String, String)>,
+    deadline: std::time::Instant,
 ) -> cache::Fetched {
     let engine = engine::new_engine()?;
     let compiled = root.subdir("compiled")?;
-    let loaded = engine::load(&engine, &policy.component, bytes, sha256, Some(&compiled))?;
-    let raw = guest::run(&engine, &loaded.component, policy, request, env, options)?;
+    let loaded = engine::load_by(
+        &engine,
+        &policy.component,
+        bytes,
+        sha256,
+        Some(compiled),
+        deadline,
+        || Error::CompileTimeout(policy.limits.timeout),
+    )?;
+    let raw = guest::run(
+        &engine,
+        &loaded.component,
+        policy,
+        request,
+        env,
+        options,
+        deadline,
+    )?;
     let expires_in = raw.expires_in;
     let validated = validation::validate(raw, policy.format)?;
     Ok((output::render(&validated), expires_in))
@@ -123,7 +152,22 @@ pub fn build(policy: &Policy) -> Result<engine::Loaded> {
     let (bytes, sha256) = engine::read_component(&policy.component, policy.sha256.as_deref())?;
     let engine = engine::new_engine()?;
     let compiled = cache_root()?.subdir("compiled")?;
-    let loaded = engine::load(&engine, &policy.component, &bytes, &sha256, Some(&compiled))?;
+    let by = std::time::Instant::now() + engine::BUILD_TIMEOUT;
+    let loaded = engine::load_by(
+        &engine,
+        &policy.component,
+        bytes,
+        &sha256,
+        Some(compiled),
+        by,
+        || {
+            Error::Usage(format!(
+                "compiling {} took longer than {}; the component is too large or too complex",
+                redact::one_line(&policy.component.display().to_string(), 256),
+                units::format_duration(engine::BUILD_TIMEOUT)
+            ))
+        },
+    )?;
     guest::check(&engine, &loaded.component, &policy.component)?;
     Ok(loaded)
 }

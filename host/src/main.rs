@@ -14,6 +14,7 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Parser, Subcommand};
 use credbox::guest::log::LogLevel;
+use credbox::redact::{MAX_LINE, one_line};
 use credbox::{
     CredentialCache, Error, Format, LoadedManifest, Overrides, Policy, Request, RunOptions,
 };
@@ -206,7 +207,11 @@ fn run(args: RunArgs) -> u8 {
     match credbox::run(&policy, &request, &options) {
         Ok(answer) => {
             if let Some(warning) = answer.warning {
-                eprintln!("credbox: {}: warning: {warning}", policy.name);
+                eprintln!(
+                    "credbox: {}: warning: {}",
+                    name(&policy.name),
+                    one_line(&warning, MAX_LINE)
+                );
             }
             let mut stdout = std::io::stdout().lock();
             match stdout
@@ -219,7 +224,7 @@ fn run(args: RunArgs) -> u8 {
                 Err(e) => {
                     eprintln!(
                         "credbox: {}: cannot write to stdout: {e} (the program that ran credbox stopped reading; nothing to fix here unless it keeps happening)",
-                        policy.name
+                        name(&policy.name)
                     );
                     1
                 }
@@ -251,8 +256,8 @@ fn build(args: BuildArgs) -> u8 {
             };
             eprintln!(
                 "credbox: {}: {} implements credbox:helper/helper@0.1.0; {how}",
-                policy.name,
-                policy.component.display()
+                name(&policy.name),
+                one_line(&policy.component.display().to_string(), MAX_LINE)
             );
             println!("sha256 = \"{}\"", loaded.sha256);
             0
@@ -300,17 +305,30 @@ fn status() -> u8 {
             None => "-".into(),
         };
         out.push_str(&format!(
-            "{}\t{}\t{age}\t{expires}\t{failure}\n",
-            entry.helper,
-            &key[..12]
+            "{}\t{}\t{age}\t{expires}\t{}\n",
+            name(&entry.helper),
+            &key[..12],
+            one_line(&failure, MAX_LINE)
         ));
     }
     print!("{out}");
     0
 }
 
-/// Prints the one-line error and returns its exit code.
+/// Prints the one-line error and returns its exit code. The helper's name
+/// and the message are cut and escaped (the name and paths come from the
+/// manifest; a run's errors are redacted already, see `credbox::run`).
 fn fail(helper: &str, error: &Error) -> u8 {
-    eprintln!("credbox: {helper}: {error} ({})", error.hint());
+    let message = format!("{error} ({})", error.hint());
+    eprintln!(
+        "credbox: {}: {}",
+        name(helper),
+        one_line(&message, MAX_LINE)
+    );
     error.exit_code()
+}
+
+/// A helper's name as printed: one line, at most 128 bytes.
+fn name(helper: &str) -> String {
+    one_line(helper, 128)
 }

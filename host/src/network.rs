@@ -19,12 +19,17 @@
 //! Each phase has a deadline: the guest's `request-options` timeouts
 //! (connect, first byte, between bytes), each capped by the network
 //! deadline of the run. Response bodies are capped at
-//! [`MAX_RESPONSE_BODY`].
+//! [`MAX_RESPONSE_BODY`] each and [`MAX_RESPONSE_BYTES`] in all, request
+//! bodies at [`MAX_REQUEST_BODY`]; at most [`MAX_CONNECTIONS`] requests are
+//! open at once, and a body the guest writes holds at most two
+//! [`OUTGOING_CHUNK`]s until it is sent. What the host holds for the guest's
+//! requests is so bounded whatever the guest does.
 
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
@@ -49,6 +54,21 @@ use crate::policy::network::tls;
 /// is a few KiB.
 pub const MAX_RESPONSE_BODY: u64 = 1 << 20;
 
+/// Most response bytes one run may receive, over all its requests: bodies
+/// the guest has not read yet are held by the host.
+pub const MAX_RESPONSE_BYTES: u64 = 8 << 20;
+
+/// Largest request body a helper may send, in bytes: a token request is a
+/// few KiB.
+pub const MAX_REQUEST_BODY: u64 = 1 << 20;
+
+/// Largest write to an outgoing body that the host copies and buffers
+/// (wasmtime's default is 1 MiB, held by every unsent body).
+pub const OUTGOING_CHUNK: usize = 16 << 10;
+
+/// Most requests of one run open at once (connected and not finished).
+pub const MAX_CONNECTIONS: usize = 8;
+
 /// A request credbox refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Denial {
@@ -72,6 +92,30 @@ struct Shared {
     deadline: Instant,
     tls: OnceLock<Arc<ClientConfig>>,
     denial: Mutex<Option<Denial>>,
+    /// Requests open now.
+    connections: AtomicUsize,
+    /// Response bytes received so far, over all requests.
+    received: AtomicU64,
+}
+
+/// One open request, counted in [`Shared::connections`] until dropped.
+struct Slot(Arc<Shared>);
+
+impl Slot {
+    fn take(shared: &Arc<Shared>) -> Result<Slot, Error> {
+        let open = shared.connections.fetch_add(1, Ordering::SeqCst);
+        let slot = Slot(shared.clone());
+        if open >= MAX_CONNECTIONS {
+            return Err(Error::ConnectionLimitReached);
+        }
+        Ok(slot)
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// What [`WasiHttpHooks::send_request`] resolves to: the response and the
@@ -94,6 +138,8 @@ impl HttpHooks {
                 deadline,
                 tls: OnceLock::new(),
                 denial: Mutex::new(None),
+                connections: AtomicUsize::new(0),
+                received: AtomicU64::new(0),
             }),
         }
     }
@@ -117,6 +163,14 @@ impl WasiHttpHooks for HttpHooks {
     ) -> Box<dyn Future<Output = Sent> + Send> {
         Box::new(self.shared.clone().send(request, options))
     }
+
+    fn p2_outgoing_body_buffer_chunks(&mut self) -> usize {
+        1
+    }
+
+    fn p2_outgoing_body_chunk_size(&mut self) -> usize {
+        OUTGOING_CHUNK
+    }
 }
 
 impl Shared {
@@ -130,7 +184,10 @@ impl Shared {
             .scheme_str()
             .and_then(Scheme::parse)
             .ok_or(Error::HttpProtocolError)?;
-        let authority = uri.authority().ok_or(Error::HttpRequestUriInvalid)?;
+        let Some(authority) = uri.authority().filter(|a| !a.host().is_empty()) else {
+            let origin = format!("{}://", scheme.as_str());
+            return Err(self.deny(origin, "the URL names no host".into()));
+        };
         let host = authority.host().to_ascii_lowercase();
         let port = authority.port_u16().unwrap_or(scheme.default_port());
         let origin = match port == scheme.default_port() {
@@ -146,6 +203,7 @@ impl Shared {
             .unwrap_or(&host);
         let options = options.unwrap_or_default();
         let connect_by = cap(self.deadline, options.connect_timeout);
+        let slot = Slot::take(&self)?;
 
         let addrs = match bare.parse::<IpAddr>() {
             Ok(ip) => vec![SocketAddr::new(ip, port)],
@@ -183,7 +241,10 @@ impl Shared {
         };
         let (mut sender, connection) = timeout_at(
             connect_by,
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)),
+            hyper::client::conn::http1::Builder::new()
+                // hyper's read buffer, per connection (default ~400 KiB).
+                .max_buf_size(64 << 10)
+                .handshake(TokioIo::new(stream)),
         )
         .await
         .map_err(|_| Error::ConnectionTimeout)??;
@@ -197,6 +258,13 @@ impl Shared {
             .build()
             .map_err(|_| Error::HttpRequestUriInvalid)?;
         *request.uri_mut() = uri;
+        let request = request.map(|body| {
+            RequestBody {
+                inner: body,
+                sent: 0,
+            }
+            .boxed_unsync()
+        });
 
         let response = timeout_at(
             cap(self.deadline, options.first_byte_timeout),
@@ -212,10 +280,15 @@ impl Shared {
                 deadline,
                 timer: Box::pin(tokio::time::sleep_until(cap(deadline, between_bytes))),
                 received: 0,
+                shared: self.clone(),
             }
             .boxed_unsync()
         });
-        let io = async move { connection.await.map_err(Error::from) };
+        let io = async move {
+            // The request counts as open until its connection is done.
+            let _slot = slot;
+            connection.await.map_err(Error::from)
+        };
         Ok((response, Box::new(io)))
     }
 
@@ -319,6 +392,41 @@ struct ResponseBody {
     deadline: Instant,
     timer: Pin<Box<Sleep>>,
     received: u64,
+    shared: Arc<Shared>,
+}
+
+/// A request body under [`MAX_REQUEST_BODY`].
+struct RequestBody {
+    inner: WasiBody,
+    sent: u64,
+}
+
+impl Body for RequestBody {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
+        let this = self.get_mut();
+        let frame = ready!(Pin::new(&mut this.inner).poll_frame(cx));
+        if let Some(Ok(frame)) = &frame {
+            this.sent += frame.data_ref().map_or(0, |d| d.len() as u64);
+            if this.sent > MAX_REQUEST_BODY {
+                return Poll::Ready(Some(Err(Error::HttpRequestBodySize(Some(this.sent)))));
+            }
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 impl Body for ResponseBody {
@@ -332,7 +440,12 @@ impl Body for ResponseBody {
         let this = self.get_mut();
         match Pin::new(&mut this.incoming).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
-                this.received += frame.data_ref().map_or(0, |d| d.len() as u64);
+                let len = frame.data_ref().map_or(0, |d| d.len() as u64);
+                this.received += len;
+                let total = this.shared.received.fetch_add(len, Ordering::SeqCst) + len;
+                if total > MAX_RESPONSE_BYTES {
+                    return Poll::Ready(Some(Err(Error::HttpResponseBodySize(Some(total)))));
+                }
                 if this.received > MAX_RESPONSE_BODY {
                     return Poll::Ready(Some(Err(Error::HttpResponseBodySize(Some(
                         this.received,
@@ -475,6 +588,22 @@ mod tests {
         let status = response.status().as_u16();
         let body = response.into_body().collect().await?.to_bytes();
         Ok((status, body))
+    }
+
+    #[tokio::test]
+    async fn a_url_without_a_host_is_refused() {
+        let mut hooks = hooks(&["http://127.0.0.1:*"], None, Duration::from_secs(10));
+        let err = get(&mut hooks, "http://:8080/token", None)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::HttpRequestDenied), "{err}");
+        assert_eq!(
+            hooks.denial(),
+            Some(Denial {
+                url: "http://".into(),
+                reason: "the URL names no host".into()
+            })
+        );
     }
 
     #[tokio::test]

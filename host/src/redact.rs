@@ -1,11 +1,30 @@
-//! Keeps secrets out of everything credbox writes to stderr.
+//! Keeps secrets out of everything credbox writes to stderr or stores.
 //!
 //! Anything a helper says (its log lines, its error messages, what it
-//! printed before a panic) passes through a [`Redactor`] that knows the
-//! values credbox handed it (allowlisted environment variables and config
-//! values) and also masks whatever follows `Bearer `/`Basic `. The result is
-//! one line: control characters are escaped so a helper cannot forge extra
-//! lines of credbox output.
+//! printed before a panic, the header names it returned, the URLs it was
+//! refused) passes through one [`Redactor`] that knows the values credbox
+//! handed it (allowlisted environment variables and config values) and also
+//! masks whatever follows `Bearer `/`Basic `.
+//!
+//! The guarantees, all tested:
+//!
+//! - **Case does not matter**: a secret is found in any ASCII case (a host
+//!   name is lowercased before it is reported, a header name may be
+//!   uppercased by the helper).
+//! - **No cut leaves half a secret**: text is cut *before* it is processed,
+//!   but the cut keeps a lookahead of the longest secret, and nothing is
+//!   printed from that lookahead: a secret that straddles a cut (of a
+//!   message, or of the 64 KiB capture of the helper's output) is dropped
+//!   whole, never printed in part.
+//! - **Linear time**: each secret is searched with Knuth-Morris-Pratt (all
+//!   occurrences, overlapping ones too), the auth schemes in one pass, on a
+//!   window of at most `max + longest secret` bytes, whatever the input's
+//!   size.
+//! - **One line**: control characters (newlines included), the Unicode line
+//!   and paragraph separators (U+2028, U+2029) and the bidirectional
+//!   controls (U+200E, U+200F, U+061C, U+202A-U+202E, U+2066-U+2069) are
+//!   escaped as `\n`, `\u{202e}`, ... so a helper cannot forge extra lines
+//!   of credbox output or reorder what a terminal shows.
 
 /// Values shorter than this are not treated as secrets: masking `1` or
 /// `true` everywhere would garble messages without protecting anything.
@@ -14,83 +33,254 @@ pub const MIN_SECRET_LEN: usize = 6;
 /// What replaces a secret.
 pub const MASK: &str = "[redacted]";
 
+/// Longest message, log line or record credbox prints or stores, in bytes
+/// (before the `…` that marks a cut).
+pub const MAX_LINE: usize = 1024;
+
+/// The authentication schemes whose credential is masked even when credbox
+/// does not know it (lowercase; matched in any case).
+const SCHEMES: [&str; 2] = ["bearer ", "basic "];
+
+/// One secret, lowercased, with its KMP failure table.
+#[derive(Debug, Clone)]
+struct Secret {
+    lower: Vec<u8>,
+    failure: Vec<usize>,
+}
+
+impl Secret {
+    fn new(value: &str) -> Secret {
+        let lower = value.as_bytes().to_ascii_lowercase();
+        let mut failure = vec![0; lower.len()];
+        let mut k = 0;
+        for i in 1..lower.len() {
+            while k > 0 && lower[i] != lower[k] {
+                k = failure[k - 1];
+            }
+            if lower[i] == lower[k] {
+                k += 1;
+            }
+            failure[i] = k;
+        }
+        Secret { lower, failure }
+    }
+
+    /// Every occurrence (overlapping ones too) in `haystack`, which is
+    /// already ASCII-lowercased, as byte ranges. O(haystack + secret).
+    fn find_all(&self, haystack: &[u8], out: &mut Vec<(usize, usize)>) {
+        let pattern = &self.lower;
+        let mut k = 0;
+        for (i, &b) in haystack.iter().enumerate() {
+            while k > 0 && b != pattern[k] {
+                k = self.failure[k - 1];
+            }
+            if b == pattern[k] {
+                k += 1;
+            }
+            if k == pattern.len() {
+                out.push((i + 1 - k, i + 1));
+                k = self.failure[k - 1];
+            }
+        }
+    }
+}
+
 /// Masks known secret values in text.
 #[derive(Debug, Default, Clone)]
 pub struct Redactor {
-    secrets: Vec<String>,
+    secrets: Vec<Secret>,
+    longest: usize,
 }
 
 impl Redactor {
     /// A redactor for these values (short ones are ignored).
     pub fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut secrets: Vec<String> = secrets
+        let mut values: Vec<String> = secrets
             .into_iter()
             .filter(|s| s.len() >= MIN_SECRET_LEN)
-            .map(str::to_owned)
+            .map(str::to_ascii_lowercase)
             .collect();
-        // Longest first, so a secret that contains another is masked whole.
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        secrets.dedup();
-        Redactor { secrets }
+        values.sort();
+        values.dedup();
+        let longest = values.iter().map(String::len).max().unwrap_or(0);
+        Redactor {
+            secrets: values.iter().map(|v| Secret::new(v)).collect(),
+            longest,
+        }
     }
 
-    /// `text` with secrets masked, as one line of printable text.
+    /// The longest secret's length in bytes: how far a cut must look ahead.
+    pub fn longest(&self) -> usize {
+        self.longest
+    }
+
+    /// `text` as one line of at most [`MAX_LINE`] bytes (plus `…` when
+    /// cut), secrets masked, controls escaped.
     pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_owned();
+        self.line(text, MAX_LINE)
+    }
+
+    /// `text` as one line of at most `max` bytes (plus `…` when cut),
+    /// secrets masked, controls escaped. Reads at most `max` plus the
+    /// longest secret's bytes of `text`.
+    pub fn line(&self, text: &str, max: usize) -> String {
+        self.process(text, Some(max), true, true)
+    }
+
+    /// `text` with secrets masked, lines kept as they are (for text that is
+    /// split into lines afterwards, each then passing [`Redactor::line`]).
+    /// `complete` is false when `text` is a prefix of something longer
+    /// (a capped capture): then its last `longest - 1` bytes, which may
+    /// hold the start of a secret, are dropped.
+    pub fn mask(&self, text: &str, complete: bool) -> String {
+        self.process(text, None, complete, false)
+    }
+
+    fn process(&self, text: &str, max: Option<usize>, complete: bool, escape: bool) -> String {
+        let lookahead = self.longest.saturating_sub(1);
+        // The window read: `max` plus a lookahead, so that every secret that
+        // starts inside what may be printed is seen whole.
+        let mut window = match max {
+            Some(max) => floor_char(text, max.saturating_add(self.longest).max(max)),
+            None => text.len(),
+        };
+        if window > text.len() {
+            window = text.len();
+        }
+        let cut = !complete || window < text.len();
+        // What may be printed: nothing from the lookahead of a cut window.
+        let safe = if cut {
+            floor_char(text, window.saturating_sub(lookahead))
+        } else {
+            window
+        };
+        let text = &text[..window];
+        let lower = text.as_bytes().to_ascii_lowercase();
+
+        let mut ranges = Vec::new();
         for secret in &self.secrets {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), MASK);
-            }
+            secret.find_all(&lower, &mut ranges);
         }
-        escape_controls(&mask_auth_schemes(&out))
+        mask_schemes(text, &lower, &mut ranges);
+        ranges.sort_unstable();
+
+        let limit = max.unwrap_or(usize::MAX);
+        let mut out = String::with_capacity(limit.min(safe) + 16);
+        let mut truncated = cut;
+        let mut ranges = ranges.into_iter().peekable();
+        let mut at = 0;
+        let mut piece = String::new();
+        while at < safe {
+            // Skip past ranges that end before `at` (merged by skipping).
+            while ranges.peek().is_some_and(|&(_, end)| end <= at) {
+                ranges.next();
+            }
+            let next = match ranges.peek() {
+                Some(&(start, end)) if start <= at => {
+                    // A masked run: extend over every range it touches.
+                    let mut end = end;
+                    while let Some(&(s, e)) = ranges.peek() {
+                        if s > end {
+                            break;
+                        }
+                        end = end.max(e);
+                        ranges.next();
+                    }
+                    piece.clear();
+                    piece.push_str(MASK);
+                    end
+                }
+                _ => {
+                    let c = text[at..].chars().next().expect("at < safe <= len");
+                    piece.clear();
+                    if escape && needs_escape(c) {
+                        push_escaped(&mut piece, c);
+                    } else {
+                        piece.push(c);
+                    }
+                    at + c.len_utf8()
+                }
+            };
+            if out.len() + piece.len() > limit {
+                truncated = true;
+                break;
+            }
+            out.push_str(&piece);
+            at = next;
+        }
+        if truncated && max.is_some() {
+            out.push('…');
+        }
+        out
     }
 }
 
-/// Masks the credential after `Bearer ` or `Basic ` (any case).
-fn mask_auth_schemes(text: &str) -> String {
-    let lower = text.to_ascii_lowercase();
-    let mut out = String::with_capacity(text.len());
-    let mut copied = 0;
-    let mut search = 0;
-    while let Some(found) = ["bearer ", "basic "]
-        .iter()
-        .filter_map(|scheme| {
-            lower[search..]
-                .find(scheme)
-                .map(|i| (search + i, scheme.len()))
-        })
-        .min()
-    {
-        let (at, len) = found;
-        let token_start = at + len;
-        let token_end = text[token_start..]
-            .find(|c: char| c.is_whitespace() || c == '"' || c == '\'')
-            .map_or(text.len(), |i| token_start + i);
-        if token_end > token_start {
-            out.push_str(&text[copied..token_start]);
-            out.push_str(MASK);
-            copied = token_end;
+/// Adds the ranges of the credentials after `Bearer ` or `Basic ` (any
+/// case). Linear: each token scan starts after a space and stops at the
+/// first whitespace or quote, so no two scans overlap.
+fn mask_schemes(text: &str, lower: &[u8], ranges: &mut Vec<(usize, usize)>) {
+    // `lower` is `text` ASCII-lowercased: same length, same boundaries.
+    let lower = std::str::from_utf8(lower).expect("ASCII lowercasing keeps UTF-8");
+    for scheme in SCHEMES {
+        for (at, _) in lower.match_indices(scheme) {
+            let start = at + scheme.len();
+            let end = text[start..]
+                .find(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+                .map_or(text.len(), |i| start + i);
+            if end > start {
+                ranges.push((start, end));
+            }
         }
-        search = token_end.max(token_start);
     }
-    out.push_str(&text[copied..]);
-    out
 }
 
-/// Escapes control characters (newlines included) as `\n`, `\u{1b}`, ...
-fn escape_controls(text: &str) -> String {
-    if !text.chars().any(char::is_control) {
-        return text.to_owned();
+/// The largest char boundary of `text` at or below `at`.
+fn floor_char(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
     }
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    at
+}
+
+/// Whether `c` could break a line or reorder what a terminal shows.
+pub fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}'
+                | '\u{2029}'
+                | '\u{200e}'
+                | '\u{200f}'
+                | '\u{061c}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+        )
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    if c.is_control() {
+        out.extend(c.escape_default());
+    } else {
+        out.extend(c.escape_unicode());
+    }
+}
+
+/// `text` (not from a helper, so with no secrets to mask: a manifest's
+/// name, a path, a duration as written) as one line of at most `max`
+/// bytes, controls escaped, `…` marking a cut. Reads at most `max` bytes.
+pub fn one_line(text: &str, max: usize) -> String {
+    Redactor::default().line(text, max)
+}
+
+/// Longest piece of manifest or command-line text quoted in a message.
+pub const MAX_QUOTE: usize = 128;
+
+/// Manifest or command-line text (an allowlist entry, a duration as
+/// written) for quoting in a message: one line, at most [`MAX_QUOTE`]
+/// bytes. Reads at most that much of `text`.
+pub fn clip(text: &str) -> String {
+    one_line(text, MAX_QUOTE)
 }
 
 /// Cuts `text` to at most `max` bytes on a character boundary, marking the
@@ -99,11 +289,7 @@ pub fn truncate(text: &str, max: usize) -> String {
     if text.len() <= max {
         return text.to_owned();
     }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
+    format!("{}…", &text[..floor_char(text, max)])
 }
 
 #[cfg(test)]
@@ -120,6 +306,24 @@ mod tests {
     }
 
     #[test]
+    fn secrets_are_found_in_any_case() {
+        let r = Redactor::new(["MiXeD-Secret-42"]);
+        assert_eq!(
+            r.redact("https://mixed-secret-42.evil.example and MIXED-SECRET-42"),
+            "https://[redacted].evil.example and [redacted]"
+        );
+    }
+
+    #[test]
+    fn overlapping_occurrences_are_all_masked() {
+        let r = Redactor::new(["abcab1abcab"]);
+        let text = "abcab1abcab1abcab";
+        assert_eq!(r.redact(text), "[redacted]");
+        let r = Redactor::new(["aaaaaa"]);
+        assert_eq!(r.redact("xaaaaaaaay"), "x[redacted]y");
+    }
+
+    #[test]
     fn auth_schemes_are_masked_even_when_unknown() {
         let r = Redactor::default();
         assert_eq!(
@@ -129,6 +333,10 @@ mod tests {
         assert_eq!(r.redact("BASIC dXNlcjpwYXNz\"}"), "BASIC [redacted]\"}");
         assert_eq!(r.redact("a bearer "), "a bearer ");
         assert_eq!(r.redact("no scheme here"), "no scheme here");
+        assert_eq!(
+            r.redact("bearer x bearer y"),
+            "bearer [redacted] bearer [redacted]"
+        );
     }
 
     #[test]
@@ -138,6 +346,62 @@ mod tests {
             r.redact("a\ncredbox: other: fake\r\x1b[31m"),
             "a\\ncredbox: other: fake\\r\\u{1b}[31m"
         );
+        assert_eq!(
+            r.redact("a\u{2028}b\u{2029}c\u{202e}d\u{2066}e\u{85}f"),
+            "a\\u{2028}b\\u{2029}c\\u{202e}d\\u{2066}e\\u{85}f"
+        );
+    }
+
+    #[test]
+    fn a_cut_never_leaves_part_of_a_secret() {
+        let secret = "SECRET-abcdefghij";
+        let r = Redactor::new([secret]);
+        // For every place a cut can fall in and around the secret, no
+        // prefix of it (longer than its first character) is printed.
+        for pad in 0..40 {
+            let text = format!("{}{secret}tail", "x".repeat(pad));
+            for max in 0..text.len() + 2 {
+                let out = r.line(&text, max);
+                assert!(out.len() <= max + '…'.len_utf8(), "{out}");
+                let body = out.trim_end_matches('…');
+                for n in 2..=secret.len() {
+                    assert!(
+                        !body
+                            .to_ascii_lowercase()
+                            .ends_with(&secret[..n].to_ascii_lowercase()),
+                        "pad {pad} max {max}: {out:?}"
+                    );
+                }
+            }
+        }
+        // A capture cut through the secret drops its start.
+        let captured = format!("line one\nline two\nvalue={}", &secret[..9]);
+        let masked = r.mask(&captured, false);
+        assert!(!masked.contains("SECRET-"), "{masked:?}");
+        assert!(masked.starts_with("line one\nline two"), "{masked:?}");
+        assert_eq!(r.mask(&format!("a {secret}\nb"), true), "a [redacted]\nb");
+    }
+
+    #[test]
+    fn work_is_bounded_by_the_window() {
+        // 4 MiB of `bearer x ` (quadratic before) and of control
+        // characters: only max + lookahead bytes are read.
+        let r = Redactor::new(["s3cr3t-token"]);
+        let big = "bearer x ".repeat(500_000);
+        let start = std::time::Instant::now();
+        let out = r.line(&big, 512);
+        assert!(out.len() <= 512 + 3, "{}", out.len());
+        let controls = "\u{1}".repeat(4 << 20);
+        let out = r.line(&controls, 512);
+        assert!(out.len() <= 512 + 3 && out.starts_with("\\u{1}"), "{out}");
+        assert!(start.elapsed() < std::time::Duration::from_millis(200));
+    }
+
+    #[test]
+    fn one_line_bounds_manifest_text() {
+        let out = one_line(&format!("evil\nname{}", "x".repeat(5000)), 64);
+        assert!(out.starts_with("evil\\nname"), "{out}");
+        assert!(out.len() <= 64 + 3);
     }
 
     #[test]

@@ -3,8 +3,13 @@
 //! Claude Code sends `headersHelper` output as HTTP headers and the
 //! `apiKeyHelper` output as `x-api-key` and `Authorization: Bearer`. A value
 //! with CR/LF could inject headers; a bad name makes the client throw; an
-//! oversized one is refused by servers. Every check here rejects the whole
-//! credential with a message that names the header but never its value.
+//! oversized one is refused by servers; a framing or hop-by-hop header
+//! (`Host`, `Content-Length`, `Transfer-Encoding`, `Connection`, ...) is the
+//! HTTP client's business, and a helper that sets one could smuggle a
+//! request. Every check here rejects the whole credential with a message
+//! that names the header but never its value. The name is the helper's
+//! text, so the message passes the run's redactor on its way out (see
+//! [`crate::error::Error::redacted`]).
 
 use crate::error::Error;
 use crate::guest::RawCredential;
@@ -20,6 +25,23 @@ pub const MAX_TOTAL_LEN: usize = 16 << 10;
 pub const MAX_NAME_LEN: usize = 256;
 /// Longest API key.
 pub const MAX_KEY_LEN: usize = 8 << 10;
+
+/// Headers a client must never be told to send: the message framing
+/// (RFC 9112 section 6), the target's host, and the hop-by-hop fields of
+/// RFC 9110 section 7.6.1 (with the legacy ones clients still honour).
+pub const REFUSED_HEADERS: [&str; 11] = [
+    "Host",
+    "Content-Length",
+    "Transfer-Encoding",
+    "Connection",
+    "Upgrade",
+    "TE",
+    "Trailer",
+    "Expect",
+    "Keep-Alive",
+    "Proxy-Connection",
+    "HTTP2-Settings",
+];
 
 /// A credential that passed validation for its format.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +111,15 @@ fn check_headers(headers: &[(String, String)]) -> Result<(), Error> {
     let mut seen: Vec<String> = Vec::with_capacity(headers.len());
     for (name, value) in headers {
         check_name(name)?;
+        if let Some(refused) = REFUSED_HEADERS
+            .iter()
+            .find(|r| r.eq_ignore_ascii_case(name))
+        {
+            return Err(invalid(format!(
+                "header {refused} is the HTTP client's to set, not a credential's \
+                 (framing and hop-by-hop headers are refused)"
+            )));
+        }
         let lower = name.to_ascii_lowercase();
         if seen.contains(&lower) {
             return Err(invalid(format!("header {name} appears twice")));
@@ -118,11 +149,10 @@ fn check_name(name: &str) -> Result<(), Error> {
         )));
     }
     if !name.bytes().all(is_tchar) {
-        // The name is shown escaped: it is not a secret, but it may hold
-        // control characters.
+        // The name is shown as written: the run's redactor masks a secret
+        // in it and escapes control characters.
         return Err(invalid(format!(
-            "header name {:?} is not an RFC 9110 token",
-            name
+            "header name `{name}` is not an RFC 9110 token"
         )));
     }
     Ok(())
@@ -278,6 +308,58 @@ mod tests {
             RawCredential::default(),
             Format::Headers,
             "no headers and no token",
+        );
+    }
+
+    #[test]
+    fn framing_and_hop_by_hop_headers_are_refused_by_name() {
+        for name in [
+            "Host",
+            "content-length",
+            "TRANSFER-ENCODING",
+            "Connection",
+            "Upgrade",
+            "te",
+            "Trailer",
+            "Expect",
+            "Keep-Alive",
+            "Proxy-Connection",
+        ] {
+            match validate(headers(&[("X-Ok", "1"), (name, "v")]), Format::Headers) {
+                Err(Error::InvalidOutput(m)) => assert!(
+                    m.to_ascii_lowercase().starts_with(&format!(
+                        "header {} is the http client's",
+                        name.to_ascii_lowercase()
+                    )),
+                    "{m}"
+                ),
+                other => panic!("{name} accepted: {other:?}"),
+            }
+        }
+        assert!(validate(headers(&[("Authorization", "Bearer x")]), Format::Headers).is_ok());
+        assert!(validate(headers(&[("X-Host", "h")]), Format::Headers).is_ok());
+    }
+
+    #[test]
+    fn messages_that_quote_a_name_pass_the_redactor() {
+        let secret = "Secret-Name-123";
+        let redactor = crate::redact::Redactor::new([secret]);
+        for pairs in [
+            vec![(secret, "")],
+            vec![(secret, "a\r\nb")],
+            vec![("X", "v"), ("x", "w")],
+        ] {
+            let pairs: Vec<(&str, &str)> = pairs;
+            let err = validate(headers(&pairs), Format::Headers).unwrap_err();
+            let text = err.redacted(&redactor).to_string();
+            assert!(!text.to_ascii_lowercase().contains("secret-name"), "{text}");
+        }
+        let upper = secret.to_ascii_uppercase() + " x";
+        let err = validate(headers(&[(&upper, "v")]), Format::Headers).unwrap_err();
+        let text = err.redacted(&redactor).to_string();
+        assert!(
+            text.contains("[redacted]") && !text.contains("SECRET-NAME"),
+            "{text}"
         );
     }
 

@@ -224,7 +224,7 @@ fn a_stdout_flood_does_not_grow_credbox() {
 
 /// Waits for `child` (whose pipes are not read: credbox prints a line at
 /// most) and returns its exit code and peak resident memory in KiB.
-fn wait_with_peak_rss(child: std::process::Child) -> (i32, i64) {
+pub(crate) fn wait_with_peak_rss(child: std::process::Child) -> (i32, i64) {
     let mut status = 0;
     // SAFETY: rusage is plain data; zero is a valid value.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };

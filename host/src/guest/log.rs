@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use crate::redact::{Redactor, truncate};
+use crate::redact::{Redactor, one_line};
 
 /// Most lines one run may log; past it one notice is printed and the rest
 /// dropped.
@@ -53,7 +53,7 @@ impl GuestLog {
         sink: Box<dyn Write + Send>,
     ) -> Self {
         GuestLog {
-            helper: helper.to_owned(),
+            helper: one_line(helper, 128),
             redactor,
             min_level,
             lines: 0,
@@ -77,7 +77,9 @@ impl GuestLog {
             }
             return;
         }
-        let text = truncate(&self.redactor.redact(message), MAX_LINE_LEN);
+        // Cut before it is processed: only the first MAX_LINE_LEN bytes
+        // (and the longest secret's length past them) are read.
+        let text = self.redactor.line(message, MAX_LINE_LEN);
         let line = format!("credbox: {}: {}: {text}\n", self.helper, level.label());
         // A closed stderr must not fail the run.
         let _ = self.sink.write_all(line.as_bytes());

@@ -23,18 +23,38 @@ pub const CAPTURE_LIMIT: usize = 64 << 10;
 struct Buffer {
     kept: Vec<u8>,
     dropped: u64,
+    limit: usize,
 }
 
 /// An in-memory, capped output stream; clones share the buffer.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Captured {
     buffer: Arc<Mutex<Buffer>>,
 }
 
+impl Default for Captured {
+    fn default() -> Self {
+        Captured::new(0)
+    }
+}
+
 impl Captured {
+    /// A capture of [`CAPTURE_LIMIT`] bytes plus `lookahead` (the longest
+    /// secret's length, so that the redactor sees whole any secret that
+    /// starts inside the limit).
+    pub fn new(lookahead: usize) -> Captured {
+        Captured {
+            buffer: Arc::new(Mutex::new(Buffer {
+                kept: Vec::new(),
+                dropped: 0,
+                limit: CAPTURE_LIMIT.saturating_add(lookahead),
+            })),
+        }
+    }
+
     fn push(&self, bytes: &[u8]) {
         let mut buffer = self.buffer.lock().unwrap_or_else(|p| p.into_inner());
-        let room = CAPTURE_LIMIT.saturating_sub(buffer.kept.len());
+        let room = buffer.limit.saturating_sub(buffer.kept.len());
         let take = room.min(bytes.len());
         buffer.kept.extend_from_slice(&bytes[..take]);
         buffer.dropped += (bytes.len() - take) as u64;

@@ -5,6 +5,7 @@
 //! `get-config`. Nothing else of credbox's environment is visible.
 
 use crate::fingerprint::{Fingerprint, Fingerprinter};
+use crate::redact::clip;
 
 /// The allowlist in force for one run.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -60,7 +61,8 @@ fn check_name(name: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "`{name}` is not an environment variable name (letters, digits and _)"
+            "`{}` is not an environment variable name (letters, digits and _)",
+            clip(name)
         ))
     }
 }

@@ -6,6 +6,7 @@
 //! any). A request's host is normalised (`normalize_host`) before it is
 //! matched, so case and a trailing dot do not matter.
 
+use crate::redact::clip;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -88,7 +89,10 @@ impl AllowEntry {
             .split_once("://")
             .ok_or("expected scheme://host[:port], as in https://api.example.com")?;
         let scheme = Scheme::parse(scheme).ok_or_else(|| {
-            format!("unsupported scheme `{scheme}` (https, or http for a test server)")
+            format!(
+                "unsupported scheme `{}` (https, or http for a test server)",
+                clip(scheme)
+            )
         })?;
         let authority = rest.strip_suffix('/').unwrap_or(rest);
         if authority.contains(['/', '?', '#']) {
@@ -100,7 +104,7 @@ impl AllowEntry {
             Some("*") => PortRule::Any,
             Some(p) => match p.parse::<u16>() {
                 Ok(n) if n > 0 => PortRule::Port(n),
-                _ => return Err(format!("`{p}` is not a port (1 to 65535, or *)")),
+                _ => return Err(format!("`{}` is not a port (1 to 65535, or *)", clip(p))),
             },
         };
         Ok(AllowEntry {
@@ -159,7 +163,7 @@ fn split_port(authority: &str) -> Result<(&str, Option<&str>), String> {
             "" => Ok((host, None)),
             _ => match rest.strip_prefix(':') {
                 Some(port) => Ok((host, Some(port))),
-                None => Err(format!("unexpected `{rest}` after the address")),
+                None => Err(format!("unexpected `{}` after the address", clip(rest))),
             },
         };
     }
@@ -176,7 +180,7 @@ fn parse_host_pattern(host: &str) -> Result<HostPattern, String> {
         return inner
             .parse::<Ipv6Addr>()
             .map(|ip| HostPattern::Ip(IpAddr::V6(ip)))
-            .map_err(|_| format!("`{inner}` is not an IPv6 address"));
+            .map_err(|_| format!("`{}` is not an IPv6 address", clip(inner)));
     }
     if let Ok(ip) = host.parse::<Ipv4Addr>() {
         return Ok(HostPattern::Ip(IpAddr::V4(ip)));
@@ -204,7 +208,7 @@ fn check_name(name: &str) -> Result<(), String> {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     };
     if name.is_empty() || name.len() > 253 || !name.split('.').all(label_ok) {
-        return Err(format!("`{name}` is not a host name"));
+        return Err(format!("`{}` is not a host name", clip(name)));
     }
     Ok(())
 }

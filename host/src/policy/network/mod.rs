@@ -40,6 +40,7 @@ pub mod allow;
 pub mod ranges;
 pub mod tls;
 
+use crate::redact::clip;
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -93,7 +94,7 @@ impl NetworkPolicy {
                 "an entry holds user info (user@host); list only scheme://host[:port]".into(),
             );
         }
-        let entry = AllowEntry::parse(text).map_err(|e| format!("{text:?}: {e}"))?;
+        let entry = AllowEntry::parse(text).map_err(|e| format!("\"{}\": {e}", clip(text)))?;
         if !self.allow.contains(&entry) {
             self.allow.push(entry);
         }

@@ -54,8 +54,13 @@ const fn v4(a: u8, b: u8, c: u8, d: u8, prefix: u8) -> IpNet {
 /// An IPv6 range for [`NON_GLOBAL`], from its first segment (the others
 /// zero) or, for `::1`, its last.
 const fn v6(first: u16, last: u16, prefix: u8) -> IpNet {
+    v6s([first, 0, 0, 0, 0, 0, 0, last], prefix)
+}
+
+/// An IPv6 range from all its segments.
+const fn v6s(s: [u16; 8], prefix: u8) -> IpNet {
     IpNet::V6(Ipv6Net::new_assert(
-        Ipv6Addr::new(first, 0, 0, 0, 0, 0, 0, last),
+        Ipv6Addr::new(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]),
         prefix,
     ))
 }
@@ -63,6 +68,14 @@ const fn v6(first: u16, last: u16, prefix: u8) -> IpNet {
 /// The ranges a helper must not reach by name alone ([`is_private`]): the
 /// single place to list one more. Each is written with its host bits zero
 /// (a unit test checks).
+///
+/// The list follows IANA's IPv4 and IPv6 Special-Purpose Address
+/// Registries (every entry whose "Globally Reachable" is False, and the
+/// deprecated ones), plus multicast, which no HTTP server lives at. The
+/// registries' globally reachable exceptions inside a listed block are in
+/// [`GLOBAL_EXCEPTIONS`]. Addresses that embed an IPv4 address (NAT64's
+/// `64:ff9b::/96`, 6to4's `2002::/16`) are judged by the IPv4 address they
+/// lead to ([`is_private`]).
 pub const NON_GLOBAL: &[IpNet] = &[
     // "This network" (RFC 791, RFC 1122 section 3.2.1.3), with the
     // unspecified address 0.0.0.0.
@@ -77,23 +90,97 @@ pub const NON_GLOBAL: &[IpNet] = &[
     v4(169, 254, 0, 0, 16),
     // Shared address space of carrier-grade NAT (RFC 6598).
     v4(100, 64, 0, 0, 10),
+    // IETF protocol assignments (RFC 6890 section 2.1), among them the
+    // DS-Lite and NAT64 discovery addresses; see GLOBAL_EXCEPTIONS.
+    v4(192, 0, 0, 0, 24),
+    // Documentation: TEST-NET-1, -2 and -3 (RFC 5737).
+    v4(192, 0, 2, 0, 24),
+    v4(198, 51, 100, 0, 24),
+    v4(203, 0, 113, 0, 24),
+    // Deprecated 6to4 relay anycast (RFC 7526).
+    v4(192, 88, 99, 0, 24),
+    // Benchmarking (RFC 2544).
+    v4(198, 18, 0, 0, 15),
+    // Multicast (RFC 5771).
+    v4(224, 0, 0, 0, 4),
+    // Reserved for future use (RFC 1112 section 4), with the limited
+    // broadcast address 255.255.255.255 (RFC 919).
+    v4(240, 0, 0, 0, 4),
     // The unspecified address `::` (RFC 4291 section 2.5.2).
     v6(0, 0, 128),
     // Loopback `::1` (RFC 4291 section 2.5.3).
     v6(0, 1, 128),
+    // Deprecated IPv4-compatible addresses `::a.b.c.d` (RFC 4291 section
+    // 2.5.5.1), around the two above.
+    v6(0, 0, 96),
     // Link-local unicast (RFC 4291 section 2.5.6).
     v6(0xfe80, 0, 10),
     // Unique local addresses (RFC 4193).
     v6(0xfc00, 0, 7),
+    // IPv4/IPv6 translation for local use (RFC 8215).
+    v6s([0x64, 0xff9b, 1, 0, 0, 0, 0, 0], 48),
+    // Discard-only (RFC 6666).
+    v6(0x100, 0, 64),
+    // IETF protocol assignments (RFC 2928): Teredo, benchmarking, ORCHID...;
+    // see GLOBAL_EXCEPTIONS.
+    v6(0x2001, 0, 23),
+    // Documentation (RFC 3849, RFC 9637).
+    v6s([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
+    v6(0x3fff, 0, 20),
+    // Segment routing SIDs (RFC 9602).
+    v6(0x5f00, 0, 16),
+    // Multicast (RFC 4291 section 2.7).
+    v6(0xff00, 0, 8),
 ];
+
+/// Blocks inside a [`NON_GLOBAL`] range that IANA's registries mark
+/// globally reachable: anycast services and ORCHIDv2.
+pub const GLOBAL_EXCEPTIONS: &[IpNet] = &[
+    // Port Control Protocol anycast (RFC 7723) and TURN anycast (RFC 8155).
+    v4(192, 0, 0, 9, 32),
+    v4(192, 0, 0, 10, 32),
+    // PCP and TURN anycast, IPv6.
+    v6s([0x2001, 1, 0, 0, 0, 0, 0, 1], 128),
+    v6s([0x2001, 1, 0, 0, 0, 0, 0, 2], 128),
+    // AMT (RFC 7450).
+    v6s([0x2001, 3, 0, 0, 0, 0, 0, 0], 32),
+    // AS112-v6 (RFC 7535).
+    v6s([0x2001, 4, 0x112, 0, 0, 0, 0, 0], 48),
+    // ORCHIDv2 (RFC 7343) and drone remote ID (RFC 9374).
+    v6s([0x2001, 0x20, 0, 0, 0, 0, 0, 0], 28),
+    v6s([0x2001, 0x30, 0, 0, 0, 0, 0, 0], 28),
+];
+
+/// The IPv4 address an IPv6 address leads to when it embeds one: NAT64's
+/// well-known prefix `64:ff9b::/96` (RFC 6052) and 6to4's `2002::/16`
+/// (RFC 3056).
+fn embedded_ipv4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    let o = ip.octets();
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        return Some(Ipv4Addr::new(o[12], o[13], o[14], o[15]));
+    }
+    if s[0] == 0x2002 {
+        return Some(Ipv4Addr::new(o[2], o[3], o[4], o[5]));
+    }
+    None
+}
 
 /// Whether `ip` is an address a helper must not reach by name alone: one
 /// in [`NON_GLOBAL`] (unspecified or "this network", loopback, private,
-/// link-local, shared CGNAT space), or the IPv4-mapped IPv6 form
-/// (`::ffff:a.b.c.d`) of an IPv4 one.
+/// link-local, shared CGNAT space, documentation, benchmarking, reserved,
+/// multicast...) and not in [`GLOBAL_EXCEPTIONS`], or an IPv6 address that
+/// leads to such an IPv4 address (IPv4-mapped `::ffff:a.b.c.d`, NAT64,
+/// 6to4).
 pub fn is_private(ip: IpAddr) -> bool {
     let ip = ip.to_canonical();
+    if let IpAddr::V6(v6) = ip
+        && let Some(v4) = embedded_ipv4(v6)
+    {
+        return is_private(IpAddr::V4(v4));
+    }
     NON_GLOBAL.iter().any(|range| range.contains(&ip))
+        && !GLOBAL_EXCEPTIONS.iter().any(|range| range.contains(&ip))
 }
 
 #[cfg(test)]
@@ -124,6 +211,33 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:10.1.2.3",
             "::ffff:169.254.169.254",
+            // IANA's special-purpose registries.
+            "198.18.0.1",
+            "198.19.255.255",
+            "240.0.0.1",
+            "255.255.255.255",
+            "192.0.0.1",
+            "192.0.0.170",
+            "192.0.2.1",
+            "198.51.100.7",
+            "203.0.113.9",
+            "192.88.99.1",
+            "224.0.0.1",
+            "239.255.255.250",
+            "64:ff9b::10.0.0.1",
+            "64:ff9b::127.0.0.1",
+            "64:ff9b:1::1",
+            "2002:a00:1::1",
+            "2001:db8::1",
+            "3fff::1",
+            "2001::1",
+            "2001:2::1",
+            "100::1",
+            "5f00::1",
+            "ff02::1",
+            "ff0e::1",
+            "::10.0.0.1",
+            "::ffff:198.18.0.1",
         ] {
             assert!(
                 is_private(private.parse().unwrap()),
@@ -139,8 +253,19 @@ mod tests {
             "100.128.0.1",
             "169.255.0.1",
             "1.1.1.1",
-            "2001:db8::1",
             "2606:4700::1111",
+            "2a00:1450:4001::200e",
+            "198.17.255.255",
+            "198.20.0.1",
+            "223.255.255.255",
+            "192.0.0.9",
+            "192.0.1.1",
+            "192.31.196.1",
+            "64:ff9b::8.8.8.8",
+            "2002:808:808::1",
+            "2001:4:112::1",
+            "2001:20::1",
+            "2001:200::1",
             "fec0::1",
             "::ffff:8.8.8.8",
         ] {
@@ -223,7 +348,7 @@ mod tests {
 
     #[test]
     fn the_table_writes_each_range_from_its_first_address() {
-        for range in NON_GLOBAL {
+        for range in NON_GLOBAL.iter().chain(GLOBAL_EXCEPTIONS) {
             assert_eq!(
                 *range,
                 range.trunc(),
