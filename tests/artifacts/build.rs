@@ -9,6 +9,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+/// The target every helper is built for.
+const TARGET: &str = "wasm32-wasip2";
+
 /// Folders whose subfolders are helper crates.
 const CRATE_FOLDERS: [&str; 2] = ["tests/guests", "examples"];
 
@@ -33,6 +36,8 @@ fn main() {
         println!("cargo:rerun-if-changed={}", root.join(path).display());
     }
 
+    ensure_target(&root);
+
     let crates: Vec<(String, PathBuf)> = CRATE_FOLDERS
         .iter()
         .flat_map(|folder| crate_dirs(&root.join(folder)))
@@ -42,7 +47,7 @@ fn main() {
     let mut cargo = Command::new(env::var_os("CARGO").unwrap());
     cargo
         .current_dir(&root)
-        .args(["build", "--release", "--target", "wasm32-wasip2"])
+        .args(["build", "--release", "--target", TARGET])
         .arg("--target-dir")
         .arg(&target_dir)
         // Cargo reads a build script's stdout for directives: keep the
@@ -70,13 +75,10 @@ fn main() {
     }
     let status = cargo.status().expect("cannot run cargo");
     if !status.success() {
-        panic!(
-            "building the guests for wasm32-wasip2 failed ({status}): see cargo's errors \
-             above (a missing target is added with `rustup target add wasm32-wasip2`)"
-        );
+        panic!("building the guests for wasm32-wasip2 failed ({status}): see cargo's errors above");
     }
 
-    let release = target_dir.join("wasm32-wasip2/release");
+    let release = target_dir.join(TARGET).join("release");
     let mut code = String::new();
     let mut all = Vec::new();
     for (package, dir) in &crates {
@@ -92,6 +94,49 @@ fn main() {
     code += "/// Every component above, as `(package name, path)`.\n";
     code += &format!("pub const ALL: &[(&str, &str)] = &[{}];\n", all.join(", "));
     fs::write(out_dir.join("artifacts.rs"), code).unwrap();
+}
+
+/// Makes sure the compiler has the standard library for [`TARGET`].
+///
+/// rustup installs the targets that `rust-toolchain.toml` names only when it
+/// installs the toolchain itself; a toolchain installed before (or by hand)
+/// lacks them. Then `rustup target add` adds it to the toolchain this build
+/// runs with (rustup passes it down in `RUSTUP_TOOLCHAIN`); without rustup,
+/// the build stops with a one-line instruction.
+fn ensure_target(root: &Path) {
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let has_target = || {
+        let out = Command::new(&rustc)
+            .args(["--print", "target-libdir", "--target", TARGET])
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run rustc: {e}"));
+        // The folder is printed whether or not it is there.
+        let libdir = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        out.status.success() && Path::new(&libdir).is_dir()
+    };
+    if has_target() {
+        return;
+    }
+    let added = Command::new("rustup")
+        .current_dir(root)
+        .args(["target", "add", TARGET])
+        // Keep stdout free for cargo's directives.
+        .stdout(Stdio::from(std::io::stderr()))
+        .status();
+    match added {
+        Ok(status) if status.success() && has_target() => println!(
+            "cargo:warning=installed the {TARGET} target with `rustup target add {TARGET}` \
+             (needed to build the test helpers)"
+        ),
+        Ok(status) => panic!(
+            "the {TARGET} target is missing and `rustup target add {TARGET}` failed \
+             ({status}): see its errors above"
+        ),
+        Err(e) => panic!(
+            "the {TARGET} target is missing and rustup cannot be run ({e}): install the \
+             standard library for {TARGET} for this Rust toolchain, then build again"
+        ),
+    }
 }
 
 /// The subfolders of `folder` that hold a `Cargo.toml`, sorted.

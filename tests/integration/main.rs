@@ -3,12 +3,17 @@
 //! Every test runs the real `credbox` executable on real components
 //! compiled from source by `tests/artifacts` (the examples and the hostile
 //! guests under `tests/guests/`), and checks what a caller sees: the exit
-//! code, stdout, the one stderr line, and how long it took.
+//! code, stdout, the one stderr line, and how long it took. `claude_code`
+//! runs it under the real Claude Code client, installed from npm on first
+//! use.
 
+mod claude_client;
+mod mock_apis;
 mod server;
 mod util;
 
 mod cache;
+mod claude_code;
 mod compiled;
 mod containment;
 mod core;

@@ -1,0 +1,298 @@
+//! credbox under the real Claude Code client (`claude -p`, the version
+//! pinned in `claude_client`), as its `apiKeyHelper` and as an MCP server's
+//! `headersHelper`, against loopback stand-ins for the Anthropic Messages
+//! API and MCP servers (`mock_apis`).
+//!
+//! Each run gets a fresh `HOME` (no user configuration), a working folder
+//! of its own, and its own credbox cache. The client is killed if it runs
+//! longer than [`CLIENT_DEADLINE`].
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use credbox_test_artifacts::{ENV_BEARER, GUEST_ECHO_REQUEST, OAUTH_CLIENT_CREDENTIALS};
+use serde_json::{Value, json};
+
+use crate::claude_client::{Finished, claude, run};
+use crate::mock_apis::{ANSWER, anthropic_api, mcp_method, mcp_server, path};
+use crate::server::{Server, closed_port};
+use crate::util::{Cache, TempManifest, manifest, root};
+
+/// The longest a client run may take before it is killed.
+const CLIENT_DEADLINE: Duration = Duration::from_secs(60);
+
+/// How soon the client must give up when credbox fails: start-up, one
+/// helper run, the client's own two retries of the refused request (about
+/// 3 s in all here), with room for a loaded machine. Far from the 10
+/// minutes a hanging helper script can cost.
+const FAILURE_BOUND: Duration = Duration::from_secs(15);
+
+/// The credbox binary under test.
+const CREDBOX: &str = env!("CARGO_BIN_EXE_credbox");
+
+/// One client at a time: each is a large process, and the failure test
+/// measures time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// `text` quoted for a POSIX shell (Claude Code runs helpers through one).
+fn sh_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// The shell command that runs credbox with `args`.
+fn credbox_command(args: &[&str]) -> String {
+    std::iter::once(CREDBOX)
+        .chain(args.iter().copied())
+        .map(sh_quote)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The example's own manifest, with its component line pointed at the
+/// freshly built artifact.
+fn example_manifest(example: &str, component: &str) -> TempManifest {
+    let path = root().join("examples").join(example).join("credbox.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let body: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("component"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    manifest(example, component, &body)
+}
+
+/// A credbox cache with the components of `manifests` compiled in it, as
+/// after `credbox build`.
+fn warm_cache(manifests: &[&TempManifest]) -> Cache {
+    let cache = Cache::new();
+    for m in manifests {
+        cache.run(&["build", m.arg()], &[]).ok();
+    }
+    cache
+}
+
+/// Runs `claude -p` with `settings` (and `mcp_config`, when given) in a
+/// fresh home, with the Messages API at `api`, credbox's cache at `cache`,
+/// and `env` on top of a minimal environment.
+fn run_claude(
+    claude: &Path,
+    api: &Server,
+    cache: &Cache,
+    settings: &Value,
+    mcp_config: Option<&Value>,
+    env: &[(&str, &str)],
+) -> Finished {
+    let home = tempfile::tempdir().unwrap();
+    let work = home.path().join("project");
+    std::fs::create_dir(&work).unwrap();
+    let settings_file = home.path().join("settings.json");
+    std::fs::write(&settings_file, settings.to_string()).unwrap();
+
+    let mut cmd = Command::new(claude);
+    cmd.args(["-p", "Say pong.", "--no-session-persistence", "--settings"])
+        .arg(&settings_file);
+    if let Some(config) = mcp_config {
+        let mcp_file = home.path().join("mcp.json");
+        std::fs::write(&mcp_file, config.to_string()).unwrap();
+        cmd.arg("--mcp-config")
+            .arg(&mcp_file)
+            .arg("--strict-mcp-config");
+    }
+    cmd.current_dir(&work)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("ANTHROPIC_BASE_URL", api.origin())
+        .env("CREDBOX_CACHE_DIR", cache.path())
+        // Nothing but the loopback servers: no telemetry, error reports or
+        // update checks.
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+        .env("DISABLE_AUTOUPDATER", "1")
+        .envs(env.iter().copied());
+
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let out = run(cmd, CLIENT_DEADLINE).expect("claude starts");
+    assert!(
+        !out.timed_out,
+        "claude was still running after {CLIENT_DEADLINE:?} and was killed: {out:#?}"
+    );
+    out
+}
+
+#[test]
+fn claude_code_gets_its_api_key_and_mcp_headers_from_credbox() {
+    let Some(claude) = claude() else { return };
+    let token = "sk-credbox-e2e-4f1d9c";
+    let api = Server::start(anthropic_api(token.to_owned()));
+    let bearer_mcp = Server::start(mcp_server);
+    let echo_mcp = Server::start(mcp_server);
+    let bearer_url = format!("{}/mcp", bearer_mcp.origin());
+    let echo_url = format!("{}/mcp", echo_mcp.origin());
+
+    let env_bearer = example_manifest("env-bearer", ENV_BEARER);
+    let echo = manifest("echo-request", GUEST_ECHO_REQUEST, "");
+    let cache = warm_cache(&[&env_bearer, &echo]);
+    let settings = json!({
+        "apiKeyHelper": credbox_command(&["run", "--format", "api-key", env_bearer.arg()]),
+    });
+    let mcp_config = json!({"mcpServers": {
+        "credbox-bearer": {
+            "type": "http",
+            "url": bearer_url,
+            "headersHelper": credbox_command(&["run", env_bearer.arg()]),
+        },
+        "credbox-echo": {
+            "type": "http",
+            "url": echo_url,
+            "headersHelper": credbox_command(&["run", echo.arg()]),
+        },
+    }});
+    let out = run_claude(
+        &claude,
+        &api,
+        &cache,
+        &settings,
+        Some(&mcp_config),
+        &[("API_TOKEN", token)],
+    );
+    eprintln!("claude -p took {:?}", out.elapsed);
+
+    // The model's answer came back through the key credbox handed out.
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert_eq!(out.stdout.trim(), ANSWER, "{out:#?}");
+    assert!(!out.stderr.contains("Helper failed"), "{out:#?}");
+    let requests = api.stop();
+    let messages: Vec<_> = requests
+        .iter()
+        .filter(|r| path(r) == "/v1/messages")
+        .collect();
+    assert!(!messages.is_empty(), "no Messages request: {requests:#?}");
+    let bearer = format!("Bearer {token}");
+    for request in messages {
+        assert_eq!(request.header("x-api-key"), Some(token), "{request:#?}");
+        assert_eq!(
+            request.header("authorization"),
+            Some(bearer.as_str()),
+            "{request:#?}"
+        );
+    }
+
+    // Each MCP server was initialised and listed with its helper's headers.
+    let connected = |requests: &[crate::server::Request]| {
+        let methods: Vec<String> = requests.iter().filter_map(mcp_method).collect();
+        assert!(
+            methods.iter().any(|m| m == "initialize") && methods.iter().any(|m| m == "tools/list"),
+            "the client did not initialise the server and list its tools: {methods:?}"
+        );
+    };
+    let requests = bearer_mcp.stop();
+    connected(&requests);
+    for request in &requests {
+        assert_eq!(
+            request.header("authorization"),
+            Some(bearer.as_str()),
+            "{request:#?}"
+        );
+    }
+    // The MCP server's name and URL went from the client, through credbox,
+    // into the helper, and back as headers.
+    let requests = echo_mcp.stop();
+    connected(&requests);
+    for request in &requests {
+        assert_eq!(request.header("x-purpose"), Some("headers"), "{request:#?}");
+        assert_eq!(
+            request.header("x-mcp-server-name"),
+            Some("credbox-echo"),
+            "{request:#?}"
+        );
+        assert_eq!(
+            request.header("x-mcp-server-url"),
+            Some(echo_url.as_str()),
+            "{request:#?}"
+        );
+    }
+}
+
+#[test]
+fn claude_code_shows_credboxs_one_line_error_and_gives_up_quickly() {
+    let Some(claude) = claude() else { return };
+    let secret = "s3cret-e2e-91b2";
+    let env_bearer = example_manifest("env-bearer", ENV_BEARER);
+    let oauth = example_manifest("oauth-client-credentials", OAUTH_CLIENT_CREDENTIALS);
+    // The VPN-down case: nothing listens at the token endpoint.
+    let down = format!("http://127.0.0.1:{}", closed_port());
+    let token_url = format!("TOKEN_URL={down}/oauth/token");
+    let cases = [
+        (
+            "env-bearer, API_TOKEN unset",
+            vec!["run", "--format", "api-key", env_bearer.arg()],
+            vec![],
+            "apiKeyHelper failed: exited 3: credbox: env-bearer: misconfigured: \
+             missing config API_TOKEN"
+                .to_owned(),
+        ),
+        (
+            "oauth-client-credentials, token endpoint down",
+            vec![
+                "run",
+                "--format",
+                "api-key",
+                oauth.arg(),
+                "--config",
+                &token_url,
+                "--allow-url",
+                "http://127.0.0.1:*",
+            ],
+            vec![("CLIENT_ID", "cli-e2e"), ("CLIENT_SECRET", secret)],
+            format!(
+                "apiKeyHelper failed: exited 5: credbox: oauth-client-credentials: unavailable: {down}"
+            ),
+        ),
+    ];
+    for (case, args, env, expected) in cases {
+        let api = Server::start(anthropic_api("a key no helper hands out".to_owned()));
+        let cache = warm_cache(&[&env_bearer, &oauth]);
+        let settings = json!({"apiKeyHelper": credbox_command(&args)});
+        let out = run_claude(&claude, &api, &cache, &settings, None, &env);
+        eprintln!("{case}: claude -p took {:?}", out.elapsed);
+
+        assert!(
+            out.elapsed < FAILURE_BOUND,
+            "{case}: took {:?}: {out:#?}",
+            out.elapsed
+        );
+        // One line per helper run, each credbox's own line: what failed,
+        // in which helper, and what to do.
+        let lines: Vec<&str> = out.stderr.lines().filter(|l| !l.is_empty()).collect();
+        assert!(!lines.is_empty(), "{case}: nothing on stderr: {out:#?}");
+        assert!(
+            lines[0].starts_with(&expected) && lines[0].ends_with(')'),
+            "{case}: {:?} is not {expected:?}…(what to do): {out:#?}",
+            lines[0]
+        );
+        // The client asks again after the refused request (twice, in this
+        // version); credbox answers from its failure backoff instead of
+        // running the helper again.
+        assert!(lines.len() >= 2, "{case}: no retry: {out:#?}");
+        for line in &lines[1..] {
+            assert!(
+                line.starts_with(&expected) && line.contains(" (cached failure, next try in "),
+                "{case}: {line:?}: {out:#?}"
+            );
+        }
+        assert!(!out.stdout.contains(ANSWER), "{case}: {out:#?}");
+        assert!(
+            !out.stdout.contains(secret) && !out.stderr.contains(secret),
+            "{case}: the secret was shown: {out:#?}"
+        );
+        // No request went out with a key.
+        for request in api.stop() {
+            assert!(
+                request.header("x-api-key").unwrap_or_default().is_empty(),
+                "{case}: {request:#?}"
+            );
+        }
+    }
+}
