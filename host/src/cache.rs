@@ -65,6 +65,13 @@ impl CacheKey {
         CacheKey(f.finish())
     }
 
+    /// A key read back from its hex form (an entry's file name), or
+    /// `None` unless it is 64 lowercase hex digits.
+    pub fn parse(hex: &str) -> Option<CacheKey> {
+        (hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+            .then(|| CacheKey(hex.to_owned()))
+    }
+
     /// The key as hex.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -584,7 +591,7 @@ impl CredentialCache {
             .filter_map(|e| e.ok()?.file_name().into_string().ok())
             .filter_map(|name| name.strip_suffix(".json").map(str::to_owned))
             .filter_map(|key| {
-                let entry = self.entry(&CacheKey(key.clone()))?;
+                let entry = self.entry(&CacheKey::parse(&key)?)?;
                 Some((key, entry))
             })
             .collect();
@@ -606,8 +613,8 @@ impl CredentialCache {
             };
             let matches = match helper {
                 None => true,
-                Some(helper) => self
-                    .entry(&CacheKey(key.to_owned()))
+                Some(helper) => CacheKey::parse(key)
+                    .and_then(|key| self.entry(&key))
                     .is_some_and(|e| e.helper == helper),
             };
             if matches {

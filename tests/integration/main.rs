@@ -11,5 +11,6 @@ mod util;
 mod cache;
 mod compiled;
 mod core;
+mod damage;
 mod hostile;
 mod network;
