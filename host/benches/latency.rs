@@ -13,6 +13,10 @@
 //! - `bash cached helper`: the common shell pattern (check the file's age,
 //!   then `cat` it).
 //! - `credbox hit`: a fresh credential in credbox's cache.
+//! - `credbox refresh-window hit`: the cached credential is past its
+//!   refresh time, still valid, and its refresh is running (the benchmark
+//!   holds the entry's lock as the detached refresh would): what every
+//!   caller but the one that starts the refresh sees.
 //! - `credbox miss, precompiled`: `--no-cache`, so the helper runs, from
 //!   the compiled-component cache (no network, a static guest).
 //! - `credbox first call`: empty cache directory: compile, run, store.
@@ -91,6 +95,35 @@ fn credbox(cache: &Path, args: &[&OsStr]) -> Command {
     cmd
 }
 
+/// Moves the one cached credential into its refresh window (refresh time
+/// passed, 50 s left) and takes its lock, as a running refresh holds it.
+fn into_refresh_window(cache: &Path) -> std::fs::File {
+    use credbox::cache::{CacheKey, Entry, now_ms};
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = cache.join("credentials");
+    let path = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .expect("a cached credential");
+    let key = CacheKey::parse(path.file_stem().unwrap().to_str().unwrap()).unwrap();
+    let mut entry = Entry::decode(&std::fs::read(&path).unwrap(), &key).unwrap();
+    let now = now_ms();
+    let stored = entry.credential.as_mut().unwrap();
+    (stored.created_ms, stored.refresh_ms, stored.expires_ms) =
+        (now - 250_000, now - 10_000, now + 50_000);
+    std::fs::write(&path, entry.encode(&key)).unwrap();
+    let lock = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(path.with_extension("lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    lock
+}
+
 fn main() {
     let work = tempfile::tempdir().expect("tempdir");
     let credential = work.path().join("credential");
@@ -126,6 +159,13 @@ fn main() {
         run("credbox hit", 300, || {
             credbox(&cache, &[OsStr::new("run"), m])
         }),
+        {
+            // Hold the lock until the scenario is over.
+            let _refreshing = into_refresh_window(&cache);
+            run("credbox refresh-window hit", 300, || {
+                credbox(&cache, &[OsStr::new("run"), m])
+            })
+        },
         run("credbox miss, precompiled", 100, || {
             credbox(&cache, &[OsStr::new("run"), OsStr::new("--no-cache"), m])
         }),

@@ -25,16 +25,19 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::files::{self, Links};
 use crate::fingerprint::Fingerprinter;
+use crate::manifest::Format;
 use crate::policy::Policy;
 use crate::private_dir::PrivateDir;
 use crate::request::Request;
 use crate::units::{format_duration, hex_sha256};
 
 /// Version of the entry format; entries of another version are misses.
-const ENTRY_VERSION: u32 = 1;
+const ENTRY_VERSION: u32 = 2;
 /// How often a waiting process checks whether the lock is free.
 const LOCK_POLL: Duration = Duration::from_millis(5);
 
@@ -62,6 +65,13 @@ impl CacheKey {
         CacheKey(f.finish())
     }
 
+    /// A key read back from its hex form (an entry's file name), or
+    /// `None` unless it is 64 lowercase hex digits.
+    pub fn parse(hex: &str) -> Option<CacheKey> {
+        (hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+            .then(|| CacheKey(hex.to_owned()))
+    }
+
     /// The key as hex.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -85,11 +95,14 @@ const RACY_WINDOW: Duration = Duration::from_secs(2);
 /// same times, so, as git does with its index, metadata is not trusted for
 /// a file changed in the last [`RACY_WINDOW`]: such a file is identified
 /// by the SHA-256 of its contents instead.
-pub fn component_stamp(path: &Path) -> Result<String> {
-    component_stamp_at(path, SystemTime::now())
+///
+/// The file is never opened when it is not a regular file (a FIFO would
+/// block the open), and never read past `cap` bytes.
+pub fn component_stamp(path: &Path, cap: u64) -> Result<String> {
+    component_stamp_at(path, cap, SystemTime::now())
 }
 
-fn component_stamp_at(path: &Path, now: SystemTime) -> Result<String> {
+fn component_stamp_at(path: &Path, cap: u64, now: SystemTime) -> Result<String> {
     let unreadable = |e: std::io::Error| {
         Error::Usage(format!(
             "cannot read component {}: {e}; build it first (see the README)",
@@ -99,8 +112,9 @@ fn component_stamp_at(path: &Path, now: SystemTime) -> Result<String> {
     let meta = std::fs::metadata(path).map_err(unreadable)?;
     if !meta.is_file() {
         return Err(Error::Usage(format!(
-            "component {} is not a file",
-            path.display()
+            "component {} is {}, not a regular file",
+            path.display(),
+            files::kind_name(&meta.file_type())
         )));
     }
     let changed = u64::try_from(meta.ctime()).ok().map(|secs| {
@@ -110,7 +124,8 @@ fn component_stamp_at(path: &Path, now: SystemTime) -> Result<String> {
         .and_then(|changed| now.duration_since(changed).ok())
         .is_some_and(|age| age >= RACY_WINDOW);
     if !settled {
-        let bytes = std::fs::read(path).map_err(unreadable)?;
+        let bytes = files::read_regular(path, cap, Links::Follow)
+            .map_err(|e| Error::Usage(format!("cannot read component {}: {e}", path.display())))?;
         return Ok(format!("sha256:{}", hex_sha256(&bytes)));
     }
     Ok(format!(
@@ -127,9 +142,12 @@ fn component_stamp_at(path: &Path, now: SystemTime) -> Result<String> {
 
 /// A cached credential: the exact text to print.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Stored {
     /// What credbox printed (and prints again on a hit).
     pub output: String,
+    /// The format `output` is in, checked again on every hit.
+    pub format: Format,
     /// When it was fetched (Unix ms).
     pub created_ms: u64,
     /// From when the helper is run again ahead of expiry (Unix ms).
@@ -140,6 +158,7 @@ pub struct Stored {
 
 /// A remembered failure.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Failure {
     /// The error's message, already redacted.
     pub message: String,
@@ -170,6 +189,91 @@ pub struct Entry {
     pub failure: Option<Failure>,
 }
 
+/// Start of every entry file: the format's name, then the hex SHA-256 of
+/// the key and the JSON that follow the newline.
+const ENTRY_MAGIC: &[u8] = b"credbox-entry-v2 ";
+/// Largest entry file read: a credential is at most 16 KiB of headers,
+/// JSON-escaped twice.
+const MAX_ENTRY_SIZE: u64 = 1 << 20;
+/// Longest span from a credential's creation to its expiry that an entry
+/// may record: the longest TTL plus the longest stale window.
+const MAX_SPAN: Duration = Duration::from_secs(
+    crate::policy::cache::MAX_TTL.as_secs() + crate::policy::cache::MAX_STALE_IF_ERROR.as_secs(),
+);
+
+impl Entry {
+    /// The file's bytes for the entry of `key`: a checksum over the key
+    /// and the entry, then the entry as JSON. The key is in the checksum so
+    /// that an entry copied under another key's name is refused.
+    pub fn encode(&self, key: &CacheKey) -> Vec<u8> {
+        let json = serde_json::to_vec(self).expect("an entry always encodes");
+        let mut out = Vec::with_capacity(ENTRY_MAGIC.len() + 65 + json.len());
+        out.extend_from_slice(ENTRY_MAGIC);
+        out.extend_from_slice(entry_digest(key, &json).as_bytes());
+        out.push(b'\n');
+        out.extend_from_slice(&json);
+        out
+    }
+
+    /// The entry of `key` in a file's `bytes`, or `None` unless its
+    /// checksum matches, it parses, and it passes [`Entry::is_sound`]:
+    /// anything else was not stored by credbox for this key.
+    pub fn decode(bytes: &[u8], key: &CacheKey) -> Option<Entry> {
+        let rest = bytes.strip_prefix(ENTRY_MAGIC)?;
+        let (digest, rest) = rest.split_at_checked(64)?;
+        let json = rest.strip_prefix(b"\n")?;
+        if digest != entry_digest(key, json).as_bytes() {
+            return None;
+        }
+        let entry: Entry = serde_json::from_slice(json).ok()?;
+        entry.is_sound().then_some(entry)
+    }
+
+    /// The invariants every entry credbox writes keeps: its version; a
+    /// credential that is printable for its format, with `created <=
+    /// refresh <= expires` over a bounded span; a failure with the exit
+    /// code of a remembered failure (never 0), at least one failure, and a
+    /// bounded backoff.
+    pub fn is_sound(&self) -> bool {
+        let helper_ok = !self.helper.is_empty()
+            && self.helper.len() <= 1024
+            && !self.helper.chars().any(char::is_control);
+        let credential_ok = self.credential.as_ref().is_none_or(|c| {
+            c.created_ms <= c.refresh_ms
+                && c.refresh_ms <= c.expires_ms
+                && c.expires_ms - c.created_ms <= ms(MAX_SPAN)
+                && crate::validation::check_rendered(&c.output, c.format).is_ok()
+        });
+        let failure_ok = self.failure.as_ref().is_none_or(|f| {
+            (3..=9).contains(&f.exit_code)
+                && (!f.transient || matches!(f.exit_code, 5 | 6))
+                && f.count >= 1
+                && f.at_ms <= f.retry_ms
+                && f.retry_ms - f.at_ms <= ms(crate::policy::cache::MAX_BACKOFF)
+                && !f.message.is_empty()
+                && f.message.len() <= 4096
+        });
+        self.version == ENTRY_VERSION && helper_ok && credential_ok && failure_ok
+    }
+}
+
+/// Lowercase hex SHA-256 of the key, a newline and the entry's JSON.
+fn entry_digest(key: &CacheKey, json: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(key.as_str().as_bytes());
+    hasher.update(b"\n");
+    hasher.update(json);
+    hex(&hasher.finalize())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
 /// What a run handed back: the text to print and, when an older
 /// credential stood in for a failed run, a warning for stderr.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,10 +288,19 @@ pub struct Answer {
 /// own lifetime in seconds, if it gave one.
 pub type Fetched = Result<(String, Option<u64>)>;
 
+/// Starts a refresh of an entry in the background, handing it the entry's
+/// lock (held: the refresh keeps it until it is done).
+pub type Background<'a> = &'a dyn Fn(&File) -> std::io::Result<()>;
+
+/// How old a temporary file may grow before any sweep removes it, even if
+/// the PID in its name is alive (another PID namespace, or a PID reused).
+pub const TEMP_MAX_AGE: Duration = Duration::from_secs(300);
+
 /// The credential cache directory.
 #[derive(Debug, Clone)]
 pub struct CredentialCache {
     dir: PrivateDir,
+    root: PrivateDir,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -206,10 +319,19 @@ fn ms(d: Duration) -> u64 {
 enum Decision {
     /// Print this; no run.
     Serve(String),
+    /// Print this, still valid, and refresh it (in the background when the
+    /// caller can).
+    ServeAndRefresh(String),
     /// Fail at once with the recorded failure.
     FailFast(Failure),
     /// Run the helper.
     Run,
+}
+
+/// Whether `stored` may be printed at `now`: created in the past (a clock
+/// that went back never extends a lifetime) and not expired.
+fn valid_at(stored: &Stored, now: u64) -> bool {
+    stored.created_ms <= now && now < stored.expires_ms
 }
 
 fn decide(entry: Option<&Entry>, now: u64) -> Decision {
@@ -217,7 +339,7 @@ fn decide(entry: Option<&Entry>, now: u64) -> Decision {
         return Decision::Run;
     };
     if let Some(stored) = &entry.credential
-        && now >= stored.created_ms
+        && valid_at(stored, now)
         && now < stored.refresh_ms
     {
         return Decision::Serve(stored.output.clone());
@@ -231,11 +353,14 @@ fn decide(entry: Option<&Entry>, now: u64) -> Decision {
         // window was already handled by `settle` when the failure was
         // recorded, so serve it the same way here.
         return match &entry.credential {
-            Some(stored) if now < stored.expires_ms => Decision::Serve(stored.output.clone()),
+            Some(stored) if valid_at(stored, now) => Decision::Serve(stored.output.clone()),
             _ => Decision::FailFast(failure.clone()),
         };
     }
-    Decision::Run
+    match &entry.credential {
+        Some(stored) if valid_at(stored, now) => Decision::ServeAndRefresh(stored.output.clone()),
+        _ => Decision::Run,
+    }
 }
 
 impl CredentialCache {
@@ -243,73 +368,218 @@ impl CredentialCache {
     pub fn open(root: &PrivateDir) -> Result<CredentialCache> {
         Ok(CredentialCache {
             dir: root.subdir("credentials")?,
+            root: root.clone(),
         })
     }
 
-    /// The entry for `key`; a missing, unreadable, corrupt or foreign-version
-    /// file reads as `None`.
+    /// The entry for `key`; a missing, unreadable, damaged, foreign or
+    /// unsound file (see [`Entry::decode`]) reads as `None`, as does one in
+    /// place of which stands a link, a FIFO or a device.
     pub fn entry(&self, key: &CacheKey) -> Option<Entry> {
-        let bytes = self.dir.read(&entry_name(key))?;
-        let entry: Entry = serde_json::from_slice(&bytes).ok()?;
-        (entry.version == ENTRY_VERSION).then_some(entry)
+        let bytes = self.dir.read(&entry_name(key), MAX_ENTRY_SIZE)?;
+        Entry::decode(&bytes, key)
+    }
+
+    /// The entry for `key`, if its credential is of `format`.
+    fn entry_for(&self, key: &CacheKey, format: Format) -> Option<Entry> {
+        self.entry(key).filter(|e| {
+            e.credential
+                .as_ref()
+                .is_none_or(|stored| stored.format == format)
+        })
     }
 
     /// The fast path: the answer for `key` if the cache alone settles it
     /// (a fresh credential, or a failure inside its backoff), without
     /// locking or running anything.
-    pub fn lookup(&self, key: &CacheKey) -> Option<Result<Answer>> {
-        decision_result(decide(self.entry(key).as_ref(), now_ms()))
+    pub fn lookup(&self, key: &CacheKey, format: Format) -> Option<Result<Answer>> {
+        decision_result(decide(self.entry_for(key, format).as_ref(), now_ms()))
     }
 
     /// Answers `key`: from the cache when it can, else by calling `fetch`
     /// once across all processes (others wait for the lock, bounded by
     /// `wait`, then read the result).
+    ///
+    /// Past a credential's refresh time, while it is still valid, no caller
+    /// waits: with `background`, the first one to take the entry's lock
+    /// hands it to `background` (which starts the refresh elsewhere, see
+    /// [`CredentialCache::refresh`]) and every caller is served the cached
+    /// credential. Without it, the refresh runs here, under the lock.
+    ///
+    /// A cache that cannot be written or cleaned costs the next call a run,
+    /// never this call its credential: the answer carries a warning.
     pub fn get_or_run(
         &self,
         key: &CacheKey,
         policy: &Policy,
         wait: Duration,
         fetch: impl FnOnce() -> Fetched,
+        background: Option<Background<'_>>,
     ) -> Result<Answer> {
-        if let Some(answer) = self.lookup(key) {
-            return answer;
+        let format = policy.format;
+        match (
+            decide(self.entry_for(key, format).as_ref(), now_ms()),
+            background,
+        ) {
+            (Decision::ServeAndRefresh(output), Some(start)) => {
+                let mut warning = None;
+                // Another caller holding the lock is refreshing already.
+                if let Some(lock) = self.try_lock(key)
+                    && matches!(
+                        decide(self.entry_for(key, format).as_ref(), now_ms()),
+                        Decision::ServeAndRefresh(_)
+                    )
+                    && let Err(e) = start(&lock)
+                {
+                    warning = Some(format!("cannot start the background refresh: {e}"));
+                }
+                return Ok(Answer { output, warning });
+            }
+            // Refreshed here, below.
+            (Decision::ServeAndRefresh(_), None) => {}
+            (decision, _) => {
+                if let Some(answer) = decision_result(decision) {
+                    return answer;
+                }
+            }
         }
         // If the lock cannot be had in time (a stuck holder would have been
         // stopped by its own deadline, so this is rare), run unlocked:
         // writes are atomic, so the worst case is a duplicate run.
         let _lock = self.lock(key, wait);
-        let entry = self.entry(key);
-        if let Some(answer) = decision_result(decide(entry.as_ref(), now_ms())) {
-            return answer;
+        let entry = self.entry_for(key, format);
+        match decide(entry.as_ref(), now_ms()) {
+            Decision::ServeAndRefresh(_) | Decision::Run => {}
+            decision => {
+                if let Some(answer) = decision_result(decision) {
+                    return answer;
+                }
+            }
         }
         let fetched = fetch();
-        let (entry, result) = settle(entry, fetched, policy, now_ms());
-        match entry {
-            Some(entry) => {
-                let json = serde_json::to_vec(&entry)
-                    .map_err(|e| Error::Internal(format!("cannot encode cache entry: {e}")))?;
-                // A cache that cannot be written costs the next call a run,
-                // not this call its answer.
-                let _ = self.dir.write_atomic(&entry_name(key), &json);
-            }
-            None => self.dir.remove(&entry_name(key))?,
+        let (new_entry, result) = settle(entry, fetched, policy, now_ms());
+        let not_cached = self.store(key, new_entry);
+        self.sweep();
+        result.map(|mut answer| {
+            answer.warning = match (answer.warning.take(), not_cached) {
+                (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+                (a, b) => a.or(b),
+            };
+            answer
+        })
+    }
+
+    /// The background refresh of `key` (see [`CredentialCache::get_or_run`]),
+    /// run by whoever holds the entry's lock: runs `fetch` unless the entry
+    /// no longer needs it, and stores the result. A failure leaves the
+    /// credential as it was and is recorded for `credbox status`.
+    pub fn refresh(&self, key: &CacheKey, policy: &Policy, fetch: impl FnOnce() -> Fetched) {
+        let entry = self.entry_for(key, policy.format);
+        if !matches!(
+            decide(entry.as_ref(), now_ms()),
+            Decision::ServeAndRefresh(_) | Decision::Run
+        ) {
+            return;
         }
-        result
+        let (entry, _) = settle(entry, fetch(), policy, now_ms());
+        self.store(key, entry);
+        self.sweep();
+    }
+
+    /// Writes (or, for `None`, removes) the entry of `key`; a warning when
+    /// that failed.
+    fn store(&self, key: &CacheKey, entry: Option<Entry>) -> Option<String> {
+        let name = entry_name(key);
+        let done = match entry {
+            Some(entry) => self.dir.write_atomic(&name, &entry.encode(key)),
+            // Nothing to remove is nothing to fail at (unlink on a
+            // read-only file system fails even for a missing file).
+            None if std::fs::symlink_metadata(self.dir.path().join(&name)).is_err() => Ok(()),
+            None => self.dir.remove(&name),
+        };
+        done.err().map(|e| {
+            format!("the cache could not be updated ({e}); the next call will run the helper again")
+        })
+    }
+
+    /// Removes what interrupted runs left behind: temporary files of
+    /// writers that are gone or older than [`TEMP_MAX_AGE`] (here and in
+    /// the compiled-component cache), and locks of absent entries that no
+    /// one holds. Returns how many files were removed.
+    pub fn sweep(&self) -> usize {
+        let mut removed = self.dir.sweep_temps(TEMP_MAX_AGE);
+        if let Some(compiled) = PrivateDir::open_existing(&self.root.path().join("compiled")) {
+            removed += compiled.sweep_temps(TEMP_MAX_AGE);
+        }
+        let Ok(dir) = std::fs::read_dir(self.dir.path()) else {
+            return removed;
+        };
+        for name in dir.filter_map(|e| e.ok()?.file_name().into_string().ok()) {
+            let Some(key) = name.strip_suffix(".lock") else {
+                continue;
+            };
+            let entry = self.dir.path().join(format!("{key}.json"));
+            if std::fs::symlink_metadata(&entry).is_ok() {
+                continue;
+            }
+            let path = self.dir.path().join(&name);
+            let gone = match files::open_regular(&path, Links::Refuse) {
+                // Locked by no one and its entry still absent: unlink it
+                // while holding it (a waiter on it sees the path changed
+                // and takes the new one, see `lock`).
+                Ok(file) => {
+                    file.try_lock().is_ok()
+                        && std::fs::symlink_metadata(&entry).is_err()
+                        && std::fs::remove_file(&path).is_ok()
+                }
+                Err(files::ReadError::NotRegular(_)) => std::fs::remove_file(&path).is_ok(),
+                Err(_) => false,
+            };
+            removed += usize::from(gone);
+        }
+        removed
     }
 
     /// Takes the entry's lock, polling until `wait` has passed.
     fn lock(&self, key: &CacheKey, wait: Duration) -> Option<File> {
-        let file = self.dir.lock_file(&format!("{}.lock", key.as_str())).ok()?;
         let start = Instant::now();
         loop {
-            match file.try_lock() {
-                Ok(()) => return Some(file),
-                Err(TryLockError::WouldBlock) if start.elapsed() < wait => {
-                    std::thread::sleep(LOCK_POLL)
+            let file = self.dir.lock_file(&lock_name(key)).ok()?;
+            loop {
+                match file.try_lock() {
+                    Ok(()) => break,
+                    Err(TryLockError::WouldBlock) if start.elapsed() < wait => {
+                        std::thread::sleep(LOCK_POLL)
+                    }
+                    Err(_) => return None,
                 }
-                Err(_) => return None,
+            }
+            if self.is_current_lock(key, &file) {
+                return Some(file);
+            }
+            if start.elapsed() >= wait {
+                return None;
             }
         }
+    }
+
+    /// Takes the entry's lock if it is free now.
+    fn try_lock(&self, key: &CacheKey) -> Option<File> {
+        let file = self.dir.lock_file(&lock_name(key)).ok()?;
+        file.try_lock().ok()?;
+        self.is_current_lock(key, &file).then_some(file)
+    }
+
+    /// Whether `file` is still the lock file of `key` (a sweep may have
+    /// removed the one it was opened as).
+    fn is_current_lock(&self, key: &CacheKey, file: &File) -> bool {
+        let (Ok(held), Ok(named)) = (
+            file.metadata(),
+            std::fs::symlink_metadata(self.dir.path().join(lock_name(key))),
+        ) else {
+            return false;
+        };
+        (held.dev(), held.ino()) == (named.dev(), named.ino())
     }
 
     /// All entries with their keys, for `credbox status`.
@@ -321,7 +591,7 @@ impl CredentialCache {
             .filter_map(|e| e.ok()?.file_name().into_string().ok())
             .filter_map(|name| name.strip_suffix(".json").map(str::to_owned))
             .filter_map(|key| {
-                let entry = self.entry(&CacheKey(key.clone()))?;
+                let entry = self.entry(&CacheKey::parse(&key)?)?;
                 Some((key, entry))
             })
             .collect();
@@ -329,8 +599,9 @@ impl CredentialCache {
         entries
     }
 
-    /// Removes the entries of `helper` (all entries when `None`); returns
-    /// how many were removed. Unreadable entries go too when clearing all.
+    /// Removes the entries of `helper` (all entries when `None`), then
+    /// sweeps (see [`CredentialCache::sweep`]); returns how many entries
+    /// were removed. Unreadable entries go too when clearing all.
     pub fn clear(&self, helper: Option<&str>) -> Result<usize> {
         let Ok(dir) = std::fs::read_dir(self.dir.path()) else {
             return Ok(0);
@@ -342,15 +613,22 @@ impl CredentialCache {
             };
             let matches = match helper {
                 None => true,
-                Some(helper) => self
-                    .entry(&CacheKey(key.to_owned()))
+                Some(helper) => CacheKey::parse(key)
+                    .and_then(|key| self.entry(&key))
                     .is_some_and(|e| e.helper == helper),
             };
             if matches {
-                self.dir.remove(&name)?;
+                self.dir.remove(&name).map_err(|e| Error::Environment {
+                    message: e.to_string(),
+                    hint: format!(
+                        "check the permissions of {}, or remove it by hand",
+                        self.dir.path().display()
+                    ),
+                })?;
                 removed += 1;
             }
         }
+        self.sweep();
         Ok(removed)
     }
 }
@@ -359,10 +637,14 @@ fn entry_name(key: &CacheKey) -> String {
     format!("{}.json", key.as_str())
 }
 
+fn lock_name(key: &CacheKey) -> String {
+    format!("{}.lock", key.as_str())
+}
+
 /// Turns a decision that needs no run into its answer.
 fn decision_result(decision: Decision) -> Option<Result<Answer>> {
     match decision {
-        Decision::Serve(output) => Some(Ok(Answer {
+        Decision::Serve(output) | Decision::ServeAndRefresh(output) => Some(Ok(Answer {
             output,
             warning: None,
         })),
@@ -376,7 +658,8 @@ fn decision_result(decision: Decision) -> Option<Result<Answer>> {
 }
 
 /// Folds a run's result into the entry: the new entry to store (`None`:
-/// remove it) and the answer for this call.
+/// remove it) and the answer for this call. All arithmetic on times
+/// saturates, and a credential counts as valid only from its creation on.
 fn settle(
     previous: Option<Entry>,
     fetched: Fetched,
@@ -400,9 +683,10 @@ fn settle(
                 helper: policy.name.clone(),
                 credential: Some(Stored {
                     output,
+                    format: policy.format,
                     created_ms: now,
-                    refresh_ms: now + ms(lifetime - window),
-                    expires_ms: now + ms(lifetime),
+                    refresh_ms: now.saturating_add(ms(lifetime.saturating_sub(window))),
+                    expires_ms: now.saturating_add(ms(lifetime)),
                 }),
                 failure: None,
             };
@@ -420,11 +704,16 @@ fn settle(
                 transient: error.is_transient(),
                 count,
                 at_ms: now,
-                retry_ms: now + ms(policy.cache.backoff_after(count)),
+                retry_ms: now.saturating_add(ms(policy.cache.backoff_after(count))),
+            };
+            let stale_until = |stored: &Stored| {
+                stored
+                    .expires_ms
+                    .saturating_add(ms(policy.cache.stale_if_error))
             };
             let mut credential = previous_credential;
             let answer = match &credential {
-                Some(stored) if now < stored.expires_ms => Ok(Answer {
+                Some(stored) if valid_at(stored, now) => Ok(Answer {
                     output: stored.output.clone(),
                     warning: Some(format!(
                         "refresh failed ({error}); serving the credential that is still valid for {}",
@@ -433,23 +722,21 @@ fn settle(
                 }),
                 Some(stored)
                     if failure.transient
-                        && now
-                            < stored
-                                .expires_ms
-                                .saturating_add(ms(policy.cache.stale_if_error)) =>
+                        && stored.created_ms <= now
+                        && now < stale_until(stored) =>
                 {
                     let answer = Ok(Answer {
                         output: stored.output.clone(),
                         warning: Some(format!(
                             "{error}; serving a credential that expired {} ago ([cache] stale_if_error)",
-                            format_duration(Duration::from_secs((now - stored.expires_ms) / 1000))
+                            format_duration(Duration::from_secs(
+                                now.saturating_sub(stored.expires_ms) / 1000
+                            ))
                         )),
                     });
                     // Keep serving it until the stale window closes.
                     credential = Some(Stored {
-                        expires_ms: stored
-                            .expires_ms
-                            .saturating_add(ms(policy.cache.stale_if_error)),
+                        expires_ms: stale_until(stored),
                         ..stored.clone()
                     });
                     answer
@@ -470,9 +757,9 @@ fn settle(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::Format;
     use crate::manifest::NetworkTable;
     use crate::policy::network::NetworkPolicy;
+    use std::os::unix::fs::PermissionsExt;
     use std::path::Path;
 
     fn policy() -> Policy {
@@ -499,7 +786,11 @@ mod tests {
             decide(Some(&entry), stored.refresh_ms - 1),
             Decision::Serve("cred\n".into())
         );
-        assert_eq!(decide(Some(&entry), stored.refresh_ms), Decision::Run);
+        assert_eq!(
+            decide(Some(&entry), stored.refresh_ms),
+            Decision::ServeAndRefresh("cred\n".into())
+        );
+        assert_eq!(decide(Some(&entry), stored.expires_ms), Decision::Run);
         assert_eq!(decide(Some(&entry), stored.expires_ms + 1), Decision::Run);
         // A clock that went backwards does not extend a credential's life.
         assert_eq!(decide(Some(&entry), 999), Decision::Run);
@@ -638,6 +929,10 @@ mod tests {
                 Box::new(|p| p.limits.timeout += Duration::from_millis(1)),
             ),
             ("limits.memory", Box::new(|p| p.limits.memory += 1 << 20)),
+            (
+                "limits.component_size",
+                Box::new(|p| p.limits.component_size += 1),
+            ),
             ("env", Box::new(|p| p.env.allow("API_TOKEN").unwrap())),
             (
                 "config",
@@ -743,20 +1038,28 @@ mod tests {
         ] {
             dir.write_atomic(&entry_name(&key), junk).unwrap();
             assert_eq!(cache.entry(&key), None);
-            assert!(cache.lookup(&key).is_none());
+            assert!(cache.lookup(&key, Format::Headers).is_none());
         }
         let answer = cache
-            .get_or_run(&key, &policy(), Duration::from_secs(1), || {
-                Ok(("fresh\n".into(), None))
-            })
+            .get_or_run(
+                &key,
+                &policy(),
+                Duration::from_secs(1),
+                || Ok((FRESH.into(), None)),
+                None,
+            )
             .unwrap();
-        assert_eq!(answer.output, "fresh\n");
+        assert_eq!(answer.output, FRESH);
         let answer = cache
-            .get_or_run(&key, &policy(), Duration::from_secs(1), || {
-                panic!("must not run")
-            })
+            .get_or_run(
+                &key,
+                &policy(),
+                Duration::from_secs(1),
+                || panic!("must not run"),
+                None,
+            )
             .unwrap();
-        assert_eq!(answer.output, "fresh\n");
+        assert_eq!(answer.output, FRESH);
         assert_eq!(cache.entries().len(), 1);
         assert_eq!(cache.clear(Some("other")).unwrap(), 0);
         assert_eq!(cache.clear(Some("h")).unwrap(), 1);
@@ -765,16 +1068,21 @@ mod tests {
 
     #[test]
     fn the_component_stamp_follows_the_file_not_its_name() {
+        const CAP: u64 = 1 << 20;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("h.wasm");
         std::fs::write(&path, b"one").unwrap();
         // Long after the last change: the metadata is the identity.
         let later = SystemTime::now() + Duration::from_secs(3600);
-        let first = component_stamp_at(&path, later).unwrap();
+        let first = component_stamp_at(&path, CAP, later).unwrap();
         assert!(first.starts_with("stat:"), "{first}");
-        assert_eq!(component_stamp_at(&path, later).unwrap(), first, "stable");
+        assert_eq!(
+            component_stamp_at(&path, CAP, later).unwrap(),
+            first,
+            "stable"
+        );
         std::fs::write(&path, b"twotwo").unwrap();
-        let second = component_stamp_at(&path, later).unwrap();
+        let second = component_stamp_at(&path, CAP, later).unwrap();
         assert_ne!(second, first, "rewritten in place");
         // Rewritten in place with the same size, and its modification time
         // set back: same device, inode, size and mtime, so the change time
@@ -791,7 +1099,7 @@ mod tests {
             .unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), mtime);
         assert_ne!(
-            component_stamp_at(&path, later).unwrap(),
+            component_stamp_at(&path, CAP, later).unwrap(),
             second,
             "rewritten in place, same size"
         );
@@ -799,16 +1107,429 @@ mod tests {
         // Just changed: the contents are.
         std::fs::write(&path, b"one").unwrap();
         assert_eq!(
-            component_stamp(&path).unwrap(),
+            component_stamp(&path, CAP).unwrap(),
             format!("sha256:{}", hex_sha256(b"one"))
         );
 
-        let err = component_stamp(&dir.path().join("missing.wasm")).unwrap_err();
+        let err = component_stamp(&dir.path().join("missing.wasm"), CAP).unwrap_err();
         assert!(
             matches!(err, Error::Usage(ref m) if m.contains("build it first")),
             "{err}"
         );
-        let err = component_stamp(dir.path()).unwrap_err();
-        assert!(err.to_string().ends_with("is not a file"), "{err}");
+        let err = component_stamp(dir.path(), CAP).unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("is a directory, not a regular file"),
+            "{err}"
+        );
+    }
+
+    const FRESH: &str = "{\"Authorization\":\"Bearer fresh\"}\n";
+
+    fn cache_in(temp: &tempfile::TempDir) -> (PrivateDir, CredentialCache, CacheKey) {
+        let root = PrivateDir::open(&temp.path().join("c")).unwrap();
+        let cache = CredentialCache::open(&root).unwrap();
+        let key = CacheKey::new(&policy(), "aa", &Request::default(), &[]);
+        (root, cache, key)
+    }
+
+    #[test]
+    fn a_backward_clock_jump_never_extends_a_lifetime() {
+        let entry = fresh(FRESH, 100_000);
+        let stored = entry.credential.clone().unwrap();
+        // The clock went back 50 s: nothing created "in the future" is
+        // served, fresh or in its refresh window.
+        assert_eq!(decide(Some(&entry), 50_000), Decision::Run);
+        // A failed refresh then: the credential is not served as still
+        // valid (that would add the jump to its life), nor as stale.
+        let mut p = policy();
+        p.cache.stale_if_error = Duration::from_secs(600);
+        for error in [
+            Error::Unavailable("down".into()),
+            Error::Denied("no".into()),
+        ] {
+            let (after, answer) = settle(Some(entry.clone()), Err(error), &p, 50_000);
+            assert!(answer.is_err(), "served after the clock went back");
+            let after = after.unwrap();
+            assert_eq!(
+                after.credential.as_ref(),
+                Some(&stored),
+                "its times unchanged"
+            );
+            // Within the backoff, still not served.
+            assert!(matches!(
+                decide(Some(&after), 50_001),
+                Decision::FailFast(_)
+            ));
+        }
+        // Once the clock is past the creation again, the recorded times
+        // hold, neither more nor less.
+        assert_eq!(
+            decide(Some(&entry), stored.expires_ms - 1),
+            Decision::ServeAndRefresh(FRESH.into())
+        );
+        assert_eq!(decide(Some(&entry), stored.expires_ms), Decision::Run);
+    }
+
+    #[test]
+    fn lifetimes_saturate_instead_of_wrapping() {
+        let mut p = policy();
+        p.cache.ttl = Duration::MAX;
+        let (entry, answer) = settle(None, Ok((FRESH.into(), None)), &p, u64::MAX - 5);
+        assert_eq!(answer.unwrap().output, FRESH);
+        let stored = entry.unwrap().credential.unwrap();
+        assert_eq!(stored.expires_ms, u64::MAX);
+        assert!(stored.created_ms <= stored.refresh_ms && stored.refresh_ms <= stored.expires_ms);
+        let (entry, _) = settle(None, Err(Error::Unavailable("x".into())), &p, u64::MAX - 5);
+        assert_eq!(entry.unwrap().failure.unwrap().retry_ms, u64::MAX);
+    }
+
+    #[test]
+    fn only_what_credbox_stored_for_the_key_is_read_back() {
+        let key = CacheKey::new(&policy(), "aa", &Request::default(), &[]);
+        let other = CacheKey::new(&policy(), "ab", &Request::default(), &[]);
+        let entry = fresh(FRESH, 1_000);
+        let bytes = entry.encode(&key);
+        assert_eq!(Entry::decode(&bytes, &key), Some(entry.clone()));
+        assert_eq!(Entry::decode(&bytes, &other), None, "another key's entry");
+        for cut in [0, 1, 20, bytes.len() / 2, bytes.len() - 1] {
+            assert_eq!(Entry::decode(&bytes[..cut], &key), None, "cut at {cut}");
+        }
+        for i in 0..bytes.len() {
+            for bit in [0x01, 0x20, 0x80] {
+                let mut flipped = bytes.clone();
+                flipped[i] ^= bit;
+                assert_eq!(Entry::decode(&flipped, &key), None, "byte {i} ^ {bit:#x}");
+            }
+        }
+
+        // Unsound entries, even with a right checksum.
+        let failure = Failure {
+            message: "unavailable: down".into(),
+            exit_code: 5,
+            transient: true,
+            count: 1,
+            at_ms: 1_000,
+            retry_ms: 6_000,
+        };
+        let stored = entry.credential.clone().unwrap();
+        let unsound: Vec<(&str, Entry)> = vec![
+            (
+                "a failure with exit 0",
+                Entry {
+                    failure: Some(Failure {
+                        exit_code: 0,
+                        ..failure.clone()
+                    }),
+                    ..entry.clone()
+                },
+            ),
+            (
+                "a usage error",
+                Entry {
+                    failure: Some(Failure {
+                        exit_code: 2,
+                        transient: false,
+                        ..failure.clone()
+                    }),
+                    ..entry.clone()
+                },
+            ),
+            (
+                "transient denied",
+                Entry {
+                    failure: Some(Failure {
+                        exit_code: 4,
+                        ..failure.clone()
+                    }),
+                    ..entry.clone()
+                },
+            ),
+            (
+                "no failures",
+                Entry {
+                    failure: Some(Failure {
+                        count: 0,
+                        ..failure.clone()
+                    }),
+                    ..entry.clone()
+                },
+            ),
+            (
+                "retry before the failure",
+                Entry {
+                    failure: Some(Failure {
+                        retry_ms: 999,
+                        ..failure.clone()
+                    }),
+                    ..entry.clone()
+                },
+            ),
+            (
+                "endless backoff",
+                Entry {
+                    failure: Some(Failure {
+                        retry_ms: u64::MAX,
+                        ..failure.clone()
+                    }),
+                    ..entry.clone()
+                },
+            ),
+            (
+                "refresh after expiry",
+                Entry {
+                    credential: Some(Stored {
+                        refresh_ms: stored.expires_ms + 1,
+                        ..stored.clone()
+                    }),
+                    ..entry.clone()
+                },
+            ),
+            (
+                "created after refresh",
+                Entry {
+                    credential: Some(Stored {
+                        created_ms: stored.refresh_ms + 1,
+                        ..stored.clone()
+                    }),
+                    ..entry.clone()
+                },
+            ),
+            (
+                "endless life",
+                Entry {
+                    credential: Some(Stored {
+                        expires_ms: u64::MAX,
+                        ..stored.clone()
+                    }),
+                    ..entry.clone()
+                },
+            ),
+            (
+                "an injected header",
+                Entry {
+                    credential: Some(Stored {
+                        output: "not json\r\nX-Injected: 1\n".into(),
+                        ..stored.clone()
+                    }),
+                    ..entry.clone()
+                },
+            ),
+            (
+                "empty output",
+                Entry {
+                    credential: Some(Stored {
+                        output: String::new(),
+                        ..stored.clone()
+                    }),
+                    ..entry.clone()
+                },
+            ),
+            (
+                "headers as an API key",
+                Entry {
+                    credential: Some(Stored {
+                        format: Format::ApiKey,
+                        ..stored.clone()
+                    }),
+                    ..entry.clone()
+                },
+            ),
+            (
+                "another version",
+                Entry {
+                    version: 1,
+                    ..entry.clone()
+                },
+            ),
+            (
+                "a control character in the name",
+                Entry {
+                    helper: "a\x1b[2J".into(),
+                    ..entry.clone()
+                },
+            ),
+        ];
+        for (what, entry) in unsound {
+            assert!(!entry.is_sound(), "{what}");
+            assert_eq!(Entry::decode(&entry.encode(&key), &key), None, "{what}");
+        }
+        let with_failure = Entry {
+            failure: Some(failure),
+            ..entry
+        };
+        assert!(with_failure.is_sound());
+    }
+
+    #[test]
+    fn links_fifos_and_planted_files_in_the_cache_are_misses() {
+        let temp = tempfile::tempdir().unwrap();
+        let (_root, cache, key) = cache_in(&temp);
+        let dir = cache.dir.path().to_owned();
+        let name = dir.join(entry_name(&key));
+        // A sound entry elsewhere, linked in.
+        let planted = temp.path().join("planted");
+        std::fs::write(&planted, fresh(FRESH, now_ms()).encode(&key)).unwrap();
+        std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::os::unix::fs::symlink(&planted, &name).unwrap();
+        assert_eq!(cache.entry(&key), None);
+        std::fs::remove_file(&name).unwrap();
+        // A FIFO as the entry and as its lock.
+        for path in [&name, &dir.join(lock_name(&key))] {
+            let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+            // SAFETY: a valid NUL-terminated path.
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        }
+        let start = Instant::now();
+        assert_eq!(cache.entry(&key), None);
+        let answer = cache
+            .get_or_run(
+                &key,
+                &policy(),
+                Duration::from_secs(5),
+                || Ok((FRESH.into(), None)),
+                None,
+            )
+            .unwrap();
+        assert_eq!(
+            answer,
+            Answer {
+                output: FRESH.into(),
+                warning: None
+            }
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(cache.entry(&key).is_some(), "replaced by a good entry");
+    }
+
+    #[test]
+    fn a_cache_that_cannot_be_written_still_answers_with_one_warning() {
+        let temp = tempfile::tempdir().unwrap();
+        let (_root, cache, key) = cache_in(&temp);
+        // An entry that is a directory: it can be neither replaced nor
+        // removed.
+        std::fs::create_dir(cache.dir.path().join(entry_name(&key))).unwrap();
+        for expires_in in [None, Some(20)] {
+            let answer = cache
+                .get_or_run(
+                    &key,
+                    &policy(),
+                    Duration::from_secs(1),
+                    || Ok((FRESH.into(), expires_in)),
+                    None,
+                )
+                .unwrap();
+            assert_eq!(answer.output, FRESH);
+            let warning = answer.warning.unwrap();
+            assert!(
+                warning.contains("the cache could not be updated"),
+                "{warning}"
+            );
+            assert!(!warning.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn locks_of_absent_entries_are_swept_unless_held() {
+        let temp = tempfile::tempdir().unwrap();
+        let (_root, cache, key) = cache_in(&temp);
+        let other = CacheKey::new(&policy(), "ab", &Request::default(), &[]);
+        let third = CacheKey::new(&policy(), "ac", &Request::default(), &[]);
+        cache
+            .get_or_run(
+                &key,
+                &policy(),
+                Duration::from_secs(1),
+                || Ok((FRESH.into(), None)),
+                None,
+            )
+            .unwrap();
+        let held = cache.try_lock(&other).unwrap();
+        drop(cache.dir.lock_file(&lock_name(&third)).unwrap());
+        cache.sweep();
+        let dir = cache.dir.path();
+        assert!(dir.join(lock_name(&key)).exists(), "its entry is there");
+        assert!(dir.join(lock_name(&other)).exists(), "held");
+        assert!(!dir.join(lock_name(&third)).exists(), "orphaned");
+        // A holder whose lock file was swept notices and takes the new one.
+        drop(held);
+        cache.sweep();
+        assert!(!dir.join(lock_name(&other)).exists());
+        assert!(cache.lock(&other, Duration::from_millis(50)).is_some());
+    }
+
+    #[test]
+    fn in_the_refresh_window_the_first_caller_starts_one_refresh_and_nobody_waits() {
+        let temp = tempfile::tempdir().unwrap();
+        let (_root, cache, key) = cache_in(&temp);
+        // Created 250 s ago: 10 s into its refresh window.
+        let entry = fresh(FRESH, now_ms() - 250_000);
+        cache
+            .dir
+            .write_atomic(&entry_name(&key), &entry.encode(&key))
+            .unwrap();
+        let started = std::cell::RefCell::new(Vec::new());
+        let start = |lock: &File| {
+            started.borrow_mut().push(lock.try_clone()?);
+            Ok(())
+        };
+        for _ in 0..3 {
+            let answer = cache
+                .get_or_run(
+                    &key,
+                    &policy(),
+                    Duration::from_secs(5),
+                    || panic!("no run here"),
+                    Some(&start),
+                )
+                .unwrap();
+            assert_eq!(answer.output, FRESH);
+        }
+        assert_eq!(
+            started.borrow().len(),
+            1,
+            "one refresh, while it holds the lock"
+        );
+        // The refresh: runs the helper and stores its answer.
+        cache.refresh(&key, &policy(), || Ok(("{\"A\":\"new\"}\n".into(), None)));
+        started.borrow_mut().clear();
+        let answer = cache
+            .get_or_run(
+                &key,
+                &policy(),
+                Duration::from_secs(5),
+                || panic!("no run"),
+                Some(&start),
+            )
+            .unwrap();
+        assert_eq!(answer.output, "{\"A\":\"new\"}\n");
+        // A refresh that finds the entry fresh does nothing.
+        cache.refresh(&key, &policy(), || panic!("no run: fresh"));
+
+        // A failed refresh leaves the credential and records the failure.
+        let entry = fresh(FRESH, now_ms() - 250_000);
+        cache
+            .dir
+            .write_atomic(&entry_name(&key), &entry.encode(&key))
+            .unwrap();
+        cache.refresh(&key, &policy(), || Err(Error::Unavailable("down".into())));
+        let after = cache.entry(&key).unwrap();
+        assert_eq!(after.credential, entry.credential);
+        assert_eq!(after.failure.unwrap().message, "unavailable: down");
+        let answer = cache
+            .get_or_run(
+                &key,
+                &policy(),
+                Duration::from_secs(5),
+                || panic!("no run"),
+                Some(&start),
+            )
+            .unwrap();
+        assert_eq!(answer.output, FRESH);
+        assert!(started.borrow().is_empty(), "no refresh within the backoff");
     }
 }

@@ -13,6 +13,7 @@ use wasmtime::component::Component;
 use wasmtime::{Config, Engine, OptLevel};
 
 use crate::error::{Error, Result};
+use crate::files::{self, Links, ReadError};
 use crate::private_dir::PrivateDir;
 use crate::units::{first_line, hex_sha256};
 
@@ -49,12 +50,21 @@ pub struct Loaded {
 /// Magic at the start of a compiled-component file: format version 1.
 const ARTIFACT_MAGIC: &[u8; 8] = b"CBXART1\n";
 
-/// Reads the component file at `path` and returns its bytes and SHA-256,
-/// refusing it when it differs from the `pinned` digest.
-pub fn read_component(path: &Path, pinned: Option<&str>) -> Result<(Vec<u8>, String)> {
-    let bytes = std::fs::read(path).map_err(|e| {
+/// Largest compiled-component file read back from the cache.
+const MAX_ARTIFACT_SIZE: u64 = 1 << 30;
+
+/// Reads the component file at `path` (a regular file of at most `cap`
+/// bytes, see [`crate::files`]) and returns its bytes and SHA-256, refusing
+/// it when it differs from the `pinned` digest.
+pub fn read_component(path: &Path, pinned: Option<&str>, cap: u64) -> Result<(Vec<u8>, String)> {
+    let bytes = files::read_regular(path, cap, Links::Follow).map_err(|e| {
+        let what = match e {
+            ReadError::NotFound => "; build it first (see the README)",
+            ReadError::TooLarge(_) => "; raise [limits] component_size if it really is that big",
+            _ => "",
+        };
         Error::Usage(format!(
-            "cannot read component {}: {e}; build it first (see the README)",
+            "cannot read component {}: {e}{what}",
             path.display()
         ))
     })?;
@@ -170,7 +180,7 @@ fn unwrap_artifact(file: &[u8]) -> Option<&[u8]> {
 
 /// Loads a cached artifact, or `None` (and removes it) when it is unusable.
 fn load_artifact(engine: &Engine, dir: &PrivateDir, name: &str) -> Option<Component> {
-    let file = dir.read(name)?;
+    let file = dir.read(name, MAX_ARTIFACT_SIZE)?;
     let component = unwrap_artifact(&file).and_then(|payload| {
         // SAFETY: `deserialize` trusts its input to be wasmtime's own
         // output. This file lives in a directory private to this user
@@ -221,7 +231,7 @@ mod tests {
 
     #[test]
     fn missing_files_say_to_build() {
-        let err = read_component(Path::new("/nonexistent/x.wasm"), None).unwrap_err();
+        let err = read_component(Path::new("/nonexistent/x.wasm"), None, 1 << 20).unwrap_err();
         assert!(err.to_string().contains("build it first"), "{err}");
     }
 
@@ -232,11 +242,11 @@ mod tests {
         std::fs::write(&path, b"abc").unwrap();
         let good = "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD";
         assert!(
-            read_component(&path, Some(good)).is_ok(),
+            read_component(&path, Some(good), 1 << 20).is_ok(),
             "case does not matter"
         );
         let bad = "0".repeat(64);
-        let err = read_component(&path, Some(&bad)).unwrap_err();
+        let err = read_component(&path, Some(&bad), 1 << 20).unwrap_err();
         assert!(
             err.to_string().contains("but the manifest pins 0000"),
             "{err}"

@@ -94,7 +94,18 @@ pub enum Error {
         /// When the helper will be run again.
         retry_in: Duration,
     },
-    /// A bug or an environment problem in credbox itself.
+    /// credbox's environment is unusable: no home directory to keep the
+    /// cache in, a cache directory that cannot be created or is not safe
+    /// to trust. Exit code 2, as a usage error; the hint says what to set
+    /// or change.
+    #[error("{message}")]
+    Environment {
+        /// What is wrong, with the path or variable concerned.
+        message: String,
+        /// What to do about it.
+        hint: String,
+    },
+    /// A bug in credbox itself.
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -104,7 +115,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Internal(_) => 1,
-            Error::Usage(_) => 2,
+            Error::Usage(_) | Error::Environment { .. } => 2,
             Error::Misconfigured(_) => 3,
             Error::Denied(_) => 4,
             Error::Unavailable(_) => 5,
@@ -156,6 +167,7 @@ impl Error {
             }
             Error::Internal(_) => "this is a credbox bug; please report it",
             Error::RequestDenied { reason, .. } => return reason.clone(),
+            Error::Environment { hint, .. } => return hint.clone(),
             Error::CachedFailure { retry_in, .. } => {
                 let secs = u64::try_from(retry_in.as_millis().div_ceil(1000)).unwrap_or(u64::MAX);
                 return format!(
@@ -175,6 +187,7 @@ impl Error {
         !matches!(
             self,
             Error::Usage(_)
+                | Error::Environment { .. }
                 | Error::Internal(_)
                 | Error::CachedFailure { .. }
                 | Error::CompileTimeout(_)
@@ -219,6 +232,10 @@ impl Error {
             Error::HelperFailed(m) => Error::HelperFailed(r(m)),
             Error::HelperError(m) => Error::HelperError(r(m)),
             Error::Internal(m) => Error::Internal(r(m)),
+            Error::Environment { message, hint } => Error::Environment {
+                message: r(message),
+                hint: r(hint),
+            },
             Error::RequestDenied { url, reason } => Error::RequestDenied {
                 url: redactor.line(&url, MAX_URL_LEN),
                 reason: r(reason),

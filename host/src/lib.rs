@@ -13,7 +13,9 @@
 //!    [`fingerprint`] of the policy, the [`request`], the allowlisted
 //!    environment's values and the component file's stamp. A hit is
 //!    answered at once; a miss takes the entry's lock and runs the steps
-//!    below once across processes, then stores the result:
+//!    below once across processes, then stores the result. Past a
+//!    credential's refresh time the cached one is answered at once and a
+//!    detached credbox ([`refresh`]) runs the steps below:
 //!    1. [`engine`] (`engine.rs`): configure wasmtime and load the
 //!       compiled component (from the compiled-component cache).
 //!    2. [`guest`] (`guest.rs`, `guest/*.rs`): run `fetch` under fuel,
@@ -26,7 +28,8 @@
 //! Beside the flow, imported by the steps and importing none of them:
 //! [`error`] (what every failure means: exit code, hint, whether the cache
 //! remembers it), [`redact`] (secrets out of every message), [`units`]
-//! (durations, sizes, digests), [`fingerprint`] and [`private_dir`] (the
+//! (durations, sizes, digests), [`files`] (every file read: regular files
+//! only, never blocking, capped), [`fingerprint`] and [`private_dir`] (the
 //! user-private cache directory).
 //!
 //! [`run`] strings the steps together; the `credbox` binary (`main.rs`)
@@ -37,6 +40,7 @@
 pub mod cache;
 pub mod engine;
 pub mod error;
+pub mod files;
 pub mod fingerprint;
 pub mod guest;
 pub mod manifest;
@@ -45,6 +49,7 @@ pub mod output;
 pub mod policy;
 pub mod private_dir;
 pub mod redact;
+pub mod refresh;
 pub mod request;
 pub mod units;
 pub mod validation;
@@ -55,6 +60,7 @@ pub use guest::RunOptions;
 pub use manifest::{Format, LoadedManifest};
 pub use policy::{Overrides, Policy};
 pub use private_dir::PrivateDir;
+pub use refresh::Refresh;
 pub use request::Request;
 
 /// Extra time a process waits for another one running the same helper,
@@ -64,70 +70,106 @@ const LOCK_MARGIN: std::time::Duration = std::time::Duration::from_secs(1);
 /// Answers for the helper that `policy` describes: from the credential
 /// cache when it can, else by running the helper once. The answer's output
 /// is the text to print: a JSON object of headers or an API key, newline
-/// included.
+/// included. `refresh` says where a refresh ahead of expiry runs (see
+/// [`refresh`]); as [`Refresh::Child`], this call is that refresh, and its
+/// answer is empty.
+///
+/// With `options.no_cache`, nothing is created or written under the cache
+/// directory (an existing compiled-component cache is still read).
 ///
 /// The process environment is read here, and only for the variables the
 /// policy allowlists.
-pub fn run(policy: &Policy, request: &Request, options: &RunOptions) -> Result<Answer> {
+pub fn run(
+    policy: &Policy,
+    request: &Request,
+    options: &RunOptions,
+    refresh: &Refresh,
+) -> Result<Answer> {
     let env = policy.env.resolve(|name| std::env::var(name).ok());
-    let root = cache_root()?;
     // The component is read (and its pin checked) only when it must run: a
     // cached answer is keyed by the file's metadata (cache::component_stamp).
-    let fetch = || {
+    let fetch = |compiled: Option<&PrivateDir>| {
         // The deadline bounds the whole call: reading and compiling the
         // component, then the guest's run.
         let deadline = std::time::Instant::now() + policy.limits.timeout;
         let redactor = guest::redactor(policy, &env);
-        let fetched = engine::read_component(&policy.component, policy.sha256.as_deref()).and_then(
-            |(bytes, sha256)| {
-                fetch(
-                    policy,
-                    request,
-                    options,
-                    &root,
-                    bytes,
-                    &sha256,
-                    env.clone(),
-                    deadline,
-                )
-            },
-        );
+        let fetched = engine::read_component(
+            &policy.component,
+            policy.sha256.as_deref(),
+            policy.limits.component_size,
+        )
+        .and_then(|(bytes, sha256)| {
+            fetch(
+                policy,
+                request,
+                options,
+                compiled,
+                bytes,
+                &sha256,
+                env.clone(),
+                deadline,
+            )
+        });
         // Every message passes the redactor on its way out, to stderr and
         // to the cache's failure record alike.
         fetched.map_err(|e| e.redacted(&redactor))
     };
     if options.no_cache {
-        return fetch().map(|(output, _)| Answer {
+        let compiled = private_dir::cache_root()
+            .ok()
+            .and_then(|root| PrivateDir::open_existing(&root.join("compiled")));
+        return fetch(compiled.as_ref()).map(|(output, _)| Answer {
             output,
             warning: None,
         });
     }
-    let stamp = cache::component_stamp(&policy.component)?;
+    let root = cache_root()?;
+    let stamp = cache::component_stamp(&policy.component, policy.limits.component_size)?;
     let credentials = CredentialCache::open(&root)?;
     let key = CacheKey::new(policy, &stamp, request, &env);
-    credentials.get_or_run(&key, policy, policy.limits.timeout + LOCK_MARGIN, fetch)
+    // A compiled-component cache that cannot be made costs a compile.
+    let fetch = || fetch(root.subdir("compiled").ok().as_ref());
+    let wait = policy.limits.timeout + LOCK_MARGIN;
+    match refresh {
+        Refresh::Here => credentials.get_or_run(&key, policy, wait, fetch, None),
+        Refresh::Detached(args) => {
+            let start = |lock: &std::fs::File| refresh::spawn(lock, args, &key);
+            credentials.get_or_run(&key, policy, wait, fetch, Some(&start))
+        }
+        Refresh::Child(wanted) => {
+            // No longer than a caller would wait for the lock it holds.
+            refresh::limit_lifetime(wait);
+            if key.as_str() == wanted {
+                credentials.refresh(&key, policy, fetch);
+            }
+            Ok(Answer {
+                output: String::new(),
+                warning: None,
+            })
+        }
+    }
 }
 
 /// Runs the helper: engine, guest, validation, output, all by `deadline`.
+/// `compiled` is the compiled-component cache, if there is one to use.
 #[allow(clippy::too_many_arguments)]
 fn fetch(
     policy: &Policy,
     request: &Request,
     options: &RunOptions,
-    root: &PrivateDir,
+    compiled: Option<&PrivateDir>,
     bytes: Vec<u8>,
     sha256: &str,
     env: Vec<(String, String)>,
     deadline: std::time::Instant,
 ) -> cache::Fetched {
     let engine = engine::new_engine()?;
-    let compiled = root.subdir("compiled")?;
     let loaded = engine::load_by(
         &engine,
         &policy.component,
         bytes,
         sha256,
-        Some(compiled),
+        compiled.cloned(),
         deadline,
         || Error::CompileTimeout(policy.limits.timeout),
     )?;
@@ -149,7 +191,11 @@ fn fetch(
 /// cache (if it is not there yet) and checks that it fits the `helper`
 /// world, without running it.
 pub fn build(policy: &Policy) -> Result<engine::Loaded> {
-    let (bytes, sha256) = engine::read_component(&policy.component, policy.sha256.as_deref())?;
+    let (bytes, sha256) = engine::read_component(
+        &policy.component,
+        policy.sha256.as_deref(),
+        policy.limits.component_size,
+    )?;
     let engine = engine::new_engine()?;
     let compiled = cache_root()?.subdir("compiled")?;
     let by = std::time::Instant::now() + engine::BUILD_TIMEOUT;

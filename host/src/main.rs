@@ -16,7 +16,7 @@ use clap::{ArgAction, Parser, Subcommand};
 use credbox::guest::log::LogLevel;
 use credbox::redact::{MAX_LINE, one_line};
 use credbox::{
-    CredentialCache, Error, Format, LoadedManifest, Overrides, Policy, Request, RunOptions,
+    CredentialCache, Error, Format, LoadedManifest, Overrides, Policy, Refresh, Request, RunOptions,
 };
 
 #[derive(Parser)]
@@ -89,9 +89,14 @@ struct RunArgs {
     /// Show the helper's info logs and output (-vv: debug too).
     #[arg(short, long, action = ArgAction::Count)]
     verbose: u8,
-    /// Neither read nor write the credential cache for this call.
+    /// Neither read nor write the credential cache for this call, and
+    /// create nothing under the cache directory.
     #[arg(long)]
     no_cache: bool,
+    /// Internal: this process is the background refresh of the cache
+    /// entry with this key (see credbox::refresh).
+    #[arg(long = "refresh-child", hide = true, value_name = "KEY")]
+    refresh_child: Option<String>,
 }
 
 // credbox defines the C `main` itself instead of Rust's usual `fn main`
@@ -204,7 +209,12 @@ fn run(args: RunArgs) -> u8 {
         no_cache: args.no_cache,
     };
     let request = Request::from_env(policy.format);
-    match credbox::run(&policy, &request, &options) {
+    let refresh = match args.refresh_child {
+        Some(key) => Refresh::Child(key),
+        None => Refresh::Detached(std::env::args_os().skip(1).collect()),
+    };
+    match credbox::run(&policy, &request, &options, &refresh) {
+        Ok(_) if matches!(refresh, Refresh::Child(_)) => 0,
         Ok(answer) => {
             if let Some(warning) = answer.warning {
                 eprintln!(
@@ -304,10 +314,12 @@ fn status() -> u8 {
             Some(f) => format!("{} ago, {} in a row: {}", ago(f.at_ms), f.count, f.message),
             None => "-".into(),
         };
+        // The key's first 12 characters (a file name: any length, any
+        // characters).
+        let short: String = key.chars().take(12).collect();
         out.push_str(&format!(
-            "{}\t{}\t{age}\t{expires}\t{}\n",
+            "{}\t{short}\t{age}\t{expires}\t{}\n",
             name(&entry.helper),
-            &key[..12],
             one_line(&failure, MAX_LINE)
         ));
     }

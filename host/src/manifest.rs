@@ -35,11 +35,17 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::files::{self, Links};
 use crate::fingerprint::{Fingerprint, Fingerprinter};
+
+/// Largest manifest read: a manifest is a few hundred bytes.
+pub const MAX_MANIFEST_SIZE: u64 = 1 << 20;
 
 /// What credbox prints: the manifest's `format`, `--format`, and the
 /// purpose a helper is asked for.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Format {
     /// A JSON object of HTTP headers, for `headersHelper`.
@@ -85,7 +91,7 @@ pub struct Manifest {
     /// The component's expected SHA-256 (lowercase hex); a component that
     /// differs is refused before it runs. `credbox build` prints it.
     pub sha256: Option<String>,
-    /// `[limits]`: fuel, timeout, memory.
+    /// `[limits]`: fuel, timeout, memory, component_size.
     #[serde(default)]
     pub limits: LimitsTable,
     /// `[env]`: which environment variables the helper may read.
@@ -113,6 +119,8 @@ pub struct LimitsTable {
     pub timeout: Option<String>,
     /// Memory cap (`memory = "64MiB"`).
     pub memory: Option<String>,
+    /// Largest component file credbox reads (`component_size = "32MiB"`).
+    pub component_size: Option<String>,
 }
 
 /// The `[env]` table, as written; interpreted by [`crate::policy::env`].
@@ -176,10 +184,16 @@ impl LoadedManifest {
         }
     }
 
-    /// Reads and parses the manifest at `path`.
+    /// Reads and parses the manifest at `path`: a regular file (or a link
+    /// to one) of at most [`MAX_MANIFEST_SIZE`] bytes, read without ever
+    /// waiting on a FIFO or device (see [`crate::files`]).
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::Usage(format!("cannot read the manifest: {e}")))?;
+        let bytes = files::read_regular(path, MAX_MANIFEST_SIZE, Links::Follow).map_err(|e| {
+            Error::Usage(format!("cannot read the manifest {}: {e}", path.display()))
+        })?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            Error::Usage(format!("the manifest {} is not UTF-8 text", path.display()))
+        })?;
         let manifest = parse(&text).map_err(Error::Usage)?;
         Ok(LoadedManifest {
             manifest,
@@ -252,9 +266,11 @@ fn is_component(path: &Path) -> bool {
         _ => {}
     }
     let mut magic = [0u8; 4];
-    std::fs::File::open(path)
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
-        .is_ok_and(|()| &magic == b"\0asm")
+    // Not a regular file: read as a manifest, which says what it is.
+    files::open_regular(path, Links::Follow)
+        .ok()
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic).ok())
+        .is_some_and(|()| &magic == b"\0asm")
 }
 
 /// Parses manifest text. The error is one line: the problem and its line.

@@ -5,33 +5,142 @@
 //! directory. Both are trusted when read back (a compiled component is
 //! native code; a credential is printed as is), so the directory must be
 //! private: mode 0700, owned by the current user, and files 0600. A
-//! directory that is group- or world-writable, or owned by someone else, is
-//! refused rather than fixed: someone else may already have written to it.
+//! directory with any permission for group or others, owned by someone
+//! else, or a symbolic link, is refused rather than fixed: someone else may
+//! already have written to it. Files are read without following links and
+//! without waiting on a FIFO or device (see [`crate::files`]).
 
 use std::fs::{DirBuilder, File, OpenOptions};
-use std::io::{ErrorKind, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::io::{ErrorKind, Write};
+#[cfg(test)]
+use std::os::unix::ffi::OsStringExt;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::files::{self, Links};
 
 /// Environment variable that moves credbox's cache directory (tests and
 /// benchmarks use it; so can users with an unusual `$HOME`).
 pub const CACHE_DIR_ENV: &str = "CREDBOX_CACHE_DIR";
 
 /// credbox's cache directory: `$CREDBOX_CACHE_DIR`, else the platform's
-/// user cache directory (`~/.cache/credbox` on Linux).
+/// user cache directory (`$XDG_CACHE_HOME/credbox` or
+/// `~/.cache/credbox` on Linux).
+///
+/// Only absolute paths are used: a relative `CREDBOX_CACHE_DIR` or `HOME`
+/// would put the cache under whatever directory credbox was started in.
+/// No usable path is an [`Error::Environment`] that says what to set.
 pub fn cache_root() -> Result<PathBuf> {
-    if let Some(dir) = std::env::var_os(CACHE_DIR_ENV).filter(|d| !d.is_empty()) {
-        return Ok(PathBuf::from(dir));
+    cache_root_from(|name| std::env::var_os(name))
+}
+
+fn cache_root_from(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Result<PathBuf> {
+    if let Some(dir) = var(CACHE_DIR_ENV).filter(|d| !d.is_empty()) {
+        let dir = PathBuf::from(dir);
+        if !dir.is_absolute() {
+            return Err(Error::Environment {
+                message: format!("{CACHE_DIR_ENV} is a relative path ({})", dir.display()),
+                hint: format!("set {CACHE_DIR_ENV} to an absolute path"),
+            });
+        }
+        return Ok(dir);
+    }
+    let home = var("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
+    let problem = match &home {
+        None => "HOME is not set",
+        Some(home) if !home.is_absolute() => "HOME is a relative path",
+        Some(_) => "",
+    };
+    let no_home = |problem: &str| Error::Environment {
+        message: format!("no directory to keep the cache in: {problem}"),
+        hint: format!("set HOME, or {CACHE_DIR_ENV}, to an absolute path; or run with --no-cache"),
+    };
+    if !problem.is_empty() {
+        return Err(no_home(problem));
     }
     directories::ProjectDirs::from("", "", "credbox")
         .map(|dirs| dirs.cache_dir().to_owned())
-        .ok_or_else(|| {
-            Error::Internal(format!(
-                "no home directory to keep a cache in; set {CACHE_DIR_ENV}"
-            ))
-        })
+        .filter(|dir| dir.is_absolute())
+        .ok_or_else(|| no_home("the platform has no user cache directory"))
+}
+
+/// The cache directory could not be made: why, and what to do.
+fn cannot_create(path: &Path, e: &std::io::Error) -> Error {
+    let hint = match e.raw_os_error() {
+        Some(libc::EROFS) | Some(libc::EACCES) | Some(libc::EPERM) => {
+            format!("point {CACHE_DIR_ENV} at a directory you can write, or run with --no-cache")
+        }
+        Some(libc::ENOTDIR) | Some(libc::EEXIST) => format!(
+            "a file stands where a directory should; remove it or set {CACHE_DIR_ENV} elsewhere"
+        ),
+        _ => format!("set {CACHE_DIR_ENV} to a directory you can write, or run with --no-cache"),
+    };
+    Error::Environment {
+        message: format!("cannot create cache directory {}: {e}", path.display()),
+        hint,
+    }
+}
+
+/// Refuses a directory that is not private to the current user, with a
+/// hint that fits the cause.
+fn check_private(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
+    let refuse = |why: String, hint: String| Error::Environment {
+        message: format!("refusing cache directory {}: {why}", path.display()),
+        hint,
+    };
+    let kind = meta.file_type();
+    if kind.is_symlink() {
+        return Err(refuse(
+            "it is a symbolic link".into(),
+            format!(
+                "credbox does not follow links in its cache; set {CACHE_DIR_ENV} to the directory itself"
+            ),
+        ));
+    }
+    if !kind.is_dir() {
+        return Err(refuse(
+            format!("it is {}", files::kind_name(&kind)),
+            format!("remove it, or set {CACHE_DIR_ENV} elsewhere"),
+        ));
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me {
+        return Err(refuse(
+            format!("it belongs to uid {}, not to you (uid {me})", meta.uid()),
+            format!(
+                "someone else may have written to it; remove it, or set {CACHE_DIR_ENV} to a directory of yours"
+            ),
+        ));
+    }
+    if meta.mode() & 0o077 != 0 {
+        return Err(refuse(
+            format!("its mode is {:o}, not 700", meta.mode() & 0o777),
+            format!(
+                "only its owner may have access: run `chmod 700 {}` if nobody else wrote to it, else remove it",
+                path.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The PID in a temporary file's name (`.{name}.{pid}.{nanos}.{n}.tmp`),
+/// or `None` for any other name.
+fn temp_pid(name: &str) -> Option<i32> {
+    let rest = name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let mut parts = rest.rsplitn(4, '.');
+    let (_attempt, _nanos, pid) = (parts.next()?, parts.next()?, parts.next()?);
+    parts.next()?;
+    pid.parse().ok().filter(|&pid: &i32| pid > 0)
+}
+
+/// Whether a process `pid` exists (in this PID namespace).
+fn process_exists(pid: i32) -> bool {
+    // SAFETY: signal 0 checks for existence and sends nothing.
+    unsafe { libc::kill(pid, 0) == 0 || *libc::__errno_location() == libc::EPERM }
 }
 
 /// A directory checked to be private to the current user.
@@ -52,46 +161,23 @@ impl PrivateDir {
                     .recursive(true)
                     .mode(0o700)
                     .create(path)
-                    .map_err(|e| {
-                        Error::Internal(format!(
-                            "cannot create cache directory {}: {e}",
-                            path.display()
-                        ))
-                    })?;
+                    .map_err(|e| cannot_create(path, &e))?;
                 std::fs::symlink_metadata(path)
             }
             other => other,
         }
-        .map_err(|e| {
-            Error::Internal(format!(
-                "cannot inspect cache directory {}: {e}",
-                path.display()
-            ))
-        })?;
-        let unsafe_dir = |why: &str| {
-            Error::Usage(format!(
-                "refusing cache directory {}: {why}; run `chmod 700` on it or remove it",
-                path.display()
-            ))
-        };
-        if !meta.is_dir() {
-            return Err(unsafe_dir("it is not a directory"));
-        }
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        let me = unsafe { libc::geteuid() };
-        if meta.uid() != me {
-            return Err(unsafe_dir(&format!(
-                "it belongs to uid {}, not to you (uid {me})",
-                meta.uid()
-            )));
-        }
-        if meta.mode() & 0o077 != 0 {
-            return Err(unsafe_dir(&format!(
-                "its mode is {:o}, not 700",
-                meta.mode() & 0o777
-            )));
-        }
+        .map_err(|e| cannot_create(path, &e))?;
+        check_private(path, &meta)?;
         Ok(PrivateDir {
+            path: path.to_owned(),
+        })
+    }
+
+    /// Opens `path` if it already is a private directory; creates nothing.
+    pub fn open_existing(path: &Path) -> Option<PrivateDir> {
+        let meta = std::fs::symlink_metadata(path).ok()?;
+        check_private(path, &meta).ok()?;
+        Some(PrivateDir {
             path: path.to_owned(),
         })
     }
@@ -106,34 +192,33 @@ impl PrivateDir {
         PrivateDir::open(&self.path.join(name))
     }
 
-    /// Reads `name`, or `None` when it does not exist or is not a regular
-    /// file private to this user.
-    pub fn read(&self, name: &str) -> Option<Vec<u8>> {
-        let path = self.path.join(name);
-        let mut file = File::open(&path).ok()?;
+    /// Reads `name`, or `None` when it does not exist, is not a regular
+    /// file private to this user (a symbolic link, a FIFO or a device is
+    /// refused without waiting on it: see [`crate::files`]), or holds more
+    /// than `cap` bytes.
+    pub fn read(&self, name: &str, cap: u64) -> Option<Vec<u8>> {
+        let file = files::open_regular(&self.path.join(name), Links::Refuse).ok()?;
         let meta = file.metadata().ok()?;
-        if !meta.is_file() || meta.mode() & 0o077 != 0 {
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        if meta.mode() & 0o077 != 0 || meta.uid() != unsafe { libc::geteuid() } {
             return None;
         }
-        let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-        file.read_to_end(&mut bytes).ok()?;
-        Some(bytes)
+        files::read_capped(file, cap).ok()
     }
 
     /// Writes `bytes` to `name` atomically: a reader sees the old file or
     /// the new one, never a mix or a partial file. The file is mode 0600.
-    pub fn write_atomic(&self, name: &str, bytes: &[u8]) -> Result<()> {
+    /// The error names the file.
+    pub fn write_atomic(&self, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+        let path = self.path.join(name);
         let failed = |e: std::io::Error| {
-            Error::Internal(format!(
-                "cannot write {}: {e}",
-                self.path.join(name).display()
-            ))
+            std::io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display()))
         };
         let (temp_path, mut temp) = self.create_temp(name).map_err(failed)?;
         let written = temp
             .write_all(bytes)
             .and_then(|()| temp.sync_all())
-            .and_then(|()| std::fs::rename(&temp_path, self.path.join(name)));
+            .and_then(|()| std::fs::rename(&temp_path, &path));
         if let Err(e) = written {
             let _ = std::fs::remove_file(&temp_path);
             return Err(failed(e));
@@ -141,32 +226,77 @@ impl PrivateDir {
         Ok(())
     }
 
-    /// Removes `name`; a missing file is not an error.
-    pub fn remove(&self, name: &str) -> Result<()> {
-        match std::fs::remove_file(self.path.join(name)) {
+    /// Removes `name`; a missing file is not an error. The error names
+    /// the file.
+    pub fn remove(&self, name: &str) -> std::io::Result<()> {
+        let path = self.path.join(name);
+        match std::fs::remove_file(&path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Error::Internal(format!(
-                "cannot remove {}: {e}",
-                self.path.join(name).display()
-            ))),
+            Err(e) => Err(std::io::Error::new(
+                e.kind(),
+                format!("cannot remove {}: {e}", path.display()),
+            )),
         }
     }
 
-    /// Opens (creating if needed) a 0600 file for locking.
+    /// Opens (creating if needed) a 0600 regular file for locking. The
+    /// open never blocks: a FIFO, device or link in its place is removed
+    /// once and a file created instead.
     pub fn lock_file(&self, name: &str) -> Result<File> {
-        OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(self.path.join(name))
-            .map_err(|e| {
-                Error::Internal(format!(
-                    "cannot open lock {}: {e}",
-                    self.path.join(name).display()
-                ))
+        let path = self.path.join(name);
+        let open = || -> std::io::Result<File> {
+            let file = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_NOCTTY)
+                .open(&path)?;
+            if !file.metadata()?.is_file() {
+                return Err(std::io::Error::new(ErrorKind::InvalidData, "not a file"));
+            }
+            Ok(file)
+        };
+        open()
+            .or_else(|_| {
+                // Whatever is there is not a lock credbox made.
+                let _ = std::fs::remove_file(&path);
+                open()
             })
+            .map_err(|e| Error::Internal(format!("cannot open lock {}: {e}", path.display())))
+    }
+
+    /// Removes the temporary files that writes interrupted for good left
+    /// behind: those of processes that no longer exist, and any older than
+    /// `max_age` (a process of another PID namespace, or a PID reused).
+    /// Returns how many were removed.
+    pub fn sweep_temps(&self, max_age: std::time::Duration) -> usize {
+        let Ok(dir) = std::fs::read_dir(&self.path) else {
+            return 0;
+        };
+        let now = std::time::SystemTime::now();
+        let mut removed = 0;
+        for entry in dir.flatten() {
+            let name = entry.file_name();
+            let Some(pid) = name.to_str().and_then(temp_pid) else {
+                continue;
+            };
+            let old = entry
+                .metadata()
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .is_none_or(|t| {
+                    // A modification time in the future (the clock went back)
+                    // counts from now.
+                    now.duration_since(t).is_ok_and(|age| age > max_age)
+                        || t.duration_since(now).is_ok_and(|ahead| ahead > max_age)
+                });
+            if (old || !process_exists(pid)) && std::fs::remove_file(entry.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        removed
     }
 
     /// A new, exclusively created temporary file next to `name`.
@@ -215,15 +345,15 @@ mod tests {
         dir.write_atomic("x", b"hello").unwrap();
         let mode = std::fs::metadata(dir.path().join("x")).unwrap().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        assert_eq!(dir.read("x").as_deref(), Some(&b"hello"[..]));
+        assert_eq!(dir.read("x", 1 << 20).as_deref(), Some(&b"hello"[..]));
         dir.write_atomic("x", b"again").unwrap();
-        assert_eq!(dir.read("x").as_deref(), Some(&b"again"[..]));
+        assert_eq!(dir.read("x", 1 << 20).as_deref(), Some(&b"again"[..]));
         // No temporary files are left behind.
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(names.len(), 1);
         dir.remove("x").unwrap();
         dir.remove("x").unwrap();
-        assert_eq!(dir.read("x"), None);
+        assert_eq!(dir.read("x", 1 << 20), None);
     }
 
     #[test]
@@ -248,6 +378,102 @@ mod tests {
         dir.write_atomic("x", b"v").unwrap();
         std::fs::set_permissions(dir.path().join("x"), std::fs::Permissions::from_mode(0o666))
             .unwrap();
-        assert_eq!(dir.read("x"), None);
+        assert_eq!(dir.read("x", 1 << 20), None);
+    }
+
+    #[test]
+    fn the_cache_root_is_absolute_or_refused_with_what_to_set() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| std::ffi::OsString::from(v))
+            }
+        };
+        assert_eq!(
+            cache_root_from(env(&[(CACHE_DIR_ENV, "/c"), ("HOME", "rel")])).unwrap(),
+            PathBuf::from("/c")
+        );
+        for (pairs, what) in [
+            (
+                &[(CACHE_DIR_ENV, "rel/c")][..],
+                "CREDBOX_CACHE_DIR is a relative path",
+            ),
+            (&[][..], "HOME is not set"),
+            (&[("HOME", "")][..], "HOME is not set"),
+            (&[("HOME", "home/me")][..], "HOME is a relative path"),
+        ] {
+            let err = cache_root_from(env(pairs)).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{err}");
+            assert!(err.to_string().contains(what), "{err}");
+            assert!(err.hint().contains("absolute path"), "{}", err.hint());
+        }
+    }
+
+    #[test]
+    fn each_refusal_has_the_hint_of_its_cause() {
+        let temp = tempfile::tempdir().unwrap();
+        let file = temp.path().join("file");
+        std::fs::write(&file, b"").unwrap();
+        let err = PrivateDir::open(&file.join("under")).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.hint().contains("a file stands where"), "{}", err.hint());
+        let err = PrivateDir::open(&file).unwrap_err();
+        assert!(err.to_string().contains("it is a regular file"), "{err}");
+
+        let real = PrivateDir::open(&temp.path().join("real")).unwrap();
+        let link = temp.path().join("link");
+        std::os::unix::fs::symlink(real.path(), &link).unwrap();
+        let err = PrivateDir::open(&link).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        assert!(!err.hint().contains("chmod"), "{}", err.hint());
+
+        std::fs::set_permissions(real.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let err = PrivateDir::open(real.path()).unwrap_err();
+        assert!(err.hint().contains("chmod 700"), "{}", err.hint());
+    }
+
+    #[test]
+    fn a_fifo_in_place_of_a_lock_is_replaced_not_waited_on() {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = PrivateDir::open(&temp.path().join("c")).unwrap();
+        let c =
+            std::ffi::CString::new(dir.path().join("k.lock").into_os_string().into_vec()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let file = dir.lock_file("k.lock").unwrap();
+        assert!(file.metadata().unwrap().is_file());
+    }
+
+    #[test]
+    fn temporary_files_of_dead_writers_and_old_ones_are_swept() {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = PrivateDir::open(&temp.path().join("c")).unwrap();
+        let mine = format!(".x.json.{}.1.0.tmp", std::process::id());
+        // PIDs are below 2^22 on Linux: this one cannot exist.
+        let dead = ".x.json.2147483647.1.0.tmp";
+        for name in [mine.as_str(), dead, "x.json", ".x.json.tmp"] {
+            std::fs::write(dir.path().join(name), b"").unwrap();
+        }
+        assert_eq!(dir.sweep_temps(std::time::Duration::from_secs(300)), 1);
+        assert!(
+            dir.path().join(&mine).exists(),
+            "a live writer's file stays"
+        );
+        assert!(!dir.path().join(dead).exists());
+        std::fs::File::options()
+            .write(true)
+            .open(dir.path().join(&mine))
+            .unwrap()
+            .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(301))
+            .unwrap();
+        assert_eq!(dir.sweep_temps(std::time::Duration::from_secs(300)), 1);
+        let mut left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, [".x.json.tmp", "x.json"]);
     }
 }

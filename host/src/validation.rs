@@ -189,6 +189,66 @@ fn check_value(name: &str, value: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Checks text that credbox printed before (a cached credential) for
+/// `format` again, so that an entry damaged or planted in the cache is
+/// never printed: an API key and its newline, or the compact JSON object of
+/// headers exactly as [`crate::output::render`] writes it, passing the
+/// same checks as a fresh credential.
+pub fn check_rendered(output: &str, format: Format) -> Result<(), Error> {
+    let body = output
+        .strip_suffix('\n')
+        .ok_or_else(|| invalid("no final newline"))?;
+    match format {
+        Format::ApiKey => check_key(body),
+        Format::Headers => {
+            let headers = parse_header_object(body)?;
+            if headers.is_empty() {
+                return Err(invalid("no headers"));
+            }
+            check_headers(&headers)?;
+            let rendered = crate::output::render(&Validated::Headers(headers));
+            if rendered != output {
+                return Err(invalid("not in credbox's own form"));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A JSON object of strings, in order, duplicates kept (so that
+/// [`check_headers`] sees them).
+fn parse_header_object(text: &str) -> Result<Vec<(String, String)>, Error> {
+    struct Pairs(Vec<(String, String)>);
+    impl<'de> serde::Deserialize<'de> for Pairs {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> serde::de::Visitor<'de> for Visitor {
+                type Value = Pairs;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("a JSON object of strings")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<Pairs, A::Error> {
+                    let mut pairs = Vec::new();
+                    while let Some(pair) = map.next_entry::<String, String>()? {
+                        if pairs.len() > MAX_HEADERS {
+                            return Err(serde::de::Error::custom("too many headers"));
+                        }
+                        pairs.push(pair);
+                    }
+                    Ok(Pairs(pairs))
+                }
+            }
+            d.deserialize_map(Visitor)
+        }
+    }
+    serde_json::from_str::<Pairs>(text)
+        .map(|p| p.0)
+        .map_err(|_| invalid("not a JSON object of strings"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,6 +429,29 @@ mod tests {
         match validate(headers(&[("X", secret)]), Format::Headers) {
             Err(e) => assert!(!e.to_string().contains("s3cr3t")),
             Ok(_) => panic!("accepted"),
+        }
+    }
+
+    #[test]
+    fn rendered_output_is_checked_again() {
+        let good = "{\"Authorization\":\"Bearer abc\",\"X-A\":\"1\"}\n";
+        assert!(check_rendered(good, Format::Headers).is_ok());
+        assert!(check_rendered("abc\n", Format::ApiKey).is_ok());
+        for bad in [
+            "not json\r\nX-Injected: 1\n",
+            "{\"Authorization\":\"Bearer abc\"}",
+            "{\"A\":\"1\",\"a\":\"2\"}\n",
+            "{\"A\":\"x\\r\\nB: 1\"}\n",
+            "{\"A\":1}\n",
+            "{}\n",
+            "{ \"A\":\"1\"}\n",
+            "[\"A\"]\n",
+            "\n",
+        ] {
+            assert!(check_rendered(bad, Format::Headers).is_err(), "{bad:?}");
+        }
+        for bad in ["\n", "a b\n", "abc", "abc\n\n"] {
+            assert!(check_rendered(bad, Format::ApiKey).is_err(), "{bad:?}");
         }
     }
 }

@@ -17,5 +17,6 @@ mod claude_code;
 mod compiled;
 mod containment;
 mod core;
+mod damage;
 mod hostile;
 mod network;

@@ -445,11 +445,12 @@ fn oauth_client_credentials_returns_the_access_token_and_its_lifetime() {
         "grant_type=client_credentials&client_id=cli-1&client_secret=s3cret+%26+co&scope=mcp%3Atools"
     );
     // expires_in 90 s, less credbox's 30 s safety margin.
-    let entry: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(crate::cache::entry_file(&cache)).unwrap()).unwrap();
-    let stored = &entry["credential"];
-    let lifetime = stored["expires_ms"].as_u64().unwrap() - stored["created_ms"].as_u64().unwrap();
-    assert_eq!(lifetime, 60_000, "{entry}");
+    let file = crate::cache::entry_file(&cache);
+    let key = credbox::cache::CacheKey::parse(file.file_stem().unwrap().to_str().unwrap()).unwrap();
+    let entry = credbox::cache::Entry::decode(&std::fs::read(&file).unwrap(), &key).unwrap();
+    let stored = entry.credential.as_ref().unwrap();
+    let lifetime = stored.expires_ms - stored.created_ms;
+    assert_eq!(lifetime, 60_000, "{entry:?}");
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! entry's length.
 #![no_main]
 
-use credbox_fuzz::policy::network::allow::AllowEntry;
+use credbox::policy::network::allow::AllowEntry;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|text: String| {

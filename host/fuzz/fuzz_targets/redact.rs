@@ -3,7 +3,7 @@
 //! the masked multi-line form drops a cut secret.
 #![no_main]
 
-use credbox_fuzz::redact::{Redactor, needs_escape};
+use credbox::redact::{Redactor, needs_escape};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: (String, String, u16, bool)| {

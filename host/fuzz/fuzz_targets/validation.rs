@@ -3,9 +3,9 @@
 //! in one message that never holds a value.
 #![no_main]
 
-use credbox_fuzz::guest::RawCredential;
-use credbox_fuzz::manifest::Format;
-use credbox_fuzz::validation::{REFUSED_HEADERS, Validated, validate};
+use credbox::guest::RawCredential;
+use credbox::manifest::Format;
+use credbox::validation::{REFUSED_HEADERS, Validated, validate};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: (Vec<(String, String)>, Option<String>, bool)| {

@@ -23,6 +23,11 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(120);
 /// Safety margin taken off a credential's own `expires-in`, so it is
 /// never handed out moments before the provider rejects it.
 pub const EXPIRY_SKEW: Duration = Duration::from_secs(30);
+/// Longest `ttl` accepted: a day. Longer ones are refused when the
+/// manifest is read, so no lifetime can overflow the clock's arithmetic.
+pub const MAX_TTL: Duration = Duration::from_secs(24 * 3600);
+/// Longest `stale_if_error` accepted: a day.
+pub const MAX_STALE_IF_ERROR: Duration = Duration::from_secs(24 * 3600);
 /// Longest refresh-ahead window.
 pub const MAX_REFRESH_WINDOW: Duration = Duration::from_secs(60);
 
@@ -57,9 +62,21 @@ impl CachePolicy {
                 .map_err(|e| format!("[cache] {name}: {e}"))
         };
         if let Some(ttl) = field("ttl", &config.ttl)? {
+            if ttl > MAX_TTL {
+                return Err(format!(
+                    "[cache] ttl: at most {}m (a day)",
+                    MAX_TTL.as_secs() / 60
+                ));
+            }
             self.ttl = ttl;
         }
         if let Some(stale) = field("stale_if_error", &config.stale_if_error)? {
+            if stale > MAX_STALE_IF_ERROR {
+                return Err(format!(
+                    "[cache] stale_if_error: at most {}m (a day)",
+                    MAX_STALE_IF_ERROR.as_secs() / 60
+                ));
+            }
             self.stale_if_error = stale;
         }
         if let Some(backoff) = field("backoff", &config.backoff)? {
@@ -165,6 +182,20 @@ mod tests {
             })
             .unwrap_err();
         assert!(err.starts_with("[cache] backoff:"), "{err}");
+        for (ttl, stale) in [
+            ("18446744073709551s", "0s"),
+            ("1441m", "0s"),
+            ("1m", "1441m"),
+        ] {
+            let err = p
+                .apply(&CacheTable {
+                    ttl: Some(ttl.into()),
+                    stale_if_error: Some(stale.into()),
+                    ..Default::default()
+                })
+                .unwrap_err();
+            assert!(err.contains("at most 1440m (a day)"), "{err}");
+        }
         p.apply(&CacheTable {
             ttl: Some("1m".into()),
             stale_if_error: Some("10m".into()),

@@ -1,7 +1,8 @@
-//! Resource limits: fuel, wall-clock deadline and memory.
+//! Resource limits: fuel, wall-clock deadline, memory, and the size of the
+//! component file credbox reads.
 //!
 //! The manifest's `[limits]` table and the `--fuel`, `--timeout` and
-//! `--memory` flags set them; the defaults stop a runaway helper well inside
+//! `--memory` flags set them (`component_size` only in the manifest); the defaults stop a runaway helper well inside
 //! Claude Code's 10 s `headersHelper` limit while never troubling a real one.
 
 use std::time::Duration;
@@ -18,6 +19,13 @@ pub const DEFAULT_FUEL: u64 = 1_000_000_000;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default memory cap, summed over all of the component's linear memories.
 pub const DEFAULT_MEMORY: u64 = 64 << 20;
+
+/// Default cap on the component file's size. Components in Rust or Go are
+/// a few MiB; those that bundle an interpreter (JavaScript, Python) reach
+/// tens of MiB.
+pub const DEFAULT_COMPONENT_SIZE: u64 = 64 << 20;
+/// Largest component-size cap accepted.
+pub const MAX_COMPONENT_SIZE: u64 = 1 << 30;
 
 /// Longest deadline accepted: Claude Code waits at most 600 s for an
 /// `apiKeyHelper`, so a longer one could never be used.
@@ -36,6 +44,8 @@ pub struct Limits {
     pub timeout: Duration,
     /// Memory cap in bytes, summed over all linear memories.
     pub memory: u64,
+    /// Largest component file read, in bytes.
+    pub component_size: u64,
 }
 
 impl Default for Limits {
@@ -44,6 +54,7 @@ impl Default for Limits {
             fuel: DEFAULT_FUEL,
             timeout: DEFAULT_TIMEOUT,
             memory: DEFAULT_MEMORY,
+            component_size: DEFAULT_COMPONENT_SIZE,
         }
     }
 }
@@ -63,6 +74,10 @@ impl Limits {
         if let Some(memory) = &config.memory {
             self.set_memory(memory)
                 .map_err(|e| format!("[limits] memory: {e}"))?;
+        }
+        if let Some(size) = &config.component_size {
+            self.set_component_size(size)
+                .map_err(|e| format!("[limits] component_size: {e}"))?;
         }
         Ok(())
     }
@@ -108,16 +123,33 @@ impl Limits {
     }
 }
 
+impl Limits {
+    /// Sets the component-size cap from text such as `32MiB`.
+    pub fn set_component_size(&mut self, text: &str) -> Result<(), String> {
+        let size = parse_size(text)?;
+        if !(1..=MAX_COMPONENT_SIZE).contains(&size) {
+            return Err(format!(
+                "{text} is outside 1 byte to {}",
+                format_size(MAX_COMPONENT_SIZE)
+            ));
+        }
+        self.component_size = size;
+        Ok(())
+    }
+}
+
 impl Fingerprint for Limits {
     fn fingerprint(&self, f: &mut Fingerprinter) {
         let Limits {
             fuel,
             timeout,
             memory,
+            component_size,
         } = self;
         f.field("fuel", fuel);
         f.field("timeout", timeout);
         f.field("memory", memory);
+        f.field("component_size", component_size);
     }
 }
 
@@ -142,7 +174,18 @@ mod tests {
             })
             .unwrap_err();
         assert!(err.starts_with("[limits] memory:"), "{err}");
+        for bad in ["2GiB", "0", "lots"] {
+            let err = limits
+                .apply(&LimitsTable {
+                    component_size: Some(bad.into()),
+                    ..Default::default()
+                })
+                .unwrap_err();
+            assert!(err.starts_with("[limits] component_size:"), "{err}");
+        }
         assert!(limits.set_fuel(0).is_err());
         assert_eq!(limits, Limits::default(), "failed updates change nothing");
+        limits.set_component_size("32MiB").unwrap();
+        assert_eq!(limits.component_size, 32 << 20);
     }
 }

@@ -15,7 +15,12 @@ use rustls::{ClientConfig, RootCertStore};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, TrustAnchor};
 
+use crate::files::{self, Links};
 use crate::fingerprint::{Fingerprint, Fingerprinter};
+
+/// Largest CA bundle read: a system's whole bundle of roots is about
+/// 200 KiB.
+pub const MAX_CA_BUNDLE_SIZE: u64 = 1 << 20;
 
 /// Extra trusted CA certificates, read from `[network] ca_bundle`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,8 +37,8 @@ impl CaBundle {
     /// Reads a PEM file of CA certificates; `Err` says what is wrong with
     /// it. Each certificate must be usable as a trust anchor.
     pub fn read(path: &Path) -> Result<CaBundle, String> {
-        let bytes =
-            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let bytes = files::read_regular(path, MAX_CA_BUNDLE_SIZE, Links::Follow)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let certificates = CertificateDer::pem_slice_iter(&bytes)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| format!("{} is not a PEM file of certificates: {e}", path.display()))?;
