@@ -48,6 +48,7 @@ pub mod redact;
 pub mod request;
 pub mod units;
 pub mod validation;
+pub mod version;
 
 pub use cache::{Answer, CacheKey, CredentialCache};
 pub use error::{Error, Result};

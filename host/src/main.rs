@@ -21,7 +21,7 @@ use credbox::{
 #[derive(Parser)]
 #[command(
     name = "credbox",
-    version,
+    version = credbox::version::LONG,
     about = "Run Claude Code credential helpers as sandboxed WASI components"
 )]
 struct Cli {
@@ -42,6 +42,13 @@ enum Command {
     /// List cached credentials: age, expiry and last failure (never the
     /// credential itself).
     Status,
+    /// Print a shell completion script (bash, zsh, fish, elvish or
+    /// powershell) on stdout.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Subcommand)]
@@ -155,6 +162,11 @@ fn real_main() -> u8 {
         Command::Build(args) => build(args),
         Command::Cache(CacheCommand::Clear { helper }) => clear(helper.as_deref()),
         Command::Status => status(),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "credbox", &mut std::io::stdout());
+            0
+        }
     }
 }
 

@@ -10,6 +10,7 @@ mod util;
 
 mod cache;
 mod compiled;
+mod completions;
 mod core;
 mod hostile;
 mod network;
