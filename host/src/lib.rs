@@ -39,6 +39,7 @@ pub mod engine;
 pub mod error;
 pub mod fingerprint;
 pub mod guest;
+pub mod inspect;
 pub mod manifest;
 pub mod network;
 pub mod output;

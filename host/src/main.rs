@@ -42,6 +42,10 @@ enum Command {
     /// List cached credentials: age, expiry and last failure (never the
     /// credential itself).
     Status,
+    /// Describe a component without running it: the world it targets and
+    /// its version, what it imports and exports, size, sha256, and whether
+    /// it is compiled.
+    Inspect(InspectArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish or
     /// powershell) on stdout.
     Completions {
@@ -58,6 +62,15 @@ enum CacheCommand {
         /// The helper's name, as shown by `credbox status`.
         helper: Option<String>,
     },
+}
+
+#[derive(clap::Args)]
+struct InspectArgs {
+    /// A component (.wasm) or the manifest (credbox.toml) that names one.
+    target: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -162,6 +175,10 @@ fn real_main() -> u8 {
         Command::Build(args) => build(args),
         Command::Cache(CacheCommand::Clear { helper }) => clear(helper.as_deref()),
         Command::Status => status(),
+        Command::Inspect(args) => print_or_fail(
+            &args.target,
+            credbox::inspect::report(&args.target, args.json),
+        ),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "credbox", &mut std::io::stdout());
@@ -319,6 +336,17 @@ fn status() -> u8 {
     }
     print!("{out}");
     0
+}
+
+/// Prints a command's report, or its one-line error (naming `target`).
+fn print_or_fail(target: &std::path::Path, report: credbox::Result<String>) -> u8 {
+    match report {
+        Ok(text) => {
+            print!("{text}");
+            0
+        }
+        Err(e) => fail(&target.display().to_string(), &e),
+    }
 }
 
 /// Prints the one-line error and returns its exit code.

@@ -57,7 +57,7 @@ fn bash_completes_subcommands_and_their_values() {
     let offered = bash_completes(script, &["credbox", "comp"]);
     assert_eq!(offered, ["completions"]);
     let offered = bash_completes(script, &["credbox", ""]);
-    for command in ["run", "build", "completions", "status"] {
+    for command in ["run", "build", "inspect", "completions", "status"] {
         assert!(
             offered.iter().any(|o| o == command),
             "{command}: {offered:?}"
@@ -78,7 +78,8 @@ fn zsh_and_fish_scripts_are_printed() {
     let zsh = credbox(&["completions", "zsh"], &[]);
     assert!(zsh.ok().starts_with("#compdef credbox\n"), "{zsh:#?}");
     assert!(
-        zsh.stdout.contains("\n'completions:Print a shell completion script"),
+        zsh.stdout
+            .contains("\n'completions:Print a shell completion script"),
         "{zsh:#?}"
     );
     let fish = credbox(&["completions", "fish"], &[]);

@@ -13,4 +13,5 @@ mod compiled;
 mod completions;
 mod core;
 mod hostile;
+mod inspect;
 mod network;
