@@ -47,6 +47,7 @@ pub mod policy;
 pub mod private_dir;
 pub mod redact;
 pub mod request;
+pub mod scaffold;
 pub mod units;
 pub mod validation;
 pub mod version;

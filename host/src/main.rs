@@ -42,6 +42,9 @@ enum Command {
     /// List cached credentials: age, expiry and last failure (never the
     /// credential itself).
     Status,
+    /// Create a helper crate and its credbox.toml from a sample, ready to
+    /// build and run (outside this repository).
+    New(NewArgs),
     /// Describe a component without running it: the world it targets and
     /// its version, what it imports and exports, size, sha256, and whether
     /// it is compiled.
@@ -62,6 +65,26 @@ enum CacheCommand {
         /// The helper's name, as shown by `credbox status`.
         helper: Option<String>,
     },
+}
+
+#[derive(clap::Args)]
+struct NewArgs {
+    /// The helper's name: its package, crate and component name.
+    name: String,
+    /// The sample to start from.
+    #[arg(
+        long,
+        default_value = credbox::scaffold::DEFAULT_TEMPLATE,
+        value_parser = clap::builder::PossibleValuesParser::new(
+            credbox::scaffold::TEMPLATES
+                .iter()
+                .map(|t| clap::builder::PossibleValue::new(t.name).help(t.about)),
+        ),
+    )]
+    template: String,
+    /// Where to create it (default: ./NAME); must not exist, or be empty.
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -175,8 +198,13 @@ fn real_main() -> u8 {
         Command::Build(args) => build(args),
         Command::Cache(CacheCommand::Clear { helper }) => clear(helper.as_deref()),
         Command::Status => status(),
+        Command::New(args) => print_or_fail(
+            &args.name,
+            credbox::scaffold::new(&args.name, Some(&args.template), args.dir.as_deref())
+                .map(|created| created.summary()),
+        ),
         Command::Inspect(args) => print_or_fail(
-            &args.target,
+            &args.target.display().to_string(),
             credbox::inspect::report(&args.target, args.json),
         ),
         Command::Completions { shell } => {
@@ -338,14 +366,14 @@ fn status() -> u8 {
     0
 }
 
-/// Prints a command's report, or its one-line error (naming `target`).
-fn print_or_fail(target: &std::path::Path, report: credbox::Result<String>) -> u8 {
+/// Prints a command's report, or its one-line error (about `subject`).
+fn print_or_fail(subject: &str, report: credbox::Result<String>) -> u8 {
     match report {
         Ok(text) => {
             print!("{text}");
             0
         }
-        Err(e) => fail(&target.display().to_string(), &e),
+        Err(e) => fail(subject, &e),
     }
 }
 

@@ -15,3 +15,4 @@ mod core;
 mod hostile;
 mod inspect;
 mod network;
+mod scaffold;
