@@ -35,6 +35,7 @@
 #![warn(missing_docs)]
 
 pub mod cache;
+pub mod doctor;
 pub mod engine;
 pub mod error;
 pub mod fingerprint;

@@ -45,6 +45,9 @@ enum Command {
     /// Create a helper crate and its credbox.toml from a sample, ready to
     /// build and run (outside this repository).
     New(NewArgs),
+    /// Check a helper: manifest, component, environment, network and cache,
+    /// one line per check; then print the Claude Code settings that use it.
+    Doctor(DoctorArgs),
     /// Describe a component without running it: the world it targets and
     /// its version, what it imports and exports, size, sha256, and whether
     /// it is compiled.
@@ -85,6 +88,12 @@ struct NewArgs {
     /// Where to create it (default: ./NAME); must not exist, or be empty.
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct DoctorArgs {
+    /// The helper's manifest (credbox.toml) or a component (.wasm).
+    target: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -203,6 +212,7 @@ fn real_main() -> u8 {
             credbox::scaffold::new(&args.name, Some(&args.template), args.dir.as_deref())
                 .map(|created| created.summary()),
         ),
+        Command::Doctor(args) => credbox::doctor::doctor(&args.target, &mut std::io::stdout()),
         Command::Inspect(args) => print_or_fail(
             &args.target.display().to_string(),
             credbox::inspect::report(&args.target, args.json),

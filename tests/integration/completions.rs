@@ -57,7 +57,15 @@ fn bash_completes_subcommands_and_their_values() {
     let offered = bash_completes(script, &["credbox", "comp"]);
     assert_eq!(offered, ["completions"]);
     let offered = bash_completes(script, &["credbox", ""]);
-    for command in ["run", "build", "new", "inspect", "completions", "status"] {
+    for command in [
+        "run",
+        "build",
+        "new",
+        "doctor",
+        "inspect",
+        "completions",
+        "status",
+    ] {
         assert!(
             offered.iter().any(|o| o == command),
             "{command}: {offered:?}"

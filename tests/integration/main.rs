@@ -12,6 +12,7 @@ mod cache;
 mod compiled;
 mod completions;
 mod core;
+mod doctor;
 mod hostile;
 mod inspect;
 mod network;
