@@ -16,4 +16,5 @@ mod doctor;
 mod hostile;
 mod inspect;
 mod network;
+mod plugin;
 mod scaffold;
