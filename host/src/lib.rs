@@ -31,6 +31,13 @@
 //!
 //! [`run`] strings the steps together; the `credbox` binary (`main.rs`)
 //! adds the command line and error reporting.
+//!
+//! The other commands each have a module, which uses the steps and which
+//! no step uses: [`scaffold`] (`credbox new`: a helper crate from a
+//! sample), [`inspect`] (`credbox inspect`: a component's world, imports
+//! and exports), [`doctor`] (`credbox doctor`: every check `run` depends
+//! on, one line each) and [`version`] (`--version`: credbox, wasmtime and
+//! the WIT package).
 
 #![warn(missing_docs)]
 
