@@ -155,6 +155,14 @@ pub fn load_by(
     }
 }
 
+/// Where the compiled form of the component with digest `sha256` lives in
+/// the compiled-component cache folder `dir` (which may not exist), for
+/// this engine: `inspect` and `doctor` look whether it is there without
+/// compiling anything.
+pub fn artifact_path(engine: &Engine, dir: &Path, sha256: &str) -> std::path::PathBuf {
+    dir.join(artifact_name(engine, sha256))
+}
+
 /// The cache file name for a component under this engine.
 fn artifact_name(engine: &Engine, sha256: &str) -> String {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();

@@ -433,8 +433,9 @@ fn helper_error(error: wit::Error, redactor: &Redactor) -> Error {
 
 /// When the helper's requests must be done: a tenth of the timeout before
 /// the run's deadline, so that a stalled network leaves the helper time to
-/// report it (as `unavailable`) instead of being cut off.
-fn network_deadline(deadline: Instant, timeout: Duration) -> Instant {
+/// report it (as `unavailable`) instead of being cut off. `doctor` gives
+/// each of its network probes the same time.
+pub fn network_deadline(deadline: Instant, timeout: Duration) -> Instant {
     deadline - timeout / 10
 }
 

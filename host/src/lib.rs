@@ -34,15 +34,24 @@
 //!
 //! [`run`] strings the steps together; the `credbox` binary (`main.rs`)
 //! adds the command line and error reporting.
+//!
+//! The other commands each have a module, which uses the steps and which
+//! no step uses: [`scaffold`] (`credbox new`: a helper crate from a
+//! sample), [`inspect`] (`credbox inspect`: a component's world, imports
+//! and exports), [`doctor`] (`credbox doctor`: every check `run` depends
+//! on, one line each) and [`version`] (`--version`: credbox, wasmtime and
+//! the WIT package).
 
 #![warn(missing_docs)]
 
 pub mod cache;
+pub mod doctor;
 pub mod engine;
 pub mod error;
 pub mod files;
 pub mod fingerprint;
 pub mod guest;
+pub mod inspect;
 pub mod manifest;
 pub mod network;
 pub mod output;
@@ -51,8 +60,10 @@ pub mod private_dir;
 pub mod redact;
 pub mod refresh;
 pub mod request;
+pub mod scaffold;
 pub mod units;
 pub mod validation;
+pub mod version;
 
 pub use cache::{Answer, CacheKey, CredentialCache};
 pub use error::{Error, Result};

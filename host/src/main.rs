@@ -22,7 +22,7 @@ use credbox::{
 #[derive(Parser)]
 #[command(
     name = "credbox",
-    version,
+    version = credbox::version::LONG,
     about = "Run Claude Code credential helpers as sandboxed WASI components"
 )]
 struct Cli {
@@ -43,6 +43,23 @@ enum Command {
     /// List cached credentials: age, expiry and last failure (never the
     /// credential itself).
     Status,
+    /// Create a helper crate and its credbox.toml from a sample, ready to
+    /// build and run (outside this repository).
+    New(NewArgs),
+    /// Check a helper: manifest, component, environment, network and cache,
+    /// one line per check; then print the Claude Code settings that use it.
+    Doctor(DoctorArgs),
+    /// Describe a component without running it: the world it targets and
+    /// its version, what it imports and exports, size, sha256, and whether
+    /// it is compiled.
+    Inspect(InspectArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish or
+    /// powershell) on stdout.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Subcommand)]
@@ -52,6 +69,41 @@ enum CacheCommand {
         /// The helper's name, as shown by `credbox status`.
         helper: Option<String>,
     },
+}
+
+#[derive(clap::Args)]
+struct NewArgs {
+    /// The helper's name: its package, crate and component name.
+    name: String,
+    /// The sample to start from.
+    #[arg(
+        long,
+        default_value = credbox::scaffold::DEFAULT_TEMPLATE,
+        value_parser = clap::builder::PossibleValuesParser::new(
+            credbox::scaffold::TEMPLATES
+                .iter()
+                .map(|t| clap::builder::PossibleValue::new(t.name).help(t.about)),
+        ),
+    )]
+    template: String,
+    /// Where to create it (default: ./NAME); must not exist, or be empty.
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct DoctorArgs {
+    /// The helper's manifest (credbox.toml) or a component (.wasm).
+    target: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct InspectArgs {
+    /// A component (.wasm) or the manifest (credbox.toml) that names one.
+    target: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -161,6 +213,21 @@ fn real_main() -> u8 {
         Command::Build(args) => build(args),
         Command::Cache(CacheCommand::Clear { helper }) => clear(helper.as_deref()),
         Command::Status => status(),
+        Command::New(args) => print_or_fail(
+            &args.name,
+            credbox::scaffold::new(&args.name, Some(&args.template), args.dir.as_deref())
+                .map(|created| created.summary()),
+        ),
+        Command::Doctor(args) => credbox::doctor::doctor(&args.target, &mut std::io::stdout()),
+        Command::Inspect(args) => print_or_fail(
+            &args.target.display().to_string(),
+            credbox::inspect::report(&args.target, args.json),
+        ),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "credbox", &mut std::io::stdout());
+            0
+        }
     }
 }
 
@@ -325,6 +392,17 @@ fn status() -> u8 {
     }
     print!("{out}");
     0
+}
+
+/// Prints a command's report, or its one-line error (about `subject`).
+fn print_or_fail(subject: &str, report: credbox::Result<String>) -> u8 {
+    match report {
+        Ok(text) => {
+            print!("{text}");
+            0
+        }
+        Err(e) => fail(subject, &e),
+    }
 }
 
 /// Prints the one-line error and returns its exit code. The helper's name

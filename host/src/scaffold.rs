@@ -1,0 +1,466 @@
+//! `credbox new NAME [--template T] [--dir DIR]`: a helper crate of one's
+//! own, outside this repository, ready to build and run.
+//!
+//! Each template is a sample under `examples/`, taken from its own sources
+//! when credbox is compiled (`include_str!`), so a template never drifts
+//! from the sample its tests run. What a sample says for its place in this
+//! workspace is rewritten for a crate that stands alone:
+//!
+//! - `Cargo.toml`: the package name; the workspace's version and edition
+//!   written out; the SDK (`credbox-guest`) by path to this repository's
+//!   `guest-sdk` (until the SDK is published); an empty `[workspace]` so
+//!   the crate is its own workspace wherever it is created.
+//! - `credbox.toml`: the helper's name, and the component path in the
+//!   crate's own `target/`.
+//!
+//! Beside them: `rust-toolchain.toml` (this repository's pin, with the
+//! `wasm32-wasip2` target), `.cargo/config.toml` (`build.target`, so that
+//! `cargo build --release` alone builds the component), `Cargo.lock` (the
+//! versions credbox is tested with), `README.md` and `.gitignore`.
+//!
+//! Adding a template is one line in [`TEMPLATES`].
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::manifest;
+
+/// A sample helper under `examples/`, as a template.
+#[derive(Debug, Clone, Copy)]
+pub struct Template {
+    /// The template's name: the sample's folder and package name.
+    pub name: &'static str,
+    /// What a helper made from it does, in a line.
+    pub about: &'static str,
+    /// The sample's `Cargo.toml`.
+    cargo_toml: &'static str,
+    /// The sample's `src/lib.rs`.
+    lib_rs: &'static str,
+    /// The sample's `credbox.toml`.
+    manifest: &'static str,
+}
+
+/// A template from `examples/<name>`: its sources, read at compile time.
+macro_rules! template {
+    ($name:literal, $about:literal) => {
+        Template {
+            name: $name,
+            about: $about,
+            cargo_toml: include_str!(concat!("../../examples/", $name, "/Cargo.toml")),
+            lib_rs: include_str!(concat!("../../examples/", $name, "/src/lib.rs")),
+            manifest: include_str!(concat!("../../examples/", $name, "/credbox.toml")),
+        }
+    };
+}
+
+/// Every template, the default first. One line per sample.
+pub const TEMPLATES: &[Template] = &[
+    template!("env-bearer", "a bearer token from an environment variable"),
+    template!(
+        "oauth-client-credentials",
+        "an OAuth 2.0 access token for a client id and secret"
+    ),
+    template!(
+        "vpn-aware",
+        "a token from a service behind a VPN, failing fast off the VPN"
+    ),
+];
+
+/// The template used when none is named.
+pub const DEFAULT_TEMPLATE: &str = "env-bearer";
+
+/// This repository's SDK, which generated crates depend on by path.
+pub const SDK_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../guest-sdk");
+
+/// The toolchain pin of this repository, which the SDK is tested with.
+const RUST_TOOLCHAIN: &str = include_str!("../../rust-toolchain.toml");
+
+/// The dependency versions credbox and its samples are tested with.
+const CARGO_LOCK: &str = include_str!("../../Cargo.lock");
+
+/// The template called `name`.
+pub fn template(name: &str) -> Option<&'static Template> {
+    TEMPLATES.iter().find(|t| t.name == name)
+}
+
+/// One file of a generated crate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct File {
+    /// Its path, relative to the crate's folder.
+    pub path: &'static str,
+    /// Its contents.
+    pub contents: String,
+}
+
+/// Checks a helper's name: it becomes a Cargo package name, the crate's
+/// library name (with `_` for `-`) and the component's file name.
+pub fn check_name(name: &str) -> std::result::Result<(), String> {
+    let reserved = [
+        "test",
+        "std",
+        "core",
+        "alloc",
+        "proc_macro",
+        "credbox_guest",
+    ];
+    let ok_chars = name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if name.is_empty()
+        || name.len() > 64
+        || !name.starts_with(|c: char| c.is_ascii_lowercase())
+        || name.ends_with(['-', '_'])
+        || !ok_chars
+    {
+        return Err(format!(
+            "`{name}` is not a helper name: use 1 to 64 lowercase letters, digits, - and _, starting with a letter"
+        ));
+    }
+    if reserved.contains(&name.replace('-', "_").as_str()) {
+        return Err(format!(
+            "`{name}` is reserved by Rust or credbox; pick another name"
+        ));
+    }
+    Ok(())
+}
+
+/// Replaces the one occurrence of `from` in `text`. The samples are the
+/// templates' sources: a sample that no longer has the line a rewrite
+/// expects is a credbox bug, caught by the unit tests.
+fn replace_once(text: &str, from: &str, to: &str) -> String {
+    assert_eq!(
+        text.matches(from).count(),
+        1,
+        "a template lacks exactly one {from:?}"
+    );
+    text.replacen(from, to, 1)
+}
+
+impl Template {
+    /// The files of a helper crate called `name` (already checked) made
+    /// from this template, with the SDK at `sdk`.
+    pub fn render(&self, name: &str, sdk: &Path) -> Vec<File> {
+        let lib = name.replace('-', "_");
+        let sample_lib = self.name.replace('-', "_");
+
+        let mut cargo_toml = replace_once(
+            self.cargo_toml,
+            &format!("name = \"{}\"", self.name),
+            &format!("name = \"{name}\""),
+        );
+        cargo_toml = replace_once(
+            &cargo_toml,
+            "version.workspace = true",
+            "version = \"0.1.0\"",
+        );
+        cargo_toml = replace_once(
+            &cargo_toml,
+            "edition.workspace = true",
+            "edition = \"2024\"",
+        );
+        cargo_toml = replace_once(
+            &cargo_toml,
+            "credbox-guest = { workspace = true }",
+            &format!(
+                "# credbox's SDK, from the credbox repository until it is published.\n\
+                 credbox-guest = {{ path = {:?} }}",
+                sdk.display().to_string()
+            ),
+        );
+        cargo_toml +=
+            "\n# This crate is a workspace of its own, wherever it is created.\n[workspace]\n";
+
+        let mut manifest = replace_once(
+            self.manifest,
+            &format!("component = \"../../target/wasm32-wasip2/release/{sample_lib}.wasm\""),
+            &format!("component = \"target/wasm32-wasip2/release/{lib}.wasm\""),
+        );
+        manifest = format!("name = \"{name}\"\n{manifest}");
+
+        vec![
+            File {
+                path: "Cargo.toml",
+                contents: cargo_toml,
+            },
+            File {
+                path: "src/lib.rs",
+                contents: self.lib_rs.to_owned(),
+            },
+            File {
+                path: "credbox.toml",
+                contents: manifest,
+            },
+            File {
+                path: "rust-toolchain.toml",
+                contents: RUST_TOOLCHAIN.to_owned(),
+            },
+            File {
+                path: ".cargo/config.toml",
+                contents:
+                    "# `cargo build --release` builds the component: credbox runs wasm32-wasip2.\n\
+                           [build]\ntarget = \"wasm32-wasip2\"\n"
+                        .to_owned(),
+            },
+            File {
+                path: "Cargo.lock",
+                contents: CARGO_LOCK.to_owned(),
+            },
+            File {
+                path: ".gitignore",
+                contents: "/target\n".to_owned(),
+            },
+            File {
+                path: "README.md",
+                contents: self.readme(name, sdk),
+            },
+        ]
+    }
+
+    /// The environment variables the template's manifest allowlists.
+    fn env_vars(&self) -> Vec<String> {
+        manifest::parse(self.manifest)
+            .map(|m| m.env.allow)
+            .unwrap_or_default()
+    }
+
+    /// The command that runs the built helper, its variables filled with
+    /// placeholders.
+    pub fn run_command(&self) -> String {
+        let vars: Vec<String> = self.env_vars().iter().map(|v| format!("{v}=…")).collect();
+        let mut command = vars.join(" ");
+        if !command.is_empty() {
+            command.push(' ');
+        }
+        command + "credbox run credbox.toml"
+    }
+
+    fn readme(&self, name: &str, sdk: &Path) -> String {
+        format!(
+            "# {name}\n\n\
+             A credbox helper: {about} (made by `credbox new` from the `{template}` sample).\n\n\
+             ## Build\n\n\
+             ```console\n$ cargo build --release\n```\n\n\
+             `rust-toolchain.toml` asks rustup for the toolchain and the `wasm32-wasip2` target, and \
+             `.cargo/config.toml` makes that target the default, so this builds\n\
+             `target/wasm32-wasip2/release/{lib}.wasm` (the same as `cargo build --release --target wasm32-wasip2`).\n\
+             If rustup says the target is not installed: `rustup target add wasm32-wasip2`.\n\n\
+             ## Run\n\n\
+             ```console\n$ {run}\n```\n\n\
+             `credbox.toml` says what the helper may do: its environment variables, config values, \
+             network origins and limits. Edit it (the `[config]` URLs, the `[network] allow` list) \
+             for your provider; `credbox doctor credbox.toml` checks each of them.\n\n\
+             ## The SDK\n\n\
+             `Cargo.toml` takes the SDK, `credbox-guest`, by path from the credbox repository that made \
+             this crate:\n`{sdk}`.\nThat stays so until the SDK is published; keep that checkout, or \
+             point the path at yours.\n",
+            about = self.about,
+            template = self.name,
+            lib = name.replace('-', "_"),
+            run = self.run_command(),
+            sdk = sdk.display(),
+        )
+    }
+}
+
+/// What `credbox new` created.
+#[derive(Debug)]
+pub struct Created {
+    /// The crate's folder.
+    pub dir: PathBuf,
+    /// The template it was made from.
+    pub template: &'static Template,
+    /// The files written, relative to `dir`.
+    pub files: Vec<&'static str>,
+}
+
+impl Created {
+    /// What `credbox new` prints: what was made and the next commands.
+    pub fn summary(&self) -> String {
+        format!(
+            "Created {dir} from the {template} template: {files}.\n\
+             Next:\n  cd {dir}\n  cargo build --release\n  {run}\n",
+            dir = self.dir.display(),
+            template = self.template.name,
+            files = self.files.join(", "),
+            run = self.template.run_command(),
+        )
+    }
+}
+
+/// Creates the helper crate `name` from `template` (default
+/// [`DEFAULT_TEMPLATE`]) in `dir` (default `./NAME`). Refuses a bad name,
+/// an unknown template, and a `dir` that exists and is not empty.
+pub fn new(name: &str, template: Option<&str>, dir: Option<&Path>) -> Result<Created> {
+    check_name(name).map_err(Error::Usage)?;
+    let template_name = template.unwrap_or(DEFAULT_TEMPLATE);
+    let template = self::template(template_name).ok_or_else(|| {
+        let names: Vec<&str> = TEMPLATES.iter().map(|t| t.name).collect();
+        Error::Usage(format!(
+            "no template `{template_name}`; pick one of {}",
+            names.join(", ")
+        ))
+    })?;
+    let dir = dir.map_or_else(|| PathBuf::from(name), Path::to_owned);
+    match std::fs::read_dir(&dir) {
+        Ok(mut entries) => {
+            if entries.next().is_some() {
+                return Err(Error::Usage(format!(
+                    "{} exists and is not empty; pick a new folder with --dir",
+                    dir.display()
+                )));
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(Error::Usage(format!("cannot use {}: {e}", dir.display())));
+        }
+    }
+    let sdk = std::path::absolute(SDK_PATH)
+        .map(|p| normalize(&p))
+        .unwrap_or_else(|_| PathBuf::from(SDK_PATH));
+    let files = template.render(name, &sdk);
+    let io = |path: &Path, e: std::io::Error| {
+        Error::Usage(format!("cannot write {}: {e}", path.display()))
+    };
+    for file in &files {
+        let path = dir.join(file.path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
+        }
+        std::fs::write(&path, &file.contents).map_err(|e| io(&path, e))?;
+    }
+    Ok(Created {
+        dir,
+        template,
+        files: files.iter().map(|f| f.path).collect(),
+    })
+}
+
+/// `path` without `..` and `.` components (it is absolute and names a
+/// folder that exists: no symlink games to worry about for the SDK path
+/// written into a crate).
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_renders_from_its_sample() {
+        let sdk = Path::new("/opt/credbox/guest-sdk");
+        for template in TEMPLATES {
+            let files = template.render("my-helper", sdk);
+            let file = |path: &str| {
+                files
+                    .iter()
+                    .find(|f| f.path == path)
+                    .unwrap_or_else(|| panic!("{}: no {path}", template.name))
+                    .contents
+                    .clone()
+            };
+            let cargo = file("Cargo.toml");
+            assert!(cargo.contains("name = \"my-helper\"\n"), "{cargo}");
+            assert!(
+                cargo.contains("credbox-guest = { path = \"/opt/credbox/guest-sdk\" }"),
+                "{cargo}"
+            );
+            assert!(!cargo.contains("workspace = true"), "{cargo}");
+            assert!(cargo.ends_with("[workspace]\n"), "{cargo}");
+            let manifest = manifest::parse(&file("credbox.toml")).unwrap();
+            assert_eq!(manifest.name.as_deref(), Some("my-helper"));
+            assert_eq!(
+                manifest.component,
+                Path::new("target/wasm32-wasip2/release/my_helper.wasm")
+            );
+            assert_eq!(file("src/lib.rs"), template.lib_rs);
+            assert!(file("README.md").contains("/opt/credbox/guest-sdk"));
+            assert!(file("README.md").contains("until the SDK is published"));
+            assert!(file(".cargo/config.toml").contains("target = \"wasm32-wasip2\""));
+            assert!(file("rust-toolchain.toml").contains("wasm32-wasip2"));
+        }
+    }
+
+    #[test]
+    fn every_sample_is_a_template() {
+        let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+        for entry in std::fs::read_dir(examples).unwrap() {
+            let dir = entry.unwrap().path();
+            if dir.join("credbox.toml").is_file() && dir.join("src/lib.rs").is_file() {
+                let name = dir.file_name().unwrap().to_str().unwrap();
+                assert!(template(name).is_some(), "examples/{name} has no template");
+            }
+        }
+    }
+
+    #[test]
+    fn names_are_checked() {
+        for good in ["a", "my-helper", "okta_sso2"] {
+            assert_eq!(check_name(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "My",
+            "1up",
+            "-x",
+            "x-",
+            "a b",
+            "a/b",
+            "..",
+            "é",
+            &"a".repeat(65),
+        ] {
+            let err = check_name(bad).unwrap_err();
+            assert!(err.contains("is not a helper name"), "{bad}: {err}");
+        }
+        assert!(check_name("test").unwrap_err().contains("reserved"));
+        assert!(
+            check_name("credbox-guest")
+                .unwrap_err()
+                .contains("reserved")
+        );
+    }
+
+    #[test]
+    fn an_existing_folder_is_never_overwritten() {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().join("h");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("keep.txt"), "mine").unwrap();
+        let err = new("h", None, Some(&dir)).unwrap_err();
+        assert!(err.to_string().contains("exists and is not empty"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(dir.join("keep.txt")).unwrap(),
+            "mine"
+        );
+        assert!(!dir.join("Cargo.toml").exists());
+
+        // An empty folder is fine.
+        let empty = temp.path().join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        let created = new("h", Some("oauth-client-credentials"), Some(&empty)).unwrap();
+        assert!(empty.join("credbox.toml").is_file());
+        assert!(
+            created
+                .summary()
+                .contains("CLIENT_ID=… CLIENT_SECRET=… credbox run credbox.toml")
+        );
+
+        let err = new("h", Some("nope"), Some(&temp.path().join("x"))).unwrap_err();
+        assert!(
+            err.to_string().contains("pick one of env-bearer, "),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,63 @@
+//! What this build of credbox is: its own version, the wasmtime it embeds
+//! and the WIT package whose `helper` world it runs.
+//!
+//! `build.rs` reads the wasmtime version from `Cargo.lock` and the package
+//! from `wit/helper.wit`, so these never disagree with what is built.
+
+/// credbox's own version.
+pub const CREDBOX: &str = env!("CARGO_PKG_VERSION");
+
+/// The version of the embedded wasmtime.
+pub const WASMTIME: &str = env!("CREDBOX_WASMTIME_VERSION");
+
+/// The WIT package helpers are written against: `credbox:helper@0.1.0`.
+pub const WIT_PACKAGE: &str = env!("CREDBOX_WIT_PACKAGE");
+
+/// The WIT package's name without its version: `credbox:helper`.
+pub const WIT_PACKAGE_NAME: &str = "credbox:helper";
+
+/// What `credbox --version` prints after the name:
+/// `0.1.0 (wasmtime 48.0.8, credbox:helper@0.1.0)`.
+pub const LONG: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (wasmtime ",
+    env!("CREDBOX_WASMTIME_VERSION"),
+    ", ",
+    env!("CREDBOX_WIT_PACKAGE"),
+    ")"
+);
+
+/// The version of the WIT package this credbox runs: `0.1.0`.
+pub fn wit_version() -> &'static str {
+    WIT_PACKAGE
+        .split_once('@')
+        .map_or("", |(_, version)| version)
+}
+
+/// The world this credbox runs: `credbox:helper/helper@0.1.0`.
+pub fn world() -> String {
+    format!("{WIT_PACKAGE_NAME}/helper@{}", wit_version())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_versions_come_from_the_lock_file_and_the_wit() {
+        let lock = include_str!("../../Cargo.lock");
+        assert!(
+            lock.contains(&format!("name = \"wasmtime\"\nversion = \"{WASMTIME}\"\n")),
+            "{WASMTIME}"
+        );
+        let wit = include_str!("../../wit/helper.wit");
+        assert!(wit.contains(&format!("\npackage {WIT_PACKAGE};\n")));
+        assert!(WIT_PACKAGE.starts_with(WIT_PACKAGE_NAME));
+        assert_eq!(world(), format!("credbox:helper/helper@{}", wit_version()));
+        assert!(!wit_version().is_empty());
+        assert_eq!(
+            LONG,
+            format!("{CREDBOX} (wasmtime {WASMTIME}, {WIT_PACKAGE})")
+        );
+    }
+}
