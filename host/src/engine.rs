@@ -80,9 +80,31 @@ pub fn read_component(path: &Path, pinned: Option<&str>, cap: u64) -> Result<(Ve
     Ok((bytes, sha256))
 }
 
+/// How a load may use the compiled-component cache.
+#[derive(Debug, Clone)]
+pub enum Artifacts {
+    /// No cache: always compile, in memory.
+    Off,
+    /// Load an intact compiled component from this folder if it holds one;
+    /// never write or remove anything there (`run --no-cache`, `inspect`).
+    ReadOnly(PrivateDir),
+    /// Load from this folder; store what had to be compiled, and remove
+    /// what was unusable.
+    ReadWrite(PrivateDir),
+}
+
+impl Artifacts {
+    fn dir(&self) -> Option<&PrivateDir> {
+        match self {
+            Artifacts::Off => None,
+            Artifacts::ReadOnly(dir) | Artifacts::ReadWrite(dir) => Some(dir),
+        }
+    }
+}
+
 /// Loads the compiled form of the component `bytes` (digest `sha256`) from
-/// `cache`, compiling and storing it on a miss; without a cache it always
-/// compiles. `path` is only used in messages.
+/// `cache`, compiling it on a miss (and storing it, when the cache is
+/// [`Artifacts::ReadWrite`]). `path` is only used in messages.
 ///
 /// The cached file is keyed by the component's SHA-256 and the engine's
 /// compatibility hash (wasmtime version and configuration), and carries a
@@ -93,10 +115,14 @@ pub fn load(
     path: &Path,
     bytes: &[u8],
     sha256: &str,
-    cache: Option<&PrivateDir>,
+    cache: &Artifacts,
 ) -> Result<Loaded> {
     let name = artifact_name(engine, sha256);
-    if let Some(component) = cache.and_then(|dir| load_artifact(engine, dir, &name)) {
+    let writable = matches!(cache, Artifacts::ReadWrite(_));
+    if let Some(component) = cache
+        .dir()
+        .and_then(|dir| load_artifact(engine, dir, &name, writable))
+    {
         return Ok(Loaded {
             component,
             sha256: sha256.to_owned(),
@@ -104,7 +130,7 @@ pub fn load(
         });
     }
     let component = compile(engine, bytes, path)?;
-    if let Some(dir) = cache {
+    if let Artifacts::ReadWrite(dir) = cache {
         // A cache that cannot be written costs speed, not correctness.
         if let Ok(serialized) = component.serialize() {
             let _ = dir.write_atomic(&name, &wrap_artifact(&serialized));
@@ -132,7 +158,7 @@ pub fn load_by(
     path: &Path,
     bytes: Vec<u8>,
     sha256: &str,
-    cache: Option<PrivateDir>,
+    cache: Artifacts,
     by: std::time::Instant,
     on_timeout: impl FnOnce() -> Error,
 ) -> Result<Loaded> {
@@ -141,7 +167,7 @@ pub fn load_by(
     std::thread::Builder::new()
         .name("credbox-compile".into())
         .spawn(move || {
-            let loaded = load(&engine, &path_owned, &bytes, &sha, cache.as_ref());
+            let loaded = load(&engine, &path_owned, &bytes, &sha, &cache);
             let _ = send.send(loaded);
         })
         .map_err(|e| Error::Internal(format!("cannot start the compiler thread: {e}")))?;
@@ -186,8 +212,14 @@ fn unwrap_artifact(file: &[u8]) -> Option<&[u8]> {
     (Sha256::digest(payload).as_slice() == digest).then_some(payload)
 }
 
-/// Loads a cached artifact, or `None` (and removes it) when it is unusable.
-fn load_artifact(engine: &Engine, dir: &PrivateDir, name: &str) -> Option<Component> {
+/// Loads a cached artifact, or `None` (and, if `remove_bad`, removes it)
+/// when it is unusable.
+fn load_artifact(
+    engine: &Engine,
+    dir: &PrivateDir,
+    name: &str,
+    remove_bad: bool,
+) -> Option<Component> {
     let file = dir.read(name, MAX_ARTIFACT_SIZE)?;
     let component = unwrap_artifact(&file).and_then(|payload| {
         // SAFETY: `deserialize` trusts its input to be wasmtime's own
@@ -197,7 +229,7 @@ fn load_artifact(engine: &Engine, dir: &PrivateDir, name: &str) -> Option<Compon
         // still checks the version and configuration it was built for.
         unsafe { Component::deserialize(engine, payload) }.ok()
     });
-    if component.is_none() {
+    if component.is_none() && remove_bad {
         let _ = dir.remove(name);
     }
     component

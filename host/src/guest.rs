@@ -98,7 +98,8 @@ pub struct RunOptions {
     /// the helper wrote to stdout and stderr.
     pub log_level: LogLevel,
     /// Bypass the credential cache for this call: neither read nor write
-    /// it. (Compiled components are still cached.)
+    /// it, and create, write or remove nothing under the cache directory
+    /// (an existing compiled component is still loaded).
     pub no_cache: bool,
 }
 

@@ -202,11 +202,14 @@ pub fn inspect(path: &Path) -> Result<Inspection> {
     let compiled = engine::artifact_path(&engine, &compiled_dir, &sha256).is_file();
     // Loaded from the cache when it is there; compiled in memory (and not
     // stored) when it is not.
-    let cache = match compiled {
-        true => PrivateDir::open(&compiled_dir).ok(),
-        false => None,
+    let cache = match compiled
+        .then(|| PrivateDir::open(&compiled_dir).ok())
+        .flatten()
+    {
+        Some(dir) => engine::Artifacts::ReadOnly(dir),
+        None => engine::Artifacts::Off,
     };
-    let loaded = engine::load(&engine, path, &bytes, &sha256, cache.as_ref())?;
+    let loaded = engine::load(&engine, path, &bytes, &sha256, &cache)?;
     let ty = loaded.component.component_type();
     let imports: Vec<Item> = ty
         .imports(&engine)

@@ -85,8 +85,9 @@ const LOCK_MARGIN: std::time::Duration = std::time::Duration::from_secs(1);
 /// [`refresh`]); as [`Refresh::Child`], this call is that refresh, and its
 /// answer is empty.
 ///
-/// With `options.no_cache`, nothing is created or written under the cache
-/// directory (an existing compiled-component cache is still read).
+/// With `options.no_cache`, nothing is created, written or removed under
+/// the cache directory (an existing compiled-component cache is still
+/// read, to start faster).
 ///
 /// The process environment is read here, and only for the variables the
 /// policy allowlists.
@@ -99,7 +100,7 @@ pub fn run(
     let env = policy.env.resolve(|name| std::env::var(name).ok());
     // The component is read (and its pin checked) only when it must run: a
     // cached answer is keyed by the file's metadata (cache::component_stamp).
-    let fetch = |compiled: Option<&PrivateDir>| {
+    let fetch = |compiled: engine::Artifacts| {
         // The deadline bounds the whole call: reading and compiling the
         // component, then the guest's run.
         let deadline = std::time::Instant::now() + policy.limits.timeout;
@@ -128,8 +129,9 @@ pub fn run(
     if options.no_cache {
         let compiled = private_dir::cache_root()
             .ok()
-            .and_then(|root| PrivateDir::open_existing(&root.join("compiled")));
-        return fetch(compiled.as_ref()).map(|(output, _)| Answer {
+            .and_then(|root| PrivateDir::open_existing(&root.join("compiled")))
+            .map_or(engine::Artifacts::Off, engine::Artifacts::ReadOnly);
+        return fetch(compiled).map(|(output, _)| Answer {
             output,
             warning: None,
         });
@@ -139,7 +141,12 @@ pub fn run(
     let credentials = CredentialCache::open(&root)?;
     let key = CacheKey::new(policy, &stamp, request, &env);
     // A compiled-component cache that cannot be made costs a compile.
-    let fetch = || fetch(root.subdir("compiled").ok().as_ref());
+    let fetch = || {
+        fetch(
+            root.subdir("compiled")
+                .map_or(engine::Artifacts::Off, engine::Artifacts::ReadWrite),
+        )
+    };
     let wait = policy.limits.timeout + LOCK_MARGIN;
     match refresh {
         Refresh::Here => credentials.get_or_run(&key, policy, wait, fetch, None),
@@ -162,13 +169,13 @@ pub fn run(
 }
 
 /// Runs the helper: engine, guest, validation, output, all by `deadline`.
-/// `compiled` is the compiled-component cache, if there is one to use.
+/// `compiled` says how to use the compiled-component cache.
 #[allow(clippy::too_many_arguments)]
 fn fetch(
     policy: &Policy,
     request: &Request,
     options: &RunOptions,
-    compiled: Option<&PrivateDir>,
+    compiled: engine::Artifacts,
     bytes: Vec<u8>,
     sha256: &str,
     env: Vec<(String, String)>,
@@ -180,7 +187,7 @@ fn fetch(
         &policy.component,
         bytes,
         sha256,
-        compiled.cloned(),
+        compiled,
         deadline,
         || Error::CompileTimeout(policy.limits.timeout),
     )?;
@@ -215,7 +222,7 @@ pub fn build(policy: &Policy) -> Result<engine::Loaded> {
         &policy.component,
         bytes,
         &sha256,
-        Some(compiled),
+        engine::Artifacts::ReadWrite(compiled),
         by,
         || {
             Error::Usage(format!(

@@ -48,10 +48,8 @@ fn the_first_run_stores_a_compiled_component_that_later_runs_load() {
 #[test]
 fn a_corrupt_or_truncated_artifact_is_rebuilt_not_loaded() {
     let cache = Cache::new();
-    let args = ["run", ENV_BEARER, "--allow-env", "API_TOKEN", "--no-cache"];
-    // Stored by a first run that may create the cache (`--no-cache` does
-    // not).
-    cache.run(&args[..4], &[TOKEN]).ok();
+    let args = ["run", ENV_BEARER, "--allow-env", "API_TOKEN"];
+    cache.run(&args, &[TOKEN]).ok();
     let file = artifacts(&cache).pop().unwrap();
     let good = std::fs::read(&file).unwrap();
 
@@ -62,13 +60,39 @@ fn a_corrupt_or_truncated_artifact_is_rebuilt_not_loaded() {
     let truncated = good[..good.len() / 3].to_vec();
     // Right size, wrong contents.
     let zeroed = vec![0u8; good.len()];
-    for bad in [flipped, truncated, zeroed] {
+    for (i, bad) in [flipped, truncated, zeroed].into_iter().enumerate() {
         std::fs::write(&file, &bad).unwrap();
-        assert_eq!(cache.run(&args, &[TOKEN]).ok(), HEADERS);
+        // A config value of its own: a credential-cache miss, so the
+        // helper is loaded and runs.
+        let miss = format!("RUN={i}");
+        let out = cache.run(&[&args[..], &["--config", &miss]].concat(), &[TOKEN]);
+        assert_eq!(out.ok(), HEADERS);
         let now = std::fs::read(&file).unwrap();
         assert_ne!(now, bad, "the bad artifact was replaced");
         assert_eq!(now.len(), good.len());
     }
+}
+
+#[test]
+fn no_cache_reads_the_compiled_cache_but_never_changes_it() {
+    let cache = Cache::new();
+    let args = ["run", ENV_BEARER, "--allow-env", "API_TOKEN", "--no-cache"];
+    // An empty compiled-component cache stays empty.
+    cache.run(&args[..4], &[TOKEN]).ok();
+    let file = artifacts(&cache).pop().unwrap();
+    let good = std::fs::read(&file).unwrap();
+    std::fs::remove_file(&file).unwrap();
+    assert_eq!(cache.run(&args, &[TOKEN]).ok(), HEADERS);
+    assert!(
+        artifacts(&cache).is_empty(),
+        "--no-cache stored an artifact"
+    );
+    // A bad artifact is neither loaded nor removed nor replaced.
+    let mut bad = good.clone();
+    bad[good.len() / 2] ^= 0x01;
+    std::fs::write(&file, &bad).unwrap();
+    assert_eq!(cache.run(&args, &[TOKEN]).ok(), HEADERS);
+    assert_eq!(std::fs::read(&file).unwrap(), bad, "--no-cache changed it");
 }
 
 #[test]
