@@ -398,6 +398,43 @@ fn an_oversized_body_is_cut_off_with_an_error() {
     assert_eq!(server.stop().len(), 1);
 }
 
+#[test]
+fn an_oversized_request_body_is_never_sent_whole() {
+    let server = Server::start(|r| Reply::text(&format!("got-{}\n", r.body.len())));
+    let cache = Cache::warmed(GUEST_HTTP_GET);
+    let url = format!("{}/token", server.origin());
+    let allow = ["--allow-url", &server.origin()];
+    // Within the cap: sent, and the server saw all of it ("blob=" and the
+    // bytes).
+    let within = http_get(
+        &cache,
+        &url,
+        &[&allow[..], &["--config", "POST_BYTES=524288"]].concat(),
+    );
+    assert_eq!(
+        within.ok(),
+        format!("{{\"Authorization\":\"Bearer got-{}\"}}\n", 524_288 + 5)
+    );
+    // Past credbox's 1 MiB cap: the helper fails fast with one line, and no
+    // request the server read carried more than the cap.
+    let over = http_get(
+        &cache,
+        &url,
+        &[&allow[..], &["--config", "POST_BYTES=2097152"]].concat(),
+    );
+    assert_ne!(over.code, 0, "{over:#?}");
+    assert_eq!(over.stdout, "");
+    assert!(!over.stderr.trim_end().contains('\n'), "{over:#?}");
+    assert_fast(&over);
+    for request in server.stop() {
+        assert!(
+            request.body.len() <= 1 << 20,
+            "{} bytes arrived",
+            request.body.len()
+        );
+    }
+}
+
 /// Runs the OAuth example against `server` with the credentials in the
 /// environment.
 fn oauth(cache: &Cache, m: &TempManifest, server: &Server, flags: &[&str]) -> Outcome {

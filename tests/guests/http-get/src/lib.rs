@@ -1,6 +1,7 @@
 //! GETs config `URL` with the SDK's client and returns the body as the
 //! token. Optional: `TIMEOUT_MS` (the client's timeout), `BEARER` (sent as
-//! `Authorization: Bearer`).
+//! `Authorization: Bearer`), `POST_BYTES` (POST a form field of that many
+//! bytes instead of a GET).
 
 use std::time::Duration;
 
@@ -18,7 +19,16 @@ impl Helper for HttpGet {
                 .map_err(|_| Error::misconfigured("TIMEOUT_MS is not a number"))?;
             client = client.timeout(Duration::from_millis(ms));
         }
-        let mut request = client.get(&config_required("URL")?);
+        let url = config_required("URL")?;
+        let mut request = match config("POST_BYTES") {
+            Some(n) => {
+                let n = n
+                    .parse()
+                    .map_err(|_| Error::misconfigured("POST_BYTES is not a number"))?;
+                client.post_form(&url, &[("blob", &"p".repeat(n))])
+            }
+            None => client.get(&url),
+        };
         if let Some(token) = config("BEARER") {
             request = request.bearer_auth(&token);
         }
