@@ -58,6 +58,20 @@ impl Measured {
 }
 
 /// Runs credbox with `cache`, timing it and measuring its peak RSS (wait4).
+/// Runs `guest` with a 16 MiB memory cap and a 3 s deadline (plus
+/// `extra` flags), and checks it ended within both.
+fn bounded(cache: &Cache, guest: &str, extra: &[&str]) -> Measured {
+    let args = [
+        &["run", guest, "--memory", "16MiB", "--timeout", "3s"][..],
+        extra,
+    ]
+    .concat();
+    let run = measure(cache, &args, &[]);
+    run.within(Duration::from_secs(3));
+    run.rss_within(16);
+    run
+}
+
 fn measure(cache: &Cache, args: &[&str], env: &[(&str, &str)]) -> Measured {
     let dir = tempfile::tempdir().unwrap();
     let (out, err) = (dir.path().join("out"), dir.path().join("err"));
@@ -155,39 +169,10 @@ fn wasi_http_fields_count_against_a_host_budget() {
     // --memory 16MiB before.
     let cache = Cache::warmed(GUEST_FIELDS_BOMB);
     // A value over the 16 KiB limit traps at once.
-    let run = measure(
-        &cache,
-        &[
-            "run",
-            GUEST_FIELDS_BOMB,
-            "--memory",
-            "16MiB",
-            "--timeout",
-            "3s",
-        ],
-        &[],
-    );
-    run.fails(8, "total size of fields exceeds limit");
-    run.within(Duration::from_secs(3));
-    run.rss_within(16);
+    bounded(&cache, GUEST_FIELDS_BOMB, &[]).fails(8, "total size of fields exceeds limit");
     // Values that fit: the 513th resource is refused.
-    let run = measure(
-        &cache,
-        &[
-            "run",
-            GUEST_FIELDS_BOMB,
-            "--memory",
-            "16MiB",
-            "--timeout",
-            "3s",
-            "--config",
-            "VALUE_KIB=12",
-        ],
-        &[],
-    );
-    run.fails(6, "held more than 512 host resources at once");
-    run.within(Duration::from_secs(3));
-    run.rss_within(16);
+    bounded(&cache, GUEST_FIELDS_BOMB, &["--config", "VALUE_KIB=12"])
+        .fails(6, "held more than 512 host resources at once");
 }
 
 #[test]
@@ -195,35 +180,10 @@ fn unsent_request_bodies_count_against_a_host_budget() {
     // 1,000 unsent requests buffering 1 MiB each, with no network
     // permission: 2.08 GB with --memory 16MiB before.
     let cache = Cache::warmed(GUEST_BODY_BOMB);
-    let run = measure(
-        &cache,
-        &[
-            "run",
-            GUEST_BODY_BOMB,
-            "--memory",
-            "16MiB",
-            "--timeout",
-            "3s",
-        ],
-        &[],
-    );
-    run.fails(6, "held more than 512 host resources at once");
-    run.within(Duration::from_secs(3));
-    run.rss_within(16);
+    bounded(&cache, GUEST_BODY_BOMB, &[]).fails(6, "held more than 512 host resources at once");
     // Within the budget each body buffers two 16 KiB chunks (one in the
     // channel, one held by its writer).
-    let run = measure(
-        &cache,
-        &[
-            "run",
-            GUEST_BODY_BOMB,
-            "--memory",
-            "16MiB",
-            "--config",
-            "COUNT=100",
-        ],
-        &[],
-    );
+    let run = bounded(&cache, GUEST_BODY_BOMB, &["--config", "COUNT=100"]);
     assert_eq!(run.code, 0, "{run:#?}");
     assert_eq!(
         run.stdout,
