@@ -1040,25 +1040,9 @@ mod tests {
             assert_eq!(cache.entry(&key), None);
             assert!(cache.lookup(&key, Format::Headers).is_none());
         }
-        let answer = cache
-            .get_or_run(
-                &key,
-                &policy(),
-                Duration::from_secs(1),
-                || Ok((FRESH.into(), None)),
-                None,
-            )
-            .unwrap();
+        let answer = answer_of(&cache, &key, || Ok((FRESH.into(), None)), None);
         assert_eq!(answer.output, FRESH);
-        let answer = cache
-            .get_or_run(
-                &key,
-                &policy(),
-                Duration::from_secs(1),
-                || panic!("must not run"),
-                None,
-            )
-            .unwrap();
+        let answer = answer_of(&cache, &key, || panic!("must not run"), None);
         assert_eq!(answer.output, FRESH);
         assert_eq!(cache.entries().len(), 1);
         assert_eq!(cache.clear(Some("other")).unwrap(), 0);
@@ -1125,6 +1109,19 @@ mod tests {
     }
 
     const FRESH: &str = "{\"Authorization\":\"Bearer fresh\"}\n";
+
+    /// The answer of `cache` for `key` under the default policy (waiting up
+    /// to 5 s for the lock), which must not be an error.
+    fn answer_of(
+        cache: &CredentialCache,
+        key: &CacheKey,
+        fetch: impl FnOnce() -> Fetched,
+        background: Option<Background<'_>>,
+    ) -> Answer {
+        cache
+            .get_or_run(key, &policy(), Duration::from_secs(5), fetch, background)
+            .unwrap()
+    }
 
     fn cache_in(temp: &tempfile::TempDir) -> (PrivateDir, CredentialCache, CacheKey) {
         let root = PrivateDir::open(&temp.path().join("c")).unwrap();
@@ -1382,15 +1379,7 @@ mod tests {
         }
         let start = Instant::now();
         assert_eq!(cache.entry(&key), None);
-        let answer = cache
-            .get_or_run(
-                &key,
-                &policy(),
-                Duration::from_secs(5),
-                || Ok((FRESH.into(), None)),
-                None,
-            )
-            .unwrap();
+        let answer = answer_of(&cache, &key, || Ok((FRESH.into(), None)), None);
         assert_eq!(
             answer,
             Answer {
@@ -1414,15 +1403,7 @@ mod tests {
         // removed.
         std::fs::create_dir(cache.dir.path().join(entry_name(&key))).unwrap();
         for expires_in in [None, Some(20)] {
-            let answer = cache
-                .get_or_run(
-                    &key,
-                    &policy(),
-                    Duration::from_secs(1),
-                    || Ok((FRESH.into(), expires_in)),
-                    None,
-                )
-                .unwrap();
+            let answer = answer_of(&cache, &key, || Ok((FRESH.into(), expires_in)), None);
             assert_eq!(answer.output, FRESH);
             let warning = answer.warning.unwrap();
             assert!(
@@ -1439,15 +1420,7 @@ mod tests {
         let (_root, cache, key) = cache_in(&temp);
         let other = CacheKey::new(&policy(), "ab", &Request::default(), &[]);
         let third = CacheKey::new(&policy(), "ac", &Request::default(), &[]);
-        cache
-            .get_or_run(
-                &key,
-                &policy(),
-                Duration::from_secs(1),
-                || Ok((FRESH.into(), None)),
-                None,
-            )
-            .unwrap();
+        answer_of(&cache, &key, || Ok((FRESH.into(), None)), None);
         let held = cache.try_lock(&other).unwrap();
         drop(cache.dir.lock_file(&lock_name(&third)).unwrap());
         cache.sweep();
@@ -1478,15 +1451,7 @@ mod tests {
             Ok(())
         };
         for _ in 0..3 {
-            let answer = cache
-                .get_or_run(
-                    &key,
-                    &policy(),
-                    Duration::from_secs(5),
-                    || panic!("no run here"),
-                    Some(&start),
-                )
-                .unwrap();
+            let answer = answer_of(&cache, &key, || panic!("no run here"), Some(&start));
             assert_eq!(answer.output, FRESH);
         }
         assert_eq!(
@@ -1497,15 +1462,7 @@ mod tests {
         // The refresh: runs the helper and stores its answer.
         cache.refresh(&key, &policy(), || Ok(("{\"A\":\"new\"}\n".into(), None)));
         started.borrow_mut().clear();
-        let answer = cache
-            .get_or_run(
-                &key,
-                &policy(),
-                Duration::from_secs(5),
-                || panic!("no run"),
-                Some(&start),
-            )
-            .unwrap();
+        let answer = answer_of(&cache, &key, || panic!("no run"), Some(&start));
         assert_eq!(answer.output, "{\"A\":\"new\"}\n");
         // A refresh that finds the entry fresh does nothing.
         cache.refresh(&key, &policy(), || panic!("no run: fresh"));
@@ -1520,15 +1477,7 @@ mod tests {
         let after = cache.entry(&key).unwrap();
         assert_eq!(after.credential, entry.credential);
         assert_eq!(after.failure.unwrap().message, "unavailable: down");
-        let answer = cache
-            .get_or_run(
-                &key,
-                &policy(),
-                Duration::from_secs(5),
-                || panic!("no run"),
-                Some(&start),
-            )
-            .unwrap();
+        let answer = answer_of(&cache, &key, || panic!("no run"), Some(&start));
         assert_eq!(answer.output, FRESH);
         assert!(started.borrow().is_empty(), "no refresh within the backoff");
     }
