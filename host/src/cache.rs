@@ -154,6 +154,11 @@ pub struct Stored {
     pub refresh_ms: u64,
     /// When it stops being served (Unix ms), stale-if-error aside.
     pub expires_ms: u64,
+    /// Whether `expires_ms` was already moved to the end of a
+    /// `stale_if_error` window: a window is granted once, counted from the
+    /// credential's own expiry, never chained by later failures.
+    #[serde(default)]
+    pub stale: bool,
 }
 
 /// A remembered failure.
@@ -687,6 +692,7 @@ fn settle(
                     created_ms: now,
                     refresh_ms: now.saturating_add(ms(lifetime.saturating_sub(window))),
                     expires_ms: now.saturating_add(ms(lifetime)),
+                    stale: false,
                 }),
                 failure: None,
             };
@@ -722,6 +728,7 @@ fn settle(
                 }),
                 Some(stored)
                     if failure.transient
+                        && !stored.stale
                         && stored.created_ms <= now
                         && now < stale_until(stored) =>
                 {
@@ -737,6 +744,7 @@ fn settle(
                     // Keep serving it until the stale window closes.
                     credential = Some(Stored {
                         expires_ms: stale_until(stored),
+                        stale: true,
                         ..stored.clone()
                     });
                     answer
@@ -867,6 +875,27 @@ mod tests {
         assert!(
             matches!(answer, Err(Error::Unavailable(_))),
             "stale window is bounded"
+        );
+
+        // Failing again and again does not chain windows: the one window
+        // counts from the credential's own expiry.
+        let stale = stale.unwrap();
+        let window_end = stale.credential.as_ref().unwrap().expires_ms;
+        assert_eq!(window_end, too_late - 1_000);
+        let (again, answer) = settle(
+            Some(stale),
+            Err(Error::Unavailable("vpn".into())),
+            &p,
+            window_end + 1,
+        );
+        assert!(
+            matches!(answer, Err(Error::Unavailable(_))),
+            "a second window was granted: {answer:?}"
+        );
+        assert_eq!(
+            again.unwrap().credential.unwrap().expires_ms,
+            window_end,
+            "the window moved"
         );
     }
 
