@@ -211,7 +211,27 @@ impl Redactor {
         if truncated && max.is_some() {
             out.push('…');
         }
+        // Escaping (`\u{0}`) and the mask itself write characters the input
+        // did not have next to ones it did: with an odd secret they can
+        // spell it out. The result is small (at most `max` bytes), so look
+        // once more, and withhold the whole text if a secret shows.
+        if self.shows_a_secret(&out) {
+            return MASK.to_owned();
+        }
         out
+    }
+
+    /// Whether `text` holds any secret, in any ASCII case.
+    fn shows_a_secret(&self, text: &str) -> bool {
+        if self.secrets.is_empty() {
+            return false;
+        }
+        let lower = text.as_bytes().to_ascii_lowercase();
+        let mut found = Vec::new();
+        self.secrets.iter().any(|secret| {
+            secret.find_all(&lower, &mut found);
+            !found.is_empty()
+        })
     }
 }
 
@@ -295,6 +315,19 @@ pub fn truncate(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escaping_never_spells_out_a_secret() {
+        // Found by the `redact` fuzz target: the escaped NULs around `%(`
+        // read `\u{0}%(\u{0}`, which holds this secret although the input
+        // does not.
+        let r = Redactor::new(["0}%(\\u{"]);
+        let line = r.line("\0%(\0", 22);
+        assert!(!line.contains("0}%(\\u{"), "{line:?}");
+        assert_eq!(line, MASK);
+        // Ordinary text is untouched by the second look.
+        assert_eq!(r.line("\0 plain", 64), "\\u{0} plain");
+    }
 
     #[test]
     fn known_values_are_masked() {
