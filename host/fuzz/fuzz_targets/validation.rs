@@ -29,8 +29,14 @@ fuzz_target!(|input: (Vec<(String, String)>, Option<String>, bool)| {
             assert!(!key.is_empty() && key.bytes().all(|b| b.is_ascii_graphic()));
         }
         Err(e) => {
-            let message = e.to_string();
-            // Values are never quoted (names are, for the redactor).
+            // Values are never quoted (names are, for the redactor): with
+            // every name blanked out, no long value is left in the message.
+            let mut message = e.to_string();
+            for (name, _) in &headers {
+                if !name.is_empty() {
+                    message = message.replace(name.as_str(), "\u{1}");
+                }
+            }
             for (_, value) in &headers {
                 if value.len() >= 12 && !headers.iter().any(|(n, _)| n.contains(value.as_str())) {
                     assert!(!message.contains(value.as_str()), "{message}");
