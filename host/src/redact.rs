@@ -33,6 +33,11 @@ pub const MIN_SECRET_LEN: usize = 6;
 /// What replaces a secret.
 pub const MASK: &str = "[redacted]";
 
+/// What replaces a whole text that would still show a secret after
+/// masking (see [`Redactor::line`]): shorter than [`MIN_SECRET_LEN`], so it
+/// cannot hold one itself, as [`MASK`] could (a secret `redact`).
+pub const WITHHELD: &str = "[…]";
+
 /// Longest message, log line or record credbox prints or stores, in bytes
 /// (before the `…` that marks a cut).
 pub const MAX_LINE: usize = 1024;
@@ -213,10 +218,11 @@ impl Redactor {
         }
         // Escaping (`\u{0}`) and the mask itself write characters the input
         // did not have next to ones it did: with an odd secret they can
-        // spell it out. The result is small (at most `max` bytes), so look
-        // once more, and withhold the whole text if a secret shows.
+        // spell it out (or the mask holds it: a secret `redact`). The result
+        // is small (at most `max` bytes), so look once more, and withhold
+        // the whole text if a secret shows.
         if self.shows_a_secret(&out) {
-            return MASK.to_owned();
+            return WITHHELD.to_owned();
         }
         out
     }
@@ -324,7 +330,11 @@ mod tests {
         let r = Redactor::new(["0}%(\\u{"]);
         let line = r.line("\0%(\0", 22);
         assert!(!line.contains("0}%(\\u{"), "{line:?}");
-        assert_eq!(line, MASK);
+        assert_eq!(line, WITHHELD);
+        // Found next: a secret the mask itself holds.
+        let r = Redactor::new(["redact"]);
+        assert_eq!(r.line("the redact word", 64), WITHHELD);
+        assert_eq!(r.mask("the REDACT word", true), WITHHELD);
         // Ordinary text is untouched by the second look.
         assert_eq!(r.line("\0 plain", 64), "\\u{0} plain");
     }
