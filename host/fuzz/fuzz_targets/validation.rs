@@ -29,19 +29,29 @@ fuzz_target!(|input: (Vec<(String, String)>, Option<String>, bool)| {
             assert!(!key.is_empty() && key.bytes().all(|b| b.is_ascii_graphic()));
         }
         Err(e) => {
-            // Values are never quoted (names are, for the redactor): with
-            // every name blanked out, no long value is left in the message.
-            let mut message = e.to_string();
-            for (name, _) in &headers {
-                if !name.is_empty() {
-                    message = message.replace(name.as_str(), "\u{1}");
-                }
-            }
-            for (_, value) in &headers {
-                if value.len() >= 12 && !headers.iter().any(|(n, _)| n.contains(value.as_str())) {
-                    assert!(!message.contains(value.as_str()), "{message}");
-                }
-            }
+            // Values are never quoted (names are, for the redactor): the
+            // same credential with every letter and digit of its values
+            // rotated (which keeps every property the checks look at)
+            // fails with the very same message.
+            let rotated = RawCredential {
+                headers: headers.iter().map(|(n, v)| (n.clone(), rotate(v))).collect(),
+                token: token.as_deref().map(rotate),
+                expires_in: None,
+            };
+            let again = validate(rotated, format).expect_err("the same checks fail");
+            assert_eq!(e.to_string(), again.to_string(), "a value shows in the message");
         }
     }
 });
+
+/// ROT13 for letters, ROT5 for digits, everything else as it is.
+fn rotate(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            'a'..='z' => (b'a' + (c as u8 - b'a' + 13) % 26) as char,
+            'A'..='Z' => (b'A' + (c as u8 - b'A' + 13) % 26) as char,
+            '0'..='9' => (b'0' + (c as u8 - b'0' + 5) % 10) as char,
+            _ => c,
+        })
+        .collect()
+}
