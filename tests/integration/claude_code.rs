@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use crate::claude_client::{Finished, claude, run};
 use crate::mock_apis::{ANSWER, anthropic_api, mcp_method, mcp_server, path};
 use crate::server::{Server, closed_port};
-use crate::util::{Cache, TempManifest, manifest, root};
+use crate::util::{Cache, TempManifest, example_manifest, manifest};
 
 /// The longest a client run may take before it is killed.
 const CLIENT_DEADLINE: Duration = Duration::from_secs(60);
@@ -48,19 +48,6 @@ fn credbox_command(args: &[&str]) -> String {
         .map(sh_quote)
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// The example's own manifest, with its component line pointed at the
-/// freshly built artifact.
-fn example_manifest(example: &str, component: &str) -> TempManifest {
-    let path = root().join("examples").join(example).join("credbox.toml");
-    let text = std::fs::read_to_string(path).unwrap();
-    let body: String = text
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("component"))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    manifest(example, component, &body)
 }
 
 /// A credbox cache with the components of `manifests` compiled in it, as
