@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use credbox_test_artifacts::*;
 
 use crate::hostile::wait_with_peak_rss;
-use crate::util::Cache;
+use crate::util::{Cache, credbox, manifest};
 
 /// How late credbox may exit after its deadline.
 const GRACE: Duration = Duration::from_millis(250);
@@ -390,4 +390,49 @@ fn an_allowlisted_secret_never_reaches_stderr_or_the_cache() {
         }
     }
     assert!(seen > 1, "the cache holds records");
+}
+
+#[test]
+fn manifest_text_never_breaks_or_floods_a_message() {
+    // A newline in `name` made two lines; a 10 MB host in [network] allow
+    // was echoed twice (20 MB on stderr); a newline or a bidi override in
+    // the component path went through as is.
+    let name = manifest(
+        "named",
+        ENV_BEARER,
+        "name = \"evil\\ncredbox: forged line\"\n",
+    );
+    let out = credbox(&["run", name.arg()], &[]);
+    let line = out.fails(3, "credbox: evil\\ncredbox: forged line: misconfigured");
+    assert!(!line.contains('\n'));
+
+    // (The manifest itself is capped at 1 MiB now: a host just under it.)
+    let host = "a".repeat(1_000_000);
+    let flood = manifest(
+        "flood",
+        ENV_BEARER,
+        &format!("[network]\nallow = [\"https://{host}\"]\n"),
+    );
+    let out = credbox(&["run", flood.arg()], &[]);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.len() < 1200,
+        "{} bytes on stderr",
+        out.stderr.len()
+    );
+    out.fails(2, "[network] allow");
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("credbox.toml");
+    std::fs::write(
+        &path,
+        "component = \"/nonexistent/\\nforged\\u202E.wasm\"\n",
+    )
+    .unwrap();
+    let out = credbox(&["run", path.to_str().unwrap()], &[]);
+    let line = out.fails(
+        2,
+        "cannot read component /nonexistent/\\nforged\\u{202e}.wasm",
+    );
+    assert!(!line.contains('\u{202e}'));
 }
