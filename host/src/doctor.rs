@@ -377,16 +377,7 @@ fn tcp_check(
 ) -> Option<TcpStream> {
     let mut connected = None;
     d.check(|| {
-        let attempt = runtime.block_on(tokio::time::timeout(budget, async {
-            let mut last = None;
-            for addr in addrs {
-                match TcpStream::connect(addr).await {
-                    Ok(stream) => return Ok((*addr, stream)),
-                    Err(e) => last = Some((*addr, e)),
-                }
-            }
-            Err(last)
-        }));
+        let attempt = runtime.block_on(tokio::time::timeout(budget, network::connect_first(addrs)));
         match attempt {
             Ok(Ok((addr, stream))) => {
                 connected = Some(stream);

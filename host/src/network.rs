@@ -349,15 +349,29 @@ fn cap(deadline: Instant, limit: Option<Duration>) -> tokio::time::Instant {
     tokio::time::Instant::from_std(by)
 }
 
-/// Connects to the first address that accepts.
-async fn connect(addrs: &[SocketAddr]) -> Result<TcpStream, Error> {
+/// Connects to the first of `addrs` that accepts, in order: that address
+/// and the stream, or the last address tried and why it failed (`None`:
+/// there was no address). `credbox doctor` probes with it too.
+pub async fn connect_first(
+    addrs: &[SocketAddr],
+) -> Result<(SocketAddr, TcpStream), Option<(SocketAddr, io::Error)>> {
     let mut last = None;
-    for addr in addrs {
+    for &addr in addrs {
         match TcpStream::connect(addr).await {
-            Ok(stream) => return Ok(stream),
-            Err(e) => last = Some(e),
+            Ok(stream) => return Ok((addr, stream)),
+            Err(e) => last = Some((addr, e)),
         }
     }
+    Err(last)
+}
+
+/// Connects to the first address that accepts; a failure as the guest's
+/// error code.
+async fn connect(addrs: &[SocketAddr]) -> Result<TcpStream, Error> {
+    let last = match connect_first(addrs).await {
+        Ok((_, stream)) => return Ok(stream),
+        Err(last) => last.map(|(_, e)| e),
+    };
     Err(last.map_or(Error::DestinationNotFound, |e| match e.kind() {
         io::ErrorKind::ConnectionRefused => Error::ConnectionRefused,
         io::ErrorKind::NetworkUnreachable | io::ErrorKind::HostUnreachable => {
