@@ -185,8 +185,7 @@ pub fn component_of(target: &Path) -> Result<(PathBuf, Option<String>)> {
 /// as `run` would.
 pub fn report(target: &Path, as_json: bool) -> Result<String> {
     let (component, pin) = component_of(target)?;
-    engine::read_component(&component, pin.as_deref(), MAX_COMPONENT_SIZE)?;
-    let inspection = inspect(&component)?;
+    let inspection = inspect(&component, pin.as_deref())?;
     Ok(match as_json {
         true => format!("{:#}\n", inspection.to_json()),
         false => inspection.to_text(),
@@ -194,9 +193,10 @@ pub fn report(target: &Path, as_json: bool) -> Result<String> {
 }
 
 /// Inspects the component at `path` (see the module's doc). `Err` when it
-/// cannot be read or is no valid component.
-pub fn inspect(path: &Path) -> Result<Inspection> {
-    let (bytes, sha256) = engine::read_component(path, None, MAX_COMPONENT_SIZE)?;
+/// cannot be read, differs from the `pinned` digest, or is no valid
+/// component.
+pub fn inspect(path: &Path, pinned: Option<&str>) -> Result<Inspection> {
+    let (bytes, sha256) = engine::read_component(path, pinned, MAX_COMPONENT_SIZE)?;
     let engine = engine::new_engine()?;
     let compiled_dir = private_dir::cache_root()?.join("compiled");
     let compiled = engine::artifact_path(&engine, &compiled_dir, &sha256).is_file();
