@@ -532,7 +532,7 @@ impl CredentialCache {
                 // Locked by no one and its entry still absent: unlink it
                 // while holding it (a waiter on it sees the path changed
                 // and takes the new one, see `lock`).
-                Ok(file) => {
+                Ok((file, _)) => {
                     file.try_lock().is_ok()
                         && std::fs::symlink_metadata(&entry).is_err()
                         && std::fs::remove_file(&path).is_ok()

@@ -15,7 +15,7 @@
 //! Beside the flow: it imports only [`crate::units`] (to name a size).
 
 use std::fmt;
-use std::fs::{File, OpenOptions};
+use std::fs::{File, Metadata, OpenOptions};
 use std::io::{ErrorKind, Read};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
@@ -57,8 +57,9 @@ impl fmt::Display for ReadError {
 }
 
 /// Opens `path` for reading without blocking, and checks on the opened
-/// descriptor that it is a regular file.
-pub fn open_regular(path: &Path, links: Links) -> Result<File, ReadError> {
+/// descriptor that it is a regular file; returns it with its metadata (the
+/// one `fstat`, for the caller's own checks).
+pub fn open_regular(path: &Path, links: Links) -> Result<(File, Metadata), ReadError> {
     let mut flags = libc::O_NONBLOCK | libc::O_NOCTTY;
     if links == Links::Refuse {
         flags |= libc::O_NOFOLLOW;
@@ -75,23 +76,24 @@ pub fn open_regular(path: &Path, links: Links) -> Result<File, ReadError> {
             }
             _ => ReadError::Io(e),
         })?;
-    let kind = file.metadata().map_err(ReadError::Io)?.file_type();
-    if !kind.is_file() {
-        return Err(ReadError::NotRegular(kind_name(&kind)));
+    let meta = file.metadata().map_err(ReadError::Io)?;
+    if !meta.is_file() {
+        return Err(ReadError::NotRegular(kind_name(&meta.file_type())));
     }
-    Ok(file)
+    Ok((file, meta))
 }
 
 /// Reads the regular file at `path` whole, refusing it (without reading
 /// on) when it holds more than `cap` bytes.
 pub fn read_regular(path: &Path, cap: u64, links: Links) -> Result<Vec<u8>, ReadError> {
-    let file = open_regular(path, links)?;
-    read_capped(file, cap)
+    let (file, meta) = open_regular(path, links)?;
+    read_capped(file, &meta, cap)
 }
 
-/// Reads an opened file whole, up to `cap` bytes.
-pub fn read_capped(file: File, cap: u64) -> Result<Vec<u8>, ReadError> {
-    let len = file.metadata().map_err(ReadError::Io)?.len();
+/// Reads a file opened by [`open_regular`] (with its metadata `meta`)
+/// whole, up to `cap` bytes.
+pub fn read_capped(file: File, meta: &Metadata, cap: u64) -> Result<Vec<u8>, ReadError> {
+    let len = meta.len();
     if len > cap {
         return Err(ReadError::TooLarge(cap));
     }

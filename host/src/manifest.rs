@@ -269,7 +269,7 @@ fn is_component(path: &Path) -> bool {
     // Not a regular file: read as a manifest, which says what it is.
     files::open_regular(path, Links::Follow)
         .ok()
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic).ok())
+        .and_then(|(mut f, _)| std::io::Read::read_exact(&mut f, &mut magic).ok())
         .is_some_and(|()| &magic == b"\0asm")
 }
 

@@ -197,13 +197,12 @@ impl PrivateDir {
     /// refused without waiting on it: see [`crate::files`]), or holds more
     /// than `cap` bytes.
     pub fn read(&self, name: &str, cap: u64) -> Option<Vec<u8>> {
-        let file = files::open_regular(&self.path.join(name), Links::Refuse).ok()?;
-        let meta = file.metadata().ok()?;
+        let (file, meta) = files::open_regular(&self.path.join(name), Links::Refuse).ok()?;
         // SAFETY: geteuid has no preconditions and cannot fail.
         if meta.mode() & 0o077 != 0 || meta.uid() != unsafe { libc::geteuid() } {
             return None;
         }
-        files::read_capped(file, cap).ok()
+        files::read_capped(file, &meta, cap).ok()
     }
 
     /// Writes `bytes` to `name` atomically: a reader sees the old file or
