@@ -8,12 +8,10 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use credbox::units::hex_sha256;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use credbox_test_artifacts::{ENV_BEARER, GUEST_HTTP_GET, GUEST_UNIQUE};
 
-use crate::server::{Reply, Server};
+use crate::server::Server;
 use crate::util::{Cache, TempManifest, manifest, outcome};
 
 const RAN: &str = "info: fetching";
@@ -436,15 +434,7 @@ fn concurrent_calls_run_the_helper_once() {
     // The helper fetches its token from a loopback server that counts the
     // requests and answers slowly, so every process arrives while the one
     // run is going.
-    let served = Arc::new(AtomicUsize::new(0));
-    let server = {
-        let served = served.clone();
-        Server::start(move |_| {
-            let n = served.fetch_add(1, Ordering::SeqCst) + 1;
-            std::thread::sleep(Duration::from_millis(300));
-            Reply::text(&format!("tok-{n}"))
-        })
-    };
+    let server = Server::numbered_tokens(|_| Duration::from_millis(300));
     let cache = Cache::new();
     let body = format!(
         "[network]\nallow = [{origin:?}]\n[config]\nURL = \"{origin}/token\"\n",

@@ -6,15 +6,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use credbox::cache::{CacheKey, Entry};
 use credbox_test_artifacts::{GUEST_HTTP_GET, GUEST_UNIQUE};
 
 use crate::cache::entry_file;
-use crate::server::{Reply, Server};
+use crate::server::Server;
 use crate::util::{Cache, Outcome, manifest, outcome};
 
 const RAN: &str = "info: fetching";
@@ -356,17 +354,10 @@ fn the_refresh_window_serves_64_callers_in_hit_time_with_one_token_request() {
     // The token server answers the first request at once and every later
     // one after 3 s: a caller that waited for the refresh would take that
     // long.
-    let served = Arc::new(AtomicUsize::new(0));
-    let server = {
-        let served = served.clone();
-        Server::start(move |_| {
-            let n = served.fetch_add(1, Ordering::SeqCst) + 1;
-            if n > 1 {
-                std::thread::sleep(Duration::from_secs(3));
-            }
-            Reply::text(&format!("tok-{n}"))
-        })
-    };
+    let server = Server::numbered_tokens(|n| match n {
+        1 => Duration::ZERO,
+        _ => Duration::from_secs(3),
+    });
     let cache = Cache::new();
     // Lifetime 10 s, refreshed from 8 s on.
     let body = format!(

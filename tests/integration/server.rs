@@ -8,7 +8,7 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -112,6 +112,17 @@ impl Server {
     /// Serves HTTPS on 127.0.0.1 with the test certificate for `localhost`
     /// and `127.0.0.1`, issued by a CA no system trusts (see
     /// [`credbox_test_artifacts::tls`]).
+    /// A token server: the n-th request (counting from 1) is answered
+    /// `tok-n` after `delay(n)`.
+    pub fn numbered_tokens(delay: impl Fn(usize) -> Duration + Send + Sync + 'static) -> Server {
+        let served = AtomicUsize::new(0);
+        Server::start(move |_| {
+            let n = served.fetch_add(1, Ordering::SeqCst) + 1;
+            std::thread::sleep(delay(n));
+            Reply::text(&format!("tok-{n}"))
+        })
+    }
+
     pub fn start_tls(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> Server {
         Server::spawn(
             IpAddr::V4(Ipv4Addr::LOCALHOST),
