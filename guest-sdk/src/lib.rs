@@ -214,7 +214,7 @@ macro_rules! export {
 #[doc(hidden)]
 pub mod __bindings {
     wit_bindgen::generate!({
-        path: "../wit",
+        path: "../wit/v0.1.0",
         world: "credbox:helper/helper@0.1.0",
         // The export macro is invoked from helper crates, through ours.
         pub_export_macro: true,

@@ -52,7 +52,7 @@ use stdio::Captured;
 /// async so the deadline can cancel a guest blocked inside one.
 mod bindings {
     wasmtime::component::bindgen!({
-        path: "../wit",
+        path: "../wit/v0.1.0",
         world: "helper",
         exports: { default: async },
     });

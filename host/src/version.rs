@@ -2,7 +2,7 @@
 //! and the WIT package whose `helper` world it runs.
 //!
 //! `build.rs` reads the wasmtime version from `Cargo.lock` and the package
-//! from `wit/helper.wit`, so these never disagree with what is built.
+//! from `wit/v0.1.0/helper.wit`, so these never disagree with what is built.
 
 /// credbox's own version.
 pub const CREDBOX: &str = env!("CARGO_PKG_VERSION");
@@ -50,7 +50,7 @@ mod tests {
             lock.contains(&format!("name = \"wasmtime\"\nversion = \"{WASMTIME}\"\n")),
             "{WASMTIME}"
         );
-        let wit = include_str!("../../wit/helper.wit");
+        let wit = include_str!("../../wit/v0.1.0/helper.wit");
         assert!(wit.contains(&format!("\npackage {WIT_PACKAGE};\n")));
         assert!(WIT_PACKAGE.starts_with(WIT_PACKAGE_NAME));
         assert_eq!(world(), format!("credbox:helper/helper@{}", wit_version()));
