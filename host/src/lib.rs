@@ -57,6 +57,7 @@ pub mod network;
 pub mod output;
 pub mod policy;
 pub mod private_dir;
+pub mod protocol;
 pub mod redact;
 pub mod refresh;
 pub mod request;

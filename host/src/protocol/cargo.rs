@@ -1,0 +1,603 @@
+//! Cargo credential providers (RFC 2730; Cargo's credential provider
+//! protocol, version 1): `credbox cargo MANIFEST`.
+//!
+//! In Cargo's configuration:
+//!
+//! ```toml
+//! [registries.my-registry]
+//! index = "sparse+https://registry.example/index/"
+//! credential-provider = ["/usr/local/bin/credbox", "cargo", "/path/to/credbox.toml"]
+//! ```
+//!
+//! Cargo runs the program alone with [`PLUGIN_FLAG`] (`credbox
+//! --cargo-plugin`) and passes the words after it in each request's `args`
+//! field, so the manifest comes from there ([`manifest`]); run by hand or
+//! from a wrapper, `credbox cargo MANIFEST [--cargo-plugin]` names it on the
+//! command line instead.
+//!
+//! The exchange is lines of JSON: credbox says [`HELLO`] (`{"v":[1]}`),
+//! Cargo sends a request (`{"v":1,"registry":{"index-url":…,"name":…},
+//! "kind":"get","operation":"read",…}`), credbox answers one line, and so on
+//! until Cargo closes stdin. Every answer, failures included, is a line on
+//! stdout and the exit code is 0: Cargo ignores the answer of a provider
+//! that exits non-zero, and shows the `message` of an `Err` answer itself.
+//! `not-found` (the helper's `not-found`) lets Cargo try its next provider.
+//!
+//! `login` and `logout` answer `operation-not-supported`: a helper fetches
+//! its token on every miss, and logs in with `credbox login`, not through
+//! Cargo (see [`login_response`]).
+
+use std::io::{BufRead, Read, Write};
+use std::path::PathBuf;
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// What credbox says first: the protocol versions it speaks.
+pub const HELLO: &str = r#"{"v":[1]}"#;
+/// The flag Cargo always runs a provider with.
+pub const PLUGIN_FLAG: &str = "--cargo-plugin";
+/// Longest request line read, in bytes.
+pub const MAX_LINE: usize = 64 * 1024;
+/// Most requests answered in one run (Cargo sends one).
+pub const MAX_REQUESTS: usize = 16;
+/// Longest index URL, registry name, operation or crate name taken.
+pub const MAX_FIELD: usize = 2048;
+
+/// What Cargo asked a token for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CargoRequest {
+    /// `registry.name`: the registry's name in Cargo's configuration, when
+    /// Cargo knows it.
+    pub registry_name: Option<String>,
+    /// `registry.index-url`.
+    pub index_url: String,
+    /// `operation`: `read`, `publish`, `yank`, `unyank` or `owners`.
+    pub operation: String,
+    /// `name`: the crate, for the operations on one crate.
+    pub crate_name: Option<String>,
+}
+
+/// What a request asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// `"kind":"get"`: a token.
+    Get(CargoRequest),
+    /// `"kind":"login"` (`cargo login`).
+    Login,
+    /// `"kind":"logout"` (`cargo logout`).
+    Logout,
+    /// Any other kind, from a later Cargo.
+    Unknown,
+}
+
+/// One request from Cargo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// What it asks.
+    pub action: Action,
+    /// `args`: the words after the program in `credential-provider`, then
+    /// those after `cargo login --`.
+    pub args: Vec<String>,
+}
+
+/// Reads one request line. The error says what is wrong without quoting
+/// any value (a `login` request may carry a token).
+pub fn parse_request(line: &str) -> Result<Message, String> {
+    let value: Value = serde_json::from_str(line).map_err(|e| {
+        format!(
+            "Cargo's request is not JSON (line {}, column {})",
+            e.line(),
+            e.column()
+        )
+    })?;
+    let request = value
+        .as_object()
+        .ok_or("Cargo's request is not a JSON object")?;
+    if request.get("v").and_then(Value::as_u64) != Some(1) {
+        return Err("Cargo's request is not version 1 of the protocol".into());
+    }
+    let args = match request.get("args") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(args)) => args
+            .iter()
+            .map(|a| a.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()
+            .ok_or("Cargo's request has an `args` entry that is not a string")?,
+        Some(_) => return Err("Cargo's request has `args` that is not a list".into()),
+    };
+    let action = match request.get("kind").and_then(Value::as_str) {
+        Some("get") => Action::Get(get_request(request)?),
+        Some("login") => Action::Login,
+        Some("logout") => Action::Logout,
+        Some(_) => Action::Unknown,
+        None => return Err("Cargo's request has no `kind`".into()),
+    };
+    Ok(Message { action, args })
+}
+
+/// The fields of a `get` request.
+fn get_request(request: &serde_json::Map<String, Value>) -> Result<CargoRequest, String> {
+    let field = |value: Option<&Value>, name: &str| -> Result<Option<String>, String> {
+        match value {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.len() > MAX_FIELD => Err(format!(
+                "Cargo's request has a `{name}` longer than {MAX_FIELD} bytes"
+            )),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(format!(
+                "Cargo's request has a `{name}` that is not a string"
+            )),
+        }
+    };
+    let registry = request
+        .get("registry")
+        .and_then(Value::as_object)
+        .ok_or("Cargo's request has no `registry` object")?;
+    let index_url = field(registry.get("index-url"), "registry.index-url")?
+        .ok_or("Cargo's request has no `registry.index-url`")?;
+    let operation = field(request.get("operation"), "operation")?
+        .ok_or("Cargo's request has no `operation`")?;
+    Ok(CargoRequest {
+        registry_name: field(registry.get("name"), "registry.name")?,
+        index_url,
+        crate_name: match operation.as_str() {
+            "read" => None,
+            _ => field(request.get("name"), "name")?,
+        },
+        operation,
+    })
+}
+
+/// A `get` request for `request` as one line of JSON, that
+/// [`parse_request`] reads back as `request` (a background refresh is
+/// handed its request this way).
+pub fn request_line(request: &CargoRequest) -> String {
+    let mut registry = serde_json::Map::new();
+    registry.insert("index-url".into(), request.index_url.clone().into());
+    if let Some(name) = &request.registry_name {
+        registry.insert("name".into(), name.clone().into());
+    }
+    let mut line = serde_json::Map::new();
+    line.insert("v".into(), 1.into());
+    line.insert("registry".into(), registry.into());
+    line.insert("kind".into(), "get".into());
+    line.insert("operation".into(), request.operation.clone().into());
+    if let Some(name) = &request.crate_name {
+        line.insert("name".into(), name.clone().into());
+    }
+    Value::Object(line).to_string()
+}
+
+/// Where the manifest is: `cli`, the one on the command line, else the
+/// request's `args`, which must be `["cargo", MANIFEST]` (the words after
+/// the program in `credential-provider`).
+pub fn manifest(cli: Option<PathBuf>, args: &[String]) -> Result<PathBuf, String> {
+    if let Some(path) = cli {
+        return Ok(path);
+    }
+    match args {
+        [cargo, path] if cargo == "cargo" && !path.is_empty() => Ok(PathBuf::from(path)),
+        _ => Err(
+            "no manifest: set credential-provider = [\"/path/to/credbox\", \"cargo\", \"/path/to/credbox.toml\"] in Cargo's configuration"
+                .into(),
+        ),
+    }
+}
+
+/// Why a request failed, as Cargo classifies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorKind {
+    /// This provider does not serve the registry: Cargo tries the next.
+    UrlNotSupported,
+    /// No credential for it: Cargo tries the next provider.
+    NotFound,
+    /// `login`, `logout`, or a kind credbox does not know.
+    OperationNotSupported,
+    /// Anything else: Cargo stops and shows the message.
+    Other,
+}
+
+/// credbox's answer to one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Response {
+    /// A token, valid until `expires_at` (Unix seconds) when known.
+    Token {
+        /// Sent as the registry's `Authorization` header.
+        token: String,
+        /// When Cargo must stop using it.
+        expires_at: Option<u64>,
+    },
+    /// A failure.
+    Error {
+        /// Its class.
+        kind: ErrorKind,
+        /// One line that Cargo shows (redacted by whoever made it).
+        message: String,
+    },
+}
+
+#[derive(Serialize)]
+enum Line<'a> {
+    Ok(Get<'a>),
+    Err(Failure<'a>),
+}
+
+#[derive(Serialize)]
+struct Get<'a> {
+    kind: &'static str,
+    token: &'a str,
+    cache: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expiration: Option<u64>,
+    operation_independent: bool,
+}
+
+#[derive(Serialize)]
+struct Failure<'a> {
+    kind: ErrorKind,
+    message: &'a str,
+}
+
+impl Response {
+    /// A failure of `kind`.
+    pub fn error(kind: ErrorKind, message: impl Into<String>) -> Response {
+        Response::Error {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// The answer as Cargo reads it: one line of JSON, newline included.
+    ///
+    /// A token is `"cache":"expires"` with its expiry when known (Cargo
+    /// asks again a minute before it), else `"cache":"session"` (kept for
+    /// this Cargo command: credbox's own cache bounds it across commands).
+    /// It is `operation_independent`: a helper's credential is the
+    /// registry's, whatever the operation.
+    pub fn line(&self) -> String {
+        let line = match self {
+            Response::Token { token, expires_at } => Line::Ok(Get {
+                kind: "get",
+                token,
+                cache: if expires_at.is_some() {
+                    "expires"
+                } else {
+                    "session"
+                },
+                // Cargo reads a timestamp no later than year 9999.
+                expiration: expires_at.map(|at| at.min(super::rfc3339::MAX_UNIX)),
+                operation_independent: true,
+            }),
+            Response::Error { kind, message } => Line::Err(Failure {
+                kind: *kind,
+                message,
+            }),
+        };
+        // Serializing strings and numbers into a String cannot fail.
+        let mut text = serde_json::to_string(&line).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+}
+
+/// The answer to `cargo login` and `cargo logout`.
+///
+/// Hook for `credbox login` (issue #14): once helpers can log in, a
+/// `login` request can run the helper's login here (with
+/// `Message::args` as `cargo login -- ARGS`) and answer
+/// `{"Ok":{"kind":"login"}}`; `logout` can forget its state.
+pub fn login_response() -> Response {
+    Response::error(
+        ErrorKind::OperationNotSupported,
+        "credbox does not log in or out through Cargo: its helper fetches the token each time (a helper that needs a login is logged in with `credbox login MANIFEST`)",
+    )
+}
+
+/// Speaks the protocol on `input` and `output`: the hello, then an answer
+/// to each request (at most [`MAX_REQUESTS`]) until `input` ends. `get`
+/// answers a `get` request, given the request's `args`. An unreadable
+/// request (not UTF-8, longer than [`MAX_LINE`]) is answered `other` and
+/// ends the exchange. Errors are those of writing `output`.
+pub fn serve(
+    mut input: impl BufRead,
+    mut output: impl Write,
+    mut get: impl FnMut(&[String], CargoRequest) -> Response,
+) -> std::io::Result<()> {
+    output.write_all(HELLO.as_bytes())?;
+    output.write_all(b"\n")?;
+    output.flush()?;
+    for _ in 0..MAX_REQUESTS {
+        let mut bytes = Vec::new();
+        (&mut input)
+            .take(MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut bytes)?;
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        let (response, stop) = match std::str::from_utf8(&bytes) {
+            Ok(line) if line.ends_with('\n') || bytes.len() <= MAX_LINE => {
+                let response = match parse_request(line) {
+                    Err(message) => Response::error(ErrorKind::Other, message),
+                    Ok(Message {
+                        action: Action::Get(request),
+                        args,
+                    }) => get(&args, request),
+                    Ok(Message {
+                        action: Action::Login | Action::Logout,
+                        ..
+                    }) => login_response(),
+                    Ok(Message {
+                        action: Action::Unknown,
+                        ..
+                    }) => Response::error(
+                        ErrorKind::OperationNotSupported,
+                        "credbox answers only Cargo's `get` requests",
+                    ),
+                };
+                (response, false)
+            }
+            Ok(_) => (
+                Response::error(
+                    ErrorKind::Other,
+                    format!("Cargo's request is longer than {MAX_LINE} bytes"),
+                ),
+                true,
+            ),
+            Err(_) => (
+                Response::error(ErrorKind::Other, "Cargo's request is not UTF-8"),
+                true,
+            ),
+        };
+        output.write_all(response.line().as_bytes())?;
+        output.flush()?;
+        if stop {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What Cargo 1.95 sent a provider configured as
+    /// `["/path/provider", "cargo", "/some/manifest.toml"]` for
+    /// `cargo owner --list` (recorded from a real run).
+    const CARGO_READ: &str = r#"{"v":1,"registry":{"index-url":"sparse+http://127.0.0.1:18765/index/","name":"myreg","headers":["Server: BaseHTTP/0.6 Python/3.11.7","WWW-Authenticate: Cargo login_url=\"http://127.0.0.1/me\""]},"kind":"get","operation":"read","args":["cargo","/some/manifest.toml"]}"#;
+
+    fn get(operation: &str, crate_name: Option<&str>) -> CargoRequest {
+        CargoRequest {
+            registry_name: Some("myreg".into()),
+            index_url: "sparse+http://127.0.0.1:18765/index/".into(),
+            operation: operation.into(),
+            crate_name: crate_name.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn a_real_read_request_is_understood() {
+        assert_eq!(
+            parse_request(CARGO_READ).unwrap(),
+            Message {
+                action: Action::Get(get("read", None)),
+                args: vec!["cargo".into(), "/some/manifest.toml".into()],
+            }
+        );
+    }
+
+    #[test]
+    fn operations_on_a_crate_name_it() {
+        // The shapes of cargo-credential's own tests.
+        let owners = r#"{"v":1,"registry":{"index-url":"sparse+http://127.0.0.1:18765/index/","name":"myreg"},"kind":"get","operation":"owners","name":"pkg"}"#;
+        assert_eq!(
+            parse_request(owners).unwrap().action,
+            Action::Get(get("owners", Some("pkg")))
+        );
+        let publish = r#"{"v":1,"registry":{"index-url":"sparse+http://127.0.0.1:18765/index/","name":"myreg"},"kind":"get","operation":"publish","name":"sample","vers":"0.1.0","cksum":"abc","args":[]}"#;
+        assert_eq!(
+            parse_request(publish).unwrap().action,
+            Action::Get(get("publish", Some("sample")))
+        );
+        let logout = r#"{"v":1,"registry":{"index-url":"url"},"kind":"logout","args":[]}"#;
+        assert_eq!(parse_request(logout).unwrap().action, Action::Logout);
+        let login = r#"{"v":1,"registry":{"index-url":"url"},"kind":"login","token":"s3cr3t"}"#;
+        assert_eq!(parse_request(login).unwrap().action, Action::Login);
+        let later = r#"{"v":1,"registry":{"index-url":"url"},"kind":"frobnicate"}"#;
+        assert_eq!(parse_request(later).unwrap().action, Action::Unknown);
+    }
+
+    #[test]
+    fn bad_requests_say_what_is_wrong_and_quote_nothing() {
+        for (line, needle) in [
+            ("s3cr3t", "not JSON (line 1, column 1)"),
+            ("[\"s3cr3t\"]", "not a JSON object"),
+            (r#"{"v":2,"kind":"s3cr3t"}"#, "not version 1"),
+            (r#"{"v":1,"registry":{"index-url":"u"}}"#, "no `kind`"),
+            (
+                r#"{"v":1,"kind":"get","operation":"read"}"#,
+                "no `registry` object",
+            ),
+            (
+                r#"{"v":1,"kind":"get","registry":{"index-url":["s3cr3t"]},"operation":"read"}"#,
+                "`registry.index-url` that is not a string",
+            ),
+            (
+                r#"{"v":1,"kind":"get","registry":{"index-url":"u"}}"#,
+                "no `operation`",
+            ),
+            (
+                r#"{"v":1,"kind":"login","registry":{"index-url":"u"},"args":[1]}"#,
+                "`args` entry that is not a string",
+            ),
+        ] {
+            let error = parse_request(line).unwrap_err();
+            assert!(error.contains(needle), "{error:?} lacks {needle:?}");
+            assert!(!error.contains("s3cr3t"), "{error}");
+        }
+        let long = format!(
+            r#"{{"v":1,"kind":"get","registry":{{"index-url":"{}"}},"operation":"read"}}"#,
+            "u".repeat(MAX_FIELD + 1)
+        );
+        assert!(
+            parse_request(&long)
+                .unwrap_err()
+                .contains("longer than 2048")
+        );
+    }
+
+    #[test]
+    fn a_request_line_reads_back_as_the_request() {
+        for request in [
+            get("read", None),
+            get("yank", Some("pkg")),
+            CargoRequest {
+                registry_name: None,
+                index_url: "https://x/\"quoted\"".into(),
+                operation: "publish".into(),
+                crate_name: Some("c".into()),
+            },
+        ] {
+            let line = request_line(&request);
+            assert!(!line.contains('\n'));
+            assert_eq!(
+                parse_request(&line).unwrap(),
+                Message {
+                    action: Action::Get(request),
+                    args: vec![]
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn the_manifest_comes_from_the_command_line_or_the_args() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            manifest(None, &args(&["cargo", "/m/credbox.toml"])).unwrap(),
+            PathBuf::from("/m/credbox.toml")
+        );
+        assert_eq!(
+            manifest(Some("/cli.toml".into()), &args(&["whatever"])).unwrap(),
+            PathBuf::from("/cli.toml")
+        );
+        for bad in [
+            &[][..],
+            &["cargo"],
+            &["docker", "/m"],
+            &["cargo", "/m", "x"],
+            &["cargo", ""],
+        ] {
+            let error = manifest(None, &args(bad)).unwrap_err();
+            assert!(error.contains("credential-provider = ["), "{error}");
+        }
+    }
+
+    #[test]
+    fn answers_are_the_lines_cargo_reads() {
+        assert_eq!(
+            Response::Token {
+                token: "tok\"1".into(),
+                expires_at: Some(1_693_942_857)
+            }
+            .line(),
+            "{\"Ok\":{\"kind\":\"get\",\"token\":\"tok\\\"1\",\"cache\":\"expires\",\"expiration\":1693942857,\"operation_independent\":true}}\n"
+        );
+        assert_eq!(
+            Response::Token {
+                token: "t".into(),
+                expires_at: None
+            }
+            .line(),
+            "{\"Ok\":{\"kind\":\"get\",\"token\":\"t\",\"cache\":\"session\",\"operation_independent\":true}}\n"
+        );
+        assert_eq!(
+            Response::Token {
+                token: "t".into(),
+                expires_at: Some(u64::MAX)
+            }
+            .line(),
+            "{\"Ok\":{\"kind\":\"get\",\"token\":\"t\",\"cache\":\"expires\",\"expiration\":253402300799,\"operation_independent\":true}}\n"
+        );
+        for (kind, text) in [
+            (ErrorKind::UrlNotSupported, "url-not-supported"),
+            (ErrorKind::NotFound, "not-found"),
+            (ErrorKind::OperationNotSupported, "operation-not-supported"),
+            (ErrorKind::Other, "other"),
+        ] {
+            assert_eq!(
+                Response::error(kind, "a \"b\"").line(),
+                format!("{{\"Err\":{{\"kind\":\"{text}\",\"message\":\"a \\\"b\\\"\"}}}}\n")
+            );
+        }
+    }
+
+    fn exchange(input: &[u8]) -> (Vec<String>, Vec<(Vec<String>, CargoRequest)>) {
+        let mut asked = Vec::new();
+        let mut output = Vec::new();
+        serve(input, &mut output, |args, request| {
+            asked.push((args.to_vec(), request));
+            Response::Token {
+                token: format!("tok-{}", asked.len()),
+                expires_at: None,
+            }
+        })
+        .unwrap();
+        let lines = String::from_utf8(output)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        (lines, asked)
+    }
+
+    #[test]
+    fn the_exchange_is_hello_then_one_answer_per_request() {
+        let input = format!(
+            "{CARGO_READ}\n{}\n",
+            r#"{"v":1,"registry":{"index-url":"u"},"kind":"login","args":[]}"#
+        );
+        let (lines, asked) = exchange(input.as_bytes());
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert_eq!(lines[0], HELLO);
+        assert!(lines[1].starts_with(r#"{"Ok":{"kind":"get","token":"tok-1""#));
+        assert!(lines[2].starts_with(r#"{"Err":{"kind":"operation-not-supported""#));
+        assert_eq!(
+            asked,
+            vec![(
+                vec!["cargo".to_string(), "/some/manifest.toml".to_string()],
+                get("read", None)
+            )]
+        );
+        // Nothing to read: the hello alone.
+        assert_eq!(exchange(b"").0, vec![HELLO.to_string()]);
+    }
+
+    #[test]
+    fn unreadable_requests_are_answered_and_end_the_exchange() {
+        let mut long = vec![b'x'; MAX_LINE + 10];
+        long.extend_from_slice(format!("\n{CARGO_READ}\n").as_bytes());
+        let (lines, asked) = exchange(&long);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(lines[1].contains("longer than 65536 bytes"), "{}", lines[1]);
+        assert!(asked.is_empty());
+        let (lines, asked) = exchange(b"{\"v\":1,\xff}\n");
+        assert!(lines[1].contains("not UTF-8"), "{}", lines[1]);
+        assert!(asked.is_empty());
+        // A bad line that is readable is answered, and the next one too.
+        let (lines, asked) = exchange(format!("garbage\n{CARGO_READ}\n").as_bytes());
+        assert_eq!(lines.len(), 3);
+        assert!(lines[1].starts_with(r#"{"Err":{"kind":"other""#));
+        assert_eq!(asked.len(), 1);
+    }
+
+    #[test]
+    fn at_most_max_requests_are_answered() {
+        let input = format!("{CARGO_READ}\n").repeat(MAX_REQUESTS + 3);
+        let (lines, asked) = exchange(input.as_bytes());
+        assert_eq!(asked.len(), MAX_REQUESTS);
+        assert_eq!(lines.len(), MAX_REQUESTS + 1);
+    }
+}
