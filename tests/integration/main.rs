@@ -8,8 +8,10 @@
 //! use.
 
 mod claude_client;
+mod clients;
 mod mock_apis;
 mod server;
+mod sigv4;
 mod util;
 
 mod cache;
@@ -24,4 +26,7 @@ mod hostile;
 mod inspect;
 mod network;
 mod plugin;
+mod protocol_aws;
+mod protocol_cargo;
+mod protocol_kubernetes;
 mod scaffold;

@@ -1,0 +1,151 @@
+//! `credbox aws`: a profile's `credential_process` under the real AWS CLI
+//! (`aws`, pip package `awscli`), signing requests to a loopback STS that
+//! checks each request's SigV4 signature against the secret the helper
+//! handed out; and the shape of Claude Code's `awsCredentialExport`.
+
+use std::path::Path;
+use std::process::Command;
+
+use credbox_test_artifacts::{GUEST_ECHO_REQUEST, GUEST_ERROR_KINDS};
+use serde_json::{Value, json};
+
+use crate::claude_client::{Finished, run};
+use crate::clients::{CLIENT_DEADLINE, client};
+use crate::server::{Reply, Request, Server};
+use crate::sigv4;
+use crate::util::{Cache, manifest};
+
+/// The AWS keys echo-request hands the `aws` client: the key id, and as
+/// secret the client's context word (`aws`: the client has no fields).
+const ECHO_KEY_ID: &str = "ECHOECHOECHOECHO";
+const ECHO_SECRET: &str = "aws";
+
+const CALLER_IDENTITY: &str = concat!(
+    r#"<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">"#,
+    "<GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/credbox</Arn>",
+    "<UserId>AIDACREDBOX</UserId><Account>123456789012</Account></GetCallerIdentityResult>",
+    "<ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
+);
+
+/// A loopback STS that answers `GetCallerIdentity` to requests signed with
+/// `secret`, and `403 SignatureDoesNotMatch` to any other.
+fn sts(secret: &'static str) -> Server {
+    Server::start(move |request: &Request| match sigv4::verify(request, secret) {
+        Ok(_) => Reply::Full {
+            status: 200,
+            headers: vec![("content-type", "text/xml".to_owned())],
+            body: CALLER_IDENTITY.as_bytes().to_vec(),
+        },
+        Err(why) => Reply::status(
+            403,
+            "text/xml",
+            &format!(
+                "<ErrorResponse><Error><Type>Sender</Type><Code>SignatureDoesNotMatch</Code><Message>{why}</Message></Error></ErrorResponse>"
+            ),
+        ),
+    })
+}
+
+/// Runs `aws sts get-caller-identity` against `endpoint` with a profile
+/// whose `credential_process` is `credbox aws <manifest>`, in a home of its
+/// own and with no AWS variables from the test's environment.
+fn get_caller_identity(aws: &Path, cache: &Cache, manifest: &str, endpoint: &str) -> Finished {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("config");
+    std::fs::write(
+        &config,
+        format!(
+            "[profile credbox]\ncredential_process = {} aws {manifest}\nregion = us-east-1\n",
+            env!("CARGO_BIN_EXE_credbox")
+        ),
+    )
+    .unwrap();
+    let mut cmd = Command::new(aws);
+    cmd.args(["sts", "get-caller-identity", "--output", "json"])
+        .args(["--endpoint-url", endpoint])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("AWS_CONFIG_FILE", &config)
+        .env("AWS_SHARED_CREDENTIALS_FILE", home.path().join("credentials"))
+        .env("AWS_PROFILE", "credbox")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("CREDBOX_CACHE_DIR", cache.path());
+    run(cmd, CLIENT_DEADLINE).unwrap()
+}
+
+#[test]
+fn the_aws_cli_signs_with_the_keys_credbox_hands_it() {
+    let Some(aws) = client("aws", "the pip package awscli") else {
+        return;
+    };
+    let echo = manifest("echo-request", GUEST_ECHO_REQUEST, "");
+    let server = sts(ECHO_SECRET);
+    let cache = Cache::new();
+    let finished = get_caller_identity(&aws, &cache, echo.arg(), &server.origin());
+    assert_eq!(finished.code, Some(0), "{finished:#?}");
+    let identity: Value = serde_json::from_str(&finished.stdout).unwrap();
+    assert_eq!(identity["Account"], "123456789012", "{finished:#?}");
+    let requests = server.stop();
+    assert!(!requests.is_empty());
+    for request in &requests {
+        assert_eq!(
+            sigv4::verify(request, ECHO_SECRET),
+            Ok(sigv4::Signer {
+                access_key_id: ECHO_KEY_ID.into(),
+                session_token: None,
+            })
+        );
+    }
+}
+
+#[test]
+fn a_failing_helper_fails_the_aws_cli_with_credbox_s_one_line() {
+    let Some(aws) = client("aws", "the pip package awscli") else {
+        return;
+    };
+    let denied = manifest(
+        "error-kinds",
+        GUEST_ERROR_KINDS,
+        "[config]\nKIND = \"denied\"\n",
+    );
+    let server = sts(ECHO_SECRET);
+    let finished = get_caller_identity(&aws, &Cache::new(), denied.arg(), &server.origin());
+    assert_ne!(finished.code, Some(0), "{finished:#?}");
+    assert_eq!(finished.stdout, "");
+    // botocore quotes the process's stderr in its error.
+    assert!(
+        finished
+            .stderr
+            .contains("credbox: error-kinds: denied: kind test"),
+        "{finished:#?}"
+    );
+    assert!(server.stop().is_empty(), "no request without credentials");
+}
+
+#[test]
+fn credential_process_and_claude_export_shapes() {
+    let echo = manifest("echo-request", GUEST_ECHO_REQUEST, "");
+    let cache = Cache::new();
+    let process: Value = serde_json::from_str(cache.run(&["aws", echo.arg()], &[]).ok()).unwrap();
+    assert_eq!(
+        process,
+        json!({"Version": 1, "AccessKeyId": ECHO_KEY_ID, "SecretAccessKey": ECHO_SECRET})
+    );
+    let export = cache.run(&["aws", "--claude-export", echo.arg()], &[]);
+    assert_eq!(
+        export.ok(),
+        format!(
+            "{{\"Credentials\":{{\"AccessKeyId\":\"{ECHO_KEY_ID}\",\"SecretAccessKey\":\"{ECHO_SECRET}\"}}}}\n"
+        )
+    );
+}
+
+#[test]
+fn a_credential_without_aws_keys_is_refused() {
+    // error-kinds' `ok` is a bearer token that expires in 60 s: no AWS part.
+    let token_only = manifest("error-kinds", GUEST_ERROR_KINDS, "[config]\nKIND = \"ok\"\n");
+    let outcome = Cache::new().run(&["aws", token_only.arg()], &[]);
+    let line = outcome.fails(7, "error-kinds");
+    assert!(!line.contains("tok-ok"), "{line}");
+}

@@ -1,0 +1,281 @@
+//! `credbox cargo`: a Cargo credential provider under the real Cargo
+//! (`cargo owner --list`) against a loopback sparse registry whose index
+//! requires authentication (`auth-required: true`); and the protocol's
+//! exchange itself, spoken to credbox directly.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use credbox_test_artifacts::{GUEST_ECHO_REQUEST, GUEST_ERROR_KINDS};
+use serde_json::{Value, json};
+
+use crate::claude_client::{Finished, run};
+use crate::clients::CLIENT_DEADLINE;
+use crate::mock_apis::path;
+use crate::server::{Reply, Request, Server};
+use crate::util::{Cache, Outcome, manifest, outcome};
+
+/// The registry's name in Cargo's configuration.
+const REGISTRY: &str = "credbox-test";
+
+/// A sparse registry: `config.json` and the owners API, to requests whose
+/// `Authorization` is the token `token` holds; `401` to the others, with
+/// the `WWW-Authenticate: Cargo` a registry sends.
+fn registry(token: Arc<OnceLock<String>>, origin: Arc<OnceLock<String>>) -> Server {
+    Server::start(move |request: &Request| {
+        let origin = origin.get().cloned().unwrap_or_default();
+        if request.header("authorization") != token.get().map(String::as_str) {
+            return Reply::Full {
+                status: 401,
+                headers: vec![(
+                    "www-authenticate",
+                    format!("Cargo login_url=\"{origin}/me\""),
+                )],
+                body: br#"{"errors":[{"detail":"authentication required"}]}"#.to_vec(),
+            };
+        }
+        match path(request) {
+            "/index/config.json" => Reply::json(
+                &json!({"dl": format!("{origin}/dl"), "api": origin, "auth-required": true})
+                    .to_string(),
+            ),
+            "/api/v1/crates/foo/owners" => Reply::json(
+                r#"{"users":[{"id":1,"login":"credbox-owner","name":"Credbox Owner"}]}"#,
+            ),
+            _ => Reply::status(404, "application/json", r#"{"errors":[{"detail":"not found"}]}"#),
+        }
+    })
+}
+
+/// The registry, with `token` as the one it accepts (a function of its
+/// origin).
+fn start_registry(token: impl FnOnce(&str) -> String) -> (Server, String) {
+    let (expected, origin) = (Arc::new(OnceLock::new()), Arc::new(OnceLock::new()));
+    let server = registry(expected.clone(), origin.clone());
+    origin.set(server.origin()).unwrap();
+    let token = token(&server.origin());
+    expected.set(token.clone()).unwrap();
+    (server, token)
+}
+
+/// Runs `cargo <args> --registry credbox-test` with a `CARGO_HOME` whose
+/// registry `credbox-test` is the loopback one, its provider
+/// `credbox cargo <manifest>`.
+fn cargo(cache: &Cache, manifest: &str, origin: &str, args: &[&str]) -> Finished {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join("config.toml"),
+        format!(
+            "[registries.{REGISTRY}]\nindex = \"sparse+{origin}/index/\"\ncredential-provider = [{:?}, \"cargo\", {manifest:?}]\n",
+            env!("CARGO_BIN_EXE_credbox"),
+        ),
+    )
+    .unwrap();
+    // Cargo itself, not rustup's proxy (which needs a rustup home).
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.args(args)
+        .args(["--registry", REGISTRY])
+        .current_dir(home.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("CARGO_HOME", home.path())
+        .env("CARGO_TERM_COLOR", "never")
+        .env("CARGO_NET_RETRY", "0")
+        .env("CREDBOX_CACHE_DIR", cache.path());
+    run(cmd, CLIENT_DEADLINE).unwrap()
+}
+
+#[test]
+fn cargo_authenticates_with_the_token_and_the_helper_sees_the_registry() {
+    let echo = manifest("echo-request", GUEST_ECHO_REQUEST, "");
+    // echo-request's token is the request's context: the registry's name
+    // and index URL, and the operation Cargo first asked a token for.
+    let (server, token) = start_registry(|origin| {
+        format!(
+            "cargo;registry-name={REGISTRY};index-url=sparse+{origin}/index/;operation=read;crate-name=-"
+        )
+    });
+    let finished = cargo(
+        &Cache::new(),
+        echo.arg(),
+        &server.origin(),
+        &["owner", "--list", "foo"],
+    );
+    assert_eq!(finished.code, Some(0), "{finished:#?}");
+    assert!(
+        finished.stdout.contains("credbox-owner (Credbox Owner)"),
+        "{finished:#?}"
+    );
+    let requests = server.stop();
+    let authorized: Vec<&str> = requests
+        .iter()
+        .filter(|r| r.header("authorization").is_some())
+        .map(path)
+        .collect();
+    assert_eq!(
+        authorized,
+        ["/index/config.json", "/api/v1/crates/foo/owners"],
+        "{requests:#?}"
+    );
+    for request in &requests {
+        if let Some(sent) = request.header("authorization") {
+            assert_eq!(sent, token);
+        }
+    }
+}
+
+#[test]
+fn a_failing_helper_fails_cargo_with_credbox_s_message() {
+    let denied = manifest(
+        "error-kinds",
+        GUEST_ERROR_KINDS,
+        "[config]\nKIND = \"denied\"\n",
+    );
+    let (server, _) = start_registry(|_| "unreachable".into());
+    let finished = cargo(
+        &Cache::new(),
+        denied.arg(),
+        &server.origin(),
+        &["owner", "--list", "foo"],
+    );
+    assert_ne!(finished.code, Some(0), "{finished:#?}");
+    // Cargo shows the message of credbox's `Err` answer.
+    assert!(
+        finished
+            .stderr
+            .contains("credbox: error-kinds: denied: kind test"),
+        "{finished:#?}"
+    );
+    assert!(
+        server
+            .stop()
+            .iter()
+            .all(|r| r.header("authorization").is_none())
+    );
+}
+
+/// Runs credbox with `input` on stdin (then end of file).
+fn converse(cache: &Cache, args: &[&str], input: &str) -> Outcome {
+    let start = Instant::now();
+    let mut child = cache
+        .command(args, &[])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    outcome(child.wait_with_output().unwrap(), start)
+}
+
+fn answers(outcome: &Outcome) -> Vec<Value> {
+    assert_eq!(outcome.code, 0, "{outcome:#?}");
+    assert_eq!(outcome.stderr, "", "{outcome:#?}");
+    let mut lines = outcome.stdout.lines();
+    assert_eq!(lines.next(), Some(r#"{"v":[1]}"#), "{outcome:#?}");
+    lines.map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn the_provider_speaks_cargo_s_protocol() {
+    let echo = manifest("echo-request", GUEST_ECHO_REQUEST, "");
+    let cache = Cache::new();
+    // As Cargo runs it: `credbox --cargo-plugin`, the manifest in `args`.
+    let request = json!({
+        "v": 1,
+        "registry": {"index-url": "sparse+https://r.example/index/", "name": "r"},
+        "kind": "get", "operation": "owners", "name": "foo",
+        "args": ["cargo", echo.arg()],
+    });
+    let login = json!({
+        "v": 1, "registry": {"index-url": "sparse+https://r.example/index/"},
+        "kind": "login", "token": "s3cr3t-login", "args": ["cargo", echo.arg()],
+    });
+    let got = answers(&converse(
+        &cache,
+        &["--cargo-plugin"],
+        &format!("{request}\n{login}\n"),
+    ));
+    assert_eq!(
+        got[0],
+        json!({"Ok": {"kind": "get",
+            "token": "cargo;registry-name=r;index-url=sparse+https://r.example/index/;operation=owners;crate-name=foo",
+            "cache": "session", "operation_independent": true}})
+    );
+    assert_eq!(got[1]["Err"]["kind"], "operation-not-supported");
+    assert!(!got[1].to_string().contains("s3cr3t-login"));
+    assert_eq!(got.len(), 2);
+
+    // Run by hand: the manifest on the command line.
+    let read = r#"{"v":1,"registry":{"index-url":"https://r.example/"},"kind":"get","operation":"read"}"#;
+    let got = answers(&converse(&cache, &["cargo", echo.arg()], &format!("{read}\n")));
+    assert_eq!(
+        got[0]["Ok"]["token"],
+        "cargo;registry-name=-;index-url=https://r.example/;operation=read;crate-name=-"
+    );
+}
+
+#[test]
+fn provider_failures_are_err_answers_cargo_can_read() {
+    let cache = Cache::new();
+    let get = |args: Value| {
+        json!({"v": 1, "registry": {"index-url": "https://r.example/"},
+               "kind": "get", "operation": "read", "args": args})
+        .to_string()
+            + "\n"
+    };
+    // No manifest named.
+    let got = answers(&converse(&cache, &["--cargo-plugin"], &get(json!([]))));
+    assert_eq!(got[0]["Err"]["kind"], "other");
+    assert!(
+        got[0]["Err"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("credential-provider = ["),
+        "{got:?}"
+    );
+    // The helper's not-found: Cargo may try its next provider.
+    let not_found = manifest(
+        "error-kinds",
+        GUEST_ERROR_KINDS,
+        "[config]\nKIND = \"not-found\"\n",
+    );
+    let got = answers(&converse(
+        &cache,
+        &["--cargo-plugin"],
+        &get(json!(["cargo", not_found.arg()])),
+    ));
+    assert_eq!(got[0]["Err"]["kind"], "not-found", "{got:?}");
+    // Any other failure: `other`, with credbox's one line.
+    let denied = manifest(
+        "error-kinds",
+        GUEST_ERROR_KINDS,
+        "[config]\nKIND = \"denied\"\n",
+    );
+    let got = answers(&converse(
+        &cache,
+        &["cargo", denied.arg()],
+        &get(json!([])),
+    ));
+    assert_eq!(got[0]["Err"]["kind"], "other");
+    assert!(
+        got[0]["Err"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("credbox: error-kinds: denied: kind test ("),
+        "{got:?}"
+    );
+    // A missing manifest is `other` too, not a crash.
+    let got = answers(&converse(
+        &cache,
+        &["--cargo-plugin"],
+        &get(json!(["cargo", "/nonexistent/credbox.toml"])),
+    ));
+    assert_eq!(got[0]["Err"]["kind"], "other");
+}

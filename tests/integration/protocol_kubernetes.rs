@@ -1,0 +1,184 @@
+//! `credbox k8s`: an exec credential plugin under the real `kubectl`
+//! (Debian package `kubectl`), against a loopback HTTPS API server (the
+//! test CA's certificate) that requires the bearer token.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Arc, OnceLock};
+
+use credbox_test_artifacts::{GUEST_ECHO_REQUEST, GUEST_ERROR_KINDS, tls};
+use serde_json::{Value, json};
+
+use crate::claude_client::{Finished, run};
+use crate::clients::{CLIENT_DEADLINE, client};
+use crate::mock_apis::path;
+use crate::server::{Reply, Request, Server};
+use crate::util::{Cache, manifest};
+
+const VERSION: &str = r#"{"major":"1","minor":"32","gitVersion":"v1.32.4","platform":"linux/amd64"}"#;
+
+/// A loopback API server that answers `GET /version` to requests bearing
+/// the token `token` holds, `401` (a `Status`, as the real one) to others.
+fn api_server(token: Arc<OnceLock<String>>) -> Server {
+    Server::start_tls(move |request: &Request| {
+        let expected = token.get().map(|t| format!("Bearer {t}"));
+        if request.header("authorization") != expected.as_deref() {
+            return Reply::status(
+                401,
+                "application/json",
+                r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}"#,
+            );
+        }
+        match path(request) {
+            "/version" => Reply::json(VERSION),
+            _ => Reply::status(404, "application/json", r#"{"kind":"Status","code":404}"#),
+        }
+    })
+}
+
+/// Runs `kubectl get --raw /version` with a kubeconfig whose user is
+/// `credbox k8s <manifest>` (with `provideClusterInfo: true`).
+fn get_version(kubectl: &Path, cache: &Cache, manifest: &str, server: &str) -> Finished {
+    let home = tempfile::tempdir().unwrap();
+    let kubeconfig = home.path().join("kubeconfig");
+    let config = json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "loopback", "cluster": {
+            "server": server,
+            "certificate-authority": tls::CA,
+        }}],
+        "users": [{"name": "credbox", "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1",
+            "command": env!("CARGO_BIN_EXE_credbox"),
+            "args": ["k8s", manifest],
+            "interactiveMode": "Never",
+            "provideClusterInfo": true,
+        }}}],
+        "contexts": [{"name": "loopback", "context": {"cluster": "loopback", "user": "credbox"}}],
+        "current-context": "loopback",
+    });
+    // JSON is YAML.
+    std::fs::write(&kubeconfig, config.to_string()).unwrap();
+    let mut cmd = Command::new(kubectl);
+    cmd.args(["get", "--raw", "/version", "--request-timeout=20s"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("KUBECONFIG", &kubeconfig)
+        .env("CREDBOX_CACHE_DIR", cache.path());
+    run(cmd, CLIENT_DEADLINE).unwrap()
+}
+
+#[test]
+fn kubectl_sends_the_token_and_the_helper_sees_the_cluster() {
+    let Some(kubectl) = client("kubectl", "the Debian package kubectl") else {
+        return;
+    };
+    let echo = manifest("echo-request", GUEST_ECHO_REQUEST, "");
+    let token = Arc::new(OnceLock::new());
+    let server = api_server(token.clone());
+    // echo-request's token names the server that KUBERNETES_EXEC_INFO gave.
+    let expected = format!("kubernetes;server={}", server.origin());
+    token.set(expected.clone()).unwrap();
+    let finished = get_version(&kubectl, &Cache::new(), echo.arg(), &server.origin());
+    assert_eq!(finished.code, Some(0), "{finished:#?}");
+    let version: Value = serde_json::from_str(&finished.stdout).unwrap();
+    assert_eq!(version["gitVersion"], "v1.32.4");
+    let requests = server.stop();
+    assert!(requests.iter().any(|r| path(r) == "/version"));
+    for request in &requests {
+        assert_eq!(
+            request.header("authorization"),
+            Some(format!("Bearer {expected}").as_str())
+        );
+    }
+}
+
+#[test]
+fn a_failing_helper_fails_kubectl_with_credbox_s_one_line() {
+    let Some(kubectl) = client("kubectl", "the Debian package kubectl") else {
+        return;
+    };
+    let denied = manifest(
+        "error-kinds",
+        GUEST_ERROR_KINDS,
+        "[config]\nKIND = \"denied\"\n",
+    );
+    let server = api_server(Arc::new(OnceLock::new()));
+    let finished = get_version(&kubectl, &Cache::new(), denied.arg(), &server.origin());
+    assert_ne!(finished.code, Some(0), "{finished:#?}");
+    assert_eq!(finished.stdout, "");
+    // client-go passes the plugin's stderr through, then says it failed.
+    assert!(
+        finished
+            .stderr
+            .contains("credbox: error-kinds: denied: kind test"),
+        "{finished:#?}"
+    );
+    assert!(
+        server
+            .stop()
+            .iter()
+            .all(|r| r.header("authorization").is_none())
+    );
+}
+
+#[test]
+fn the_exec_credential_answers_in_the_asked_version() {
+    let echo = manifest("echo-request", GUEST_ECHO_REQUEST, "");
+    let cache = Cache::new();
+    let plain: Value = serde_json::from_str(cache.run(&["k8s", echo.arg()], &[]).ok()).unwrap();
+    assert_eq!(
+        plain,
+        json!({
+            "apiVersion": "client.authentication.k8s.io/v1",
+            "kind": "ExecCredential",
+            "status": {"token": "kubernetes;server=-"},
+        })
+    );
+    let info = r#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1beta1","spec":{"cluster":{"server":"https://k8s.example:6443"},"interactive":false}}"#;
+    let beta: Value = serde_json::from_str(
+        cache
+            .run(&["k8s", echo.arg()], &[("KUBERNETES_EXEC_INFO", info)])
+            .ok(),
+    )
+    .unwrap();
+    assert_eq!(
+        beta,
+        json!({
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "kind": "ExecCredential",
+            "status": {"token": "kubernetes;server=https://k8s.example:6443"},
+        })
+    );
+}
+
+#[test]
+fn bad_exec_info_is_a_usage_error() {
+    let echo = manifest("echo-request", GUEST_ECHO_REQUEST, "");
+    let outcome = Cache::new().run(
+        &["k8s", echo.arg()],
+        &[("KUBERNETES_EXEC_INFO", "{\"s3cr3t")],
+    );
+    let line = outcome.fails(2, "KUBERNETES_EXEC_INFO is not JSON");
+    assert!(!line.contains("s3cr3t"), "{line}");
+}
+
+#[test]
+fn the_expiry_is_an_rfc3339_timestamp() {
+    // error-kinds' `ok`: a bearer token that expires in 60 s.
+    let ok = manifest("error-kinds", GUEST_ERROR_KINDS, "[config]\nKIND = \"ok\"\n");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let answer: Value =
+        serde_json::from_str(Cache::new().run(&["k8s", ok.arg()], &[]).ok()).unwrap();
+    assert_eq!(answer["status"]["token"], "tok-ok");
+    let stamp = answer["status"]["expirationTimestamp"].as_str().unwrap();
+    let near: Vec<String> = (now + 50..now + 70)
+        .map(credbox::protocol::rfc3339::format_utc)
+        .collect();
+    assert!(near.iter().any(|s| s == stamp), "{stamp} not in {near:?}");
+}
