@@ -30,20 +30,22 @@ const CALLER_IDENTITY: &str = concat!(
 /// A loopback STS that answers `GetCallerIdentity` to requests signed with
 /// `secret`, and `403 SignatureDoesNotMatch` to any other.
 fn sts(secret: &'static str) -> Server {
-    Server::start(move |request: &Request| match sigv4::verify(request, secret) {
-        Ok(_) => Reply::Full {
-            status: 200,
-            headers: vec![("content-type", "text/xml".to_owned())],
-            body: CALLER_IDENTITY.as_bytes().to_vec(),
-        },
-        Err(why) => Reply::status(
-            403,
-            "text/xml",
-            &format!(
-                "<ErrorResponse><Error><Type>Sender</Type><Code>SignatureDoesNotMatch</Code><Message>{why}</Message></Error></ErrorResponse>"
+    Server::start(
+        move |request: &Request| match sigv4::verify(request, secret) {
+            Ok(_) => Reply::Full {
+                status: 200,
+                headers: vec![("content-type", "text/xml".to_owned())],
+                body: CALLER_IDENTITY.as_bytes().to_vec(),
+            },
+            Err(why) => Reply::status(
+                403,
+                "text/xml",
+                &format!(
+                    "<ErrorResponse><Error><Type>Sender</Type><Code>SignatureDoesNotMatch</Code><Message>{why}</Message></Error></ErrorResponse>"
+                ),
             ),
-        ),
-    })
+        },
+    )
 }
 
 /// Runs `aws sts get-caller-identity` against `endpoint` with a profile
@@ -67,7 +69,10 @@ fn get_caller_identity(aws: &Path, cache: &Cache, manifest: &str, endpoint: &str
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", home.path())
         .env("AWS_CONFIG_FILE", &config)
-        .env("AWS_SHARED_CREDENTIALS_FILE", home.path().join("credentials"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            home.path().join("credentials"),
+        )
         .env("AWS_PROFILE", "credbox")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("CREDBOX_CACHE_DIR", cache.path());
@@ -144,7 +149,11 @@ fn credential_process_and_claude_export_shapes() {
 #[test]
 fn a_credential_without_aws_keys_is_refused() {
     // error-kinds' `ok` is a bearer token that expires in 60 s: no AWS part.
-    let token_only = manifest("error-kinds", GUEST_ERROR_KINDS, "[config]\nKIND = \"ok\"\n");
+    let token_only = manifest(
+        "error-kinds",
+        GUEST_ERROR_KINDS,
+        "[config]\nKIND = \"ok\"\n",
+    );
     let outcome = Cache::new().run(&["aws", token_only.arg()], &[]);
     let line = outcome.fails(7, "error-kinds");
     assert!(!line.contains("tok-ok"), "{line}");

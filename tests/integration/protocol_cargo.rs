@@ -44,7 +44,11 @@ fn registry(token: Arc<OnceLock<String>>, origin: Arc<OnceLock<String>>) -> Serv
             "/api/v1/crates/foo/owners" => Reply::json(
                 r#"{"users":[{"id":1,"login":"credbox-owner","name":"Credbox Owner"}]}"#,
             ),
-            _ => Reply::status(404, "application/json", r#"{"errors":[{"detail":"not found"}]}"#),
+            _ => Reply::status(
+                404,
+                "application/json",
+                r#"{"errors":[{"detail":"not found"}]}"#,
+            ),
         }
     })
 }
@@ -213,8 +217,13 @@ fn the_provider_speaks_cargo_s_protocol() {
     assert_eq!(got.len(), 2);
 
     // Run by hand: the manifest on the command line.
-    let read = r#"{"v":1,"registry":{"index-url":"https://r.example/"},"kind":"get","operation":"read"}"#;
-    let got = answers(&converse(&cache, &["cargo", echo.arg()], &format!("{read}\n")));
+    let read =
+        r#"{"v":1,"registry":{"index-url":"https://r.example/"},"kind":"get","operation":"read"}"#;
+    let got = answers(&converse(
+        &cache,
+        &["cargo", echo.arg()],
+        &format!("{read}\n"),
+    ));
     assert_eq!(
         got[0]["Ok"]["token"],
         "cargo;registry-name=-;index-url=https://r.example/;operation=read;crate-name=-"
@@ -258,11 +267,7 @@ fn provider_failures_are_err_answers_cargo_can_read() {
         GUEST_ERROR_KINDS,
         "[config]\nKIND = \"denied\"\n",
     );
-    let got = answers(&converse(
-        &cache,
-        &["cargo", denied.arg()],
-        &get(json!([])),
-    ));
+    let got = answers(&converse(&cache, &["cargo", denied.arg()], &get(json!([]))));
     assert_eq!(got[0]["Err"]["kind"], "other");
     assert!(
         got[0]["Err"]["message"]

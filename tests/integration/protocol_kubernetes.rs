@@ -15,7 +15,8 @@ use crate::mock_apis::path;
 use crate::server::{Reply, Request, Server};
 use crate::util::{Cache, manifest};
 
-const VERSION: &str = r#"{"major":"1","minor":"32","gitVersion":"v1.32.4","platform":"linux/amd64"}"#;
+const VERSION: &str =
+    r#"{"major":"1","minor":"32","gitVersion":"v1.32.4","platform":"linux/amd64"}"#;
 
 /// A loopback API server that answers `GET /version` to requests bearing
 /// the token `token` holds, `401` (a `Status`, as the real one) to others.
@@ -168,7 +169,11 @@ fn bad_exec_info_is_a_usage_error() {
 #[test]
 fn the_expiry_is_an_rfc3339_timestamp() {
     // error-kinds' `ok`: a bearer token that expires in 60 s.
-    let ok = manifest("error-kinds", GUEST_ERROR_KINDS, "[config]\nKIND = \"ok\"\n");
+    let ok = manifest(
+        "error-kinds",
+        GUEST_ERROR_KINDS,
+        "[config]\nKIND = \"ok\"\n",
+    );
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -104,7 +104,10 @@ fn hex(bytes: &[u8]) -> String {
 fn recorded() -> Request {
     let headers = [
         ("host", "127.0.0.1:18766"),
-        ("content-type", "application/x-www-form-urlencoded; charset=utf-8"),
+        (
+            "content-type",
+            "application/x-www-form-urlencoded; charset=utf-8",
+        ),
         ("x-amz-date", "20261126T145026Z"),
         ("x-amz-security-token", "sess-token-1"),
         (
