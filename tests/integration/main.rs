@@ -30,3 +30,4 @@ mod protocol_aws;
 mod protocol_cargo;
 mod protocol_kubernetes;
 mod scaffold;
+mod worlds;
