@@ -8,13 +8,16 @@
 
 #![no_main]
 
-use std::ffi::{c_char, c_int};
+use std::ffi::{OsStr, OsString, c_char, c_int};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{ArgAction, Parser, Subcommand};
 use credbox::guest::log::LogLevel;
+use credbox::protocol::{self, aws::Shape, cargo::Response};
 use credbox::redact::{MAX_LINE, one_line};
+use credbox::request::{CargoRequest, Client};
+use credbox::validation::Credential;
 use credbox::{
     CredentialCache, Error, Format, LoadedManifest, Overrides, Policy, Refresh, Request, RunOptions,
 };
@@ -53,6 +56,17 @@ enum Command {
     /// its version, what it imports and exports, size, sha256, and whether
     /// it is compiled.
     Inspect(InspectArgs),
+    /// Print AWS credentials for an AWS profile's `credential_process`
+    /// (`credential_process = /path/to/credbox aws /path/to/credbox.toml`),
+    /// or with --claude-export for Claude Code's `awsCredentialExport`.
+    Aws(AwsArgs),
+    /// Answer kubectl as an exec credential plugin (`command: credbox`,
+    /// `args: [k8s, /path/to/credbox.toml]`), reading KUBERNETES_EXEC_INFO.
+    K8s(K8sArgs),
+    /// Answer Cargo as a credential provider (`credential-provider =
+    /// ["/path/to/credbox", "cargo", "/path/to/credbox.toml"]`), in JSON
+    /// lines on stdin and stdout.
+    Cargo(CargoArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish or
     /// powershell) on stdout.
     Completions {
@@ -110,6 +124,44 @@ struct InspectArgs {
 struct BuildArgs {
     /// The helper's manifest (credbox.toml) or a component (.wasm).
     target: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct AwsArgs {
+    /// The helper's manifest (credbox.toml) or a component (.wasm).
+    target: PathBuf,
+    /// Print Claude Code's `awsCredentialExport` shape
+    /// (`{"Credentials":{...}}`) instead of `credential_process`'s.
+    #[arg(long)]
+    claude_export: bool,
+    /// Internal: this process is the background refresh of this key.
+    #[arg(long = "refresh-child", hide = true, value_name = "KEY")]
+    refresh_child: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct K8sArgs {
+    /// The helper's manifest (credbox.toml) or a component (.wasm).
+    target: PathBuf,
+    /// Internal: this process is the background refresh of this key.
+    #[arg(long = "refresh-child", hide = true, value_name = "KEY")]
+    refresh_child: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct CargoArgs {
+    /// The helper's manifest (credbox.toml) or a component (.wasm). Cargo
+    /// itself runs `credbox --cargo-plugin` and names it in each request.
+    target: Option<PathBuf>,
+    /// Cargo's flag for its providers (accepted, changes nothing).
+    #[arg(long = "cargo-plugin", hide = true)]
+    cargo_plugin: bool,
+    /// Internal: the `get` request a background refresh answers.
+    #[arg(long, hide = true, value_name = "JSON")]
+    request: Option<String>,
+    /// Internal: this process is the background refresh of this key.
+    #[arg(long = "refresh-child", hide = true, value_name = "KEY")]
+    refresh_child: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -204,6 +256,17 @@ fn entry() -> u8 {
 }
 
 fn real_main() -> u8 {
+    // Cargo runs a credential provider as `PROGRAM --cargo-plugin` and
+    // passes the words after PROGRAM (here `cargo MANIFEST`) in each
+    // request.
+    if std::env::args_os().nth(1).as_deref() == Some(OsStr::new(protocol::cargo::PLUGIN_FLAG)) {
+        return cargo(CargoArgs {
+            target: None,
+            cargo_plugin: true,
+            request: None,
+            refresh_child: None,
+        });
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return clap_error(e),
@@ -223,6 +286,9 @@ fn real_main() -> u8 {
             &args.target.display().to_string(),
             credbox::inspect::report(&args.target, args.json),
         ),
+        Command::Aws(args) => aws(args),
+        Command::K8s(args) => k8s(args),
+        Command::Cargo(args) => cargo(args),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "credbox", &mut std::io::stdout());
@@ -312,6 +378,189 @@ fn run(args: RunArgs) -> u8 {
             }
         }
         Err(e) => fail(&policy.name, &e),
+    }
+}
+
+/// `credbox aws`: AWS credentials for `credential_process`, or Claude
+/// Code's `awsCredentialExport` (see `credbox::protocol::aws`).
+fn aws(args: AwsArgs) -> u8 {
+    let shape = if args.claude_export {
+        Shape::ClaudeExport
+    } else {
+        Shape::CredentialProcess
+    };
+    answer(
+        &args.target,
+        &Request::new(Client::Aws),
+        args.refresh_child,
+        std::env::args_os().skip(1).collect(),
+        |credential| protocol::aws::answer(credential, shape),
+    )
+}
+
+/// `credbox k8s`: an `ExecCredential` for kubectl (see
+/// `credbox::protocol::kubernetes`).
+fn k8s(args: K8sArgs) -> u8 {
+    use protocol::kubernetes::{EXEC_INFO_VAR, answer as exec_credential, parse_exec_info};
+    let subject = args.target.display().to_string();
+    let value = match std::env::var(EXEC_INFO_VAR) {
+        Ok(value) => Some(value),
+        Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(_)) => {
+            let error = Error::Usage(format!("{EXEC_INFO_VAR} is not UTF-8"));
+            return fail(&subject, &error);
+        }
+    };
+    let info = match parse_exec_info(value.as_deref()) {
+        Ok(info) => info,
+        Err(e) => return fail(&subject, &e),
+    };
+    let request = Request::new(Client::Kubernetes {
+        server: info.server,
+    });
+    answer(
+        &args.target,
+        &request,
+        args.refresh_child,
+        std::env::args_os().skip(1).collect(),
+        |credential| exec_credential(credential, info.api_version),
+    )
+}
+
+/// Runs the helper of `target` for `request` and prints what `render`
+/// makes of its credential, or the one-line error. `detached` are the
+/// arguments of a background refresh (see `credbox::refresh`).
+fn answer(
+    target: &Path,
+    request: &Request,
+    refresh_child: Option<String>,
+    detached: Vec<OsString>,
+    render: impl FnOnce(&Credential) -> credbox::Result<String>,
+) -> u8 {
+    let policy = match resolve(target, &Overrides::default()) {
+        Ok(policy) => policy,
+        Err(e) => return fail(&target.display().to_string(), &e),
+    };
+    let refresh = match refresh_child {
+        Some(key) => Refresh::Child(key),
+        None => Refresh::Detached(detached),
+    };
+    let answer = match credbox::run(&policy, request, &RunOptions::default(), &refresh) {
+        Ok(_) if matches!(refresh, Refresh::Child(_)) => return 0,
+        Ok(answer) => answer,
+        Err(e) => return fail(&policy.name, &e),
+    };
+    let text = match render(&answer.credential) {
+        Ok(text) => text,
+        Err(e) => return fail(&policy.name, &e),
+    };
+    warn(&policy.name, answer.warning.as_deref());
+    write_stdout(&policy.name, &text)
+}
+
+/// `credbox cargo` and `credbox --cargo-plugin`: Cargo's credential
+/// provider protocol on stdin and stdout (see `credbox::protocol::cargo`).
+/// Every answer, failures included, is a line on stdout and the exit code
+/// is 0, as Cargo expects; only losing stdout or stdin fails.
+fn cargo(args: CargoArgs) -> u8 {
+    if let Some(key) = args.refresh_child {
+        // A background refresh: the request comes from --request.
+        let request = args.request.as_deref().map(protocol::cargo::parse_request);
+        if let (
+            Some(target),
+            Some(Ok(protocol::cargo::Message {
+                action: protocol::cargo::Action::Get(request),
+                ..
+            })),
+        ) = (args.target, request)
+        {
+            cargo_get(Some(target), &[], request, Some(key));
+        }
+        return 0;
+    }
+    let served = protocol::cargo::serve(
+        std::io::stdin().lock(),
+        std::io::stdout().lock(),
+        |words, request| cargo_get(args.target.clone(), words, request, None),
+    );
+    match served {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!(
+                "credbox: cargo: cannot answer Cargo on stdout: {e} (Cargo stopped reading; nothing to fix here unless it keeps happening)"
+            );
+            1
+        }
+    }
+}
+
+/// Answers one `get` request of Cargo's for the manifest on the command
+/// line (`cli`) or in the request's `words`.
+fn cargo_get(
+    cli: Option<PathBuf>,
+    words: &[String],
+    request: CargoRequest,
+    refresh_child: Option<String>,
+) -> Response {
+    use protocol::cargo::{ErrorKind, failure, request_line, response};
+    let target = match protocol::cargo::manifest(cli, words) {
+        Ok(target) => target,
+        Err(message) => return Response::error(ErrorKind::Other, format!("credbox: {message}")),
+    };
+    let policy = match resolve(&target, &Overrides::default()) {
+        Ok(policy) => policy,
+        Err(e) => return failure(&target.display().to_string(), &e),
+    };
+    // A background refresh gets the request on its command line: its
+    // stdin is not Cargo's.
+    let refresh = match refresh_child {
+        Some(key) => Refresh::Child(key),
+        None => Refresh::Detached(vec![
+            "cargo".into(),
+            target.clone().into_os_string(),
+            "--request".into(),
+            request_line(&request).into(),
+        ]),
+    };
+    let request = Request::new(Client::Cargo(request));
+    match credbox::run(&policy, &request, &RunOptions::default(), &refresh) {
+        Ok(answer) => {
+            // Cargo passes its provider's stderr through.
+            warn(&policy.name, answer.warning.as_deref());
+            response(&policy.name, &answer.credential)
+        }
+        Err(e) => failure(&policy.name, &e),
+    }
+}
+
+/// Prints a run's warning, if any, as one line on stderr.
+fn warn(helper: &str, warning: Option<&str>) {
+    if let Some(warning) = warning {
+        eprintln!(
+            "credbox: {}: warning: {}",
+            name(helper),
+            one_line(warning, MAX_LINE)
+        );
+    }
+}
+
+/// Writes `text` to stdout in one go.
+fn write_stdout(helper: &str, text: &str) -> u8 {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => 0,
+        // Not a credbox bug: whoever started credbox stopped reading
+        // (SIGPIPE is ignored, so this is an error, not a kill).
+        Err(e) => {
+            eprintln!(
+                "credbox: {}: cannot write to stdout: {e} (the program that ran credbox stopped reading; nothing to fix here unless it keeps happening)",
+                name(helper)
+            );
+            1
+        }
     }
 }
 

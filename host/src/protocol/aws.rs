@@ -22,6 +22,8 @@
 use serde::Serialize;
 
 use super::rfc3339;
+use crate::error::Error;
+use crate::validation::Credential;
 
 /// Which client reads the answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +96,21 @@ pub fn render(keys: Keys<'_>, expires_at: Option<u64>, shape: Shape) -> String {
     let mut text = json.unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// The text to print for `credential`'s AWS part, in `shape`. A
+/// credential without one (a shared cache entry from a helper that has
+/// none) is an invalid output: nothing is printed.
+pub fn answer(credential: &Credential, shape: Shape) -> Result<String, Error> {
+    let aws = credential.aws.as_ref().ok_or_else(|| {
+        Error::InvalidOutput("no AWS credentials for aws (return Credential::aws)".into())
+    })?;
+    let keys = Keys {
+        access_key_id: &aws.access_key_id,
+        secret_access_key: &aws.secret_access_key,
+        session_token: aws.session_token.as_deref(),
+    };
+    Ok(render(keys, credential.expires_at, shape))
 }
 
 #[cfg(test)]

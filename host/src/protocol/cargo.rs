@@ -33,6 +33,11 @@ use std::path::PathBuf;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::error::Error;
+use crate::redact::{MAX_LINE as MAX_MESSAGE, one_line};
+pub use crate::request::CargoRequest;
+use crate::validation::Credential;
+
 /// What credbox says first: the protocol versions it speaks.
 pub const HELLO: &str = r#"{"v":[1]}"#;
 /// The flag Cargo always runs a provider with.
@@ -43,20 +48,6 @@ pub const MAX_LINE: usize = 64 * 1024;
 pub const MAX_REQUESTS: usize = 16;
 /// Longest index URL, registry name, operation or crate name taken.
 pub const MAX_FIELD: usize = 2048;
-
-/// What Cargo asked a token for.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CargoRequest {
-    /// `registry.name`: the registry's name in Cargo's configuration, when
-    /// Cargo knows it.
-    pub registry_name: Option<String>,
-    /// `registry.index-url`.
-    pub index_url: String,
-    /// `operation`: `read`, `publish`, `yank`, `unyank` or `owners`.
-    pub operation: String,
-    /// `name`: the crate, for the operations on one crate.
-    pub crate_name: Option<String>,
-}
 
 /// What a request asks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -280,6 +271,46 @@ impl Response {
         text.push('\n');
         text
     }
+}
+
+/// The answer that hands Cargo `credential`'s token. A credential without
+/// one (a shared cache entry from a helper that has none) is an `other`
+/// failure, as any invalid output.
+pub fn response(helper: &str, credential: &Credential) -> Response {
+    match &credential.token {
+        Some(token) => Response::Token {
+            token: token.clone(),
+            expires_at: credential.expires_at,
+        },
+        None => failure(
+            helper,
+            &Error::InvalidOutput(
+                "no token for cargo (return Credential::bearer or Credential::token)".into(),
+            ),
+        ),
+    }
+}
+
+/// The answer for a failed run: `not-found` for the helper's `not-found`
+/// (remembered ones too: Cargo then tries its next provider), `other` for
+/// the rest. The message is credbox's usual one line, `credbox: <helper>:
+/// <what happened> (<what to do>)`: the error's text is redacted already,
+/// and the line is cut and escaped here.
+pub fn failure(helper: &str, error: &Error) -> Response {
+    let kind = if error.exit_code() == Error::NotFound(String::new()).exit_code() {
+        ErrorKind::NotFound
+    } else {
+        ErrorKind::Other
+    };
+    let message = format!("{error} ({})", error.hint());
+    Response::error(
+        kind,
+        format!(
+            "credbox: {}: {}",
+            one_line(helper, 128),
+            one_line(&message, MAX_MESSAGE)
+        ),
+    )
 }
 
 /// The answer to `cargo login` and `cargo logout`.
@@ -532,6 +563,55 @@ mod tests {
                 format!("{{\"Err\":{{\"kind\":\"{text}\",\"message\":\"a \\\"b\\\"\"}}}}\n")
             );
         }
+    }
+
+    #[test]
+    fn failures_keep_cargo_s_not_found_and_credbox_s_one_line() {
+        let not_found = failure("h", &Error::NotFound("no token for r".into()));
+        let Response::Error { kind, message } = &not_found else {
+            panic!("{not_found:?}")
+        };
+        assert_eq!(*kind, ErrorKind::NotFound);
+        assert!(
+            message.starts_with("credbox: h: not found: no token for r ("),
+            "{message}"
+        );
+        // A remembered not-found keeps its class through its exit code.
+        let cached = Error::CachedFailure {
+            message: "not found: x".into(),
+            exit_code: Error::NotFound(String::new()).exit_code(),
+            retry_in: std::time::Duration::from_secs(5),
+        };
+        assert!(matches!(
+            failure("h", &cached),
+            Response::Error {
+                kind: ErrorKind::NotFound,
+                ..
+            }
+        ));
+        let denied = failure("h\nx", &Error::Denied("no".into()));
+        let Response::Error { kind, message } = &denied else {
+            panic!("{denied:?}")
+        };
+        assert_eq!(*kind, ErrorKind::Other);
+        assert!(!message.contains('\n'), "{message}");
+        let token_less = response("h", &Credential::default());
+        assert!(
+            matches!(&token_less, Response::Error { kind: ErrorKind::Other, message } if message.contains("no token for cargo")),
+            "{token_less:?}"
+        );
+        let credential = Credential {
+            token: Some("t".into()),
+            expires_at: Some(7),
+            ..Credential::default()
+        };
+        assert_eq!(
+            response("h", &credential),
+            Response::Token {
+                token: "t".into(),
+                expires_at: Some(7)
+            }
+        );
     }
 
     fn exchange(input: &[u8]) -> (Vec<String>, Vec<(Vec<String>, CargoRequest)>) {

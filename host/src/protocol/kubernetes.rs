@@ -26,6 +26,7 @@ use serde::Serialize;
 
 use super::rfc3339;
 use crate::error::Error;
+use crate::validation::Credential;
 
 /// The environment variable client-go describes the request in.
 pub const EXEC_INFO_VAR: &str = "KUBERNETES_EXEC_INFO";
@@ -135,6 +136,18 @@ pub fn render(api_version: &str, token: &str, expires_at: Option<u64>) -> String
     let mut text = serde_json::to_string(&credential).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// The `ExecCredential` for `credential`'s token, in `api_version`. A
+/// credential without one (a shared cache entry from a helper that has
+/// none) is an invalid output: nothing is printed.
+pub fn answer(credential: &Credential, api_version: &str) -> Result<String, Error> {
+    let token = credential.token.as_deref().ok_or_else(|| {
+        Error::InvalidOutput(
+            "no token for kubernetes (return Credential::bearer or Credential::token)".into(),
+        )
+    })?;
+    Ok(render(api_version, token, credential.expires_at))
 }
 
 #[cfg(test)]
