@@ -15,9 +15,11 @@
 //!
 //! Every client but `headers` (which gets the headers alone, as in 0.1)
 //! also gets the same context as one word, for the clients that read no
-//! headers: the token, the secret of the user-secret `echo`, and the secret
-//! access key of the AWS key id `ECHOECHOECHOECHO`. The word is the client
-//! name followed by `;field=value` for each field, in the order above
+//! headers: as the token; for git, Docker and `any` also as the secret of
+//! the user `echo`; for AWS and `any` also as the secret access key of the
+//! key id `ECHOECHOECHOECHO` (only the parts the client can use: credbox
+//! checks every part, and an AWS secret is at most 1 KiB). The word is the
+//! client name followed by `;field=value` for each field, in the order above
 //! (`wwwauth=` once per value), e.g.
 //! `git;protocol=https;host=git.example;path=-;username=-`.
 //!
@@ -91,11 +93,15 @@ impl Helper for EchoRequest {
         if matches!(request.client, Client::Headers { .. }) {
             return Ok(credential);
         }
-        let mut credential = credential.user_secret("echo", word.clone()).aws(
-            "ECHOECHOECHOECHO",
-            word.clone(),
-            None,
-        );
+        if matches!(
+            request.client,
+            Client::Git(_) | Client::Docker { .. } | Client::Any
+        ) {
+            credential = credential.user_secret("echo", word.clone());
+        }
+        if matches!(request.client, Client::Aws | Client::Any) {
+            credential = credential.aws("ECHOECHOECHOECHO", word.clone(), None);
+        }
         credential.token = Some(word);
         Ok(credential)
     }
