@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use credbox_test_artifacts::{GUEST_ECHO_REQUEST, GUEST_ERROR_KINDS};
+use credbox_test_artifacts::{GUEST_ECHO_REQUEST, GUEST_ERROR_KINDS, GUEST_V02_PARTS};
 use serde_json::{Value, json};
 
 use crate::claude_client::{Finished, run};
@@ -102,6 +102,62 @@ fn the_aws_cli_signs_with_the_keys_credbox_hands_it() {
             })
         );
     }
+}
+
+/// Temporary credentials from v02-parts, for the `aws` client only (any
+/// other client gets `not-found`), valid for an hour.
+const TEMPORARY: &str = r#"[config]
+CLIENT = "aws"
+ACCESS_KEY_ID = "ASIACREDBOXTEST7"
+SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYcredbox"
+SESSION_TOKEN = "FwoGZXIvYXdzEBcredbox//session+token="
+EXPIRES_IN = "3600"
+"#;
+
+#[test]
+fn the_aws_cli_sends_the_session_token_of_temporary_credentials() {
+    let Some(aws) = client("aws", "the pip package awscli") else {
+        return;
+    };
+    let parts = manifest("v02-parts", GUEST_V02_PARTS, TEMPORARY);
+    let server = sts("wJalrXUtnFEMI/K7MDENG+bPxRfiCYcredbox");
+    let finished = get_caller_identity(&aws, &Cache::new(), parts.arg(), &server.origin());
+    assert_eq!(finished.code, Some(0), "{finished:#?}");
+    let requests = server.stop();
+    assert!(!requests.is_empty());
+    for request in &requests {
+        assert_eq!(
+            sigv4::verify(request, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYcredbox"),
+            Ok(sigv4::Signer {
+                access_key_id: "ASIACREDBOXTEST7".into(),
+                session_token: Some("FwoGZXIvYXdzEBcredbox//session+token=".into()),
+            })
+        );
+    }
+}
+
+#[test]
+fn temporary_credentials_carry_their_expiration() {
+    let parts = manifest("v02-parts", GUEST_V02_PARTS, TEMPORARY);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let process: Value =
+        serde_json::from_str(Cache::new().run(&["aws", parts.arg()], &[]).ok()).unwrap();
+    assert_eq!(process["Version"], 1);
+    assert_eq!(
+        process["SessionToken"],
+        "FwoGZXIvYXdzEBcredbox//session+token="
+    );
+    let expiration = process["Expiration"].as_str().unwrap();
+    let near: Vec<String> = (now + 3590..now + 3610)
+        .map(credbox::protocol::rfc3339::format_utc)
+        .collect();
+    assert!(
+        near.iter().any(|s| s == expiration),
+        "{expiration} not in {near:?}"
+    );
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use credbox_test_artifacts::{GUEST_ECHO_REQUEST, GUEST_ERROR_KINDS};
+use credbox_test_artifacts::{GUEST_ECHO_REQUEST, GUEST_ERROR_KINDS, GUEST_V02_PARTS};
 use serde_json::{Value, json};
 
 use crate::claude_client::{Finished, run};
@@ -153,6 +153,39 @@ fn a_failing_helper_fails_cargo_with_credbox_s_message() {
             .contains("credbox: error-kinds: denied: kind test"),
         "{finished:#?}"
     );
+    assert!(
+        server
+            .stop()
+            .iter()
+            .all(|r| r.header("authorization").is_none())
+    );
+}
+
+#[test]
+fn a_helper_without_a_token_for_cargo_is_cargo_s_not_found() {
+    // v02-parts answers only the `aws` client: `not-found` for Cargo.
+    let aws_only = manifest(
+        "v02-parts",
+        GUEST_V02_PARTS,
+        "[config]\nCLIENT = \"aws\"\nTOKEN = \"never-sent\"\n",
+    );
+    let (server, _) = start_registry(|_| "unreachable".into());
+    let finished = cargo(
+        &Cache::new(),
+        aws_only.arg(),
+        &server.origin(),
+        &["owner", "--list", "foo"],
+    );
+    assert_ne!(finished.code, Some(0), "{finished:#?}");
+    // Cargo's own words for "no provider had a token", not a provider
+    // failure.
+    assert!(
+        finished
+            .stderr
+            .contains("no token found for `credbox-test`"),
+        "{finished:#?}"
+    );
+    assert!(!finished.stderr.contains("failed action"), "{finished:#?}");
     assert!(
         server
             .stop()
