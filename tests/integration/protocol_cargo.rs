@@ -6,9 +6,11 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use credbox_test_artifacts::{GUEST_ECHO_REQUEST, GUEST_ERROR_KINDS, GUEST_V02_PARTS};
+use credbox_test_artifacts::{
+    GUEST_ECHO_REQUEST, GUEST_ERROR_KINDS, GUEST_UNIQUE, GUEST_V02_PARTS,
+};
 use serde_json::{Value, json};
 
 use crate::claude_client::{Finished, run};
@@ -316,4 +318,46 @@ fn provider_failures_are_err_answers_cargo_can_read() {
         &get(json!(["cargo", "/nonexistent/credbox.toml"])),
     ));
     assert_eq!(got[0]["Err"]["kind"], "other");
+}
+
+#[test]
+fn a_refresh_ahead_of_expiry_runs_in_the_background_with_cargo_s_request() {
+    // `unique` returns a new token each run. Lifetime 45 s less the 30 s
+    // skew: cached 15 s, refreshed in the background from 12 s on.
+    let unique = manifest("unique", GUEST_UNIQUE, "[config]\nEXPIRES_IN = \"45\"\n");
+    let cache = Cache::warmed(unique.arg());
+    let read = r#"{"v":1,"registry":{"index-url":"sparse+https://r.example/index/","name":"r"},"kind":"get","operation":"read"}"#;
+    let token = |outcome: &Outcome| answers(outcome)[0]["Ok"]["token"].clone();
+    let start = Instant::now();
+    let first = token(&converse(
+        &cache,
+        &["cargo", unique.arg()],
+        &format!("{read}\n"),
+    ));
+    assert!(first.is_string(), "{first}");
+    std::thread::sleep(Duration::from_millis(12_300).saturating_sub(start.elapsed()));
+    // In the window: answered from the cache at once, a refresh started.
+    let second = converse(&cache, &["cargo", unique.arg()], &format!("{read}\n"));
+    assert_eq!(token(&second), first);
+    // The refresh (a detached credbox, handed the request on its command
+    // line) lands before the cached token expires at 15 s.
+    let landed = loop {
+        let now = token(&converse(
+            &cache,
+            &["cargo", unique.arg()],
+            &format!("{read}\n"),
+        ));
+        if now != first {
+            break Some(now);
+        }
+        if start.elapsed() >= Duration::from_millis(14_500) {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        landed.is_some(),
+        "the background refresh never landed before expiry"
+    );
+    assert!(start.elapsed() < Duration::from_secs(15));
 }
