@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// with a secret, AWS credentials) and how long it lasts.
 ///
 /// A plain data type built with chained calls. Each [`Client`](crate::Client)
-/// takes the part it can use: headers, then the token as
+/// takes the part it can use: the headers, else the token as
 /// `Authorization: Bearer`, for headers; the token for an API key,
 /// Kubernetes and Cargo; the username and secret, else the token, for git
 /// and Docker; the AWS part for AWS. credbox validates every part (header

@@ -82,8 +82,12 @@ impl Request {
 }
 
 /// Who asked: the client protocol, with its context. Each client takes the
-/// part of the [`Credential`](crate::Credential) it can use (see
-/// [`Credential`](crate::Credential)'s fields).
+/// part of the [`Credential`](crate::Credential) it can use (see each case,
+/// and the README's table).
+///
+/// Not to be confused with [`http::Client`](crate::http::Client), the HTTP
+/// client: import one of them by path (`credbox_guest::http::Client`) when
+/// a helper uses both.
 ///
 /// ```
 /// use credbox_guest::{Client, Credential, GitRequest};
@@ -104,8 +108,8 @@ impl Request {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Client {
     /// A JSON object of HTTP headers (`credbox run --format headers`,
-    /// Claude Code's `headersHelper` for MCP servers). credbox sends the
-    /// credential's headers, then its token as `Authorization: Bearer`.
+    /// Claude Code's `headersHelper` for MCP servers): the credential's
+    /// headers or, when it has none, its token as `Authorization: Bearer`.
     Headers {
         /// `CLAUDE_CODE_MCP_SERVER_NAME`, when Claude Code set it.
         mcp_server_name: Option<String>,
@@ -116,7 +120,7 @@ pub enum Client {
     /// `apiKeyHelper`): the credential's token.
     ApiKey,
     /// git's credential helper protocol (`credbox git`): the credential's
-    /// username and secret, else its token.
+    /// username and secret, else its token (`authtype=Bearer`).
     Git(GitRequest),
     /// The Docker credential helper protocol (`docker-credential-credbox`):
     /// the credential's username and secret, else its token.
