@@ -33,8 +33,8 @@ const FAILURE_BOUND: Duration = Duration::from_secs(15);
 const CREDBOX: &str = env!("CARGO_BIN_EXE_credbox");
 
 /// One client at a time: each is a large process, and the failure test
-/// measures time.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+/// measures time (protocol_aws's Claude Code test takes it too).
+pub static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// `text` quoted for a POSIX shell (Claude Code runs helpers through one).
 fn sh_quote(text: &str) -> String {

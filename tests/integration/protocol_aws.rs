@@ -9,7 +9,7 @@ use std::process::Command;
 use credbox_test_artifacts::{GUEST_ECHO_REQUEST, GUEST_ERROR_KINDS, GUEST_V02_PARTS};
 use serde_json::{Value, json};
 
-use crate::claude_client::{Finished, run};
+use crate::claude_client::{Finished, claude, run};
 use crate::clients::{CLIENT_DEADLINE, client};
 use crate::server::{Reply, Request, Server};
 use crate::sigv4;
@@ -213,4 +213,105 @@ fn a_credential_without_aws_keys_is_refused() {
     let outcome = Cache::new().run(&["aws", token_only.arg()], &[]);
     let line = outcome.fails(7, "error-kinds");
     assert!(!line.contains("tok-ok"), "{line}");
+}
+
+/// A loopback Amazon Bedrock: the inference-profile list (empty), and `400
+/// ValidationException` to every model call, which ends Claude Code's
+/// print mode at once with that message. Each request is recorded, to check
+/// its signature.
+fn bedrock() -> Server {
+    Server::start(|request: &Request| {
+        if request.target.starts_with("/inference-profiles") {
+            return Reply::json(r#"{"inferenceProfileSummaries":[]}"#);
+        }
+        Reply::Full {
+            status: 400,
+            headers: vec![
+                ("content-type", "application/json".to_owned()),
+                ("x-amzn-errortype", "ValidationException".to_owned()),
+            ],
+            body: br#"{"message":"credbox test: stop here"}"#.to_vec(),
+        }
+    })
+}
+
+/// `text` quoted for a POSIX shell (Claude Code runs its AWS commands
+/// through one).
+fn sh_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+#[test]
+fn claude_code_signs_bedrock_requests_with_the_keys_credbox_exports() {
+    let Some(claude) = claude() else {
+        return;
+    };
+    let parts = manifest("v02-parts", GUEST_V02_PARTS, TEMPORARY);
+    let cache = Cache::warmed(parts.arg());
+    let server = bedrock();
+    let home = tempfile::tempdir().unwrap();
+    let work = home.path().join("project");
+    std::fs::create_dir(&work).unwrap();
+    let export = [
+        env!("CARGO_BIN_EXE_credbox"),
+        "aws",
+        "--claude-export",
+        parts.arg(),
+    ]
+    .map(sh_quote)
+    .join(" ");
+    let settings = home.path().join("settings.json");
+    std::fs::write(
+        &settings,
+        json!({"awsCredentialExport": export}).to_string(),
+    )
+    .unwrap();
+    let mut cmd = Command::new(claude);
+    cmd.args(["-p", "Say pong.", "--no-session-persistence", "--settings"])
+        .arg(&settings)
+        .current_dir(&work)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("CLAUDE_CODE_USE_BEDROCK", "1")
+        .env("ANTHROPIC_BEDROCK_BASE_URL", server.origin())
+        .env("AWS_REGION", "us-east-1")
+        // One model and no retries: a dozen requests, not dozens.
+        .env(
+            "ANTHROPIC_MODEL",
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        )
+        .env("CLAUDE_CODE_MAX_RETRIES", "0")
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+        .env("DISABLE_AUTOUPDATER", "1")
+        .env("CREDBOX_CACHE_DIR", cache.path());
+    let finished = {
+        let _one = crate::claude_code::ONE_AT_A_TIME
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        run(cmd, CLIENT_DEADLINE).unwrap()
+    };
+    assert!(!finished.timed_out, "{finished:#?}");
+    // The loopback Bedrock's refusal, as Claude Code reports it.
+    assert!(
+        finished.stdout.contains("credbox test: stop here"),
+        "{finished:#?}"
+    );
+    let requests = server.stop();
+    assert!(
+        requests.iter().any(|r| r.target.starts_with("/model/")),
+        "{requests:#?}"
+    );
+    for request in &requests {
+        assert_eq!(
+            sigv4::verify(request, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYcredbox"),
+            Ok(sigv4::Signer {
+                access_key_id: "ASIACREDBOXTEST7".into(),
+                session_token: Some("FwoGZXIvYXdzEBcredbox//session+token=".into()),
+            }),
+            "{} {}",
+            request.method,
+            request.target
+        );
+    }
 }

@@ -52,6 +52,17 @@ pub fn verify(request: &Request, secret: &str) -> Result<Signer, String> {
         let value = value.split_whitespace().collect::<Vec<_>>().join(" ");
         canonical_headers += &format!("{name}:{value}\n");
     }
+    // Services other than S3 sign the path as sent, URI-encoded once more
+    // (botocore and the JS SDK alike).
+    let path: String = path
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
     let canonical = format!(
         "{}\n{path}\n{}\n{canonical_headers}\n{signed_headers}\n{}",
         request.method,
