@@ -361,3 +361,28 @@ fn a_refresh_ahead_of_expiry_runs_in_the_background_with_cargo_s_request() {
     );
     assert!(start.elapsed() < Duration::from_secs(15));
 }
+
+#[test]
+fn each_registry_and_operation_has_its_own_cache_entry() {
+    let unique = manifest("unique", GUEST_UNIQUE, "");
+    let cache = Cache::warmed(unique.arg());
+    let token = |index: &str, operation: &str| {
+        let line = json!({"v": 1, "registry": {"index-url": index}, "kind": "get",
+                          "operation": operation, "name": "foo"});
+        let out = converse(&cache, &["cargo", unique.arg()], &format!("{line}\n"));
+        answers(&out)[0]["Ok"]["token"].clone()
+    };
+    let read = token("https://a.example/", "read");
+    assert!(read.is_string());
+    assert_eq!(token("https://a.example/", "read"), read, "cached");
+    assert_ne!(
+        token("https://b.example/", "read"),
+        read,
+        "another registry"
+    );
+    assert_ne!(
+        token("https://a.example/", "publish"),
+        read,
+        "another operation"
+    );
+}

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
 
-use credbox_test_artifacts::{GUEST_ECHO_REQUEST, GUEST_ERROR_KINDS, tls};
+use credbox_test_artifacts::{GUEST_ECHO_REQUEST, GUEST_ERROR_KINDS, GUEST_UNIQUE, tls};
 use serde_json::{Value, json};
 
 use crate::claude_client::{Finished, run};
@@ -186,4 +186,34 @@ fn the_expiry_is_an_rfc3339_timestamp() {
         .map(credbox::protocol::rfc3339::format_utc)
         .collect();
     assert!(near.iter().any(|s| s == stamp), "{stamp} not in {near:?}");
+}
+
+#[test]
+fn each_cluster_has_its_own_cache_entry() {
+    // `unique` returns a new token each run.
+    let unique = manifest("unique", GUEST_UNIQUE, "");
+    let cache = Cache::warmed(unique.arg());
+    let info = |server: &str| {
+        format!(
+            r#"{{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{{"cluster":{{"server":"{server}"}},"interactive":false}}}}"#
+        )
+    };
+    let token = |server: &str| {
+        let out = cache.run(
+            &["k8s", unique.arg()],
+            &[("KUBERNETES_EXEC_INFO", &info(server))],
+        );
+        serde_json::from_str::<Value>(out.ok()).unwrap()["status"]["token"].clone()
+    };
+    let a = token("https://a.example:6443");
+    assert_eq!(
+        token("https://a.example:6443"),
+        a,
+        "cached for the same cluster"
+    );
+    assert_ne!(
+        token("https://b.example:6443"),
+        a,
+        "another cluster, another entry"
+    );
 }
