@@ -407,7 +407,10 @@ fn k8s(args: K8sArgs) -> u8 {
         Ok(value) => Some(value),
         Err(std::env::VarError::NotPresent) => None,
         Err(std::env::VarError::NotUnicode(_)) => {
-            let error = Error::Usage(format!("{EXEC_INFO_VAR} is not UTF-8"));
+            let error = Error::Environment {
+                message: format!("{EXEC_INFO_VAR} is not UTF-8"),
+                hint: "kubectl sets it to JSON: check the kubeconfig user's exec section".into(),
+            };
             return fail(&subject, &error);
         }
     };

@@ -165,6 +165,7 @@ fn bad_exec_info_is_a_usage_error() {
         &[("KUBERNETES_EXEC_INFO", "{\"s3cr3t")],
     );
     let line = outcome.fails(2, "KUBERNETES_EXEC_INFO is not JSON");
+    assert!(line.ends_with("(credbox k8s is run by kubectl as an exec credential plugin: check the kubeconfig user's exec apiVersion (client.authentication.k8s.io/v1))"), "{line}");
     assert!(!line.contains("s3cr3t"), "{line}");
 }
 

@@ -35,6 +35,9 @@ pub const EXEC_INFO_VAR: &str = "KUBERNETES_EXEC_INFO";
 pub const V1: &str = "client.authentication.k8s.io/v1";
 /// `client.authentication.k8s.io/v1beta1`, the same shape for a token.
 pub const V1BETA1: &str = "client.authentication.k8s.io/v1beta1";
+/// What to do about an unusable [`EXEC_INFO_VAR`]: it is kubectl's doing.
+const EXEC_INFO_HINT: &str = "credbox k8s is run by kubectl as an exec credential plugin: check the kubeconfig user's exec apiVersion (client.authentication.k8s.io/v1)";
+
 /// Longest `spec.cluster.server` taken, in bytes.
 pub const MAX_SERVER_LEN: usize = 2048;
 
@@ -48,14 +51,13 @@ pub struct ExecInfo {
 }
 
 /// Reads the value of [`EXEC_INFO_VAR`] (`None` when unset: then [`V1`],
-/// no server). Errors are usage errors that name the variable and the
-/// field but never quote its values (its `spec.cluster.config` is free
-/// form).
+/// no server). Errors exit 2, as usage errors, with a hint for kubectl's
+/// user; they name the variable and the field but never quote its values
+/// (its `spec.cluster.config` is free form).
 pub fn parse_exec_info(value: Option<&str>) -> Result<ExecInfo, Error> {
-    let bad = |what: &str| {
-        Error::Usage(format!(
-            "{EXEC_INFO_VAR} {what} (credbox k8s is meant to be run by kubectl as an exec credential plugin)"
-        ))
+    let bad = |what: &str| Error::Environment {
+        message: format!("{EXEC_INFO_VAR} {what}"),
+        hint: EXEC_INFO_HINT.to_owned(),
     };
     let Some(value) = value else {
         return Ok(ExecInfo {
@@ -207,7 +209,8 @@ mod tests {
         ] {
             let error = parse_exec_info(Some(info)).unwrap_err();
             let text = error.to_string();
-            assert!(matches!(error, Error::Usage(_)), "{text}");
+            assert_eq!(error.exit_code(), 2, "{text}");
+            assert!(error.hint().contains("kubeconfig"), "{text}");
             assert!(text.starts_with("KUBERNETES_EXEC_INFO "), "{text}");
             assert!(text.contains(needle), "{text:?} lacks {needle:?}");
             assert!(!text.contains("s3cr3t"), "{text}");
