@@ -10,10 +10,11 @@
 
 use std::ffi::{c_char, c_int};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{ArgAction, Parser, Subcommand};
 use credbox::guest::log::LogLevel;
+use credbox::protocol::{self, docker, git};
 use credbox::redact::{MAX_LINE, one_line};
 use credbox::{
     CredentialCache, Error, Format, LoadedManifest, Overrides, Policy, Refresh, Request, RunOptions,
@@ -53,6 +54,16 @@ enum Command {
     /// its version, what it imports and exports, size, sha256, and whether
     /// it is compiled.
     Inspect(InspectArgs),
+    /// Answer git as its credential helper: set `credential.helper` to
+    /// `!credbox git [MANIFEST]` (without a manifest, the user's routes
+    /// choose one); git appends get, store or erase.
+    Git(GitArgs),
+    /// Answer a Docker or OCI client (the Docker credential helper
+    /// protocol): `docker-credential-credbox OPERATION` is the same.
+    Docker(DockerArgs),
+    /// Set credbox up for a client.
+    #[command(subcommand)]
+    Install(InstallCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish or
     /// powershell) on stdout.
     Completions {
@@ -69,6 +80,35 @@ enum CacheCommand {
         /// The helper's name, as shown by `credbox status`.
         helper: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum InstallCommand {
+    /// Link `docker-credential-credbox` to credbox, so that Docker, Podman,
+    /// skopeo and other OCI clients find it; then name `credbox` in their
+    /// `credHelpers`.
+    Docker {
+        /// Where to make the link (default: ~/.local/bin, or $XDG_BIN_HOME).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(clap::Args)]
+struct GitArgs {
+    /// The helper's manifest (optional: else the user's routes choose),
+    /// then the operation git appends: get, store or erase.
+    #[arg(num_args = 1..=2, required = true, value_name = "[MANIFEST] OPERATION")]
+    args: Vec<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct DockerArgs {
+    /// get, store, erase, list or version.
+    operation: String,
+    /// The helper's manifest (default: the user's routes choose one).
+    #[arg(long, value_name = "MANIFEST")]
+    manifest: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -204,6 +244,14 @@ fn entry() -> u8 {
 }
 
 fn real_main() -> u8 {
+    // Docker clients run `docker-credential-credbox <operation>`: credbox
+    // under that name (a link made by `credbox install docker`).
+    let mut args = std::env::args_os();
+    let program = args.next().map(PathBuf::from);
+    if program.as_deref().and_then(|p| p.file_name()) == Some(docker::PROGRAM.as_ref()) {
+        let operation = args.next().unwrap_or_default();
+        return docker(&operation.to_string_lossy(), None);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return clap_error(e),
@@ -223,6 +271,9 @@ fn real_main() -> u8 {
             &args.target.display().to_string(),
             credbox::inspect::report(&args.target, args.json),
         ),
+        Command::Git(args) => git(args),
+        Command::Docker(args) => docker(&args.operation, args.manifest.as_deref()),
+        Command::Install(InstallCommand::Docker { dir }) => install_docker(dir),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "credbox", &mut std::io::stdout());
@@ -283,32 +334,247 @@ fn run(args: RunArgs) -> u8 {
     match credbox::run(&policy, &request, &options, &refresh) {
         Ok(_) if matches!(refresh, Refresh::Child(_)) => 0,
         Ok(answer) => {
-            if let Some(warning) = answer.warning {
-                eprintln!(
-                    "credbox: {}: warning: {}",
-                    name(&policy.name),
-                    one_line(&warning, MAX_LINE)
-                );
-            }
-            let mut stdout = std::io::stdout().lock();
-            match stdout
-                .write_all(answer.output.as_bytes())
-                .and_then(|()| stdout.flush())
-            {
-                Ok(()) => 0,
-                // Not a credbox bug: whoever started credbox stopped reading
-                // (SIGPIPE is ignored, so this is an error, not a kill).
-                Err(e) => {
-                    eprintln!(
-                        "credbox: {}: cannot write to stdout: {e} (the program that ran credbox stopped reading; nothing to fix here unless it keeps happening)",
-                        name(&policy.name)
-                    );
-                    1
-                }
-            }
+            warn(&policy.name, answer.warning);
+            print_answer(&policy.name, &answer.output)
         }
         Err(e) => fail(&policy.name, &e),
     }
+}
+
+/// Writes the answer on stdout; 0, or 1 when stdout is gone.
+fn print_answer(helper: &str, text: &str) -> u8 {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => 0,
+        // Not a credbox bug: whoever started credbox stopped reading
+        // (SIGPIPE is ignored, so this is an error, not a kill).
+        Err(e) => {
+            eprintln!(
+                "credbox: {}: cannot write to stdout: {e} (the program that ran credbox stopped reading; nothing to fix here unless it keeps happening)",
+                name(helper)
+            );
+            1
+        }
+    }
+}
+
+/// Prints a run's warning, if any, on stderr.
+fn warn(helper: &str, warning: Option<String>) {
+    if let Some(warning) = warning {
+        eprintln!(
+            "credbox: {}: warning: {}",
+            name(helper),
+            one_line(&warning, MAX_LINE)
+        );
+    }
+}
+
+/// The policy of the manifest that answers a client's request about
+/// `url`: `named`, else the user's route. `Ok(None)`: no route.
+fn protocol_policy(
+    named: Option<&Path>,
+    url: Option<&credbox::routes::RequestUrl>,
+) -> Result<Option<Policy>, (String, Error)> {
+    let manifest = match protocol::manifest_for(named, url) {
+        Ok(Some(manifest)) => manifest,
+        Ok(None) => return Ok(None),
+        Err(e) => return Err(("routes".to_owned(), e)),
+    };
+    resolve(&manifest, &Overrides::default())
+        .map(Some)
+        .map_err(|e| (manifest.display().to_string(), e))
+}
+
+/// `credbox git [MANIFEST] OPERATION`: git's credential helper protocol
+/// (see credbox::protocol::git). Failures are one stderr line and a
+/// non-zero exit, as for `run`: git shows the line, ignores the exit code
+/// and goes on to its next helper or its prompt, which is what its users
+/// expect when a helper cannot answer. "Not mine" is silence and 0.
+fn git(args: GitArgs) -> u8 {
+    let (named, operation) = match args.args.as_slice() {
+        [operation] => (None, operation),
+        [manifest, operation] => (Some(manifest.as_path()), operation),
+        _ => return fail("git", &Error::Usage("expected [MANIFEST] OPERATION".into())),
+    };
+    let operation = git::Operation::parse(&operation.to_string_lossy());
+    if operation == git::Operation::Other {
+        return 0;
+    }
+    let input = protocol::read_capped(&mut std::io::stdin().lock(), protocol::MAX_STDIN, true)
+        .and_then(|text| git::Input::parse(&text));
+    let input = match input {
+        Ok(input) => input,
+        Err(e) => return fail("git", &e),
+    };
+    if operation == git::Operation::Store {
+        return 0;
+    }
+    let policy = match protocol_policy(named, input.url().as_ref()) {
+        Ok(Some(policy)) => policy,
+        Ok(None) => return 0,
+        Err((subject, e)) => return fail(&subject, &e),
+    };
+    if operation == git::Operation::Erase {
+        for request in input.erase_requests() {
+            if let Err(e) = forget(&policy, &request) {
+                return fail(&policy.name, &e);
+            }
+        }
+        return 0;
+    }
+    match fetch_credential(&policy, &input.request()) {
+        Ok((credential, warning)) => {
+            warn(&policy.name, warning);
+            match git::answer(&credential, &input) {
+                Ok(text) => print_answer(&policy.name, &text),
+                Err(e) => fail(&policy.name, &e),
+            }
+        }
+        Err(e) if is_not_found(&e) => 0,
+        Err(e) => fail(&policy.name, &e),
+    }
+}
+
+/// `docker-credential-credbox OPERATION` (or `credbox docker`): the Docker
+/// credential helper protocol (see credbox::protocol::docker). Failures go
+/// on stdout, which Docker clients show, and on stderr, with a non-zero
+/// exit code (credbox's own, so scripts can tell the class; clients only
+/// look at zero or not). "Not mine" is the exact text clients look for.
+fn docker(operation: &str, named: Option<&Path>) -> u8 {
+    let url = match docker::Operation::parse(operation) {
+        docker::Operation::List => return print_answer("docker", "{}\n"),
+        docker::Operation::Version => {
+            return print_answer(
+                "docker",
+                &format!(
+                    "{} (credbox) {}\n",
+                    docker::PROGRAM,
+                    credbox::version::CREDBOX
+                ),
+            );
+        }
+        docker::Operation::Other(op) => {
+            return docker_fail(
+                "docker",
+                &Error::Usage(format!(
+                    "unknown credential action `{}`: expected get, store, erase, list or version",
+                    one_line(&op, 64)
+                )),
+            );
+        }
+        docker::Operation::Store => {
+            let _ = protocol::read_capped(&mut std::io::stdin().lock(), protocol::MAX_STDIN, false);
+            return docker_fail("docker", &docker::store_refused());
+        }
+        docker::Operation::Get | docker::Operation::Erase => {
+            protocol::read_capped(&mut std::io::stdin().lock(), protocol::MAX_STDIN, false)
+                .and_then(|text| docker::server_url(&text))
+        }
+    };
+    let url = match url {
+        Ok(url) => url,
+        Err(e) => return docker_fail("docker", &e),
+    };
+    let policy = match protocol_policy(named, docker::route_url(&url).as_ref()) {
+        Ok(Some(policy)) => policy,
+        Ok(None) => return docker_not_found(),
+        Err((subject, e)) => return docker_fail(&subject, &e),
+    };
+    let request = docker::request(&url);
+    if operation == "erase" {
+        return match forget(&policy, &request) {
+            Ok(_) => 0,
+            Err(e) => docker_fail(&policy.name, &e),
+        };
+    }
+    match fetch_credential(&policy, &request) {
+        Ok((credential, warning)) => {
+            warn(&policy.name, warning);
+            match docker::answer(&credential, &url) {
+                Ok(text) => print_answer(&policy.name, &text),
+                Err(e) => docker_fail(&policy.name, &e),
+            }
+        }
+        Err(e) if is_not_found(&e) => docker_not_found(),
+        Err(e) => docker_fail(&policy.name, &e),
+    }
+}
+
+/// Docker's "not found": the exact text on stdout, exit code 1.
+fn docker_not_found() -> u8 {
+    print_answer("docker", &format!("{}\n", docker::NOT_FOUND));
+    1
+}
+
+/// A Docker helper's failure: the one line on stdout (clients show it)
+/// and on stderr.
+fn docker_fail(helper: &str, error: &Error) -> u8 {
+    let code = fail(helper, error);
+    let message = format!("{error} ({})", error.hint());
+    println!(
+        "credbox: {}: {}",
+        name(helper),
+        one_line(&message, MAX_LINE)
+    );
+    code
+}
+
+fn install_docker(dir: Option<PathBuf>) -> u8 {
+    let Some(dir) = dir.or_else(docker::default_install_dir) else {
+        return fail(
+            "install",
+            &Error::Usage("no home directory to install in: pass --dir".into()),
+        );
+    };
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => {
+            return fail(
+                "install",
+                &Error::Internal(format!("cannot tell where credbox is: {e}")),
+            );
+        }
+    };
+    print_or_fail("install", docker::install(&dir, &exe))
+}
+
+// PRE-CORE SHIM (removed when main's core-0.2 is merged): the run answers
+// an API key, taken as the token; the cache key does not know the client
+// yet, so forgetting clears the helper's whole cache.
+fn fetch_credential(
+    policy: &Policy,
+    _request: &protocol::contract::Request,
+) -> credbox::Result<(protocol::contract::Credential, Option<String>)> {
+    let mut policy = policy.clone();
+    policy.format = credbox::Format::ApiKey;
+    let request = Request::from_env(credbox::Format::ApiKey);
+    let options = RunOptions {
+        log_level: LogLevel::Warn,
+        no_cache: false,
+    };
+    credbox::run(&policy, &request, &options, &Refresh::Here).map(|answer| {
+        (
+            protocol::contract::Credential {
+                token: Some(answer.output.trim_end().to_owned()),
+                ..Default::default()
+            },
+            answer.warning,
+        )
+    })
+}
+
+fn forget(policy: &Policy, _request: &protocol::contract::Request) -> credbox::Result<bool> {
+    credbox::cache_root()
+        .and_then(|root| CredentialCache::open(&root))
+        .and_then(|cache| cache.clear(Some(&policy.name)))
+        .map(|n| n > 0)
+}
+
+fn is_not_found(_error: &Error) -> bool {
+    false
 }
 
 /// The manifest (or bare component) the command line names, and the policy

@@ -24,4 +24,6 @@ mod hostile;
 mod inspect;
 mod network;
 mod plugin;
+mod protocol_docker;
+mod protocol_git;
 mod scaffold;

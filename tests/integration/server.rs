@@ -327,12 +327,17 @@ fn is_timeout(e: &std::io::Error) -> bool {
 /// Reads a request head and its `content-length` body; `None` if the
 /// client hangs up first or the server stops.
 fn read_request(stream: &mut impl Read, stop: &AtomicBool, started: Instant) -> Option<Request> {
-    let mut data = Vec::new();
+    let mut data: Vec<u8> = Vec::new();
     let head_end = loop {
         if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
             break i;
         }
         if data.len() > 64 * 1024 {
+            return None;
+        }
+        // Not HTTP (a TLS handshake, from a client that tries https
+        // first): hang up at once, so it falls back without a timeout.
+        if data.first().is_some_and(|b| !b.is_ascii_uppercase()) {
             return None;
         }
         read_more(stream, &mut data, stop, started)?;

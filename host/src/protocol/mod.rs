@@ -8,7 +8,8 @@
 //! manifest that answers: the one named on the command line, or the
 //! user's route for the URL asked about ([`crate::routes`]).
 
-pub(crate) mod contract;
+#[doc(hidden)]
+pub mod contract;
 pub mod docker;
 pub mod git;
 
