@@ -334,8 +334,12 @@ fn run(args: RunArgs) -> u8 {
     match credbox::run(&policy, &request, &options, &refresh) {
         Ok(_) if matches!(refresh, Refresh::Child(_)) => 0,
         Ok(answer) => {
+            let output = match credbox::output::render(&answer.credential, policy.format) {
+                Ok(output) => output,
+                Err(e) => return fail(&policy.name, &e),
+            };
             warn(&policy.name, answer.warning);
-            print_answer(&policy.name, &answer.output)
+            print_answer(&policy.name, &output)
         }
         Err(e) => fail(&policy.name, &e),
     }
@@ -419,7 +423,7 @@ fn git(args: GitArgs) -> u8 {
     };
     if operation == git::Operation::Erase {
         for request in input.erase_requests() {
-            if let Err(e) = forget(&policy, &request) {
+            if let Err(e) = credbox::forget(&policy, &request) {
                 return fail(&policy.name, &e);
             }
         }
@@ -433,7 +437,7 @@ fn git(args: GitArgs) -> u8 {
                 Err(e) => fail(&policy.name, &e),
             }
         }
-        Err(e) if is_not_found(&e) => 0,
+        Err(Error::NotFound(_)) => 0,
         Err(e) => fail(&policy.name, &e),
     }
 }
@@ -485,7 +489,7 @@ fn docker(operation: &str, named: Option<&Path>) -> u8 {
     };
     let request = docker::request(&url);
     if operation == "erase" {
-        return match forget(&policy, &request) {
+        return match credbox::forget(&policy, &request) {
             Ok(_) => 0,
             Err(e) => docker_fail(&policy.name, &e),
         };
@@ -498,7 +502,7 @@ fn docker(operation: &str, named: Option<&Path>) -> u8 {
                 Err(e) => docker_fail(&policy.name, &e),
             }
         }
-        Err(e) if is_not_found(&e) => docker_not_found(),
+        Err(Error::NotFound(_)) => docker_not_found(),
         Err(e) => docker_fail(&policy.name, &e),
     }
 }
@@ -541,40 +545,20 @@ fn install_docker(dir: Option<PathBuf>) -> u8 {
     print_or_fail("install", docker::install(&dir, &exe))
 }
 
-// PRE-CORE SHIM (removed when main's core-0.2 is merged): the run answers
-// an API key, taken as the token; the cache key does not know the client
-// yet, so forgetting clears the helper's whole cache.
+/// Runs (or answers from the cache) the helper of `policy` for a
+/// protocol's `request`. The refresh ahead of expiry runs here, in the
+/// foreground: a detached refresh would not have the client's request,
+/// which came on stdin.
 fn fetch_credential(
     policy: &Policy,
-    _request: &protocol::contract::Request,
-) -> credbox::Result<(protocol::contract::Credential, Option<String>)> {
-    let mut policy = policy.clone();
-    policy.format = credbox::Format::ApiKey;
-    let request = Request::from_env(credbox::Format::ApiKey);
+    request: &Request,
+) -> credbox::Result<(credbox::validation::Credential, Option<String>)> {
     let options = RunOptions {
         log_level: LogLevel::Warn,
         no_cache: false,
     };
-    credbox::run(&policy, &request, &options, &Refresh::Here).map(|answer| {
-        (
-            protocol::contract::Credential {
-                token: Some(answer.output.trim_end().to_owned()),
-                ..Default::default()
-            },
-            answer.warning,
-        )
-    })
-}
-
-fn forget(policy: &Policy, _request: &protocol::contract::Request) -> credbox::Result<bool> {
-    credbox::cache_root()
-        .and_then(|root| CredentialCache::open(&root))
-        .and_then(|cache| cache.clear(Some(&policy.name)))
-        .map(|n| n > 0)
-}
-
-fn is_not_found(_error: &Error) -> bool {
-    false
+    credbox::run(policy, request, &options, &Refresh::Here)
+        .map(|answer| (answer.credential, answer.warning))
 }
 
 /// The manifest (or bare component) the command line names, and the policy
@@ -591,16 +575,17 @@ fn build(args: BuildArgs) -> u8 {
     };
     let start = std::time::Instant::now();
     match credbox::build(&policy) {
-        Ok(loaded) => {
+        Ok((loaded, world)) => {
             let how = if loaded.compiled {
                 format!("compiled in {} ms", start.elapsed().as_millis())
             } else {
                 "already compiled".to_owned()
             };
             eprintln!(
-                "credbox: {}: {} implements credbox:helper/helper@0.1.0; {how}",
+                "credbox: {}: {} implements {}; {how}",
                 name(&policy.name),
-                one_line(&policy.component.display().to_string(), MAX_LINE)
+                one_line(&policy.component.display().to_string(), MAX_LINE),
+                world.world()
             );
             println!("sha256 = \"{}\"", loaded.sha256);
             0

@@ -27,3 +27,4 @@ mod plugin;
 mod protocol_docker;
 mod protocol_git;
 mod scaffold;
+mod worlds;

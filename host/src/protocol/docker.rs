@@ -24,9 +24,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::contract::{Client, Credential, Request};
 use crate::error::{Error, Result};
+use crate::request::{Client, Request};
 use crate::routes::RequestUrl;
+use crate::validation::Credential;
 
 /// The client's "not found", recognised by its exact text.
 pub const NOT_FOUND: &str = "credentials not found in native keychain";
@@ -195,8 +196,8 @@ pub fn install(dir: &Path, exe: &Path) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::contract::UserSecret;
     use super::*;
+    use crate::validation::UserSecret;
 
     #[test]
     fn answers_a_user_secret_or_a_token_as_an_identity_token() {

@@ -21,9 +21,10 @@
 //! "Not mine" (no route, or the helper's `not-found`) is an empty answer:
 //! git goes on to its next helper or its prompt.
 
-use super::contract::{Client, Credential, GitRequest, Request};
 use crate::error::{Error, Result};
+use crate::request::{Client, GitRequest, Request};
 use crate::routes::RequestUrl;
+use crate::validation::Credential;
 
 /// The username that goes with a bare token as password, when git has
 /// none: the one GitHub documents for tokens, accepted by most hosts that
@@ -220,8 +221,8 @@ pub fn answer(credential: &Credential, input: &Input) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::contract::UserSecret;
     use super::*;
+    use crate::validation::UserSecret;
 
     const GET_FROM_GIT_2_47: &str = "capability[]=authtype\ncapability[]=state\nprotocol=https\nhost=git.example.com:8443\npath=team/repo.git\nwwwauth[]=Bearer realm=\"x\"\nwwwauth[]=Basic realm=\"y\"\n\n";
 

@@ -8,8 +8,6 @@
 //! manifest that answers: the one named on the command line, or the
 //! user's route for the URL asked about ([`crate::routes`]).
 
-#[doc(hidden)]
-pub mod contract;
 pub mod docker;
 pub mod git;
 
