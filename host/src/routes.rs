@@ -338,14 +338,17 @@ impl UrlPattern {
         path.len() >= self.path.len() && path.iter().zip(&self.path).all(|(a, b)| a == b)
     }
 
-    /// Orders matching patterns, most specific greatest: exact host, then
-    /// the wildcard's length, then the path's segments, then a scheme.
-    fn specificity(&self) -> (bool, usize, usize, bool) {
-        let (exact, len) = match &self.host {
-            HostPattern::Exact(h) => (true, h.len()),
-            HostPattern::Wildcard(s) => (false, s.len()),
+    /// Orders matching patterns, most specific greatest: the host's
+    /// length, then the path's segments, then a scheme. Among patterns
+    /// that match one host, an exact host is longer than any wildcard's
+    /// suffix (the host ends in `.suffix`), so it wins, and a longer
+    /// suffix beats a shorter one.
+    fn specificity(&self) -> (usize, usize, bool) {
+        let host = match &self.host {
+            HostPattern::Exact(h) => h.len(),
+            HostPattern::Wildcard(s) => s.len(),
         };
-        (exact, len, self.path.len(), self.scheme.is_some())
+        (host, self.path.len(), self.scheme.is_some())
     }
 }
 
@@ -429,7 +432,9 @@ mod tests {
         Routes::parse(&text).unwrap()
     }
 
-    /// The pattern of the route that answers `url`.
+    /// The pattern of the route that answers `url`. The tests list the
+    /// expected winner before the patterns it beats: of equals, the last
+    /// would win, so order cannot hide a wrong precedence.
     fn winner(routes: &Routes, url: &str) -> Option<String> {
         routes
             .lookup_url(url)
@@ -438,7 +443,9 @@ mod tests {
 
     #[test]
     fn an_exact_host_beats_a_wildcard_and_a_longer_wildcard_a_shorter_one() {
-        let r = routes(&["*.example.com", "*.git.example.com", "git.example.com"]);
+        // Listed most specific first: order must not decide (the last of
+        // equals would win).
+        let r = routes(&["git.example.com", "*.git.example.com", "*.example.com"]);
         assert_eq!(
             winner(&r, "https://git.example.com/x").as_deref(),
             Some("git.example.com")
@@ -464,7 +471,7 @@ mod tests {
     #[test]
     fn the_host_decides_before_the_path() {
         // git's order: `*.example.com/team/repo` loses to `git.example.com`.
-        let r = routes(&["*.example.com/team/repo", "git.example.com"]);
+        let r = routes(&["git.example.com", "*.example.com/team/repo"]);
         assert_eq!(
             winner(&r, "https://git.example.com/team/repo").as_deref(),
             Some("git.example.com")
@@ -474,9 +481,9 @@ mod tests {
     #[test]
     fn a_longer_path_prefix_wins_by_whole_segments() {
         let r = routes(&[
-            "https://git.example.com",
-            "https://git.example.com/team",
             "https://git.example.com/team/special.git",
+            "https://git.example.com/team",
+            "https://git.example.com",
         ]);
         let w = |url| winner(&r, url);
         assert_eq!(
@@ -504,7 +511,7 @@ mod tests {
 
     #[test]
     fn a_scheme_must_match_and_beats_no_scheme() {
-        let r = routes(&["registry.example.com", "https://registry.example.com"]);
+        let r = routes(&["https://registry.example.com", "registry.example.com"]);
         assert_eq!(
             winner(&r, "https://registry.example.com").as_deref(),
             Some("https://registry.example.com")

@@ -279,18 +279,35 @@ fn git_ls_remote_with_basic_auth_gets_the_token_as_password() {
 
 #[test]
 fn git_ls_remote_with_a_bearer_token_and_erase_after_a_401() {
+    erase_after_a_401("Bearer realm=\"test\"", |token| format!("Bearer {token}"));
+}
+
+#[test]
+fn git_ls_remote_with_basic_auth_and_erase_after_a_401() {
+    // git's erase names the username credbox answered, which its get
+    // did not have: the erase must still find the get's entry.
+    erase_after_a_401("Basic realm=\"test\"", |token| {
+        format!(
+            "Basic {}",
+            base64(format!("x-access-token:{token}").as_bytes())
+        )
+    });
+}
+
+/// A server demanding `challenge` refuses the helper's first token and
+/// takes its second (`authorization` of it): git must erase the first,
+/// so that its next call gets the second; the one after is cached.
+fn erase_after_a_401(challenge: &'static str, authorization: fn(&str) -> String) {
     let Some(git) = git() else { return };
     let root = tempfile::tempdir().unwrap();
     let commit = make_repository(&git, root.path());
     // The helper's tokens count up; the git server takes the second only,
     // so the first call is refused and must make git erase it.
     let tokens = Server::numbered_tokens(|_| std::time::Duration::ZERO);
-    let server = git_server(
-        &git,
-        &root.path().join("repos"),
-        "Bearer realm=\"test\"",
-        |auth| auth == "Bearer tok-2",
-    );
+    let accepted = authorization("tok-2");
+    let server = git_server(&git, &root.path().join("repos"), challenge, move |auth| {
+        auth == accepted
+    });
     let body = format!(
         "[network]\nallow = [{origin:?}]\n[config]\nURL = \"{origin}/token\"\n",
         origin = tokens.origin()
@@ -347,8 +364,8 @@ fn git_ls_remote_with_a_bearer_token_and_erase_after_a_401() {
         .iter()
         .map(|r| r.header("authorization").map(str::to_owned))
         .collect();
-    assert!(auths.contains(&Some("Bearer tok-1".into())), "{auths:?}");
-    assert!(auths.contains(&Some("Bearer tok-2".into())), "{auths:?}");
+    assert!(auths.contains(&Some(authorization("tok-1"))), "{auths:?}");
+    assert!(auths.contains(&Some(authorization("tok-2"))), "{auths:?}");
 }
 
 #[test]

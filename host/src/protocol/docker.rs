@@ -188,9 +188,7 @@ pub fn install(dir: &Path, exe: &Path) -> Result<String> {
             dir.display()
         );
     }
-    report += &format!(
-        "use it per registry in ~/.docker/config.json (or containers-auth.json): {{\"credHelpers\": {{\"registry.example.com\": \"credbox\"}}}}\n"
-    );
+    report += "use it per registry in ~/.docker/config.json (or containers-auth.json): {\"credHelpers\": {\"registry.example.com\": \"credbox\"}}\n";
     Ok(report)
 }
 
