@@ -461,13 +461,7 @@ fn docker(operation: &str, named: Option<&Path>) -> u8 {
             );
         }
         docker::Operation::Other(op) => {
-            return docker_fail(
-                "docker",
-                &Error::Usage(format!(
-                    "unknown credential action `{}`: expected get, store, erase, list or version",
-                    one_line(&op, 64)
-                )),
-            );
+            return docker_fail("docker", &docker::unknown_operation(&op));
         }
         docker::Operation::Store => {
             let _ = protocol::read_capped(&mut std::io::stdin().lock(), protocol::MAX_STDIN, false);

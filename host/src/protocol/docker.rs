@@ -72,13 +72,15 @@ impl Operation {
 pub fn server_url(stdin: &str) -> Result<String> {
     let url = stdin.trim();
     if url.is_empty() {
-        return Err(Error::Usage(
-            "no server URL on stdin (a Docker client writes the registry's URL)".into(),
+        return Err(super::bad_request(
+            "no server URL on stdin",
+            "a Docker client writes the registry's server URL on stdin",
         ));
     }
     if url.contains(['\n', '\0']) {
-        return Err(Error::Usage(
-            "the server URL on stdin spans several lines".into(),
+        return Err(super::bad_request(
+            "the server URL on stdin spans several lines",
+            "a Docker client writes one server URL on stdin",
         ));
     }
     Ok(url.to_owned())
@@ -135,9 +137,20 @@ pub fn answer(credential: &Credential, server_url: &str) -> Result<String> {
 
 /// Why `store` is refused.
 pub fn store_refused() -> Error {
-    Error::Usage(
-        "credbox is a read-only credential helper: it fetches registry credentials itself and keeps none that are typed in (`docker logout` the registry, and run `docker login` only for registries credbox does not answer)"
-            .into(),
+    super::bad_request(
+        "credbox is a read-only credential helper: it fetches registry credentials itself and keeps none typed in",
+        "run `docker login` only for registries that credbox does not answer",
+    )
+}
+
+/// Why an operation the protocol does not have is refused.
+pub fn unknown_operation(operation: &str) -> Error {
+    super::bad_request(
+        format!(
+            "unknown credential action `{}`",
+            crate::redact::one_line(operation, 64)
+        ),
+        "expected get, store, erase, list or version",
     )
 }
 

@@ -31,6 +31,10 @@ use crate::validation::Credential;
 /// take a token as password.
 pub const TOKEN_USERNAME: &str = "x-access-token";
 
+/// What to do about a request credbox cannot read.
+const REQUEST_HINT: &str =
+    "credbox git reads git's credential protocol on stdin: key=value lines, then a blank line";
+
 /// What git asks of a helper.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Operation {
@@ -77,16 +81,16 @@ impl Input {
                 break;
             }
             let Some((key, value)) = line.split_once('=') else {
-                return Err(Error::Usage(format!(
-                    "line {} of git's request has no `=` (expected key=value lines)",
-                    n + 1
-                )));
+                return Err(super::bad_request(
+                    format!("line {} of git's request has no `=`", n + 1),
+                    REQUEST_HINT,
+                ));
             };
             if value.contains('\0') || key.contains('\0') {
-                return Err(Error::Usage(format!(
-                    "line {} of git's request contains a NUL byte",
-                    n + 1
-                )));
+                return Err(super::bad_request(
+                    format!("line {} of git's request contains a NUL byte", n + 1),
+                    REQUEST_HINT,
+                ));
             }
             let request = &mut input.request;
             let one = |field: &mut Option<String>| *field = Some(value.to_owned());
@@ -283,10 +287,7 @@ mod tests {
     #[test]
     fn bad_lines_are_errors_that_never_quote_the_value() {
         let err = Input::parse("host=h\nhunter2-password\n").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "line 2 of git's request has no `=` (expected key=value lines)"
-        );
+        assert_eq!(err.to_string(), "line 2 of git's request has no `=`");
         let err = Input::parse("password=hunter2\0\n").unwrap_err();
         assert!(!err.to_string().contains("hunter2"), "{err}");
     }

@@ -21,6 +21,19 @@ use crate::routes::{RequestUrl, Routes};
 /// few hundred bytes.
 pub const MAX_STDIN: usize = 64 * 1024;
 
+/// A client's request that credbox cannot use: exit code 2 (as a usage
+/// error), with `hint`, what to do, in the message's parentheses.
+pub fn bad_request(message: impl Into<String>, hint: impl Into<String>) -> Error {
+    Error::Environment {
+        message: message.into(),
+        hint: hint.into(),
+    }
+}
+
+/// What to do about a request on stdin that is too large or not text.
+const STDIN_HINT: &str =
+    "the client writes its request on stdin: git's key=value lines, or a Docker server URL";
+
 /// Reads a client's request from `input`: to end of file or, with
 /// `until_blank_line`, to the first empty line (git's end of request),
 /// refusing more than `cap` bytes or text that is not UTF-8.
@@ -31,12 +44,14 @@ pub fn read_capped(input: &mut impl BufRead, cap: usize, until_blank_line: bool)
         let read = Read::by_ref(input)
             .take((cap + 1 - start) as u64)
             .read_until(b'\n', &mut text)
-            .map_err(|e| Error::Usage(format!("cannot read the request on stdin: {e}")))?;
+            .map_err(|e| {
+                bad_request(format!("cannot read the request on stdin: {e}"), STDIN_HINT)
+            })?;
         if text.len() > cap {
-            return Err(Error::Usage(format!(
-                "the request on stdin is larger than {} bytes",
-                cap
-            )));
+            return Err(bad_request(
+                format!("the request on stdin is larger than {cap} bytes"),
+                STDIN_HINT,
+            ));
         }
         let line = &text[start..];
         if read == 0 || (until_blank_line && (line == b"\n" || line == b"\r\n")) {
@@ -44,7 +59,7 @@ pub fn read_capped(input: &mut impl BufRead, cap: usize, until_blank_line: bool)
         }
     }
     String::from_utf8(text)
-        .map_err(|_| Error::Usage("the request on stdin is not UTF-8 text".into()))
+        .map_err(|_| bad_request("the request on stdin is not UTF-8 text", STDIN_HINT))
 }
 
 /// The manifest that answers a request about `url`: `named` (from the
