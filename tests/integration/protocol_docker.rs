@@ -10,11 +10,11 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use credbox_test_artifacts::{ENV_BEARER, GUEST_HTTP_GET};
+use credbox_test_artifacts::{ENV_BEARER, GUEST_ECHO_REQUEST, GUEST_ERROR_KINDS, GUEST_HTTP_GET};
 use sha2::{Digest, Sha256};
 
-use crate::protocol_git::require;
-use crate::server::{Reply, Server};
+use crate::protocol_git::{base64, require};
+use crate::server::{Reply, Request, Server};
 use crate::util::{Cache, Outcome, example_manifest, manifest, outcome};
 
 const NOT_FOUND: &str = "credentials not found in native keychain\n";
@@ -39,21 +39,18 @@ fn image_manifest() -> String {
 }
 
 /// A registry on 127.0.0.1 serving `app:latest` to bearer [`ACCESS`],
-/// which its token service (`/token`) trades for the identity token
-/// `identity` (OAuth2's refresh-token grant, as Docker clients send an
-/// identity token).
-fn registry(identity: &'static str) -> Server {
+/// which its token service (`/token`) hands out to the requests `grant`
+/// accepts (given the registry's `host:port`).
+fn registry(grant: impl Fn(&Request, &str) -> bool + Send + Sync + 'static) -> Server {
     let origin: Arc<OnceLock<String>> = Arc::new(OnceLock::new());
     let manifest = image_manifest();
     let server = {
         let origin = origin.clone();
         Server::start(move |request| {
             let path = request.target.split('?').next().unwrap_or_default();
+            let origin = origin.get().cloned().unwrap_or_default();
             if path == "/token" {
-                let wanted = format!("refresh_token={identity}");
-                let granted = request.method == "POST"
-                    && request.body_text().split('&').any(|field| field == wanted);
-                return if granted {
+                return if grant(request, origin.trim_start_matches("http://")) {
                     Reply::json(&format!(
                         r#"{{"access_token":"{ACCESS}","token":"{ACCESS}","expires_in":300}}"#
                     ))
@@ -66,7 +63,7 @@ fn registry(identity: &'static str) -> Server {
                 };
             }
             if request.header("authorization") != Some(&format!("Bearer {ACCESS}")) {
-                let realm = origin.get().cloned().unwrap_or_default();
+                let realm = origin;
                 return Reply::Full {
                     status: 401,
                     headers: vec![(
@@ -99,6 +96,16 @@ fn registry(identity: &'static str) -> Server {
     };
     origin.set(server.origin()).unwrap();
     server
+}
+
+/// A registry whose token service takes the identity token `identity`
+/// (OAuth2's refresh-token grant, as Docker clients send an identity
+/// token).
+fn identity_registry(identity: &'static str) -> Server {
+    registry(move |request, _| {
+        let wanted = format!("refresh_token={identity}");
+        request.method == "POST" && request.body_text().split('&').any(|field| field == wanted)
+    })
 }
 
 /// A folder with the `docker-credential-credbox` link, made by
@@ -176,7 +183,7 @@ fn skopeo() -> Option<PathBuf> {
 #[test]
 fn skopeo_inspects_an_image_with_credbox_as_its_credential_helper() {
     let Some(skopeo) = skopeo() else { return };
-    let server = registry("identity-token-7");
+    let server = identity_registry("identity-token-7");
     let host = server.origin().trim_start_matches("http://").to_owned();
     let m = example_manifest("env-bearer", ENV_BEARER);
     let cache = Cache::warmed(m.arg());
@@ -211,7 +218,7 @@ fn skopeo_inspects_an_image_with_credbox_as_its_credential_helper() {
 #[test]
 fn skopeo_without_a_route_goes_on_anonymously() {
     let Some(skopeo) = skopeo() else { return };
-    let server = registry("identity-token-7");
+    let server = identity_registry("identity-token-7");
     let host = server.origin().trim_start_matches("http://").to_owned();
     let m = example_manifest("env-bearer", ENV_BEARER);
     let cache = Cache::new();
@@ -362,4 +369,65 @@ fn a_failing_helper_reports_on_stdout_as_docker_clients_expect() {
     );
     assert_eq!(out.stdout.lines().count(), 1);
     assert_eq!(out.stdout, out.stderr);
+}
+
+#[test]
+fn skopeo_logs_in_with_a_user_secret_for_the_server_url_it_asked_about() {
+    let Some(skopeo) = skopeo() else { return };
+    // echo-request answers the user `echo` with the request as the secret:
+    // the registry's token service takes exactly that as basic auth.
+    let server = registry(|request, host| {
+        let expected = format!(
+            "Basic {}",
+            base64(format!("echo:docker;server-url={host}").as_bytes())
+        );
+        request.method == "GET" && request.header("authorization") == Some(&expected)
+    });
+    let host = server.origin().trim_start_matches("http://").to_owned();
+    let m = manifest("echo", GUEST_ECHO_REQUEST, "");
+    let cache = Cache::warmed(m.arg());
+    let (_bin_dir, bin) = installed(&cache);
+    let (_routes_dir, config) = routes(&host, m.arg());
+    let env = [("CREDBOX_CONFIG", config.to_str().unwrap())];
+    let out = skopeo_inspect(
+        &skopeo,
+        &bin,
+        &cache,
+        &host,
+        &format!("{host}/app:latest"),
+        &env,
+    );
+    assert_eq!(out.code, 0, "{out:#?}");
+    assert_eq!(out.stdout.trim_end(), image_manifest());
+    assert!(
+        server
+            .stop()
+            .iter()
+            .any(|r| r.target.starts_with("/token") && r.method == "GET"),
+        "skopeo asked the token service with basic auth"
+    );
+}
+
+#[test]
+fn the_helpers_not_found_is_dockers_not_found() {
+    let m = manifest(
+        "kinds",
+        GUEST_ERROR_KINDS,
+        "[config]\nKIND = \"not-found\"\n",
+    );
+    let cache = Cache::warmed(m.arg());
+    let (_bin_dir, bin) = installed(&cache);
+    let (_routes_dir, config) = routes("registry.example.com", m.arg());
+    let out = helper(
+        &bin,
+        &cache,
+        "get",
+        "registry.example.com",
+        &[("CREDBOX_CONFIG", config.to_str().unwrap())],
+    );
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (1, NOT_FOUND, ""),
+        "{out:#?}"
+    );
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use credbox_test_artifacts::{ENV_BEARER, GUEST_HTTP_GET};
+use credbox_test_artifacts::{ENV_BEARER, GUEST_ECHO_REQUEST, GUEST_ERROR_KINDS, GUEST_HTTP_GET};
 
 use crate::server::{Reply, Request, Server};
 use crate::util::{Cache, Outcome, example_manifest, manifest, outcome};
@@ -63,7 +63,7 @@ fn git() -> Option<PathBuf> {
 }
 
 /// Base64 (standard alphabet, padded), for `Authorization: Basic`.
-fn base64(bytes: &[u8]) -> String {
+pub fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
@@ -492,4 +492,67 @@ fn credbox_git_rejects_bad_input_and_bad_routes_in_one_line() {
     let big = "x".repeat(70_000);
     let out = credbox_git(&cache, &[m.arg(), "get"], &big, &[]);
     out.fails(2, "larger than");
+}
+
+#[test]
+fn git_hands_the_helper_its_request_and_takes_its_user_secret() {
+    let Some(git) = git() else { return };
+    let root = tempfile::tempdir().unwrap();
+    let commit = make_repository(&git, root.path());
+    // echo-request answers the user `echo` with git's request as the
+    // secret; the server takes any basic auth of user `echo`.
+    let prefix = format!("Basic {}", &base64(b"echo:git;")[..8]);
+    let server = git_server(
+        &git,
+        &root.path().join("repos"),
+        "Basic realm=\"t 1\"",
+        move |auth| auth.starts_with(&prefix),
+    );
+    let m = manifest("echo", GUEST_ECHO_REQUEST, "");
+    let cache = Cache::warmed(m.arg());
+    let url = format!("http://alice@127.0.0.1:{}/repo.git", server.port());
+    let out = ls_remote(
+        &git,
+        &cache,
+        m.arg(),
+        &["credential.useHttpPath=true"],
+        &url,
+        &[],
+    );
+    assert_eq!(out.code, 0, "{out:#?}");
+    assert!(out.stdout.contains(&format!("{commit}\tHEAD")), "{out:#?}");
+    let word = format!(
+        "git;protocol=http;host=127.0.0.1:{};path=repo.git;username=alice;wwwauth=Basic%20realm%3D%22t%201%22",
+        server.port()
+    );
+    let expected = format!("Basic {}", base64(format!("echo:{word}").as_bytes()));
+    // Before asking credbox, curl tries the URL's user with no password.
+    let url_user = format!("Basic {}", base64(b"alice:"));
+    let auths: Vec<_> = server
+        .stop()
+        .iter()
+        .filter_map(|r| r.header("authorization").map(str::to_owned))
+        .filter(|auth| *auth != url_user)
+        .collect();
+    assert!(auths.len() >= 2, "{auths:?}");
+    assert!(
+        auths.iter().all(|auth| *auth == expected),
+        "{expected}: {auths:?}"
+    );
+}
+
+#[test]
+fn the_helpers_not_found_is_gits_empty_answer() {
+    let m = manifest(
+        "kinds",
+        GUEST_ERROR_KINDS,
+        "[config]\nKIND = \"not-found\"\n",
+    );
+    let cache = Cache::warmed(m.arg());
+    let out = credbox_git(&cache, &[m.arg(), "get"], "protocol=https\nhost=h\n", &[]);
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "", ""),
+        "{out:#?}"
+    );
 }
