@@ -46,7 +46,7 @@ fn registry(grant: impl Fn(&Request, &str) -> bool + Send + Sync + 'static) -> S
     let manifest = image_manifest();
     let server = {
         let origin = origin.clone();
-        Server::start(move |request| {
+        Server::start_http_only(move |request| {
             let path = request.target.split('?').next().unwrap_or_default();
             let origin = origin.get().cloned().unwrap_or_default();
             if path == "/token" {
