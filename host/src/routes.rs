@@ -18,7 +18,8 @@
 //!
 //! A pattern is `[scheme://]host[:port][/path]`:
 //!
-//! - the scheme, when given, must equal the request's;
+//! - the scheme, when given, must equal the request's (of a compound
+//!   scheme such as Cargo's `sparse+https`, the transport: `https`);
 //! - the host is a name (or an IP address) that must equal the request's,
 //!   or `*.suffix`, which any name ending in `.suffix` matches (not
 //!   `suffix` itself);
@@ -212,7 +213,7 @@ impl RequestUrl {
     /// A request URL from its parts: `host` may carry a `:port` (as git's
     /// `host` attribute does); `path` may or may not start with `/`.
     pub fn new(scheme: Option<&str>, host: &str, path: Option<&str>) -> Result<RequestUrl, String> {
-        let scheme = scheme.map(str::to_ascii_lowercase);
+        let scheme = scheme.map(transport);
         let (host, port) = split_host_port(host)?;
         if host.is_empty() {
             return Err("no host".into());
@@ -286,7 +287,7 @@ impl UrlPattern {
                 if !valid {
                     return Err(bad("the scheme is not a URL scheme"));
                 }
-                (Some(scheme.to_ascii_lowercase()), rest)
+                (Some(transport(scheme)), rest)
             }
             None => (None, text),
         };
@@ -372,9 +373,20 @@ impl std::fmt::Display for UrlPattern {
     }
 }
 
-/// The default port of a scheme (`sparse+https` counts as `https`).
+/// A scheme as routes compare it: lowercase, and only the transport of a
+/// compound scheme (Cargo's `sparse+https` is `https`), so that a route
+/// for `https://crates.example.com` covers Cargo's index URL too.
+fn transport(scheme: &str) -> String {
+    scheme
+        .rsplit('+')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+/// The default port of a (transport) scheme.
 fn default_port(scheme: Option<&str>) -> Option<u16> {
-    match scheme?.rsplit('+').next()? {
+    match scheme? {
         "http" => Some(80),
         "https" => Some(443),
         _ => None,
@@ -618,7 +630,11 @@ mod tests {
         let url = RequestUrl::parse("127.0.0.1:5000").unwrap();
         assert_eq!((url.scheme, url.port), (None, Some(5000)));
         let url = RequestUrl::parse("sparse+https://crates.example:443/index/").unwrap();
-        assert_eq!(url.port, None);
+        assert_eq!((url.scheme.as_deref(), url.port), (Some("https"), None));
+        let r = routes(&["https://crates.example/index"]);
+        assert!(winner(&r, "sparse+https://crates.example/index/config.json").is_some());
+        let r = routes(&["sparse+HTTPS://crates.example"]);
+        assert!(winner(&r, "https://crates.example").is_some());
         assert!(RequestUrl::parse("https://h:x").is_err());
         assert!(RequestUrl::parse("").is_err());
     }
