@@ -556,3 +556,22 @@ fn the_helpers_not_found_is_gits_empty_answer() {
         "{out:#?}"
     );
 }
+
+#[test]
+fn each_host_and_path_has_its_own_cached_credential() {
+    let m = manifest("echo", GUEST_ECHO_REQUEST, "");
+    let cache = Cache::warmed(m.arg());
+    let get = |host: &str, path: &str| {
+        let input = format!("protocol=https\nhost={host}\npath={path}\n\n");
+        credbox_git(&cache, &[m.arg(), "get"], &input, &[])
+            .ok()
+            .to_owned()
+    };
+    let answer = |host: &str, path: &str| {
+        format!("username=echo\npassword=git;protocol=https;host={host};path={path};username=-\n")
+    };
+    assert_eq!(get("a.example", "x.git"), answer("a.example", "x.git"));
+    assert_eq!(get("b.example", "x.git"), answer("b.example", "x.git"));
+    assert_eq!(get("a.example", "y.git"), answer("a.example", "y.git"));
+    assert_eq!(get("a.example", "x.git"), answer("a.example", "x.git"));
+}
