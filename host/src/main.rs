@@ -57,6 +57,7 @@ enum Command {
     /// Answer git as its credential helper: set `credential.helper` to
     /// `!credbox git [MANIFEST]` (without a manifest, the user's routes
     /// choose one); git appends get, store or erase.
+    #[command(override_usage = "credbox git [MANIFEST] <OPERATION>")]
     Git(GitArgs),
     /// Answer a Docker or OCI client (the Docker credential helper
     /// protocol): `docker-credential-credbox OPERATION` is the same.
