@@ -101,6 +101,18 @@ struct GitArgs {
     /// then the operation git appends: get, store or erase.
     #[arg(num_args = 1..=2, required = true, value_name = "[MANIFEST] OPERATION")]
     args: Vec<PathBuf>,
+    /// Internal: this process is the background refresh of the cache
+    /// entry with this key (see credbox::refresh).
+    #[arg(
+        long = "refresh-child",
+        hide = true,
+        value_name = "KEY",
+        requires = "refresh_request"
+    )]
+    refresh_child: Option<String>,
+    /// Internal: the refresh's request, as git's key=value lines.
+    #[arg(long = "refresh-request", hide = true, value_name = "REQUEST")]
+    refresh_request: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -110,6 +122,18 @@ struct DockerArgs {
     /// The helper's manifest (default: the user's routes choose one).
     #[arg(long, value_name = "MANIFEST")]
     manifest: Option<PathBuf>,
+    /// Internal: this process is the background refresh of the cache
+    /// entry with this key (see credbox::refresh).
+    #[arg(
+        long = "refresh-child",
+        hide = true,
+        value_name = "KEY",
+        requires = "refresh_server_url"
+    )]
+    refresh_child: Option<String>,
+    /// Internal: the refresh's server URL.
+    #[arg(long = "refresh-server-url", hide = true, value_name = "URL")]
+    refresh_server_url: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -251,7 +275,12 @@ fn real_main() -> u8 {
     let program = args.next().map(PathBuf::from);
     if program.as_deref().and_then(|p| p.file_name()) == Some(docker::PROGRAM.as_ref()) {
         let operation = args.next().unwrap_or_default();
-        return docker(&operation.to_string_lossy(), None);
+        return docker(DockerArgs {
+            operation: operation.to_string_lossy().into_owned(),
+            manifest: None,
+            refresh_child: None,
+            refresh_server_url: None,
+        });
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -273,7 +302,7 @@ fn real_main() -> u8 {
             credbox::inspect::report(&args.target, args.json),
         ),
         Command::Git(args) => git(args),
-        Command::Docker(args) => docker(&args.operation, args.manifest.as_deref()),
+        Command::Docker(args) => docker(args),
         Command::Install(InstallCommand::Docker { dir }) => install_docker(dir),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
@@ -382,15 +411,27 @@ fn warn(helper: &str, warning: Option<String>) {
 fn protocol_policy(
     named: Option<&Path>,
     url: Option<&credbox::routes::RequestUrl>,
-) -> Result<Option<Policy>, (String, Error)> {
+) -> Result<Option<(PathBuf, Policy)>, (String, Error)> {
     let manifest = match protocol::manifest_for(named, url) {
         Ok(Some(manifest)) => manifest,
         Ok(None) => return Ok(None),
         Err(e) => return Err(("routes".to_owned(), e)),
     };
-    resolve(&manifest, &Overrides::default())
-        .map(Some)
-        .map_err(|e| (manifest.display().to_string(), e))
+    match resolve(&manifest, &Overrides::default()) {
+        Ok(policy) => Ok(Some((manifest, policy))),
+        Err(e) => Err((manifest.display().to_string(), e)),
+    }
+}
+
+/// How a protocol's run refreshes ahead of expiry: as the background
+/// refresh `child` of a caller, or by starting one, `credbox` with
+/// `args` (which carry the manifest and the request: the refresh has no
+/// stdin).
+fn protocol_refresh(child: Option<String>, args: Vec<std::ffi::OsString>) -> Refresh {
+    match child {
+        Some(key) => Refresh::Child(key),
+        None => Refresh::Detached(args),
+    }
 }
 
 /// `credbox git [MANIFEST] OPERATION`: git's credential helper protocol
@@ -408,8 +449,11 @@ fn git(args: GitArgs) -> u8 {
     if operation == git::Operation::Other {
         return 0;
     }
-    let input = protocol::read_capped(&mut std::io::stdin().lock(), protocol::MAX_STDIN, true)
-        .and_then(|text| git::Input::parse(&text));
+    let text = match args.refresh_request {
+        Some(text) => Ok(text),
+        None => protocol::read_capped(&mut std::io::stdin().lock(), protocol::MAX_STDIN, true),
+    };
+    let input = text.and_then(|text| git::Input::parse(&text));
     let input = match input {
         Ok(input) => input,
         Err(e) => return fail("git", &e),
@@ -417,8 +461,8 @@ fn git(args: GitArgs) -> u8 {
     if operation == git::Operation::Store {
         return 0;
     }
-    let policy = match protocol_policy(named, input.url().as_ref()) {
-        Ok(Some(policy)) => policy,
+    let (manifest, policy) = match protocol_policy(named, input.url().as_ref()) {
+        Ok(Some(found)) => found,
         Ok(None) => return 0,
         Err((subject, e)) => return fail(&subject, &e),
     };
@@ -430,7 +474,16 @@ fn git(args: GitArgs) -> u8 {
         }
         return 0;
     }
-    match fetch_credential(&policy, &input.request()) {
+    let refresh_args = vec![
+        "git".into(),
+        format!("--refresh-request={}", input.request_text()).into(),
+        manifest.into_os_string(),
+        "get".into(),
+    ];
+    let child = args.refresh_child.is_some();
+    let refresh = protocol_refresh(args.refresh_child, refresh_args);
+    match fetch_credential(&policy, &input.request(), &refresh) {
+        Ok(_) if child => 0,
         Ok((credential, warning)) => {
             warn(&policy.name, warning);
             match git::answer(&credential, &input) {
@@ -448,7 +501,8 @@ fn git(args: GitArgs) -> u8 {
 /// on stdout, which Docker clients show, and on stderr, with a non-zero
 /// exit code (credbox's own, so scripts can tell the class; clients only
 /// look at zero or not). "Not mine" is the exact text clients look for.
-fn docker(operation: &str, named: Option<&Path>) -> u8 {
+fn docker(args: DockerArgs) -> u8 {
+    let operation = args.operation.as_str();
     let url = match docker::Operation::parse(operation) {
         docker::Operation::List => return print_answer("docker", "{}\n"),
         docker::Operation::Version => {
@@ -468,17 +522,19 @@ fn docker(operation: &str, named: Option<&Path>) -> u8 {
             let _ = protocol::read_capped(&mut std::io::stdin().lock(), protocol::MAX_STDIN, false);
             return docker_fail("docker", &docker::store_refused());
         }
-        docker::Operation::Get | docker::Operation::Erase => {
-            protocol::read_capped(&mut std::io::stdin().lock(), protocol::MAX_STDIN, false)
-                .and_then(|text| docker::server_url(&text))
-        }
+        docker::Operation::Get | docker::Operation::Erase => match &args.refresh_server_url {
+            Some(url) => docker::server_url(url),
+            None => protocol::read_capped(&mut std::io::stdin().lock(), protocol::MAX_STDIN, false)
+                .and_then(|text| docker::server_url(&text)),
+        },
     };
     let url = match url {
         Ok(url) => url,
         Err(e) => return docker_fail("docker", &e),
     };
-    let policy = match protocol_policy(named, docker::route_url(&url).as_ref()) {
-        Ok(Some(policy)) => policy,
+    let found = protocol_policy(args.manifest.as_deref(), docker::route_url(&url).as_ref());
+    let (manifest, policy) = match found {
+        Ok(Some(found)) => found,
         Ok(None) => return docker_not_found(),
         Err((subject, e)) => return docker_fail(&subject, &e),
     };
@@ -489,7 +545,17 @@ fn docker(operation: &str, named: Option<&Path>) -> u8 {
             Err(e) => docker_fail(&policy.name, &e),
         };
     }
-    match fetch_credential(&policy, &request) {
+    let refresh_args = vec![
+        "docker".into(),
+        "get".into(),
+        "--manifest".into(),
+        manifest.into_os_string(),
+        format!("--refresh-server-url={url}").into(),
+    ];
+    let child = args.refresh_child.is_some();
+    let refresh = protocol_refresh(args.refresh_child, refresh_args);
+    match fetch_credential(&policy, &request, &refresh) {
+        Ok(_) if child => 0,
         Ok((credential, warning)) => {
             warn(&policy.name, warning);
             match docker::answer(&credential, &url) {
@@ -541,18 +607,17 @@ fn install_docker(dir: Option<PathBuf>) -> u8 {
 }
 
 /// Runs (or answers from the cache) the helper of `policy` for a
-/// protocol's `request`. The refresh ahead of expiry runs here, in the
-/// foreground: a detached refresh would not have the client's request,
-/// which came on stdin.
+/// protocol's `request`, refreshing ahead of expiry as `refresh` says.
 fn fetch_credential(
     policy: &Policy,
     request: &Request,
+    refresh: &Refresh,
 ) -> credbox::Result<(credbox::validation::Credential, Option<String>)> {
     let options = RunOptions {
         log_level: LogLevel::Warn,
         no_cache: false,
     };
-    credbox::run(policy, request, &options, &Refresh::Here)
+    credbox::run(policy, request, &options, refresh)
         .map(|answer| (answer.credential, answer.warning))
 }
 

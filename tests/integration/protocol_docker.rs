@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use credbox_test_artifacts::{ENV_BEARER, GUEST_ECHO_REQUEST, GUEST_ERROR_KINDS, GUEST_HTTP_GET};
 use sha2::{Digest, Sha256};
 
-use crate::protocol_git::{base64, require};
+use crate::protocol_git::{base64, eventually, refreshing_helper, require};
 use crate::server::{Reply, Request, Server};
 use crate::util::{Cache, Outcome, example_manifest, manifest, outcome};
 
@@ -429,5 +429,40 @@ fn the_helpers_not_found_is_dockers_not_found() {
         (out.code, out.stdout.as_str(), out.stderr.as_str()),
         (1, NOT_FOUND, ""),
         "{out:#?}"
+    );
+}
+
+#[test]
+fn near_its_expiry_a_registry_credential_is_answered_at_once_and_refreshed_in_the_background() {
+    let (tokens, m) = refreshing_helper();
+    let cache = Cache::warmed(m.arg());
+    let (_bin_dir, bin) = installed(&cache);
+    let (_routes_dir, config) = routes("registry.example.com", m.arg());
+    let env = [("CREDBOX_CONFIG", config.to_str().unwrap())];
+    let get = || {
+        let out = helper(&bin, &cache, "get", "registry.example.com", &env);
+        (out.ok().to_owned(), out.elapsed)
+    };
+    let answer = |n: u32| {
+        format!(
+            "{{\"ServerURL\":\"registry.example.com\",\"Username\":\"<token>\",\"Secret\":\"tok-{n}\"}}\n"
+        )
+    };
+    let fetched = Instant::now();
+    assert_eq!(get().0, answer(1));
+    std::thread::sleep(Duration::from_millis(12_200).saturating_sub(fetched.elapsed()));
+    // As for git (protocol_git::near_its_expiry_...).
+    let (cached, took) = get();
+    assert_eq!(cached, answer(1));
+    assert!(took < Duration::from_millis(900), "{took:?}");
+    assert!(eventually(
+        || get().0,
+        &answer(2),
+        fetched + Duration::from_millis(14_800)
+    ));
+    assert_eq!(
+        tokens.stop().len(),
+        2,
+        "one refresh, by the background child"
     );
 }

@@ -575,3 +575,61 @@ fn each_host_and_path_has_its_own_cached_credential() {
     assert_eq!(get("a.example", "y.git"), answer("a.example", "y.git"));
     assert_eq!(get("a.example", "x.git"), answer("a.example", "x.git"));
 }
+
+/// A helper whose credential lives 15 s (refreshed from 12 s on), fetched
+/// from a token server that answers its first request at once and the
+/// later ones after 1 s.
+pub fn refreshing_helper() -> (Server, crate::util::TempManifest) {
+    let tokens = Server::numbered_tokens(|n| match n {
+        1 => std::time::Duration::ZERO,
+        _ => std::time::Duration::from_secs(1),
+    });
+    let body = format!(
+        "[cache]\nttl = \"15s\"\n[network]\nallow = [{origin:?}]\n[config]\nURL = \"{origin}/token\"\n",
+        origin = tokens.origin()
+    );
+    (tokens, manifest("swr", GUEST_HTTP_GET, &body))
+}
+
+/// Calls `get` until it answers `wanted`, up to `deadline`; whether it
+/// did.
+pub fn eventually(get: impl Fn() -> String, wanted: &str, deadline: Instant) -> bool {
+    while Instant::now() < deadline {
+        if get() == wanted {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    false
+}
+
+#[test]
+fn near_its_expiry_a_credential_is_answered_at_once_and_refreshed_in_the_background() {
+    let (tokens, m) = refreshing_helper();
+    let cache = Cache::warmed(m.arg());
+    let get = || {
+        let input = "protocol=https\nhost=h.example\n\n";
+        let out = credbox_git(&cache, &[m.arg(), "get"], input, &[]);
+        (out.ok().to_owned(), out.elapsed)
+    };
+    let fetched = Instant::now();
+    assert_eq!(get().0, "username=x-access-token\npassword=tok-1\n");
+    std::thread::sleep(std::time::Duration::from_millis(12_200).saturating_sub(fetched.elapsed()));
+    // In the refresh window: the cached token at once (the token server
+    // takes 1 s), while a detached credbox, which got the request in its
+    // arguments, fetches the next: before the first expires, which a
+    // caller fetching it after expiry could not do.
+    let (answer, took) = get();
+    assert_eq!(answer, "username=x-access-token\npassword=tok-1\n");
+    assert!(took < std::time::Duration::from_millis(900), "{took:?}");
+    assert!(eventually(
+        || get().0,
+        "username=x-access-token\npassword=tok-2\n",
+        fetched + std::time::Duration::from_millis(14_800)
+    ));
+    assert_eq!(
+        tokens.stop().len(),
+        2,
+        "one refresh, by the background child"
+    );
+}

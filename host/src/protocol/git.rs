@@ -128,6 +128,28 @@ impl Input {
         RequestUrl::new(r.protocol.as_deref(), r.host.as_deref()?, r.path.as_deref()).ok()
     }
 
+    /// The request as git's `key=value` lines, which [`Input::parse`]
+    /// reads back into the same request (for a background refresh, which
+    /// has no stdin).
+    pub fn request_text(&self) -> String {
+        let r = &self.request;
+        let mut text = String::new();
+        for (key, value) in [
+            ("protocol", &r.protocol),
+            ("host", &r.host),
+            ("path", &r.path),
+            ("username", &r.username),
+        ] {
+            if let Some(value) = value {
+                text += &format!("{key}={value}\n");
+            }
+        }
+        for value in &r.wwwauth {
+            text += &format!("wwwauth[]={value}\n");
+        }
+        text
+    }
+
     /// Whether git announced `capability`.
     pub fn has_capability(&self, capability: &str) -> bool {
         self.capabilities.iter().any(|c| c == capability)
@@ -388,6 +410,15 @@ mod tests {
                 .all(|r| matches!(&r.client, Client::Git(g) if g.host.as_deref() == Some("h")))
         );
         assert_eq!(fill.erase_requests(), vec![fill.request()]);
+    }
+
+    #[test]
+    fn the_request_text_reads_back_as_the_same_request() {
+        let input = Input::parse(GET_FROM_GIT_2_47).unwrap();
+        let again = Input::parse(&input.request_text()).unwrap();
+        assert_eq!(again.request(), input.request());
+        let empty = Input::parse("wwwauth[]=\n").unwrap();
+        assert_eq!(Input::parse(&empty.request_text()).unwrap(), empty);
     }
 
     #[test]
