@@ -269,7 +269,7 @@ fn network_checks(d: &mut Doctor, policy: &Policy) {
     let start = Instant::now();
     let budget =
         guest::network_deadline(start + policy.limits.timeout, policy.limits.timeout) - start;
-    let mut tls_config = None;
+    let mut roots = None;
     for entry in policy.network.entries() {
         let origin = entry.to_string();
         let (host, port) = match (&entry.host, entry.port) {
@@ -292,10 +292,11 @@ fn network_checks(d: &mut Doctor, policy: &Policy) {
             continue;
         };
         if entry.scheme == Scheme::Https {
-            let config = tls_config.get_or_insert_with(|| {
-                tls::client_config(policy.network.ca_bundle()).map(Arc::new)
-            });
-            tls_check(d, &runtime, &origin, &host, stream, config.clone(), budget);
+            // As `run` connects: the origin's client certificate, if any.
+            let roots = roots.get_or_insert_with(|| tls::roots(policy.network.ca_bundle()));
+            let cert = policy.network.client_cert_for(&host, port).map(|(_, c)| c);
+            let config = tls::client_config(roots.clone(), cert).map(Arc::new);
+            tls_check(d, &runtime, &origin, &host, stream, config, budget);
         }
     }
 }

@@ -131,6 +131,18 @@ impl Server {
         )
     }
 
+    /// Like [`Server::start_tls`], but the TLS handshake fails unless the
+    /// client presents a certificate issued by the test client CA
+    /// ([`credbox_test_artifacts::tls::mtls_server_config`]): a request
+    /// that reaches `handler` proved it holds the client key.
+    pub fn start_mtls(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> Server {
+        Server::spawn(
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            Some(credbox_test_artifacts::tls::mtls_server_config()),
+            Arc::new(handler),
+        )
+    }
+
     /// Serves on `ip`, which must be a loopback address.
     pub fn start_on(
         ip: IpAddr,
