@@ -64,6 +64,22 @@ pub const TEMPLATES: &[Template] = &[
         "vpn-aware",
         "a token from a service behind a VPN, failing fast off the VPN"
     ),
+    template!(
+        "api-key-secret",
+        "an API key and secret as X-API-Key and X-API-Secret headers"
+    ),
+    template!(
+        "custom-headers",
+        "custom headers: X-Auth-Token, X-User-ID and X-Tenant-ID"
+    ),
+    template!(
+        "multi-tenant",
+        "one helper for several MCP servers, each with its tenant's token"
+    ),
+    template!(
+        "mtls",
+        "an OAuth 2.0 access token for a client certificate credbox holds (mTLS)"
+    ),
 ];
 
 /// The template used when none is named.

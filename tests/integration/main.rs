@@ -24,4 +24,5 @@ mod hostile;
 mod inspect;
 mod network;
 mod plugin;
+mod samples;
 mod scaffold;

@@ -84,7 +84,58 @@ fn every_template_has_a_test_here() {
         .collect();
     assert_eq!(
         names,
-        ["env-bearer", "oauth-client-credentials", "vpn-aware"]
+        [
+            "env-bearer",
+            "oauth-client-credentials",
+            "vpn-aware",
+            "api-key-secret",
+            "custom-headers",
+            "multi-tenant",
+            "mtls",
+        ]
+    );
+}
+
+#[test]
+fn header_templates_build_and_print_their_headers() {
+    let cases: [(&str, &[(&str, &str)], &str); 3] = [
+        (
+            "api-key-secret",
+            &[("API_KEY", "k1"), ("API_SECRET", "s1")],
+            "{\"X-API-Key\":\"k1\",\"X-API-Secret\":\"s1\"}\n",
+        ),
+        (
+            "custom-headers",
+            &[("AUTH_TOKEN", "t1")],
+            "{\"X-Auth-Token\":\"t1\",\"X-User-ID\":\"u-1001\",\"X-Tenant-ID\":\"acme\"}\n",
+        ),
+        (
+            "multi-tenant",
+            &[
+                ("TOKEN_ACME", "ta"),
+                ("CLAUDE_CODE_MCP_SERVER_NAME", "internal-tools"),
+            ],
+            "{\"Authorization\":\"Bearer ta\",\"X-Tenant-ID\":\"acme\"}\n",
+        ),
+    ];
+    for (template, env, expected) in cases {
+        let helper = generate_and_build(template, &format!("my-{template}"));
+        let out = Cache::new().run(&["run", &helper.manifest()], env);
+        assert_eq!(out.ok(), expected, "{template}");
+    }
+}
+
+#[test]
+fn mtls_template_builds_and_asks_for_its_certificate() {
+    let helper = generate_and_build("mtls", "my-mtls");
+    let out = Cache::new().run(&["run", &helper.manifest()], &[]);
+    let cert = helper.dir.join("client.pem");
+    out.fails(
+        2,
+        &format!(
+            "[[network.client_cert]] 1 cert: cannot read {}: no such file",
+            cert.display()
+        ),
     );
 }
 

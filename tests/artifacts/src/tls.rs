@@ -80,10 +80,12 @@ pub fn mtls_server_config() -> Arc<rustls::ServerConfig> {
     for ca in CertificateDer::pem_file_iter(CLIENT_CA).unwrap() {
         roots.add(ca.unwrap()).unwrap();
     }
-    let verifier =
-        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-            .build()
-            .unwrap();
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .unwrap();
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
