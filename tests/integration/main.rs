@@ -26,3 +26,4 @@ mod network;
 mod plugin;
 mod samples;
 mod scaffold;
+mod worlds;
