@@ -41,6 +41,7 @@ use crate::error::{Error, GuestFailure, HelperErrorKind, Result};
 use crate::network::HttpHooks;
 use crate::policy::Policy;
 use crate::policy::config::ConfigPolicy;
+use crate::policy::keys::{Algorithm, KeysPolicy};
 use crate::redact::Redactor;
 use crate::request::{Client, Request};
 use crate::units::first_line;
@@ -169,6 +170,7 @@ struct HostState {
     table: ResourceTable,
     limiter: MemoryLimiter,
     config: ConfigPolicy,
+    keys: KeysPolicy,
     env: Vec<(String, String)>,
     log: GuestLog,
     mode: Mode,
@@ -261,27 +263,44 @@ fn no_state() -> v2::Error {
 
 impl v2_keys::Host for HostState {
     fn info(&mut self, name: String) -> std::result::Result<v2_keys::KeyInfo, v2::Error> {
-        Err(no_key(&name))
+        let info = self.keys.info(&name).map_err(key_error)?;
+        Ok(v2_keys::KeyInfo {
+            algorithm: algorithm_to_wit(info.algorithm),
+            key_id: info.key_id,
+            public_key: info.public_key,
+        })
     }
 
     fn sign(
         &mut self,
         name: String,
-        _algorithm: v2_keys::Algorithm,
-        _data: Vec<u8>,
+        algorithm: v2_keys::Algorithm,
+        data: Vec<u8>,
     ) -> std::result::Result<Vec<u8>, v2::Error> {
-        Err(no_key(&name))
+        let algorithm = match algorithm {
+            v2_keys::Algorithm::HmacSha256 => Algorithm::HmacSha256,
+            v2_keys::Algorithm::Es256 => Algorithm::Es256,
+            v2_keys::Algorithm::Ed25519 => Algorithm::Ed25519,
+        };
+        self.keys.sign(&name, algorithm, &data).map_err(key_error)
     }
 }
 
-/// The error for a key the manifest does not name. The name is the
-/// guest's text: cut, it goes through the run's redactor with the rest of
-/// the message.
-fn no_key(name: &str) -> v2::Error {
-    v2::Error::Misconfigured(format!(
-        "no key named `{}` in the manifest's [keys]",
-        crate::redact::one_line(name, 128)
-    ))
+fn algorithm_to_wit(algorithm: Algorithm) -> v2_keys::Algorithm {
+    match algorithm {
+        Algorithm::HmacSha256 => v2_keys::Algorithm::HmacSha256,
+        Algorithm::Es256 => v2_keys::Algorithm::Es256,
+        Algorithm::Ed25519 => v2_keys::Algorithm::Ed25519,
+    }
+}
+
+/// A [`KeysPolicy`] error as the guest's: `misconfigured` with the
+/// message (which names keys, never their bytes); anything else `other`.
+fn key_error(error: Error) -> v2::Error {
+    match error {
+        Error::Misconfigured(message) => v2::Error::Misconfigured(message),
+        other => v2::Error::Other(other.to_string()),
+    }
 }
 
 impl v2_user::Host for HostState {
@@ -510,6 +529,7 @@ pub fn run(
             hit: false,
         },
         config: policy.config.clone(),
+        keys: policy.keys.clone(),
         env,
         mode: Mode::Fetch,
         log: GuestLog::new(
