@@ -20,6 +20,11 @@
 //! - `credbox miss, precompiled`: `--no-cache`, so the helper runs, from
 //!   the compiled-component cache (no network, a static guest).
 //! - `credbox first call`: empty cache directory: compile, run, store.
+//!
+//! Then the cost of one signature with a key credbox holds
+//! (`KeysPolicy::sign`, in this process: what a helper's `keys.sign` call
+//! costs the host, less the copy across the component boundary), for each
+//! algorithm, as a fraction of `credbox hit`.
 
 use std::ffi::OsStr;
 use std::path::Path;
@@ -124,6 +129,52 @@ fn into_refresh_window(cache: &Path) -> std::fs::File {
     lock
 }
 
+/// One signature's cost in this process: the median and p90 over
+/// `iterations` batches of 100 calls (after a first, untimed call, which
+/// derives the signing key).
+fn sign_cost(
+    keys: &credbox::policy::keys::KeysPolicy,
+    name: &str,
+    algorithm: credbox::policy::keys::Algorithm,
+    data: &[u8],
+    iterations: usize,
+) -> (Duration, Duration) {
+    keys.sign(name, algorithm, data).expect("the key signs");
+    let mut samples: Vec<Duration> = (0..iterations)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..100 {
+                std::hint::black_box(
+                    keys.sign(name, algorithm, std::hint::black_box(data))
+                        .unwrap(),
+                );
+            }
+            start.elapsed() / 100
+        })
+        .collect();
+    samples.sort();
+    (samples[samples.len() / 2], samples[samples.len() * 9 / 10])
+}
+
+/// The test keys of `host/testdata/keys`, copied to `dir` with mode 0600,
+/// as a `[keys]` policy.
+fn test_keys(dir: &Path) -> credbox::policy::keys::KeysPolicy {
+    use std::os::unix::fs::PermissionsExt;
+    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/keys");
+    for name in ["hmac.key", "es256.pem", "ed25519.pem"] {
+        std::fs::copy(testdata.join(name), dir.join(name)).unwrap();
+        std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let manifest = credbox::manifest::parse(
+        "component = \"x.wasm\"\n\
+         [keys.hmac]\nalgorithm = \"hmac-sha256\"\nfile = \"hmac.key\"\n\
+         [keys.es256]\nalgorithm = \"es256\"\nfile = \"es256.pem\"\n\
+         [keys.ed25519]\nalgorithm = \"ed25519\"\nfile = \"ed25519.pem\"\n",
+    )
+    .unwrap();
+    credbox::policy::keys::KeysPolicy::from_config(&manifest.keys, dir, |_| None).unwrap()
+}
+
 fn main() {
     let work = tempfile::tempdir().expect("tempdir");
     let credential = work.path().join("credential");
@@ -191,6 +242,31 @@ fn main() {
             row.p90.as_secs_f64() * 1e3,
             row.median.as_secs_f64() / floor,
             row.max_rss_kib as f64 / 1024.0
+        );
+    }
+
+    use credbox::policy::keys::Algorithm;
+    let hit = rows[2].median.as_secs_f64();
+    let keys = test_keys(work.path());
+    // What the samples sign: a timestamp (HMAC), a JWT's header and claims.
+    let timestamp = b"1764167213";
+    let jwt_input = [b'e'; 300];
+    println!(
+        "\n{:<28} {:>10} {:>10} {:>14}",
+        "sign call (in the host)", "median", "p90", "× credbox hit"
+    );
+    for (name, algorithm, data) in [
+        ("hmac", Algorithm::HmacSha256, &timestamp[..]),
+        ("es256", Algorithm::Es256, &jwt_input[..]),
+        ("ed25519", Algorithm::Ed25519, &jwt_input[..]),
+    ] {
+        let (median, p90) = sign_cost(&keys, name, algorithm, data, 200);
+        println!(
+            "{:<28} {:>8.1}µs {:>8.1}µs {:>13.4}×",
+            format!("{algorithm} ({} bytes)", data.len()),
+            median.as_secs_f64() * 1e6,
+            p90.as_secs_f64() * 1e6,
+            median.as_secs_f64() / hit
         );
     }
 }

@@ -98,7 +98,8 @@ fn every_template_has_a_test_here() {
 
 #[test]
 fn header_templates_build_and_print_their_headers() {
-    let cases: [(&str, &[(&str, &str)], &str); 3] = [
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 3] = [
         (
             "api-key-secret",
             &[("API_KEY", "k1"), ("API_SECRET", "s1")],
