@@ -22,6 +22,7 @@ mod damage;
 mod doctor;
 mod hostile;
 mod inspect;
+mod keys;
 mod network;
 mod plugin;
 mod samples;

@@ -243,3 +243,215 @@ fn mtls_gets_a_token_with_the_client_certificate_credbox_holds() {
     assert_eq!(out.stdout, "");
     assert_eq!(server.stop().len(), 1, "no request got past the handshake");
 }
+
+/// The HMAC sample's signing secret, in credbox's environment only.
+const HMAC_SIGNING_SECRET: &str = "whsec-4f9c1e7a-not-the-helpers";
+
+/// Unix seconds now.
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn hmac_hex(key: &[u8], data: &[u8]) -> String {
+    use hmac::Mac as _;
+    let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(key).unwrap();
+    mac.update(data);
+    crate::keys::hex(&mac.finalize().into_bytes())
+}
+
+#[test]
+fn hmac_signature_is_checked_by_the_service_and_cached_within_its_skew() {
+    use credbox_test_artifacts::HMAC_SIGNATURE;
+    // The service: the right key, a signature of the timestamp with the
+    // shared secret, and a timestamp within 300 s of its clock.
+    let server = service(|r| {
+        let (Some(ts), Some(signature)) = (r.header("x-timestamp"), r.header("x-signature")) else {
+            return false;
+        };
+        let fresh = ts.parse::<u64>().is_ok_and(|t| now().abs_diff(t) <= 300);
+        r.header("x-api-key") == Some("ak-1")
+            && fresh
+            && signature == hmac_hex(HMAC_SIGNING_SECRET.as_bytes(), ts.as_bytes())
+    });
+    let (m, cache) = warm("hmac-signature", HMAC_SIGNATURE);
+    let env = [
+        ("API_KEY", "ak-1"),
+        ("API_SIGNING_SECRET", HMAC_SIGNING_SECRET),
+    ];
+    let out = cache.run(&["run", m.arg()], &env);
+    let h: serde_json::Map<String, serde_json::Value> = serde_json::from_str(out.ok()).unwrap();
+    let names: Vec<&str> = h.keys().map(String::as_str).collect();
+    assert_eq!(names, ["X-API-Key", "X-Signature", "X-Timestamp"], "sorted");
+    assert!(
+        out.stdout.starts_with("{\"X-Timestamp\":"),
+        "in the helper's order"
+    );
+    assert_eq!(call_with(&server, "/mcp", &out.stdout), 200);
+    // A timestamp out of the skew, or a signature by another secret, is
+    // refused.
+    let ts = h["X-Timestamp"].as_str().unwrap();
+    let old = (now() - 301).to_string();
+    let stale = out.stdout.replace(ts, &old);
+    assert_eq!(call_with(&server, "/mcp", &stale), 401);
+    let other = cache.run(
+        &["run", "--no-cache", m.arg()],
+        &[("API_KEY", "ak-1"), ("API_SIGNING_SECRET", "another")],
+    );
+    assert_eq!(call_with(&server, "/mcp", other.ok()), 401);
+
+    // Cached no longer than the accepted skew: 300 s less credbox's margin.
+    let file = crate::cache::entry_file(&cache);
+    let key = credbox::cache::CacheKey::parse(file.file_stem().unwrap().to_str().unwrap()).unwrap();
+    let entry = credbox::cache::Entry::decode(&std::fs::read(&file).unwrap(), &key).unwrap();
+    let stored = entry.credential.as_ref().unwrap();
+    let lifetime = stored.expires_ms - stored.created_ms;
+    assert!(lifetime > 0 && lifetime < 300_000, "{lifetime} ms");
+    // The secret is in neither the output nor the cache.
+    assert!(!out.stdout.contains(HMAC_SIGNING_SECRET));
+    assert!(!String::from_utf8_lossy(&std::fs::read(&file).unwrap()).contains(HMAC_SIGNING_SECRET));
+    // Without the secret in credbox's environment: misconfigured, named.
+    let out = cache.run(&["run", "--no-cache", m.arg()], &[("API_KEY", "ak-1")]);
+    out.fails(3, "the environment variable API_SIGNING_SECRET is not set");
+}
+
+/// A JWT's three parts, the first two decoded as JSON, the signature as
+/// bytes; checked with the ES256 public key of `host/testdata/keys`.
+fn verify_jwt(jwt: &str) -> (serde_json::Value, serde_json::Value) {
+    use p256::ecdsa::signature::Verifier as _;
+    let parts: Vec<&str> = jwt.split('.').collect();
+    assert_eq!(parts.len(), 3, "{jwt}");
+    let public = crate::keys::unhex(crate::keys::ES256_PUBLIC);
+    let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&public).unwrap();
+    let signature = p256::ecdsa::Signature::from_slice(&unbase64url(parts[2])).unwrap();
+    let signed = format!("{}.{}", parts[0], parts[1]);
+    key.verify(signed.as_bytes(), &signature)
+        .expect("signed by the key in [keys.assertion]");
+    let json = |part: &str| serde_json::from_slice(&unbase64url(part)).unwrap();
+    (json(parts[0]), json(parts[1]))
+}
+
+/// Decodes unpadded base64url.
+fn unbase64url(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'-' => 62,
+        b'_' => 63,
+        _ => panic!("not base64url: {text}"),
+    };
+    let mut out = Vec::new();
+    for chunk in text.as_bytes().chunks(4) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &c)| n | u32::from(value(c)) << (18 - 6 * i));
+        for i in 0..chunk.len() - 1 {
+            out.push((n >> (16 - 8 * i)) as u8);
+        }
+    }
+    out
+}
+
+/// The jwt sample's manifest, its token endpoint at `token_url` (or none),
+/// with the test ES256 key beside it.
+fn jwt_manifest(token_url: Option<&str>) -> TempManifest {
+    use credbox_test_artifacts::JWT;
+    let key = crate::util::root().join("host/testdata/keys/es256.pem");
+    let key = key.to_str().unwrap();
+    let url = "TOKEN_URL = \"https://auth.example.com/oauth/token\"";
+    let replacement = match token_url {
+        Some(token_url) => format!("TOKEN_URL = \"{token_url}\""),
+        None => "AUDIENCE = \"https://mcp.example.com\"".to_owned(),
+    };
+    sample_manifest(
+        "jwt",
+        JWT,
+        &[
+            (url, &replacement),
+            (
+                "allow = [\"https://auth.example.com\"]",
+                "allow = [\"http://127.0.0.1:*\"]",
+            ),
+        ],
+        &[("assertion.pem", key)],
+    )
+}
+
+#[test]
+fn jwt_is_a_bearer_token_the_service_verifies_with_the_public_key() {
+    let m = jwt_manifest(None);
+    let cache = Cache::warmed(m.arg());
+    let out = cache.run(&["run", m.arg()], &[]);
+    let h: serde_json::Map<String, serde_json::Value> = serde_json::from_str(out.ok()).unwrap();
+    let jwt = h["Authorization"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("Bearer ")
+        .unwrap();
+    let (header, claims) = verify_jwt(jwt);
+    assert_eq!(
+        header,
+        serde_json::json!({"alg": "ES256", "typ": "JWT", "kid": "credbox-jwt-1"})
+    );
+    assert_eq!(claims["iss"], "claude-code-client");
+    assert_eq!(claims["sub"], "claude-code-client");
+    assert_eq!(claims["aud"], "https://mcp.example.com");
+    let iat = claims["iat"].as_u64().unwrap();
+    assert!(now().abs_diff(iat) <= 5, "{claims}");
+    assert_eq!(claims["exp"].as_u64().unwrap(), iat + 300);
+    let jti = claims["jti"].as_str().unwrap();
+    assert_eq!(jti.len(), 32, "128 random bits in hex");
+    // Another run, another jti.
+    let again = cache.run(&["run", "--no-cache", m.arg()], &[]);
+    let h: serde_json::Map<String, serde_json::Value> = serde_json::from_str(again.ok()).unwrap();
+    let (_, claims) = verify_jwt(
+        h["Authorization"]
+            .as_str()
+            .unwrap()
+            .strip_prefix("Bearer ")
+            .unwrap(),
+    );
+    assert_ne!(claims["jti"].as_str().unwrap(), jti);
+}
+
+#[test]
+fn jwt_client_assertion_is_exchanged_for_an_access_token() {
+    // The token endpoint verifies the assertion (RFC 7523 §3) and answers
+    // an access token.
+    let server = Server::start(move |r| {
+        let form: std::collections::BTreeMap<String, String> = r
+            .body_text()
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.replace("%3A", ":")))
+            .collect();
+        let Some(assertion) = form.get("client_assertion") else {
+            return Reply::status(400, "application/json", r#"{"error":"invalid_request"}"#);
+        };
+        let (_, claims) = verify_jwt(assertion);
+        let ok = form.get("grant_type").map(String::as_str) == Some("client_credentials")
+            && form.get("client_assertion_type").map(String::as_str)
+                == Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+            && claims["iss"] == "claude-code-client"
+            && claims["aud"]
+                .as_str()
+                .is_some_and(|aud| aud.ends_with("/oauth/token"))
+            && claims["exp"].as_u64().is_some_and(|exp| exp > now());
+        match ok {
+            true => Reply::json(r#"{"access_token":"at-from-jwt","expires_in":600}"#),
+            false => Reply::status(401, "application/json", r#"{"error":"invalid_client"}"#),
+        }
+    });
+    let token_url = format!("{}/oauth/token", server.origin());
+    let m = jwt_manifest(Some(&token_url));
+    let cache = Cache::warmed(m.arg());
+    let out = cache.run(&["run", m.arg()], &[]);
+    assert_eq!(out.ok(), "{\"Authorization\":\"Bearer at-from-jwt\"}\n");
+    let requests = server.stop();
+    assert_eq!(requests.len(), 1);
+    assert!(requests[0].body_text().contains("client_assertion="));
+}

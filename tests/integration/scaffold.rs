@@ -92,7 +92,33 @@ fn every_template_has_a_test_here() {
             "custom-headers",
             "multi-tenant",
             "mtls",
+            "hmac-signature",
+            "jwt",
         ]
+    );
+}
+
+#[test]
+fn key_templates_build_and_sign_with_the_key_credbox_holds() {
+    let helper = generate_and_build("hmac-signature", "my-hmac");
+    let out = Cache::new().run(
+        &["run", &helper.manifest()],
+        &[("API_KEY", "k1"), ("API_SIGNING_SECRET", "s1")],
+    );
+    let headers: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(out.ok()).unwrap();
+    assert_eq!(headers["X-API-Key"], "k1");
+    assert_eq!(headers["X-Signature"].as_str().unwrap().len(), 64);
+
+    let helper = generate_and_build("jwt", "my-jwt");
+    let out = Cache::new().run(&["run", &helper.manifest()], &[]);
+    let key = helper.dir.join("assertion.pem");
+    out.fails(
+        2,
+        &format!(
+            "[keys.assertion] file: cannot read {}: no such file",
+            key.display()
+        ),
     );
 }
 

@@ -22,8 +22,8 @@ struct MultiTenant;
 
 impl Helper for MultiTenant {
     fn fetch(request: Request) -> Result<Credential, Error> {
-        let by_name = request.mcp_server_name.as_deref();
-        let by_url = request.mcp_server_url.as_deref();
+        let by_name = request.mcp_server_name();
+        let by_url = request.mcp_server_url();
         let tenant = by_name
             .and_then(|name| config(&format!("tenant.{name}")))
             .or_else(|| by_url.and_then(|url| config(&format!("tenant.{url}"))))
