@@ -21,6 +21,12 @@
 //!   the compiled-component cache (no network, a static guest).
 //! - `credbox first call`: empty cache directory: compile, run, store.
 //!
+//! - `bash+openssl hmac script`: the authentication guide's HMAC helper
+//!   (`date`, `openssl dgst -hmac`, `echo` of the JSON), every call.
+//! - `credbox hmac hit` / `credbox hmac miss, precompiled`: the
+//!   `hmac-signature` sample, its key held by credbox: from the cache, and
+//!   run (`--no-cache`), signing through the host.
+//!
 //! Then the cost of one signature with a key credbox holds
 //! (`KeysPolicy::sign`, in this process: what a helper's `keys.sign` call
 //! costs the host, less the copy across the component boundary), for each
@@ -90,6 +96,19 @@ fn run(name: &'static str, iterations: usize, mut make: impl FnMut() -> Command)
         max_rss_kib: samples.iter().map(|s| s.max_rss_kib).max().unwrap_or(0),
     }
 }
+
+/// The guide's HMAC helper in bash: a timestamp, its HMAC-SHA256 by
+/// openssl, and the JSON headers.
+const BASH_OPENSSL_HMAC: &str = r#"TIMESTAMP=$(date +%s)
+SIGNATURE=$(echo -n "$TIMESTAMP" | openssl dgst -sha256 -hmac "$SECRET_KEY" | cut -d' ' -f2)
+echo "{\"X-Timestamp\": \"$TIMESTAMP\", \"X-Signature\": \"$SIGNATURE\", \"X-API-Key\": \"$API_KEY\"}""#;
+
+/// The HMAC sample's secret and API key, the same for bash and credbox.
+const HMAC_ENV: [(&str, &str); 3] = [
+    ("SECRET_KEY", "bench-hmac-secret-0123456789"),
+    ("API_SIGNING_SECRET", "bench-hmac-secret-0123456789"),
+    ("API_KEY", "bench-api-key"),
+];
 
 fn credbox(cache: &Path, args: &[&OsStr]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_credbox"));
@@ -229,14 +248,53 @@ fn main() {
         }),
     ];
 
+    // The HMAC pattern: the guide's script, and the sample from the cache
+    // and run, its key held by credbox.
+    let hmac_manifest = work.path().join("hmac.toml");
+    std::fs::write(
+        &hmac_manifest,
+        format!(
+            "component = {:?}\n[env]\nallow = [\"API_KEY\"]\n\
+             [keys.signing]\nalgorithm = \"hmac-sha256\"\nenv = \"API_SIGNING_SECRET\"\n",
+            credbox_test_artifacts::HMAC_SIGNATURE
+        ),
+    )
+    .unwrap();
+    let h = hmac_manifest.as_os_str();
+    let hmac_cache = work.path().join("hmac-cache");
+    let with_hmac_env = |mut cmd: Command| {
+        cmd.env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(HMAC_ENV);
+        cmd
+    };
+    measure(&mut with_hmac_env(credbox(
+        &hmac_cache,
+        &[OsStr::new("build"), h],
+    )));
+    let mut rows = rows;
+    rows.push(run("bash+openssl hmac script", 100, || {
+        let mut cmd = Command::new("bash");
+        cmd.arg("-c").arg(BASH_OPENSSL_HMAC);
+        with_hmac_env(cmd)
+    }));
+    rows.push(run("credbox hmac hit", 300, || {
+        with_hmac_env(credbox(&hmac_cache, &[OsStr::new("run"), h]))
+    }));
+    rows.push(run("credbox hmac miss, precompiled", 100, || {
+        with_hmac_env(credbox(
+            &hmac_cache,
+            &[OsStr::new("run"), OsStr::new("--no-cache"), h],
+        ))
+    }));
+
     let floor = rows[0].median.as_secs_f64();
     println!(
-        "{:<28} {:>10} {:>10} {:>8} {:>12}",
+        "{:<32} {:>10} {:>10} {:>8} {:>12}",
         "scenario", "median", "p90", "× cat", "peak RSS"
     );
     for row in &rows {
         println!(
-            "{:<28} {:>8.2}ms {:>8.2}ms {:>7.2}× {:>8.1} MiB",
+            "{:<32} {:>8.2}ms {:>8.2}ms {:>7.2}× {:>8.1} MiB",
             row.name,
             row.median.as_secs_f64() * 1e3,
             row.p90.as_secs_f64() * 1e3,
@@ -245,6 +303,19 @@ fn main() {
         );
     }
 
+    let median = |name: &str| {
+        rows.iter()
+            .find(|r| r.name == name)
+            .map(|r| r.median.as_secs_f64())
+            .unwrap()
+    };
+    let script = median("bash+openssl hmac script");
+    println!(
+        "\nhmac pattern, against the guide's bash+openssl script: credbox miss {:.2}×, credbox hit {:.2}×",
+        median("credbox hmac miss, precompiled") / script,
+        median("credbox hmac hit") / script
+    );
+
     use credbox::policy::keys::Algorithm;
     let hit = rows[2].median.as_secs_f64();
     let keys = test_keys(work.path());
@@ -252,7 +323,7 @@ fn main() {
     let timestamp = b"1764167213";
     let jwt_input = [b'e'; 300];
     println!(
-        "\n{:<28} {:>10} {:>10} {:>14}",
+        "\n{:<32} {:>10} {:>10} {:>14}",
         "sign call (in the host)", "median", "p90", "× credbox hit"
     );
     for (name, algorithm, data) in [
@@ -262,7 +333,7 @@ fn main() {
     ] {
         let (median, p90) = sign_cost(&keys, name, algorithm, data, 200);
         println!(
-            "{:<28} {:>8.1}µs {:>8.1}µs {:>13.4}×",
+            "{:<32} {:>8.1}µs {:>8.1}µs {:>13.4}×",
             format!("{algorithm} ({} bytes)", data.len()),
             median.as_secs_f64() * 1e6,
             p90.as_secs_f64() * 1e6,

@@ -2,7 +2,7 @@
 //!
 //! It merges, in order, credbox's defaults, the manifest and the command
 //! line's flags. Each capability has its own module: [`limits`], [`env`],
-//! [`config`], [`cache`], [`network`].
+//! [`config`], [`cache`], [`network`], [`keys`].
 
 pub mod cache;
 pub mod config;
