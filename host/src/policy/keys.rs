@@ -807,6 +807,30 @@ mod tests {
     }
 
     #[test]
+    fn key_files_are_regular_files_of_at_most_64_kib() {
+        let dir = key_dir();
+        let table =
+            |file: &str| format!("[keys.k]\nalgorithm = \"hmac-sha256\"\nfile = \"{file}\"\n");
+        std::fs::create_dir(dir.path().join("folder")).unwrap();
+        let err = policy_with(&table("folder"), dir.path(), &[]).unwrap_err();
+        assert!(
+            err.ends_with("it is a directory, not a regular file"),
+            "{err}"
+        );
+        let big = dir.path().join("big.key");
+        std::fs::write(&big, vec![b'k'; MAX_KEY_FILE_SIZE as usize + 1]).unwrap();
+        std::fs::set_permissions(&big, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let err = policy_with(&table("big.key"), dir.path(), &[]).unwrap_err();
+        assert!(err.ends_with("it is larger than 64 KiB"), "{err}");
+        std::fs::write(&big, vec![b'k'; MAX_KEY_FILE_SIZE as usize]).unwrap();
+        let keys = policy_with(&table("big.key"), dir.path(), &[]).unwrap();
+        assert_eq!(
+            keys.sign("k", Algorithm::HmacSha256, b"x").unwrap().len(),
+            32
+        );
+    }
+
+    #[test]
     fn bad_tables_name_the_key_and_field_and_never_quote_the_key() {
         let dir = key_dir();
         let err = |text: &str| policy_with(text, dir.path(), &[]).unwrap_err();
