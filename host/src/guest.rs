@@ -171,6 +171,9 @@ struct HostState {
     limiter: MemoryLimiter,
     config: ConfigPolicy,
     keys: KeysPolicy,
+    /// The first key the helper could not use because credbox's
+    /// environment lacks its variable (see [`KeysPolicy::sign`]).
+    key_failure: Option<Error>,
     env: Vec<(String, String)>,
     log: GuestLog,
     mode: Mode,
@@ -263,7 +266,7 @@ fn no_state() -> v2::Error {
 
 impl v2_keys::Host for HostState {
     fn info(&mut self, name: String) -> std::result::Result<v2_keys::KeyInfo, v2::Error> {
-        let info = self.keys.info(&name).map_err(key_error)?;
+        let info = self.keys.info(&name).map_err(|e| self.key_error(e))?;
         Ok(v2_keys::KeyInfo {
             algorithm: algorithm_to_wit(info.algorithm),
             key_id: info.key_id,
@@ -282,7 +285,26 @@ impl v2_keys::Host for HostState {
             v2_keys::Algorithm::Es256 => Algorithm::Es256,
             v2_keys::Algorithm::Ed25519 => Algorithm::Ed25519,
         };
-        self.keys.sign(&name, algorithm, &data).map_err(key_error)
+        self.keys
+            .sign(&name, algorithm, &data)
+            .map_err(|e| self.key_error(e))
+    }
+}
+
+impl HostState {
+    /// A [`KeysPolicy`] error as the guest's: `misconfigured` with the
+    /// message (which names keys and variables, never key bytes). An
+    /// unset variable is also kept, to be reported if the helper fails.
+    fn key_error(&mut self, error: Error) -> v2::Error {
+        let guest = match &error {
+            Error::Misconfigured(message) => v2::Error::Misconfigured(message.clone()),
+            Error::Environment { message, .. } => v2::Error::Misconfigured(message.clone()),
+            other => v2::Error::Other(other.to_string()),
+        };
+        if matches!(error, Error::Environment { .. }) {
+            self.key_failure.get_or_insert(error);
+        }
+        guest
     }
 }
 
@@ -291,15 +313,6 @@ fn algorithm_to_wit(algorithm: Algorithm) -> v2_keys::Algorithm {
         Algorithm::HmacSha256 => v2_keys::Algorithm::HmacSha256,
         Algorithm::Es256 => v2_keys::Algorithm::Es256,
         Algorithm::Ed25519 => v2_keys::Algorithm::Ed25519,
-    }
-}
-
-/// A [`KeysPolicy`] error as the guest's: `misconfigured` with the
-/// message (which names keys, never their bytes); anything else `other`.
-fn key_error(error: Error) -> v2::Error {
-    match error {
-        Error::Misconfigured(message) => v2::Error::Misconfigured(message),
-        other => v2::Error::Other(other.to_string()),
     }
 }
 
@@ -530,6 +543,7 @@ pub fn run(
         },
         config: policy.config.clone(),
         keys: policy.keys.clone(),
+        key_failure: None,
         env,
         mode: Mode::Fetch,
         log: GuestLog::new(
@@ -613,12 +627,17 @@ pub fn run(
     }
     // A helper that failed after credbox refused one of its requests most
     // likely failed because of it: the refusal is reported instead.
-    match (result, store.data().network.denial()) {
-        (Err(error), Some(denial)) if error.is_explained_by_denial() => Err(Error::request_denied(
-            &denial.url,
-            &denial.reason,
-            &redactor,
-        )),
+    let result =
+        match (result, store.data().network.denial()) {
+            (Err(error), Some(denial)) if error.is_explained_by_denial() => Err(
+                Error::request_denied(&denial.url, &denial.reason, &redactor),
+            ),
+            (result, _) => result,
+        };
+    // Likewise a helper that failed after asking for a key whose variable
+    // is unset: what to fix is credbox's environment, not the manifest.
+    match (result, store.data_mut().key_failure.take()) {
+        (Err(error), Some(unset)) if error.is_explained_by_denial() => Err(unset),
         (result, _) => result,
     }
 }

@@ -314,7 +314,11 @@ fn hmac_signature_is_checked_by_the_service_and_cached_within_its_skew() {
     assert!(!String::from_utf8_lossy(&std::fs::read(&file).unwrap()).contains(HMAC_SIGNING_SECRET));
     // Without the secret in credbox's environment: misconfigured, named.
     let out = cache.run(&["run", "--no-cache", m.arg()], &[("API_KEY", "ak-1")]);
-    out.fails(3, "the environment variable API_SIGNING_SECRET is not set");
+    let line = out.fails(
+        2,
+        "hmac-signature: the environment variable API_SIGNING_SECRET, which [keys.signing] reads, is not set",
+    );
+    assert!(line.ends_with("(set API_SIGNING_SECRET in credbox's environment; not in [env] allow: the helper must not read it)"), "{line}");
 }
 
 /// A JWT's three parts, the first two decoded as JSON, the signature as

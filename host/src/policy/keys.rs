@@ -25,13 +25,15 @@
 //! - `env`: credbox's own environment variable (never the helper's: a
 //!   variable also in `[env] allow` is refused): the HMAC secret's bytes,
 //!   or PEM text. An unset or empty variable is not an error until the
-//!   helper uses the key, which then fails as `misconfigured`.
+//!   helper uses the key: then the helper's call fails as `misconfigured`,
+//!   and a helper that fails after it is reported as
+//!   [`Error::Environment`] (exit 2), which says to set the variable.
 //!
 //! The helper calls [`KeysPolicy::info`] (algorithm, key id, public key)
 //! and [`KeysPolicy::sign`]; it never receives the key's bytes, and no
-//! error message contains them. Every error is
-//! [`Error::Misconfigured`] with what to fix: an unknown name, an algorithm
-//! that is not the key's, more than [`MAX_SIGN_DATA`] bytes to sign, an
+//! error message contains them. An error is [`Error::Misconfigured`] with
+//! what to fix (an unknown name, an algorithm that is not the key's, more
+//! than [`MAX_SIGN_DATA`] bytes to sign), or [`Error::Environment`] for an
 //! unset variable.
 //!
 //! A key's identity, not its bytes, is part of the cache key: SHA-256 of
@@ -353,10 +355,15 @@ impl KeysPolicy {
         let secret = match (&key.secret, &key.source) {
             (Some(secret), _) => secret,
             (None, Source::Env(variable)) => {
-                return Err(Error::Misconfigured(format!(
-                    "key `{name}`: the environment variable {variable} is not set; \
-                     set it in credbox's environment"
-                )));
+                return Err(Error::Environment {
+                    message: format!(
+                        "the environment variable {variable}, which [keys.{name}] reads, is not set"
+                    ),
+                    hint: format!(
+                        "set {variable} in credbox's environment; not in [env] allow: \
+                         the helper must not read it"
+                    ),
+                });
             }
             (None, Source::File(_)) => {
                 return Err(Error::Internal(format!("key `{name}` was not read")));
@@ -769,11 +776,16 @@ mod tests {
                 .len(),
             32
         );
-        let unset = message(keys.info("c").unwrap_err());
-        assert!(
-            unset.contains("the environment variable UNSET_SECRET is not set"),
-            "{unset}"
-        );
+        match keys.info("c").unwrap_err() {
+            Error::Environment { message, hint } => {
+                assert_eq!(
+                    message,
+                    "the environment variable UNSET_SECRET, which [keys.c] reads, is not set"
+                );
+                assert!(hint.contains("not in [env] allow"), "{hint}");
+            }
+            other => panic!("not an environment error: {other:?}"),
+        }
     }
 
     #[test]
