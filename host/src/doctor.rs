@@ -132,6 +132,7 @@ pub fn doctor(target: &Path, out: &mut dyn Write) -> u8 {
     if let Some(policy) = &policy {
         component_checks(&mut d, policy);
         env_checks(&mut d, policy);
+        key_checks(&mut d, policy);
         network_checks(&mut d, policy);
     }
     cache_check(&mut d);
@@ -237,6 +238,63 @@ fn env_checks(d: &mut Doctor, policy: &Policy) {
                     format!(
                         "env {name} is not set (set it where Claude Code runs credbox, or in [config])"
                     ),
+                ),
+            }
+        });
+    }
+}
+
+/// Each key of `[keys]`: ready to sign (its variable set, its signer
+/// derived), and what the helper is told; each `[[network.client_cert]]`:
+/// whose it is and when it expires. Never a key's bytes.
+fn key_checks(d: &mut Doctor, policy: &Policy) {
+    for name in policy.keys.names() {
+        d.check(|| match policy.keys.info(name) {
+            Ok(info) => {
+                let id = info
+                    .key_id
+                    .map_or(String::new(), |id| format!(", key id {id}"));
+                (
+                    Outcome::Pass,
+                    format!("key {name}: {}{id}, ready to sign", info.algorithm),
+                )
+            }
+            Err(crate::Error::Environment { message, hint }) => {
+                (Outcome::Fail, format!("key {name}: {message} ({hint})"))
+            }
+            Err(e) => (Outcome::Fail, format!("key {name}: {e}")),
+        });
+    }
+    for cert in policy.network.client_certs() {
+        d.check(|| {
+            let origin = cert.origin.to_string();
+            let Some(leaf) = cert
+                .chain
+                .first()
+                .and_then(|der| x509_parser::parse_x509_certificate(der).ok())
+                .map(|(_, leaf)| leaf)
+            else {
+                return (
+                    Outcome::Fail,
+                    format!("{origin}: unreadable client certificate"),
+                );
+            };
+            let not_after = leaf.validity().not_after;
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            let days = (not_after.timestamp() - now).div_euclid(86_400);
+            let date = not_after.to_datetime().date();
+            let whose = format!("{origin}: client certificate {}", leaf.subject());
+            match days {
+                ..0 => (Outcome::Fail, format!("{whose} expired on {date}")),
+                0..EXPIRY_WARNING_DAYS => (
+                    Outcome::Pass,
+                    format!("{whose} expires soon: {date} (in {days} days)"),
+                ),
+                _ => (
+                    Outcome::Pass,
+                    format!("{whose}, valid until {date} (in {days} days)"),
                 ),
             }
         });

@@ -229,6 +229,23 @@ fn mtls_gets_a_token_with_the_client_certificate_credbox_holds() {
     let out = cache.run(&["run", m.arg()], &[]);
     assert_eq!(out.ok(), "{\"Authorization\":\"Bearer at-mtls-1\"}\n");
     assert_eq!(server.requests().len(), 1);
+    // doctor names the certificate and its expiry, and shakes hands with
+    // it as run does (no request).
+    let out = cache.run(&["doctor", m.arg()], &[]);
+    assert_eq!(out.code, 0, "{out:#?}");
+    assert!(
+        out.stdout.contains(&format!(
+            "✓ {origin}: client certificate CN=credbox test client, valid until 2126-"
+        )),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(": TLS handshake: certificate trusted"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("PRIVATE KEY"), "{}", out.stdout);
 
     // Without the [[network.client_cert]], the server refuses the
     // handshake: the certificate is what got the token.
@@ -312,6 +329,24 @@ fn hmac_signature_is_checked_by_the_service_and_cached_within_its_skew() {
     // The secret is in neither the output nor the cache.
     assert!(!out.stdout.contains(HMAC_SIGNING_SECRET));
     assert!(!String::from_utf8_lossy(&std::fs::read(&file).unwrap()).contains(HMAC_SIGNING_SECRET));
+    // doctor says the key is ready, and when its variable is missing.
+    let out = cache.run(&["doctor", m.arg()], &env);
+    assert!(
+        out.stdout
+            .contains("✓ key signing: hmac-sha256, ready to sign ("),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains(HMAC_SIGNING_SECRET), "{}", out.stdout);
+    let out = cache.run(&["doctor", m.arg()], &[("API_KEY", "ak-1")]);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stdout.contains(
+            "✗ key signing: the environment variable API_SIGNING_SECRET, which [keys.signing] reads, is not set (set API_SIGNING_SECRET in credbox's environment"
+        ),
+        "{}",
+        out.stdout
+    );
     // Without the secret in credbox's environment: misconfigured, named.
     let out = cache.run(&["run", "--no-cache", m.arg()], &[("API_KEY", "ak-1")]);
     let line = out.fails(
