@@ -285,7 +285,8 @@ impl Shared {
             sender.send_request(request),
         )
         .await
-        .map_err(|_| Error::ConnectionReadTimeout)??;
+        .map_err(|_| Error::ConnectionReadTimeout)?
+        .map_err(|e| tls_alert(&e).unwrap_or(Error::Hyper(e)))?;
         let (between_bytes, deadline) = (options.between_bytes_timeout, self.deadline);
         let response = response.map(|incoming| {
             ResponseBody {
@@ -407,14 +408,59 @@ async fn connect(addrs: &[SocketAddr]) -> Result<TcpStream, Error> {
 
 /// A certificate the roots do not vouch for is the guest's
 /// `TlsCertificateError` (likely a TLS-intercepting network: see
-/// `[network] ca_bundle`); other failures stay protocol errors.
+/// `[network] ca_bundle`); an alert from the server is
+/// `TlsAlertReceived` (see [`tls_alert`]); other failures stay protocol
+/// errors.
 fn tls_error(e: io::Error) -> Error {
     match e
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
     {
         Some(rustls::Error::InvalidCertificate(_)) => Error::TlsCertificateError,
+        Some(rustls::Error::AlertReceived(alert)) => alert_error(*alert),
         _ => Error::Tls(e),
+    }
+}
+
+/// The guest's `TlsAlertReceived` when a TLS alert from the server is
+/// behind `error` (found through its sources). With TLS 1.3 a server that
+/// wants a client certificate refuses it after the handshake, while the
+/// request is waiting for its answer: without this, the guest would see a
+/// bare protocol error.
+fn tls_alert(error: &(dyn std::error::Error + 'static)) -> Option<Error> {
+    let mut source = Some(error);
+    while let Some(e) = source {
+        // An io::Error's `source` is its inner error's source, skipping
+        // the inner error itself: look at it first.
+        let inner = e
+            .downcast_ref::<io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|inner| inner as &(dyn std::error::Error + 'static));
+        for candidate in [Some(e), inner].into_iter().flatten() {
+            if let Some(rustls::Error::AlertReceived(alert)) =
+                candidate.downcast_ref::<rustls::Error>()
+            {
+                return Some(alert_error(*alert));
+            }
+        }
+        source = e.source();
+    }
+    None
+}
+
+/// `TlsAlertReceived` for `alert`, with what it most likely means.
+fn alert_error(alert: rustls::AlertDescription) -> Error {
+    use rustls::AlertDescription as A;
+    let meaning = match alert {
+        A::CertificateRequired | A::HandshakeFailure | A::BadCertificate | A::UnknownCA => {
+            "the server wants a client certificate it trusts: see [[network.client_cert]]"
+                .to_owned()
+        }
+        other => format!("{other:?}"),
+    };
+    Error::TlsAlertReceived {
+        alert_id: Some(u8::from(alert)),
+        alert_message: Some(meaning),
     }
 }
 
@@ -904,7 +950,15 @@ mod tests {
 
         let policy = mtls_policy(dir.path(), &[&entry], &[]).unwrap();
         let mut hooks = HttpHooks::new(policy, deadline);
-        get(&mut hooks, &url, None).await.unwrap_err();
+        let err = get(&mut hooks, &url, None).await.unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                Error::TlsAlertReceived { alert_id: Some(116), alert_message: Some(m) }
+                    if m.contains("[[network.client_cert]]")
+            ),
+            "{err:?}"
+        );
         finish(server).await;
     }
 
