@@ -122,9 +122,6 @@ impl Server {
         )
     }
 
-    /// Serves HTTPS on 127.0.0.1 with the test certificate for `localhost`
-    /// and `127.0.0.1`, issued by a CA no system trusts (see
-    /// [`credbox_test_artifacts::tls`]).
     /// A token server: the n-th request (counting from 1) is answered
     /// `tok-n` after `delay(n)`.
     pub fn numbered_tokens(delay: impl Fn(usize) -> Duration + Send + Sync + 'static) -> Server {
@@ -136,10 +133,26 @@ impl Server {
         })
     }
 
+    /// Serves HTTPS on 127.0.0.1 with the test certificate for `localhost`
+    /// and `127.0.0.1`, issued by a CA no system trusts (see
+    /// [`credbox_test_artifacts::tls`]).
     pub fn start_tls(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> Server {
         Server::spawn(
             IpAddr::V4(Ipv4Addr::LOCALHOST),
             Some(credbox_test_artifacts::tls::server_config()),
+            Arc::new(handler),
+            false,
+        )
+    }
+
+    /// Like [`Server::start_tls`], but the TLS handshake fails unless the
+    /// client presents a certificate issued by the test client CA
+    /// ([`credbox_test_artifacts::tls::mtls_server_config`]): a request
+    /// that reaches `handler` proved it holds the client key.
+    pub fn start_mtls(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> Server {
+        Server::spawn(
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            Some(credbox_test_artifacts::tls::mtls_server_config()),
             Arc::new(handler),
             false,
         )
