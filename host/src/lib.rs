@@ -61,6 +61,7 @@ pub mod protocol;
 pub mod redact;
 pub mod refresh;
 pub mod request;
+pub mod routes;
 pub mod scaffold;
 pub mod units;
 pub mod validation;

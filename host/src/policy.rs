@@ -2,11 +2,12 @@
 //!
 //! It merges, in order, credbox's defaults, the manifest and the command
 //! line's flags. Each capability has its own module: [`limits`], [`env`],
-//! [`config`], [`cache`], [`network`].
+//! [`config`], [`cache`], [`network`], [`keys`].
 
 pub mod cache;
 pub mod config;
 pub mod env;
+pub mod keys;
 pub mod limits;
 pub mod network;
 
@@ -18,6 +19,7 @@ use crate::manifest::{Format, LoadedManifest};
 use cache::CachePolicy;
 use config::ConfigPolicy;
 use env::EnvPolicy;
+use keys::KeysPolicy;
 use limits::Limits;
 use network::NetworkPolicy;
 
@@ -61,6 +63,8 @@ pub struct Policy {
     pub cache: CachePolicy,
     /// Which origins the helper may reach, and the extra TLS roots.
     pub network: NetworkPolicy,
+    /// The keys credbox signs with for the helper.
+    pub keys: KeysPolicy,
 }
 
 impl Policy {
@@ -86,6 +90,9 @@ impl Policy {
                 "sha256: expected 64 hex digits, as printed by `credbox build`".into(),
             ));
         }
+        let keys =
+            KeysPolicy::from_config(&manifest.keys, &loaded.dir(), |name| std::env::var_os(name))
+                .map_err(Error::Usage)?;
         let mut policy = Policy {
             name: loaded.name(),
             component: loaded.component_path(),
@@ -96,6 +103,7 @@ impl Policy {
             config: ConfigPolicy::new(manifest.config.clone()),
             cache,
             network,
+            keys,
         };
         policy.apply(overrides)?;
         Ok(policy)
@@ -141,6 +149,9 @@ impl Policy {
                 .set_memory(memory)
                 .map_err(|e| Error::Usage(format!("--memory: {e}")))?;
         }
+        self.keys
+            .check_not_exposed(self.env.names())
+            .map_err(Error::Usage)?;
         Ok(())
     }
 }
@@ -162,6 +173,7 @@ impl Fingerprint for Policy {
             config,
             cache,
             network,
+            keys,
         } = self;
         f.field("name", name);
         f.field("sha256", sha256);
@@ -170,6 +182,7 @@ impl Fingerprint for Policy {
         f.field("config", config);
         f.field("cache", cache);
         f.field("network", network);
+        f.field("keys", keys);
     }
 }
 
