@@ -557,21 +557,25 @@ fn cargo(args: CargoArgs) -> u8 {
 }
 
 /// Answers one `get` request of Cargo's for the manifest on the command
-/// line (`cli`) or in the request's `words`.
+/// line (`cli`) or in the request's `words`, else the user's route for the
+/// registry's index URL (`url-not-supported` when none covers it).
 fn cargo_get(
     cli: Option<PathBuf>,
     words: &[String],
     request: CargoRequest,
     refresh_child: Option<String>,
 ) -> Response {
-    use protocol::cargo::{ErrorKind, failure, request_line, response};
-    let target = match protocol::cargo::manifest(cli, words) {
-        Ok(target) => target,
+    use protocol::cargo::{ErrorKind, failure, no_route, request_line, response};
+    let named = match protocol::cargo::manifest(cli, words) {
+        Ok(named) => named,
         Err(message) => return Response::error(ErrorKind::Other, format!("credbox: {message}")),
     };
-    let policy = match resolve(&target, &Overrides::default()) {
-        Ok(policy) => policy,
-        Err(e) => return failure(&target.display().to_string(), &e),
+    // Without a manifest, the user's route for the index URL.
+    let url = credbox::routes::RequestUrl::parse(&request.index_url).ok();
+    let (target, policy) = match protocol_policy(named.as_deref(), url.as_ref()) {
+        Ok(Some(found)) => found,
+        Ok(None) => return no_route(&request.index_url),
+        Err((subject, e)) => return failure(&subject, &e),
     };
     // A background refresh gets the request on its command line: its
     // stdin is not Cargo's.

@@ -70,12 +70,30 @@ fn start_registry(token: impl FnOnce(&str) -> String) -> (Server, String) {
 /// registry `credbox-test` is the loopback one, its provider
 /// `credbox cargo <manifest>`.
 fn cargo(cache: &Cache, manifest: &str, origin: &str, args: &[&str]) -> Finished {
+    cargo_with(cache, Some(manifest), origin, args, &[])
+}
+
+/// [`cargo`], with `credbox cargo` alone as the provider when `manifest`
+/// is `None` (a route chooses), and `env` on top.
+fn cargo_with(
+    cache: &Cache,
+    manifest: Option<&str>,
+    origin: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Finished {
     let home = tempfile::tempdir().unwrap();
+    let provider = match manifest {
+        Some(manifest) => format!(
+            "[{:?}, \"cargo\", {manifest:?}]",
+            env!("CARGO_BIN_EXE_credbox")
+        ),
+        None => format!("[{:?}, \"cargo\"]", env!("CARGO_BIN_EXE_credbox")),
+    };
     std::fs::write(
         home.path().join("config.toml"),
         format!(
-            "[registries.{REGISTRY}]\nindex = \"sparse+{origin}/index/\"\ncredential-provider = [{:?}, \"cargo\", {manifest:?}]\n",
-            env!("CARGO_BIN_EXE_credbox"),
+            "[registries.{REGISTRY}]\nindex = \"sparse+{origin}/index/\"\ncredential-provider = {provider}\n"
         ),
     )
     .unwrap();
@@ -90,7 +108,8 @@ fn cargo(cache: &Cache, manifest: &str, origin: &str, args: &[&str]) -> Finished
         .env("CARGO_HOME", home.path())
         .env("CARGO_TERM_COLOR", "never")
         .env("CARGO_NET_RETRY", "0")
-        .env("CREDBOX_CACHE_DIR", cache.path());
+        .env("CREDBOX_CACHE_DIR", cache.path())
+        .envs(env.iter().copied());
     run(cmd, CLIENT_DEADLINE).unwrap()
 }
 
@@ -413,4 +432,67 @@ fn cargo_answers_never_carry_the_helper_s_secret() {
         let seen = format!("{}{}", out.stdout, out.stderr).to_lowercase();
         assert!(!seen.contains(LEAKED), "{mode}: {out:#?}");
     }
+}
+
+#[test]
+fn without_a_manifest_the_route_for_the_index_url_answers_cargo() {
+    let echo = manifest("echo-request", GUEST_ECHO_REQUEST, "");
+    let (server, token) = start_registry(|origin| {
+        format!(
+            "cargo;registry-name={REGISTRY};index-url=sparse+{origin}/index/;operation=read;crate-name=-"
+        )
+    });
+    let routes = tempfile::tempdir().unwrap();
+    let config = routes.path().join("config.toml");
+    // `sparse+http` is matched by its transport, `http`.
+    std::fs::write(
+        &config,
+        format!(
+            "[[route]]\nurl = \"{}/index\"\nmanifest = {:?}\n",
+            server.origin(),
+            echo.arg()
+        ),
+    )
+    .unwrap();
+    let env = [("CREDBOX_CONFIG", config.to_str().unwrap())];
+    let finished = cargo_with(
+        &Cache::new(),
+        None,
+        &server.origin(),
+        &["owner", "--list", "foo"],
+        &env,
+    );
+    assert_eq!(finished.code, Some(0), "{finished:#?}");
+    assert!(finished.stdout.contains("credbox-owner"), "{finished:#?}");
+    let requests = server.stop();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.header("authorization") == Some(token.as_str()))
+    );
+
+    // No route for another registry: url-not-supported, so Cargo may try
+    // its next provider.
+    let other = json!({"v": 1, "registry": {"index-url": "sparse+https://other.example/index/"},
+                       "kind": "get", "operation": "read", "args": ["cargo"]});
+    let cache = Cache::new();
+    let mut cmd = cache.command(&["--cargo-plugin"], &env);
+    cmd.stdin(Stdio::piped());
+    let start = Instant::now();
+    let mut child = cmd.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{other}\n").as_bytes())
+        .unwrap();
+    let got = answers(&outcome(child.wait_with_output().unwrap(), start));
+    assert_eq!(got[0]["Err"]["kind"], "url-not-supported", "{got:?}");
+    assert!(
+        got[0]["Err"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("sparse+https://other.example/index/"),
+        "{got:?}"
+    );
 }

@@ -161,19 +161,33 @@ pub fn request_line(request: &CargoRequest) -> String {
 }
 
 /// Where the manifest is: `cli`, the one on the command line, else the
-/// request's `args`, which must be `["cargo", MANIFEST]` (the words after
-/// the program in `credential-provider`).
-pub fn manifest(cli: Option<PathBuf>, args: &[String]) -> Result<PathBuf, String> {
+/// request's `args`, the words after the program in `credential-provider`:
+/// `["cargo", MANIFEST]` names it; `["cargo"]` alone gives `None`, so that
+/// the user's routes choose by the index URL ([`crate::routes`]).
+pub fn manifest(cli: Option<PathBuf>, args: &[String]) -> Result<Option<PathBuf>, String> {
     if let Some(path) = cli {
-        return Ok(path);
+        return Ok(Some(path));
     }
     match args {
-        [cargo, path] if cargo == "cargo" && !path.is_empty() => Ok(PathBuf::from(path)),
+        [cargo] if cargo == "cargo" => Ok(None),
+        [cargo, path] if cargo == "cargo" && !path.is_empty() => Ok(Some(PathBuf::from(path))),
         _ => Err(
-            "no manifest: set credential-provider = [\"/path/to/credbox\", \"cargo\", \"/path/to/credbox.toml\"] in Cargo's configuration"
+            "no manifest: set credential-provider = [\"/path/to/credbox\", \"cargo\", \"/path/to/credbox.toml\"] in Cargo's configuration (or [\"/path/to/credbox\", \"cargo\"] with a route for the registry)"
                 .into(),
         ),
     }
+}
+
+/// The answer when no route covers the registry: `url-not-supported`, so
+/// Cargo tries its next provider.
+pub fn no_route(index_url: &str) -> Response {
+    Response::error(
+        ErrorKind::UrlNotSupported,
+        format!(
+            "credbox: no route in credbox's config.toml covers {}",
+            one_line(index_url, 256)
+        ),
+    )
 }
 
 /// Why a request failed, as Cargo classifies it.
@@ -508,15 +522,15 @@ mod tests {
         let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
             manifest(None, &args(&["cargo", "/m/credbox.toml"])).unwrap(),
-            PathBuf::from("/m/credbox.toml")
+            Some(PathBuf::from("/m/credbox.toml"))
         );
         assert_eq!(
             manifest(Some("/cli.toml".into()), &args(&["whatever"])).unwrap(),
-            PathBuf::from("/cli.toml")
+            Some(PathBuf::from("/cli.toml"))
         );
+        assert_eq!(manifest(None, &args(&["cargo"])).unwrap(), None);
         for bad in [
             &[][..],
-            &["cargo"],
             &["docker", "/m"],
             &["cargo", "/m", "x"],
             &["cargo", ""],
