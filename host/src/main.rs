@@ -205,8 +205,9 @@ struct AwsArgs {
 
 #[derive(clap::Args)]
 struct K8sArgs {
-    /// The helper's manifest (credbox.toml) or a component (.wasm).
-    target: PathBuf,
+    /// The helper's manifest (credbox.toml) or a component (.wasm); without
+    /// it, the user's route for the cluster's server (provideClusterInfo).
+    target: Option<PathBuf>,
     /// Internal: this process is the background refresh of this key.
     #[arg(long = "refresh-child", hide = true, value_name = "KEY")]
     refresh_child: Option<String>,
@@ -461,7 +462,10 @@ fn aws(args: AwsArgs) -> u8 {
 /// `credbox::protocol::kubernetes`).
 fn k8s(args: K8sArgs) -> u8 {
     use protocol::kubernetes::{EXEC_INFO_VAR, answer as exec_credential, parse_exec_info};
-    let subject = args.target.display().to_string();
+    let subject = args
+        .target
+        .as_deref()
+        .map_or("k8s".to_owned(), |t| t.display().to_string());
     let value = match std::env::var(EXEC_INFO_VAR) {
         Ok(value) => Some(value),
         Err(std::env::VarError::NotPresent) => None,
@@ -477,11 +481,27 @@ fn k8s(args: K8sArgs) -> u8 {
         Ok(info) => info,
         Err(e) => return fail(&subject, &e),
     };
+    // Without a manifest, the user's route for the cluster's server.
+    let url = info
+        .server
+        .as_deref()
+        .and_then(|server| credbox::routes::RequestUrl::parse(server).ok());
+    let target = match protocol::manifest_for(args.target.as_deref(), url.as_ref()) {
+        Ok(Some(target)) => target,
+        Ok(None) => {
+            let what = match &info.server {
+                Some(server) => format!("no route in credbox's config.toml covers {server}"),
+                None => "no manifest named, and no cluster server to route by (set provideClusterInfo: true in the kubeconfig)".to_owned(),
+            };
+            return fail("k8s", &Error::NotFound(what));
+        }
+        Err(e) => return fail("routes", &e),
+    };
     let request = Request::new(Client::Kubernetes {
         server: info.server,
     });
     answer(
-        &args.target,
+        &target,
         &request,
         args.refresh_child,
         std::env::args_os().skip(1).collect(),

@@ -244,3 +244,49 @@ fn k8s_failures_never_carry_the_helper_s_secret() {
         assert!(!seen.contains(LEAKED), "{mode}: {out:#?}");
     }
 }
+
+#[test]
+fn without_a_manifest_the_route_for_the_cluster_answers() {
+    let echo = manifest("echo-request", GUEST_ECHO_REQUEST, "");
+    let routes = tempfile::tempdir().unwrap();
+    let config = routes.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[route]]\nurl = \"https://k8s.example:6443\"\nmanifest = {:?}\n",
+            echo.arg()
+        ),
+    )
+    .unwrap();
+    let info = |server: &str| {
+        format!(
+            r#"{{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{{"cluster":{{"server":"{server}"}},"interactive":false}}}}"#
+        )
+    };
+    let cache = Cache::new();
+    let routed = info("https://k8s.example:6443");
+    let env = [
+        ("CREDBOX_CONFIG", config.to_str().unwrap()),
+        ("KUBERNETES_EXEC_INFO", routed.as_str()),
+    ];
+    let answer: Value = serde_json::from_str(cache.run(&["k8s"], &env).ok()).unwrap();
+    assert_eq!(
+        answer["status"]["token"],
+        "kubernetes;server=https://k8s.example:6443"
+    );
+    // Another cluster: no route, a clear failure (not found, exit 10).
+    let other = info("https://other.example:6443");
+    let env = [
+        ("CREDBOX_CONFIG", config.to_str().unwrap()),
+        ("KUBERNETES_EXEC_INFO", other.as_str()),
+    ];
+    cache.run(&["k8s"], &env).fails(
+        10,
+        "credbox: k8s: not found: no route in credbox's config.toml covers https://other.example:6443",
+    );
+    // No server to route by.
+    let env = [("CREDBOX_CONFIG", config.to_str().unwrap())];
+    cache
+        .run(&["k8s"], &env)
+        .fails(10, "set provideClusterInfo: true");
+}
