@@ -42,6 +42,18 @@ fn api_server(token: Arc<OnceLock<String>>) -> Server {
 /// Runs `kubectl get --raw /version` with a kubeconfig whose user is
 /// `credbox k8s <manifest>` (with `provideClusterInfo: true`).
 fn get_version(kubectl: &Path, cache: &Cache, manifest: &str, server: &str) -> Finished {
+    get_version_with(kubectl, cache, Some(manifest), server, &[])
+}
+
+/// [`get_version`], with `credbox k8s` alone when `manifest` is `None` (a
+/// route chooses), and `env` on top.
+fn get_version_with(
+    kubectl: &Path,
+    cache: &Cache,
+    manifest: Option<&str>,
+    server: &str,
+    env: &[(&str, &str)],
+) -> Finished {
     let home = tempfile::tempdir().unwrap();
     let kubeconfig = home.path().join("kubeconfig");
     let config = json!({
@@ -54,7 +66,7 @@ fn get_version(kubectl: &Path, cache: &Cache, manifest: &str, server: &str) -> F
         "users": [{"name": "credbox", "user": {"exec": {
             "apiVersion": "client.authentication.k8s.io/v1",
             "command": env!("CARGO_BIN_EXE_credbox"),
-            "args": ["k8s", manifest],
+            "args": std::iter::once("k8s").chain(manifest).collect::<Vec<_>>(),
             "interactiveMode": "Never",
             "provideClusterInfo": true,
         }}}],
@@ -69,7 +81,8 @@ fn get_version(kubectl: &Path, cache: &Cache, manifest: &str, server: &str) -> F
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", home.path())
         .env("KUBECONFIG", &kubeconfig)
-        .env("CREDBOX_CACHE_DIR", cache.path());
+        .env("CREDBOX_CACHE_DIR", cache.path())
+        .envs(env.iter().copied());
     run(cmd, CLIENT_DEADLINE).unwrap()
 }
 
@@ -289,4 +302,38 @@ fn without_a_manifest_the_route_for_the_cluster_answers() {
     cache
         .run(&["k8s"], &env)
         .fails(10, "set provideClusterInfo: true");
+}
+
+#[test]
+fn kubectl_with_args_k8s_alone_is_answered_by_the_cluster_s_route() {
+    let Some(kubectl) = client("kubectl", "the Debian package kubectl") else {
+        return;
+    };
+    let echo = manifest("echo-request", GUEST_ECHO_REQUEST, "");
+    let token = Arc::new(OnceLock::new());
+    let server = api_server(token.clone());
+    let expected = format!("kubernetes;server={}", server.origin());
+    token.set(expected.clone()).unwrap();
+    let routes = tempfile::tempdir().unwrap();
+    let config = routes.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[route]]\nurl = \"{}\"\nmanifest = {:?}\n",
+            server.origin(),
+            echo.arg()
+        ),
+    )
+    .unwrap();
+    let env = [("CREDBOX_CONFIG", config.to_str().unwrap())];
+    let finished = get_version_with(&kubectl, &Cache::new(), None, &server.origin(), &env);
+    assert_eq!(finished.code, Some(0), "{finished:#?}");
+    let requests = server.stop();
+    assert!(requests.iter().any(|r| path(r) == "/version"));
+    for request in &requests {
+        assert_eq!(
+            request.header("authorization"),
+            Some(format!("Bearer {expected}").as_str())
+        );
+    }
 }
