@@ -61,6 +61,7 @@ pub mod redact;
 pub mod refresh;
 pub mod request;
 pub mod scaffold;
+pub mod state;
 pub mod units;
 pub mod validation;
 pub mod version;

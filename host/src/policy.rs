@@ -2,13 +2,14 @@
 //!
 //! It merges, in order, credbox's defaults, the manifest and the command
 //! line's flags. Each capability has its own module: [`limits`], [`env`],
-//! [`config`], [`cache`], [`network`].
+//! [`config`], [`cache`], [`network`], [`state`].
 
 pub mod cache;
 pub mod config;
 pub mod env;
 pub mod limits;
 pub mod network;
+pub mod state;
 
 use std::path::PathBuf;
 
@@ -20,6 +21,7 @@ use config::ConfigPolicy;
 use env::EnvPolicy;
 use limits::Limits;
 use network::NetworkPolicy;
+use state::StatePolicy;
 
 /// Settings from the command line that override the manifest.
 #[derive(Debug, Default, Clone)]
@@ -61,6 +63,8 @@ pub struct Policy {
     pub cache: CachePolicy,
     /// Which origins the helper may reach, and the extra TLS roots.
     pub network: NetworkPolicy,
+    /// Whose state the helper reads and writes, and where it is kept.
+    pub state: StatePolicy,
 }
 
 impl Policy {
@@ -96,6 +100,8 @@ impl Policy {
             config: ConfigPolicy::new(manifest.config.clone()),
             cache,
             network,
+            state: StatePolicy::from_config(&manifest.state, loaded.path.as_deref())
+                .map_err(Error::Usage)?,
         };
         policy.apply(overrides)?;
         Ok(policy)
@@ -159,6 +165,7 @@ impl Fingerprint for Policy {
             config,
             cache,
             network,
+            state,
         } = self;
         f.field("name", name);
         f.field("format", format);
@@ -168,6 +175,7 @@ impl Fingerprint for Policy {
         f.field("config", config);
         f.field("cache", cache);
         f.field("network", network);
+        f.field("state", state);
     }
 }
 
