@@ -8,7 +8,7 @@
 //!    Only the binaries are affected (the code is still compiled as PIC,
 //!    so libraries and proc-macros are untouched).
 //! 2. Tells the code which wasmtime (from `Cargo.lock`) and which WIT
-//!    package (from `wit/v0.1.0/helper.wit`) it is built with, for `--version`
+//!    package (from `wit/helper.wit`) it is built with, for `--version`
 //!    and `inspect` (see `src/version.rs`): read from the files that decide
 //!    them, so they cannot drift.
 
@@ -21,7 +21,7 @@ fn main() {
 
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let lock = root.join("Cargo.lock");
-    let wit = root.join("wit/v0.1.0/helper.wit");
+    let wit = root.join("wit/helper.wit");
     println!("cargo:rerun-if-changed={}", lock.display());
     println!("cargo:rerun-if-changed={}", wit.display());
 
@@ -34,11 +34,11 @@ fn main() {
         .trim_matches('"');
     println!("cargo:rustc-env=CREDBOX_WASMTIME_VERSION={wasmtime}");
 
-    let wit = std::fs::read_to_string(&wit).expect("wit/v0.1.0/helper.wit");
+    let wit = std::fs::read_to_string(&wit).expect("wit/helper.wit");
     let package = wit
         .lines()
         .find_map(|l| l.trim().strip_prefix("package "))
-        .expect("a package line in wit/v0.1.0/helper.wit")
+        .expect("a package line in wit/helper.wit")
         .trim_end_matches(';');
     println!("cargo:rustc-env=CREDBOX_WIT_PACKAGE={package}");
 }

@@ -30,14 +30,14 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::files::{self, Links};
 use crate::fingerprint::Fingerprinter;
-use crate::manifest::Format;
 use crate::policy::Policy;
 use crate::private_dir::PrivateDir;
 use crate::request::Request;
 use crate::units::{format_duration, hex_sha256};
+use crate::validation::Credential;
 
 /// Version of the entry format; entries of another version are misses.
-const ENTRY_VERSION: u32 = 2;
+const ENTRY_VERSION: u32 = 3;
 /// How often a waiting process checks whether the lock is free.
 const LOCK_POLL: Duration = Duration::from_millis(5);
 
@@ -140,14 +140,13 @@ fn component_stamp_at(path: &Path, cap: u64, now: SystemTime) -> Result<String> 
     ))
 }
 
-/// A cached credential: the exact text to print.
+/// A cached credential, validated, in the typed form every client renders
+/// (so that one credential serves each client that can use it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Stored {
-    /// What credbox printed (and prints again on a hit).
-    pub output: String,
-    /// The format `output` is in, checked again on every hit.
-    pub format: Format,
+    /// The credential, checked again on every hit.
+    pub credential: Credential,
     /// When it was fetched (Unix ms).
     pub created_ms: u64,
     /// From when the helper is run again ahead of expiry (Unix ms).
@@ -196,7 +195,7 @@ pub struct Entry {
 
 /// Start of every entry file: the format's name, then the hex SHA-256 of
 /// the key and the JSON that follow the newline.
-const ENTRY_MAGIC: &[u8] = b"credbox-entry-v2 ";
+const ENTRY_MAGIC: &[u8] = b"credbox-entry-v3 ";
 /// Largest entry file read: a credential is at most 16 KiB of headers,
 /// JSON-escaped twice.
 const MAX_ENTRY_SIZE: u64 = 1 << 20;
@@ -247,10 +246,10 @@ impl Entry {
             c.created_ms <= c.refresh_ms
                 && c.refresh_ms <= c.expires_ms
                 && c.expires_ms - c.created_ms <= ms(MAX_SPAN)
-                && crate::validation::check_rendered(&c.output, c.format).is_ok()
+                && crate::validation::check(&c.credential).is_ok()
         });
         let failure_ok = self.failure.as_ref().is_none_or(|f| {
-            (3..=9).contains(&f.exit_code)
+            (3..=10).contains(&f.exit_code)
                 && (!f.transient || matches!(f.exit_code, 5 | 6))
                 && f.count >= 1
                 && f.at_ms <= f.retry_ms
@@ -279,19 +278,20 @@ fn hex(bytes: &[u8]) -> String {
     })
 }
 
-/// What a run handed back: the text to print and, when an older
-/// credential stood in for a failed run, a warning for stderr.
+/// What a run handed back: the credential and, when an older credential
+/// stood in for a failed run, a warning for stderr.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
-    /// The exact text for stdout.
-    pub output: String,
+    /// The validated credential, for the client to render.
+    pub credential: Credential,
     /// A one-line warning, without secrets.
     pub warning: Option<String>,
 }
 
-/// What a fresh run of the helper produced: the text and the credential's
-/// own lifetime in seconds, if it gave one.
-pub type Fetched = Result<(String, Option<u64>)>;
+/// What a fresh run of the helper produced: the validated credential and
+/// its own lifetime in seconds, if it has an expiry (counted from the same
+/// clock reading that validated it).
+pub type Fetched = Result<(Credential, Option<u64>)>;
 
 /// Starts a refresh of an entry in the background, handing it the entry's
 /// lock (held: the refresh keeps it until it is done).
@@ -322,11 +322,11 @@ fn ms(d: Duration) -> u64 {
 /// What to do with an entry at a given time, before running anything.
 #[derive(Debug, PartialEq, Eq)]
 enum Decision {
-    /// Print this; no run.
-    Serve(String),
-    /// Print this, still valid, and refresh it (in the background when the
-    /// caller can).
-    ServeAndRefresh(String),
+    /// Answer this; no run.
+    Serve(Credential),
+    /// Answer this, still valid, and refresh it (in the background when
+    /// the caller can).
+    ServeAndRefresh(Credential),
     /// Fail at once with the recorded failure.
     FailFast(Failure),
     /// Run the helper.
@@ -347,7 +347,7 @@ fn decide(entry: Option<&Entry>, now: u64) -> Decision {
         && valid_at(stored, now)
         && now < stored.refresh_ms
     {
-        return Decision::Serve(stored.output.clone());
+        return Decision::Serve(stored.credential.clone());
     }
     if let Some(failure) = &entry.failure
         && now >= failure.at_ms
@@ -358,12 +358,14 @@ fn decide(entry: Option<&Entry>, now: u64) -> Decision {
         // window was already handled by `settle` when the failure was
         // recorded, so serve it the same way here.
         return match &entry.credential {
-            Some(stored) if valid_at(stored, now) => Decision::Serve(stored.output.clone()),
+            Some(stored) if valid_at(stored, now) => Decision::Serve(stored.credential.clone()),
             _ => Decision::FailFast(failure.clone()),
         };
     }
     match &entry.credential {
-        Some(stored) if valid_at(stored, now) => Decision::ServeAndRefresh(stored.output.clone()),
+        Some(stored) if valid_at(stored, now) => {
+            Decision::ServeAndRefresh(stored.credential.clone())
+        }
         _ => Decision::Run,
     }
 }
@@ -385,20 +387,11 @@ impl CredentialCache {
         Entry::decode(&bytes, key)
     }
 
-    /// The entry for `key`, if its credential is of `format`.
-    fn entry_for(&self, key: &CacheKey, format: Format) -> Option<Entry> {
-        self.entry(key).filter(|e| {
-            e.credential
-                .as_ref()
-                .is_none_or(|stored| stored.format == format)
-        })
-    }
-
     /// The fast path: the answer for `key` if the cache alone settles it
     /// (a fresh credential, or a failure inside its backoff), without
     /// locking or running anything.
-    pub fn lookup(&self, key: &CacheKey, format: Format) -> Option<Result<Answer>> {
-        decision_result(decide(self.entry_for(key, format).as_ref(), now_ms()))
+    pub fn lookup(&self, key: &CacheKey) -> Option<Result<Answer>> {
+        decision_result(decide(self.entry(key).as_ref(), now_ms()))
     }
 
     /// Answers `key`: from the cache when it can, else by calling `fetch`
@@ -421,24 +414,23 @@ impl CredentialCache {
         fetch: impl FnOnce() -> Fetched,
         background: Option<Background<'_>>,
     ) -> Result<Answer> {
-        let format = policy.format;
-        match (
-            decide(self.entry_for(key, format).as_ref(), now_ms()),
-            background,
-        ) {
-            (Decision::ServeAndRefresh(output), Some(start)) => {
+        match (decide(self.entry(key).as_ref(), now_ms()), background) {
+            (Decision::ServeAndRefresh(credential), Some(start)) => {
                 let mut warning = None;
                 // Another caller holding the lock is refreshing already.
                 if let Some(lock) = self.try_lock(key)
                     && matches!(
-                        decide(self.entry_for(key, format).as_ref(), now_ms()),
+                        decide(self.entry(key).as_ref(), now_ms()),
                         Decision::ServeAndRefresh(_)
                     )
                     && let Err(e) = start(&lock)
                 {
                     warning = Some(format!("cannot start the background refresh: {e}"));
                 }
-                return Ok(Answer { output, warning });
+                return Ok(Answer {
+                    credential,
+                    warning,
+                });
             }
             // Refreshed here, below.
             (Decision::ServeAndRefresh(_), None) => {}
@@ -452,7 +444,7 @@ impl CredentialCache {
         // stopped by its own deadline, so this is rare), run unlocked:
         // writes are atomic, so the worst case is a duplicate run.
         let _lock = self.lock(key, wait);
-        let entry = self.entry_for(key, format);
+        let entry = self.entry(key);
         match decide(entry.as_ref(), now_ms()) {
             Decision::ServeAndRefresh(_) | Decision::Run => {}
             decision => {
@@ -479,7 +471,7 @@ impl CredentialCache {
     /// no longer needs it, and stores the result. A failure leaves the
     /// credential as it was and is recorded for `credbox status`.
     pub fn refresh(&self, key: &CacheKey, policy: &Policy, fetch: impl FnOnce() -> Fetched) {
-        let entry = self.entry_for(key, policy.format);
+        let entry = self.entry(key);
         if !matches!(
             decide(entry.as_ref(), now_ms()),
             Decision::ServeAndRefresh(_) | Decision::Run
@@ -489,6 +481,21 @@ impl CredentialCache {
         let (entry, _) = settle(entry, fetch(), policy, now_ms());
         self.store(key, entry);
         self.sweep();
+    }
+
+    /// Removes the entry of `key` (its credential and any remembered
+    /// failure), under the entry's lock so that no run in progress writes
+    /// it back from before. Returns whether there was one.
+    pub fn forget(&self, key: &CacheKey) -> Result<bool> {
+        let _lock = self.lock(key, Duration::from_secs(10));
+        let there = self.entry(key).is_some();
+        match self.store(key, None) {
+            None => Ok(there),
+            Some(warning) => Err(Error::Environment {
+                message: warning,
+                hint: "check the cache directory's permissions".into(),
+            }),
+        }
     }
 
     /// Writes (or, for `None`, removes) the entry of `key`; a warning when
@@ -649,8 +656,8 @@ fn lock_name(key: &CacheKey) -> String {
 /// Turns a decision that needs no run into its answer.
 fn decision_result(decision: Decision) -> Option<Result<Answer>> {
     match decision {
-        Decision::Serve(output) | Decision::ServeAndRefresh(output) => Some(Ok(Answer {
-            output,
+        Decision::Serve(credential) | Decision::ServeAndRefresh(credential) => Some(Ok(Answer {
+            credential,
             warning: None,
         })),
         Decision::FailFast(failure) => Some(Err(Error::CachedFailure {
@@ -673,10 +680,10 @@ fn settle(
 ) -> (Option<Entry>, Result<Answer>) {
     let previous_credential = previous.as_ref().and_then(|e| e.credential.clone());
     match fetched {
-        Ok((output, expires_in)) => {
+        Ok((credential, expires_in)) => {
             let lifetime = policy.cache.lifetime(expires_in);
             let answer = Ok(Answer {
-                output: output.clone(),
+                credential: credential.clone(),
                 warning: None,
             });
             if lifetime.is_zero() {
@@ -687,8 +694,7 @@ fn settle(
                 version: ENTRY_VERSION,
                 helper: policy.name.clone(),
                 credential: Some(Stored {
-                    output,
-                    format: policy.format,
+                    credential,
                     created_ms: now,
                     refresh_ms: now.saturating_add(ms(lifetime.saturating_sub(window))),
                     expires_ms: now.saturating_add(ms(lifetime)),
@@ -720,7 +726,7 @@ fn settle(
             let mut credential = previous_credential;
             let answer = match &credential {
                 Some(stored) if valid_at(stored, now) => Ok(Answer {
-                    output: stored.output.clone(),
+                    credential: stored.credential.clone(),
                     warning: Some(format!(
                         "refresh failed ({error}); serving the credential that is still valid for {}",
                         format_duration(Duration::from_millis(stored.expires_ms - now))
@@ -733,7 +739,7 @@ fn settle(
                         && now < stale_until(stored) =>
                 {
                     let answer = Ok(Answer {
-                        output: stored.output.clone(),
+                        credential: stored.credential.clone(),
                         warning: Some(format!(
                             "{error}; serving a credential that expired {} ago ([cache] stale_if_error)",
                             format_duration(Duration::from_secs(
@@ -765,13 +771,38 @@ fn settle(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::NetworkTable;
+    use crate::manifest::{Format, NetworkTable};
     use crate::policy::network::NetworkPolicy;
     use std::os::unix::fs::PermissionsExt;
     use std::path::Path;
 
     fn policy() -> Policy {
         Policy::for_component(Path::new("h.wasm"))
+    }
+
+    /// Test credentials stand for their text: one header carrying it.
+    impl From<&str> for Credential {
+        fn from(text: &str) -> Credential {
+            Credential {
+                headers: vec![("X-Text".into(), text.trim_end_matches('\n').into())],
+                ..Credential::default()
+            }
+        }
+    }
+
+    impl Answer {
+        /// The text a test credential stands for.
+        fn output(&self) -> String {
+            format!("{}\n", self.credential.headers[0].1)
+        }
+    }
+
+    /// A fetched credential that stands for `text` and expires in
+    /// `expires_in` seconds from the system clock.
+    fn fetched(text: &str, expires_in: Option<u64>) -> Fetched {
+        let mut credential = Credential::from(text);
+        credential.expires_at = expires_in.map(|s| now_ms() / 1000 + s);
+        Ok((credential, expires_in))
     }
 
     fn fresh(output: &str, now: u64) -> Entry {
@@ -815,7 +846,7 @@ mod tests {
             refresh_at,
         );
         let answer = answer.unwrap();
-        assert_eq!(answer.output, "old\n");
+        assert_eq!(answer.output(), "old\n");
         assert!(answer.warning.unwrap().contains("refresh failed"));
         let entry = entry.unwrap();
         assert_eq!(entry.failure.as_ref().unwrap().count, 1);
@@ -830,7 +861,7 @@ mod tests {
     fn stale_if_error_is_bounded_and_only_for_transient_failures() {
         let mut p = policy();
         p.cache.stale_if_error = Duration::from_secs(60);
-        let entry = settle(None, Ok(("old\n".into(), None)), &p, 0).0.unwrap();
+        let entry = settle(None, fetched("old\n", None), &p, 0).0.unwrap();
         let expired = entry.credential.as_ref().unwrap().expires_ms + 1_000;
 
         let (_, answer) = settle(
@@ -858,7 +889,7 @@ mod tests {
             expired,
         );
         let answer = answer.unwrap();
-        assert_eq!(answer.output, "old\n");
+        assert_eq!(answer.output(), "old\n");
         assert!(answer.warning.unwrap().contains("expired 1s ago"));
         assert_eq!(
             decide(stale.as_ref(), expired + 1),
@@ -930,9 +961,20 @@ mod tests {
     fn usage_errors_are_not_remembered_and_short_lifetimes_not_stored() {
         let (entry, answer) = settle(None, Err(Error::Usage("bad".into())), &policy(), 0);
         assert!(entry.is_none() && answer.is_err());
-        let (entry, answer) = settle(None, Ok(("x\n".into(), Some(10))), &policy(), 0);
+        let (entry, answer) = settle(
+            None,
+            Ok((
+                Credential {
+                    expires_at: Some(10),
+                    ..Credential::from("x\n")
+                },
+                Some(10),
+            )),
+            &policy(),
+            0,
+        );
         assert!(entry.is_none(), "expires within the skew: not reusable");
-        assert_eq!(answer.unwrap().output, "x\n");
+        assert_eq!(answer.unwrap().output(), "x\n");
     }
 
     #[test]
@@ -971,6 +1013,7 @@ mod tests {
                 "cache.ttl",
                 Box::new(|p| p.cache.ttl += Duration::from_secs(1)),
             ),
+            ("cache.share", Box::new(|p| p.cache.share = true)),
             (
                 "cache.stale_if_error",
                 Box::new(|p| p.cache.stale_if_error += Duration::from_secs(1)),
@@ -1022,19 +1065,50 @@ mod tests {
         assert_eq!(base, CacheKey::new(&moved, "aa", &r, &[]));
         check("the component's stamp", CacheKey::new(&p, "ab", &r, &[]));
         // The request, field by field, and the environment's values.
+        use crate::request::{CargoRequest, Client, GitRequest};
+        let git = |f: fn(&mut GitRequest)| {
+            let mut g = GitRequest::default();
+            f(&mut g);
+            Request::new(Client::Git(g))
+        };
+        let cargo = |f: fn(&mut CargoRequest)| {
+            let mut c = CargoRequest::default();
+            f(&mut c);
+            Request::new(Client::Cargo(c))
+        };
         let request_changes = [
-            Request {
-                purpose: Format::ApiKey,
-                ..Request::default()
-            },
-            Request {
+            Request::new(Client::ApiKey),
+            Request::new(Client::Headers {
                 mcp_server_name: Some("github".into()),
-                ..Request::default()
-            },
-            Request {
+                mcp_server_url: None,
+            }),
+            Request::new(Client::Headers {
+                mcp_server_name: None,
                 mcp_server_url: Some("https://mcp.example".into()),
-                ..Request::default()
-            },
+            }),
+            Request::new(Client::Aws),
+            Request::new(Client::Any),
+            Request::new(Client::Docker {
+                server_url: String::new(),
+            }),
+            Request::new(Client::Docker {
+                server_url: "ghcr.io".into(),
+            }),
+            Request::new(Client::Kubernetes { server: None }),
+            Request::new(Client::Kubernetes {
+                server: Some("https://k8s.example".into()),
+            }),
+            git(|_| {}),
+            git(|g| g.protocol = Some("https".into())),
+            git(|g| g.host = Some("example.com".into())),
+            git(|g| g.path = Some("org/repo.git".into())),
+            git(|g| g.username = Some("me".into())),
+            git(|g| g.wwwauth = vec!["Bearer realm=x".into()]),
+            cargo(|_| {}),
+            cargo(|c| c.registry_name = Some("corp".into())),
+            cargo(|c| c.index_url = "sparse+https://r.example/".into()),
+            cargo(|c| c.operation = "publish".into()),
+            cargo(|c| c.crate_name = Some("serde".into())),
         ];
         for (i, request) in request_changes.iter().enumerate() {
             check(
@@ -1067,12 +1141,12 @@ mod tests {
         ] {
             dir.write_atomic(&entry_name(&key), junk).unwrap();
             assert_eq!(cache.entry(&key), None);
-            assert!(cache.lookup(&key, Format::Headers).is_none());
+            assert!(cache.lookup(&key).is_none());
         }
-        let answer = answer_of(&cache, &key, || Ok((FRESH.into(), None)), None);
-        assert_eq!(answer.output, FRESH);
+        let answer = answer_of(&cache, &key, || fetched(FRESH, None), None);
+        assert_eq!(answer.output(), FRESH);
         let answer = answer_of(&cache, &key, || panic!("must not run"), None);
-        assert_eq!(answer.output, FRESH);
+        assert_eq!(answer.output(), FRESH);
         assert_eq!(cache.entries().len(), 1);
         assert_eq!(cache.clear(Some("other")).unwrap(), 0);
         assert_eq!(cache.clear(Some("h")).unwrap(), 1);
@@ -1201,8 +1275,8 @@ mod tests {
     fn lifetimes_saturate_instead_of_wrapping() {
         let mut p = policy();
         p.cache.ttl = Duration::MAX;
-        let (entry, answer) = settle(None, Ok((FRESH.into(), None)), &p, u64::MAX - 5);
-        assert_eq!(answer.unwrap().output, FRESH);
+        let (entry, answer) = settle(None, fetched(FRESH, None), &p, u64::MAX - 5);
+        assert_eq!(answer.unwrap().output(), FRESH);
         let stored = entry.unwrap().credential.unwrap();
         assert_eq!(stored.expires_ms, u64::MAX);
         assert!(stored.created_ms <= stored.refresh_ms && stored.refresh_ms <= stored.expires_ms);
@@ -1335,27 +1409,33 @@ mod tests {
                 "an injected header",
                 Entry {
                     credential: Some(Stored {
-                        output: "not json\r\nX-Injected: 1\n".into(),
+                        credential: Credential {
+                            headers: vec![("A".into(), "x\r\nX-Injected: 1".into())],
+                            ..Credential::default()
+                        },
                         ..stored.clone()
                     }),
                     ..entry.clone()
                 },
             ),
             (
-                "empty output",
+                "an empty credential",
                 Entry {
                     credential: Some(Stored {
-                        output: String::new(),
+                        credential: Credential::default(),
                         ..stored.clone()
                     }),
                     ..entry.clone()
                 },
             ),
             (
-                "headers as an API key",
+                "a token with a newline",
                 Entry {
                     credential: Some(Stored {
-                        format: Format::ApiKey,
+                        credential: Credential {
+                            token: Some("abc\nprotocol=http".into()),
+                            ..Credential::default()
+                        },
                         ..stored.clone()
                     }),
                     ..entry.clone()
@@ -1408,11 +1488,11 @@ mod tests {
         }
         let start = Instant::now();
         assert_eq!(cache.entry(&key), None);
-        let answer = answer_of(&cache, &key, || Ok((FRESH.into(), None)), None);
+        let answer = answer_of(&cache, &key, || fetched(FRESH, None), None);
         assert_eq!(
             answer,
             Answer {
-                output: FRESH.into(),
+                credential: FRESH.into(),
                 warning: None
             }
         );
@@ -1432,8 +1512,8 @@ mod tests {
         // removed.
         std::fs::create_dir(cache.dir.path().join(entry_name(&key))).unwrap();
         for expires_in in [None, Some(20)] {
-            let answer = answer_of(&cache, &key, || Ok((FRESH.into(), expires_in)), None);
-            assert_eq!(answer.output, FRESH);
+            let answer = answer_of(&cache, &key, || fetched(FRESH, expires_in), None);
+            assert_eq!(answer.output(), FRESH);
             let warning = answer.warning.unwrap();
             assert!(
                 warning.contains("the cache could not be updated"),
@@ -1449,7 +1529,7 @@ mod tests {
         let (_root, cache, key) = cache_in(&temp);
         let other = CacheKey::new(&policy(), "ab", &Request::default(), &[]);
         let third = CacheKey::new(&policy(), "ac", &Request::default(), &[]);
-        answer_of(&cache, &key, || Ok((FRESH.into(), None)), None);
+        answer_of(&cache, &key, || fetched(FRESH, None), None);
         let held = cache.try_lock(&other).unwrap();
         drop(cache.dir.lock_file(&lock_name(&third)).unwrap());
         cache.sweep();
@@ -1481,7 +1561,7 @@ mod tests {
         };
         for _ in 0..3 {
             let answer = answer_of(&cache, &key, || panic!("no run here"), Some(&start));
-            assert_eq!(answer.output, FRESH);
+            assert_eq!(answer.output(), FRESH);
         }
         assert_eq!(
             started.borrow().len(),
@@ -1489,10 +1569,10 @@ mod tests {
             "one refresh, while it holds the lock"
         );
         // The refresh: runs the helper and stores its answer.
-        cache.refresh(&key, &policy(), || Ok(("{\"A\":\"new\"}\n".into(), None)));
+        cache.refresh(&key, &policy(), || fetched("{\"A\":\"new\"}\n", None));
         started.borrow_mut().clear();
         let answer = answer_of(&cache, &key, || panic!("no run"), Some(&start));
-        assert_eq!(answer.output, "{\"A\":\"new\"}\n");
+        assert_eq!(answer.output(), "{\"A\":\"new\"}\n");
         // A refresh that finds the entry fresh does nothing.
         cache.refresh(&key, &policy(), || panic!("no run: fresh"));
 
@@ -1507,7 +1587,7 @@ mod tests {
         assert_eq!(after.credential, entry.credential);
         assert_eq!(after.failure.unwrap().message, "unavailable: down");
         let answer = answer_of(&cache, &key, || panic!("no run"), Some(&start));
-        assert_eq!(answer.output, FRESH);
+        assert_eq!(answer.output(), FRESH);
         assert!(started.borrow().is_empty(), "no refresh within the backoff");
     }
 }

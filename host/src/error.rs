@@ -41,6 +41,10 @@ pub enum Error {
     /// The provider could not be reached: a transient failure.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// The helper has no credential for what was asked (another registry,
+    /// host or cluster): each client protocol's own "not found".
+    #[error("not found: {0}")]
+    NotFound(String),
     /// The helper executed more instructions than its fuel budget.
     #[error("fuel exhausted after {0} instructions")]
     FuelExhausted(u64),
@@ -127,6 +131,7 @@ impl Error {
             Error::InvalidOutput(_) => 7,
             Error::HelperFailed(_) | Error::HelperError(_) => 8,
             Error::RequestDenied { .. } => 9,
+            Error::NotFound(_) => 10,
             Error::CachedFailure { exit_code, .. } => *exit_code,
         }
     }
@@ -143,6 +148,9 @@ impl Error {
             }
             Error::Denied(_) => "the provider refused the secret: check or renew it",
             Error::Unavailable(_) => "transient: check the network or VPN and try again",
+            Error::NotFound(_) => {
+                "this helper has no credential for it: point the client (or a route) at the helper that has"
+            }
             Error::FuelExhausted(_) => {
                 "the helper looped or worked too hard; raise [limits] fuel or --fuel if it is legitimate"
             }
@@ -228,6 +236,7 @@ impl Error {
             Error::Misconfigured(m) => Error::Misconfigured(r(m)),
             Error::Denied(m) => Error::Denied(r(m)),
             Error::Unavailable(m) => Error::Unavailable(r(m)),
+            Error::NotFound(m) => Error::NotFound(r(m)),
             Error::InvalidOutput(m) => Error::InvalidOutput(r(m)),
             Error::HelperFailed(m) => Error::HelperFailed(r(m)),
             Error::HelperError(m) => Error::HelperError(r(m)),
@@ -275,6 +284,7 @@ impl Error {
             HelperErrorKind::Misconfigured => Error::Misconfigured(message),
             HelperErrorKind::Denied => Error::Denied(message),
             HelperErrorKind::Unavailable => Error::Unavailable(message),
+            HelperErrorKind::NotFound => Error::NotFound(message),
             HelperErrorKind::Other => Error::HelperError(message),
         }
     }
@@ -338,6 +348,8 @@ pub enum HelperErrorKind {
     Denied,
     /// `unavailable`: exit 5, transient.
     Unavailable,
+    /// `not-found` (0.2.0): exit 10, remembered.
+    NotFound,
     /// `other`: exit 8.
     Other,
 }

@@ -38,28 +38,42 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::engine::EPOCH_TICK;
 use crate::error::{Error, GuestFailure, HelperErrorKind, Result};
-use crate::manifest::Format;
 use crate::network::HttpHooks;
 use crate::policy::Policy;
 use crate::policy::config::ConfigPolicy;
 use crate::redact::Redactor;
-use crate::request::Request;
+use crate::request::{Client, Request};
 use crate::units::first_line;
 use log::{GuestLog, LogLevel};
 use stdio::Captured;
 
-/// Host bindings for the `credbox:helper/helper` world. Host calls are
-/// async so the deadline can cancel a guest blocked inside one.
+/// Host bindings for the `credbox:helper/helper` world, both versions.
+/// Host calls are sync; the deadline still cancels a guest blocked in
+/// WASI's own async calls (sleeps, streams).
 mod bindings {
-    wasmtime::component::bindgen!({
-        path: "../wit/v0.1.0",
-        world: "helper",
-        exports: { default: async },
-    });
+    /// `credbox:helper@0.1.0`, frozen (wit/v0.1.0): its components keep
+    /// running unchanged.
+    pub mod v1 {
+        wasmtime::component::bindgen!({
+            path: "../wit/v0.1.0",
+            world: "helper",
+            exports: { default: async },
+        });
+    }
+    /// `credbox:helper@0.2.0` (wit/helper.wit).
+    pub mod v2 {
+        wasmtime::component::bindgen!({
+            path: "../wit",
+            world: "helper",
+            exports: { default: async },
+        });
+    }
 }
 
-use bindings::credbox::helper::{host as wit_host, types as wit};
-use bindings::{Helper, HelperPre};
+use bindings::v1::credbox::helper::{host as v1_host, types as v1};
+use bindings::v2::credbox::helper::{
+    host as v2_host, keys as v2_keys, state as v2_state, types as v2, user as v2_user,
+};
 
 /// Most table elements a guest may have (function tables of real programs
 /// hold a few thousand).
@@ -80,15 +94,50 @@ pub const FIELD_SIZE_LIMIT: usize = 16 << 10;
 pub const MAX_RANDOM_BYTES: u64 = 64 << 10;
 
 /// A credential as the guest returned it, in host types: not yet checked
-/// (see [`crate::validation`]).
+/// (see [`crate::validation`]). A 0.1.0 component fills only headers,
+/// token and `expires_in`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RawCredential {
     /// Header names and values, in order.
     pub headers: Vec<(String, String)>,
     /// A single token.
     pub token: Option<String>,
+    /// A username and its secret.
+    pub user_secret: Option<(String, String)>,
+    /// AWS access key id, secret access key and session token.
+    pub aws: Option<(String, String, Option<String>)>,
     /// Lifetime in seconds, when the helper knows it.
     pub expires_in: Option<u64>,
+    /// End of validity in Unix seconds, when the helper knows it.
+    pub expires_at: Option<u64>,
+}
+
+/// Which `credbox:helper` world a component targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorldVersion {
+    /// `credbox:helper@0.1.0`.
+    V0_1,
+    /// `credbox:helper@0.2.0`.
+    V0_2,
+}
+
+impl WorldVersion {
+    /// The world's full name, such as `credbox:helper/helper@0.2.0`.
+    pub fn world(self) -> &'static str {
+        match self {
+            WorldVersion::V0_1 => "credbox:helper/helper@0.1.0",
+            WorldVersion::V0_2 => "credbox:helper/helper@0.2.0",
+        }
+    }
+}
+
+/// Whether a run may talk to the user: only `credbox login` may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `fetch`: never interactive.
+    Fetch,
+    /// `login`: `user.show` reaches the terminal.
+    Login,
 }
 
 /// How a run reports, as opposed to what it may do.
@@ -122,6 +171,7 @@ struct HostState {
     config: ConfigPolicy,
     env: Vec<(String, String)>,
     log: GuestLog,
+    mode: Mode,
 }
 
 impl WasiView for HostState {
@@ -143,26 +193,110 @@ impl WasiHttpView for HostState {
     }
 }
 
-impl wit::Host for HostState {}
-
-impl wit_host::Host for HostState {
-    fn get_config(&mut self, name: String) -> Option<String> {
-        self.config.get(&name).map(str::to_owned).or_else(|| {
+impl HostState {
+    fn get_config(&self, name: &str) -> Option<String> {
+        self.config.get(name).map(str::to_owned).or_else(|| {
             self.env
                 .iter()
-                .find(|(n, _)| *n == name)
+                .find(|(n, _)| n == name)
                 .map(|(_, v)| v.clone())
         })
     }
+}
 
-    fn log(&mut self, level: wit_host::Level, message: String) {
+impl v1::Host for HostState {}
+
+impl v1_host::Host for HostState {
+    fn get_config(&mut self, name: String) -> Option<String> {
+        HostState::get_config(self, &name)
+    }
+
+    fn log(&mut self, level: v1_host::Level, message: String) {
         let level = match level {
-            wit_host::Level::Debug => LogLevel::Debug,
-            wit_host::Level::Info => LogLevel::Info,
-            wit_host::Level::Warn => LogLevel::Warn,
-            wit_host::Level::Error => LogLevel::Error,
+            v1_host::Level::Debug => LogLevel::Debug,
+            v1_host::Level::Info => LogLevel::Info,
+            v1_host::Level::Warn => LogLevel::Warn,
+            v1_host::Level::Error => LogLevel::Error,
         };
         self.log.log(level, &message);
+    }
+}
+
+impl v2::Host for HostState {}
+
+impl v2_host::Host for HostState {
+    fn get_config(&mut self, name: String) -> Option<String> {
+        HostState::get_config(self, &name)
+    }
+
+    fn log(&mut self, level: v2_host::Level, message: String) {
+        let level = match level {
+            v2_host::Level::Debug => LogLevel::Debug,
+            v2_host::Level::Info => LogLevel::Info,
+            v2_host::Level::Warn => LogLevel::Warn,
+            v2_host::Level::Error => LogLevel::Error,
+        };
+        self.log.log(level, &message);
+    }
+}
+
+impl v2_state::Host for HostState {
+    fn get(&mut self, _name: String) -> std::result::Result<Option<String>, v2::Error> {
+        Err(no_state())
+    }
+
+    fn set(&mut self, _name: String, _value: String) -> std::result::Result<(), v2::Error> {
+        Err(no_state())
+    }
+
+    fn delete(&mut self, _name: String) -> std::result::Result<(), v2::Error> {
+        Err(no_state())
+    }
+}
+
+/// Until the state store is wired in: no helper has state.
+fn no_state() -> v2::Error {
+    v2::Error::Misconfigured("credbox keeps no state for this helper".into())
+}
+
+impl v2_keys::Host for HostState {
+    fn info(&mut self, name: String) -> std::result::Result<v2_keys::KeyInfo, v2::Error> {
+        Err(no_key(&name))
+    }
+
+    fn sign(
+        &mut self,
+        name: String,
+        _algorithm: v2_keys::Algorithm,
+        _data: Vec<u8>,
+    ) -> std::result::Result<Vec<u8>, v2::Error> {
+        Err(no_key(&name))
+    }
+}
+
+/// The error for a key the manifest does not name. The name is the
+/// guest's text: cut, it goes through the run's redactor with the rest of
+/// the message.
+fn no_key(name: &str) -> v2::Error {
+    v2::Error::Misconfigured(format!(
+        "no key named `{}` in the manifest's [keys]",
+        crate::redact::one_line(name, 128)
+    ))
+}
+
+impl v2_user::Host for HostState {
+    fn show(&mut self, message: String) -> std::result::Result<(), v2::Error> {
+        match self.mode {
+            Mode::Fetch => Err(v2::Error::Misconfigured(
+                "the helper asked to show the user a message outside `credbox login` \
+                 (fetch never interacts; log in first)"
+                    .into(),
+            )),
+            Mode::Login => {
+                self.log.show(&message);
+                Ok(())
+            }
+        }
     }
 }
 
@@ -245,32 +379,80 @@ impl Drop for EpochTicker {
     }
 }
 
-/// Links `component` against WASI and credbox's `host` interface, and checks
-/// that it exports what the `helper` world requires. `path` is only used in
-/// messages.
-fn prepare(engine: &Engine, component: &Component, path: &Path) -> Result<HelperPre<HostState>> {
+/// A component linked and checked against one version of the world.
+enum Pre {
+    V1(bindings::v1::HelperPre<HostState>),
+    V2(bindings::v2::HelperPre<HostState>),
+}
+
+impl Pre {
+    fn version(&self) -> WorldVersion {
+        match self {
+            Pre::V1(_) => WorldVersion::V0_1,
+            Pre::V2(_) => WorldVersion::V0_2,
+        }
+    }
+}
+
+/// Whether `component` names `credbox:helper@0.1.0` in an import or export.
+fn names_v0_1(engine: &Engine, component: &Component) -> bool {
+    let ty = component.component_type();
+    let named = |name: &str| name.starts_with("credbox:helper/") && name.ends_with("@0.1.0");
+    ty.imports(engine).any(|(name, _)| named(name))
+        || ty.exports(engine).any(|(name, _)| named(name))
+}
+
+/// Links `component` against WASI and credbox's interfaces, and checks
+/// that it exports what the `helper` world requires: the 0.1.0 world for a
+/// component that names `credbox:helper@0.1.0`, else 0.2.0 (and 0.1.0 if
+/// that fails, for a component that imports nothing of credbox's). `path`
+/// is only used in messages.
+fn prepare(engine: &Engine, component: &Component, path: &Path) -> Result<Pre> {
     let mut linker = Linker::<HostState>::new(engine);
     let internal =
         |e: wasmtime::Error| Error::Internal(format!("cannot link WASI: {}", first_line(&e)));
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(internal)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(internal)?;
-    Helper::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).map_err(internal)?;
-    let misfit = |e: wasmtime::Error| {
+    let misfit = |version: WorldVersion, e: wasmtime::Error| {
         Error::Usage(format!(
-            "{} does not fit the credbox:helper/helper@0.1.0 world: {}",
+            "{} does not fit the {} world: {}",
             path.display(),
+            version.world(),
             first_line(&e)
         ))
     };
-    let pre = linker.instantiate_pre(component).map_err(misfit)?;
-    HelperPre::new(pre).map_err(misfit)
+    let v1 = |mut linker: Linker<HostState>| -> Result<Pre> {
+        bindings::v1::Helper::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+            .map_err(internal)?;
+        let pre = linker
+            .instantiate_pre(component)
+            .map_err(|e| misfit(WorldVersion::V0_1, e))?;
+        bindings::v1::HelperPre::new(pre)
+            .map(Pre::V1)
+            .map_err(|e| misfit(WorldVersion::V0_1, e))
+    };
+    if names_v0_1(engine, component) {
+        return v1(linker);
+    }
+    let fallback = linker.clone();
+    bindings::v2::Helper::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).map_err(internal)?;
+    let v2 = linker
+        .instantiate_pre(component)
+        .map_err(|e| misfit(WorldVersion::V0_2, e))
+        .and_then(|pre| {
+            bindings::v2::HelperPre::new(pre)
+                .map(Pre::V2)
+                .map_err(|e| misfit(WorldVersion::V0_2, e))
+        });
+    // The 0.2.0 error is the one to show: it is the world to write for.
+    v2.or_else(|e| v1(fallback).map_err(|_| e))
 }
 
 /// Checks, without running it, that `component` can be instantiated by
 /// credbox: its imports are all provided and it exports `fetch` with the
-/// right type.
-pub fn check(engine: &Engine, component: &Component, path: &Path) -> Result<()> {
-    prepare(engine, component, path).map(drop)
+/// right type. Returns the world version it targets.
+pub fn check(engine: &Engine, component: &Component, path: &Path) -> Result<WorldVersion> {
+    prepare(engine, component, path).map(|pre| pre.version())
 }
 
 /// The redactor of a run: it knows every value credbox hands the helper
@@ -329,6 +511,7 @@ pub fn run(
         },
         config: policy.config.clone(),
         env,
+        mode: Mode::Fetch,
         log: GuestLog::new(
             &policy.name,
             redactor.clone(),
@@ -351,26 +534,33 @@ pub fn run(
         .enable_all()
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
-    let req = wit::Request {
-        purpose: match request.purpose {
-            Format::Headers => wit::Purpose::Headers,
-            Format::ApiKey => wit::Purpose::ApiKey,
-        },
-        mcp_server_name: request.mcp_server_name.clone(),
-        mcp_server_url: request.mcp_server_url.clone(),
-    };
-
     let ticker = EpochTicker::start(engine);
     let guest = async {
         // The error, and whether it happened while instantiating.
-        let helper = match pre.instantiate_async(&mut store).await {
-            Ok(helper) => helper,
-            Err(e) => return Err((e, true)),
-        };
-        helper
-            .call_fetch(&mut store, &req)
-            .await
-            .map_err(|e| (e, false))
+        match &pre {
+            Pre::V1(pre) => {
+                let helper = pre
+                    .instantiate_async(&mut store)
+                    .await
+                    .map_err(|e| (e, true))?;
+                let outcome = helper
+                    .call_fetch(&mut store, &v1_request(request))
+                    .await
+                    .map_err(|e| (e, false))?;
+                Ok(outcome.map(from_v1).map_err(from_v1_error))
+            }
+            Pre::V2(pre) => {
+                let helper = pre
+                    .instantiate_async(&mut store)
+                    .await
+                    .map_err(|e| (e, true))?;
+                let outcome = helper
+                    .call_fetch(&mut store, &v2_request(request))
+                    .await
+                    .map_err(|e| (e, false))?;
+                Ok(outcome.map(from_v2).map_err(from_v2_error))
+            }
+        }
     };
     // The timer is made inside the runtime: tokio 1.54.1 timers need its
     // handle when created.
@@ -395,16 +585,8 @@ pub fn run(
             },
             &redactor,
         )),
-        Ok(Ok(Err(error))) => Err(helper_error(error, &redactor)),
-        Ok(Ok(Ok(credential))) => Ok(RawCredential {
-            headers: credential
-                .headers
-                .into_iter()
-                .map(|h| (h.name, h.value))
-                .collect(),
-            token: credential.token,
-            expires_in: credential.expires_in,
-        }),
+        Ok(Ok(Err((kind, message)))) => Err(Error::from_helper(kind, &message, &redactor)),
+        Ok(Ok(Ok(credential))) => Ok(credential),
     };
     if options.log_level <= LogLevel::Info {
         replay_stdio(&mut store.data_mut().log, &redactor, &stdout, &stderr);
@@ -421,15 +603,113 @@ pub fn run(
     }
 }
 
-/// A helper's own error: its kind, and its message redacted and capped.
-fn helper_error(error: wit::Error, redactor: &Redactor) -> Error {
-    let (kind, message) = match error {
-        wit::Error::Misconfigured(m) => (HelperErrorKind::Misconfigured, m),
-        wit::Error::Denied(m) => (HelperErrorKind::Denied, m),
-        wit::Error::Unavailable(m) => (HelperErrorKind::Unavailable, m),
-        wit::Error::Other(m) => (HelperErrorKind::Other, m),
+/// The request in the 0.1.0 world's terms: it knows headers (with the MCP
+/// server) and API keys; every other client reaches a 0.1.0 helper as a
+/// request for headers, whose token or headers the client then uses.
+fn v1_request(request: &Request) -> v1::Request {
+    let (purpose, name, url) = match &request.client {
+        Client::ApiKey => (v1::Purpose::ApiKey, None, None),
+        Client::Headers {
+            mcp_server_name,
+            mcp_server_url,
+        } => (
+            v1::Purpose::Headers,
+            mcp_server_name.clone(),
+            mcp_server_url.clone(),
+        ),
+        _ => (v1::Purpose::Headers, None, None),
     };
-    Error::from_helper(kind, &message, redactor)
+    v1::Request {
+        purpose,
+        mcp_server_name: name,
+        mcp_server_url: url,
+    }
+}
+
+fn v2_request(request: &Request) -> v2::Request {
+    let client = match &request.client {
+        Client::Headers {
+            mcp_server_name,
+            mcp_server_url,
+        } => v2::Client::Headers(v2::McpServer {
+            name: mcp_server_name.clone(),
+            url: mcp_server_url.clone(),
+        }),
+        Client::ApiKey => v2::Client::ApiKey,
+        Client::Git(git) => v2::Client::Git(v2::GitRequest {
+            protocol: git.protocol.clone(),
+            host: git.host.clone(),
+            path: git.path.clone(),
+            username: git.username.clone(),
+            wwwauth: git.wwwauth.clone(),
+        }),
+        Client::Docker { server_url } => v2::Client::Docker(v2::DockerRequest {
+            server_url: server_url.clone(),
+        }),
+        Client::Aws => v2::Client::Aws,
+        Client::Kubernetes { server } => v2::Client::Kubernetes(v2::KubernetesRequest {
+            server: server.clone(),
+        }),
+        Client::Cargo(cargo) => v2::Client::Cargo(v2::CargoRequest {
+            registry_name: cargo.registry_name.clone(),
+            index_url: cargo.index_url.clone(),
+            operation: cargo.operation.clone(),
+            crate_name: cargo.crate_name.clone(),
+        }),
+        Client::Any => v2::Client::Any,
+    };
+    v2::Request { client }
+}
+
+fn from_v1(credential: v1::Credential) -> RawCredential {
+    RawCredential {
+        headers: credential
+            .headers
+            .into_iter()
+            .map(|h| (h.name, h.value))
+            .collect(),
+        token: credential.token,
+        expires_in: credential.expires_in,
+        ..RawCredential::default()
+    }
+}
+
+fn from_v2(credential: v2::Credential) -> RawCredential {
+    RawCredential {
+        headers: credential
+            .headers
+            .into_iter()
+            .map(|h| (h.name, h.value))
+            .collect(),
+        token: credential.token,
+        user_secret: credential.user_secret.map(|u| (u.username, u.secret)),
+        aws: credential
+            .aws
+            .map(|a| (a.access_key_id, a.secret_access_key, a.session_token)),
+        expires_in: credential.expires_in,
+        expires_at: credential.expires_at,
+    }
+}
+
+/// A helper's own error: its kind and its message (redacted and capped by
+/// [`Error::from_helper`]).
+fn from_v1_error(error: v1::Error) -> (HelperErrorKind, String) {
+    match error {
+        v1::Error::Misconfigured(m) => (HelperErrorKind::Misconfigured, m),
+        v1::Error::Denied(m) => (HelperErrorKind::Denied, m),
+        v1::Error::Unavailable(m) => (HelperErrorKind::Unavailable, m),
+        v1::Error::Other(m) => (HelperErrorKind::Other, m),
+    }
+}
+
+fn from_v2_error(error: v2::Error) -> (HelperErrorKind, String) {
+    match error {
+        v2::Error::Misconfigured(m) => (HelperErrorKind::Misconfigured, m),
+        v2::Error::Denied(m) => (HelperErrorKind::Denied, m),
+        v2::Error::Unavailable(m) => (HelperErrorKind::Unavailable, m),
+        v2::Error::NotFound(m) => (HelperErrorKind::NotFound, m),
+        v2::Error::Other(m) => (HelperErrorKind::Other, m),
+    }
 }
 
 /// When the helper's requests must be done: a tenth of the timeout before

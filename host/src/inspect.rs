@@ -83,7 +83,7 @@ impl Inspection {
 
     /// One line on the world: which one, and whether this credbox runs it.
     pub fn world_summary(&self) -> String {
-        let runs = version::world();
+        let runs = version::worlds();
         match (&self.world(), &self.fits) {
             (Some(world), Ok(())) => format!("{world} (this credbox runs {runs})"),
             (Some(world), Err(why)) => format!("{world}, which this credbox cannot run: {why}"),
@@ -232,10 +232,12 @@ pub fn inspect(path: &Path, pinned: Option<&str>) -> Result<Inspection> {
         .collect();
     wit_versions.sort();
     wit_versions.dedup();
-    let fits = guest::check(&engine, &loaded.component, path).map_err(|e| match e {
-        crate::Error::Usage(message) => message,
-        other => first_line(&other),
-    });
+    let fits = guest::check(&engine, &loaded.component, path)
+        .map(drop)
+        .map_err(|e| match e {
+            crate::Error::Usage(message) => message,
+            other => first_line(&other),
+        });
     Ok(Inspection {
         component: path.to_owned(),
         size: bytes.len() as u64,

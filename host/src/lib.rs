@@ -79,10 +79,13 @@ pub use request::Request;
 /// beyond that run's own deadline.
 const LOCK_MARGIN: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Answers for the helper that `policy` describes: from the credential
-/// cache when it can, else by running the helper once. The answer's output
-/// is the text to print: a JSON object of headers or an API key, newline
-/// included. `refresh` says where a refresh ahead of expiry runs (see
+/// Answers `request` for the helper that `policy` describes: from the
+/// credential cache when it can, else by running the helper once. The
+/// answer holds the validated credential, for the client to render
+/// ([`output::render`] for `credbox run`; each client protocol renders it
+/// in its own form).
+/// With `[cache] share = true` the helper is asked for
+/// [`request::Client::Any`] whatever the client. `refresh` says where a refresh ahead of expiry runs (see
 /// [`refresh`]); as [`Refresh::Child`], this call is that refresh, and its
 /// answer is empty.
 ///
@@ -98,6 +101,13 @@ pub fn run(
     options: &RunOptions,
     refresh: &Refresh,
 ) -> Result<Answer> {
+    let shared;
+    let request = if policy.cache.share {
+        shared = Request::new(request::Client::Any);
+        &shared
+    } else {
+        request
+    };
     let env = policy.env.resolve(|name| std::env::var(name).ok());
     // The component is read (and its pin checked) only when it must run: a
     // cached answer is keyed by the file's metadata (cache::component_stamp).
@@ -132,8 +142,8 @@ pub fn run(
             .ok()
             .and_then(|root| PrivateDir::open_existing(&root.join("compiled")))
             .map_or(engine::Artifacts::Off, engine::Artifacts::ReadOnly);
-        return fetch(compiled).map(|(output, _)| Answer {
-            output,
+        return fetch(compiled).map(|(credential, _)| Answer {
+            credential,
             warning: None,
         });
     }
@@ -162,14 +172,14 @@ pub fn run(
                 credentials.refresh(&key, policy, fetch);
             }
             Ok(Answer {
-                output: String::new(),
+                credential: validation::Credential::default(),
                 warning: None,
             })
         }
     }
 }
 
-/// Runs the helper: engine, guest, validation, output, all by `deadline`.
+/// Runs the helper: engine, guest, validation, all by `deadline`.
 /// `compiled` says how to use the compiled-component cache.
 #[allow(clippy::too_many_arguments)]
 fn fetch(
@@ -201,15 +211,37 @@ fn fetch(
         options,
         deadline,
     )?;
-    let expires_in = raw.expires_in;
-    let validated = validation::validate(raw, policy.format)?;
-    Ok((output::render(&validated), expires_in))
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let credential = validation::validate(raw, &request.client, now)?;
+    let lifetime = credential.expires_at.map(|at| at.saturating_sub(now));
+    Ok((credential, lifetime))
+}
+
+/// Forgets the cached credential that answers `request` for the helper
+/// `policy` describes (git's `erase` after a 401, Docker's `erase`), so the
+/// next call runs the helper. Returns whether there was one.
+pub fn forget(policy: &Policy, request: &Request) -> Result<bool> {
+    let shared;
+    let request = if policy.cache.share {
+        shared = Request::new(request::Client::Any);
+        &shared
+    } else {
+        request
+    };
+    let env = policy.env.resolve(|name| std::env::var(name).ok());
+    let root = cache_root()?;
+    let stamp = cache::component_stamp(&policy.component, policy.limits.component_size)?;
+    let key = CacheKey::new(policy, &stamp, request, &env);
+    CredentialCache::open(&root)?.forget(&key)
 }
 
 /// Compiles the helper that `policy` describes into the compiled-component
 /// cache (if it is not there yet) and checks that it fits the `helper`
 /// world, without running it.
-pub fn build(policy: &Policy) -> Result<engine::Loaded> {
+/// Returns the loaded component and the world version it targets.
+pub fn build(policy: &Policy) -> Result<(engine::Loaded, guest::WorldVersion)> {
     let (bytes, sha256) = engine::read_component(
         &policy.component,
         policy.sha256.as_deref(),
@@ -233,8 +265,8 @@ pub fn build(policy: &Policy) -> Result<engine::Loaded> {
             ))
         },
     )?;
-    guest::check(&engine, &loaded.component, &policy.component)?;
-    Ok(loaded)
+    let world = guest::check(&engine, &loaded.component, &policy.component)?;
+    Ok((loaded, world))
 }
 
 /// credbox's private cache directory (see [`private_dir::cache_root`]).

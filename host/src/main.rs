@@ -283,6 +283,10 @@ fn run(args: RunArgs) -> u8 {
     match credbox::run(&policy, &request, &options, &refresh) {
         Ok(_) if matches!(refresh, Refresh::Child(_)) => 0,
         Ok(answer) => {
+            let output = match credbox::output::render(&answer.credential, policy.format) {
+                Ok(output) => output,
+                Err(e) => return fail(&policy.name, &e),
+            };
             if let Some(warning) = answer.warning {
                 eprintln!(
                     "credbox: {}: warning: {}",
@@ -292,7 +296,7 @@ fn run(args: RunArgs) -> u8 {
             }
             let mut stdout = std::io::stdout().lock();
             match stdout
-                .write_all(answer.output.as_bytes())
+                .write_all(output.as_bytes())
                 .and_then(|()| stdout.flush())
             {
                 Ok(()) => 0,
@@ -325,16 +329,17 @@ fn build(args: BuildArgs) -> u8 {
     };
     let start = std::time::Instant::now();
     match credbox::build(&policy) {
-        Ok(loaded) => {
+        Ok((loaded, world)) => {
             let how = if loaded.compiled {
                 format!("compiled in {} ms", start.elapsed().as_millis())
             } else {
                 "already compiled".to_owned()
             };
             eprintln!(
-                "credbox: {}: {} implements credbox:helper/helper@0.1.0; {how}",
+                "credbox: {}: {} implements {}; {how}",
                 name(&policy.name),
-                one_line(&policy.component.display().to_string(), MAX_LINE)
+                one_line(&policy.component.display().to_string(), MAX_LINE),
+                world.world()
             );
             println!("sha256 = \"{}\"", loaded.sha256);
             0

@@ -180,6 +180,8 @@ pub struct CacheTable {
     pub stale_if_error: Option<String>,
     /// First backoff after a failure.
     pub backoff: Option<String>,
+    /// One credential for every client (`share = true`).
+    pub share: Option<bool>,
 }
 
 /// The `[network]` table, as written; interpreted by [`crate::policy::network`].

@@ -1,19 +1,34 @@
-//! Output: the exact bytes credbox prints on stdout.
+//! Output: the exact bytes `credbox run` prints on stdout.
 //!
-//! Only a [`Validated`] credential can be rendered, and the text is built in
+//! Only a validated [`Credential`] can be rendered, and the text is built in
 //! full before the binary writes it in one go: stdout is either the whole
-//! credential or nothing.
+//! credential or nothing. The other clients (git, Docker, AWS, Kubernetes,
+//! Cargo) render the same credential in their own protocol (see
+//! [`crate::protocol`]).
 
-use crate::validation::Validated;
+use crate::error::Error;
+use crate::manifest::Format;
+use crate::validation::{Credential, MAX_KEY_LEN};
 
-/// The text to print for a validated credential, newline included.
+/// The text to print for `credential` in `format`, newline included.
 ///
 /// Headers become a compact JSON object in the helper's order (names and
-/// values are JSON-escaped by `serde_json`, never spliced in by hand); an
-/// API key is printed alone.
-pub fn render(validated: &Validated) -> String {
-    match validated {
-        Validated::Headers(headers) => {
+/// values are JSON-escaped by `serde_json`, never spliced in by hand); a
+/// credential with a token and no headers becomes `Authorization: Bearer
+/// <token>`. An API key is the token alone. A credential without the part
+/// the format needs (one cached for another client) is an invalid output.
+pub fn render(credential: &Credential, format: Format) -> Result<String, Error> {
+    match format {
+        Format::Headers => {
+            let bearer;
+            let headers = match (&credential.headers[..], &credential.token) {
+                ([], Some(token)) => {
+                    bearer = [("Authorization".to_owned(), format!("Bearer {token}"))];
+                    &bearer[..]
+                }
+                ([], None) => return Err(missing("headers or a token", "headers")),
+                (headers, _) => headers,
+            };
             let mut out = String::from("{");
             for (i, (name, value)) in headers.iter().enumerate() {
                 if i > 0 {
@@ -24,10 +39,19 @@ pub fn render(validated: &Validated) -> String {
                 out.push_str(&json_string(value));
             }
             out.push_str("}\n");
-            out
+            Ok(out)
         }
-        Validated::ApiKey(key) => format!("{key}\n"),
+        Format::ApiKey => match &credential.token {
+            Some(token) if token.len() <= MAX_KEY_LEN => Ok(format!("{token}\n")),
+            _ => Err(missing("a token", "api-key")),
+        },
     }
+}
+
+fn missing(part: &str, format: &str) -> Error {
+    Error::InvalidOutput(format!(
+        "the credential has no {part} for --format {format}"
+    ))
 }
 
 fn json_string(s: &str) -> String {
@@ -38,12 +62,23 @@ fn json_string(s: &str) -> String {
 mod tests {
     use super::*;
 
+    fn headers(pairs: &[(&str, &str)]) -> Credential {
+        Credential {
+            headers: pairs
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
     #[test]
     fn headers_are_a_json_object_of_strings_in_order() {
-        let text = render(&Validated::Headers(vec![
-            ("Z".into(), "1".into()),
-            ("A".into(), r#"{"x":1}\"#.into()),
-        ]));
+        let text = render(
+            &headers(&[("Z", "1"), ("A", r#"{"x":1}\"#)]),
+            Format::Headers,
+        )
+        .unwrap();
         assert_eq!(text, "{\"Z\":\"1\",\"A\":\"{\\\"x\\\":1}\\\\\"}\n");
         let parsed: serde_json::Map<String, serde_json::Value> =
             serde_json::from_str(&text).unwrap();
@@ -52,7 +87,44 @@ mod tests {
     }
 
     #[test]
-    fn api_key_is_the_key_alone() {
-        assert_eq!(render(&Validated::ApiKey("abc".into())), "abc\n");
+    fn a_token_alone_becomes_a_bearer_header_and_is_the_api_key() {
+        let token = Credential {
+            token: Some("abc".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            render(&token, Format::Headers).unwrap(),
+            "{\"Authorization\":\"Bearer abc\"}\n"
+        );
+        assert_eq!(render(&token, Format::ApiKey).unwrap(), "abc\n");
+        // Headers win over the token for headers; the token is the key.
+        let both = Credential {
+            token: Some("abc".into()),
+            ..headers(&[("X-Api-Key", "k")])
+        };
+        assert_eq!(
+            render(&both, Format::Headers).unwrap(),
+            "{\"X-Api-Key\":\"k\"}\n"
+        );
+        assert_eq!(render(&both, Format::ApiKey).unwrap(), "abc\n");
+    }
+
+    #[test]
+    fn a_missing_part_is_an_error_not_an_empty_line() {
+        let aws_only = Credential {
+            aws: Some(crate::validation::AwsCredentials {
+                access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
+                secret_access_key: "s".into(),
+                session_token: None,
+            }),
+            ..Default::default()
+        };
+        for format in [Format::Headers, Format::ApiKey] {
+            assert!(matches!(
+                render(&aws_only, format),
+                Err(Error::InvalidOutput(_))
+            ));
+        }
+        assert!(render(&headers(&[("A", "1")]), Format::ApiKey).is_err());
     }
 }

@@ -11,9 +11,11 @@
 //! text, so the message passes the run's redactor on its way out (see
 //! [`crate::error::Error::redacted`]).
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::Error;
 use crate::guest::RawCredential;
-use crate::manifest::Format;
+use crate::request::Client;
 
 /// Most headers a credential may carry.
 pub const MAX_HEADERS: usize = 64;
@@ -43,39 +45,174 @@ pub const REFUSED_HEADERS: [&str; 11] = [
     "HTTP2-Settings",
 ];
 
-/// A credential that passed validation for its format.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Validated {
-    /// Headers to print as a JSON object.
-    Headers(Vec<(String, String)>),
-    /// An API key to print alone.
-    ApiKey(String),
+/// Longest username (git, a registry login).
+pub const MAX_USERNAME_LEN: usize = 256;
+/// Longest AWS access key id (AWS documents at most 128 characters).
+pub const MAX_ACCESS_KEY_ID_LEN: usize = 128;
+
+/// A username with a password or secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserSecret {
+    /// The username.
+    pub username: String,
+    /// The password, secret or token.
+    pub secret: String,
 }
 
-/// Checks `raw` for `format`. For headers, a credential with only a token
-/// becomes `Authorization: Bearer <token>`.
-pub fn validate(raw: RawCredential, format: Format) -> Result<Validated, Error> {
-    match format {
-        Format::ApiKey => {
-            let token = raw.token.ok_or_else(|| {
-                invalid("no token for --format api-key (return Credential::bearer or Credential::token)")
-            })?;
-            check_key(&token)?;
-            Ok(Validated::ApiKey(token))
+/// AWS credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsCredentials {
+    /// The access key id.
+    pub access_key_id: String,
+    /// The secret access key.
+    pub secret_access_key: String,
+    /// The session token of temporary credentials.
+    pub session_token: Option<String>,
+}
+
+/// A credential that passed validation: every part it has is well-formed.
+/// This is what the cache stores and every client renders (each takes the
+/// part it can use; see [`needed_part`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credential {
+    /// HTTP headers, in order.
+    pub headers: Vec<(String, String)>,
+    /// A single token.
+    pub token: Option<String>,
+    /// A username with a secret.
+    pub user_secret: Option<UserSecret>,
+    /// AWS credentials.
+    pub aws: Option<AwsCredentials>,
+    /// When it stops being valid (Unix seconds), when the helper said.
+    pub expires_at: Option<u64>,
+}
+
+/// Checks `raw` and makes it a [`Credential`] for `client`, at `now` (Unix
+/// seconds): every part it has must be well-formed, and the part that
+/// `client` needs must be there. Its expiry is the earlier of `now +
+/// expires-in` and `expires-at`; an `expires-at` already past is refused.
+pub fn validate(raw: RawCredential, client: &Client, now: u64) -> Result<Credential, Error> {
+    let RawCredential {
+        headers,
+        token,
+        user_secret,
+        aws,
+        expires_in,
+        expires_at,
+    } = raw;
+    if let Some(at) = expires_at
+        && at <= now
+    {
+        return Err(invalid(
+            "the credential expired before credbox got it (check expires-at: Unix seconds)",
+        ));
+    }
+    // `expires-in` 0 is "valid now, do not cache": it stays `now`.
+    let expires_at = match (expires_in.map(|s| now.saturating_add(s)), expires_at) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let credential = Credential {
+        headers,
+        token,
+        user_secret: user_secret.map(|(username, secret)| UserSecret { username, secret }),
+        aws: aws.map(
+            |(access_key_id, secret_access_key, session_token)| AwsCredentials {
+                access_key_id,
+                secret_access_key,
+                session_token,
+            },
+        ),
+        expires_at,
+    };
+    check(&credential)?;
+    check_for(&credential, client)?;
+    Ok(credential)
+}
+
+/// Checks every part of `credential`: used on a fresh one and again on
+/// every cached one before it is printed, so that an entry damaged or
+/// planted in the cache never reaches a client.
+pub fn check(credential: &Credential) -> Result<(), Error> {
+    let Credential {
+        headers,
+        token,
+        user_secret,
+        aws,
+        expires_at: _,
+    } = credential;
+    if headers.is_empty() && token.is_none() && user_secret.is_none() && aws.is_none() {
+        return Err(invalid("no headers and no token"));
+    }
+    if !headers.is_empty() {
+        check_headers(headers)?;
+    }
+    if let Some(token) = token {
+        check_key(token)?;
+    }
+    if let Some(UserSecret { username, secret }) = user_secret {
+        check_username(username)?;
+        check_word("the secret", secret, MAX_KEY_LEN)?;
+    }
+    if let Some(aws) = aws {
+        let id = &aws.access_key_id;
+        if id.len() < 16
+            || id.len() > MAX_ACCESS_KEY_ID_LEN
+            || !id.bytes().all(|b| b.is_ascii_alphanumeric())
+        {
+            return Err(invalid(
+                "the AWS access key id must be 16 to 128 letters and digits",
+            ));
         }
-        Format::Headers => {
-            let headers = match (raw.headers.is_empty(), raw.token) {
-                (false, _) => raw.headers,
-                (true, Some(token)) => {
-                    check_key(&token)?;
-                    vec![("Authorization".to_owned(), format!("Bearer {token}"))]
-                }
-                (true, None) => return Err(invalid("no headers and no token")),
-            };
-            check_headers(&headers)?;
-            Ok(Validated::Headers(headers))
+        check_word("the AWS secret access key", &aws.secret_access_key, 1024)?;
+        if let Some(session) = &aws.session_token {
+            check_word("the AWS session token", session, MAX_KEY_LEN)?;
         }
     }
+    Ok(())
+}
+
+/// The part of a credential a client uses: what [`check_for`] requires.
+pub fn needed_part(client: &Client) -> &'static str {
+    match client {
+        Client::Headers { .. } => "headers or token",
+        Client::ApiKey | Client::Kubernetes { .. } | Client::Cargo(_) => "token",
+        Client::Git(_) | Client::Docker { .. } => "user-secret or token",
+        Client::Aws => "AWS credentials",
+        Client::Any => "any part",
+    }
+}
+
+/// Checks that `credential` has the part `client` uses.
+pub fn check_for(credential: &Credential, client: &Client) -> Result<(), Error> {
+    let has = match client {
+        Client::Headers { .. } => !credential.headers.is_empty() || credential.token.is_some(),
+        Client::ApiKey | Client::Kubernetes { .. } | Client::Cargo(_) => credential.token.is_some(),
+        Client::Git(_) | Client::Docker { .. } => {
+            credential.user_secret.is_some() || credential.token.is_some()
+        }
+        Client::Aws => credential.aws.is_some(),
+        Client::Any => true,
+    };
+    if has {
+        return Ok(());
+    }
+    let hint = match client {
+        Client::ApiKey => " (return Credential::bearer or Credential::token)",
+        Client::Aws => " (return Credential::aws)",
+        Client::Git(_) | Client::Docker { .. } => {
+            " (return Credential::basic or Credential::token)"
+        }
+        _ => "",
+    };
+    Err(invalid(format!(
+        "no {} for {}{hint}",
+        needed_part(client),
+        client.name()
+    )))
 }
 
 fn invalid(message: impl Into<String>) -> Error {
@@ -96,6 +233,36 @@ fn check_key(key: &str) -> Result<(), Error> {
         return Err(invalid(
             "the token must be one line of printable ASCII without spaces",
         ));
+    }
+    Ok(())
+}
+
+/// A username: printable ASCII without spaces or `:` (basic auth splits at
+/// the first colon), at most [`MAX_USERNAME_LEN`] bytes.
+fn check_username(username: &str) -> Result<(), Error> {
+    check_word("the username", username, MAX_USERNAME_LEN)?;
+    if username.contains(':') {
+        return Err(invalid("the username contains `:`"));
+    }
+    Ok(())
+}
+
+/// One non-empty word of printable ASCII, at most `max` bytes: nothing a
+/// line-based protocol (git's `key=value` lines) could split on.
+fn check_word(what: &str, value: &str, max: usize) -> Result<(), Error> {
+    if value.is_empty() {
+        return Err(invalid(format!("{what} is empty")));
+    }
+    if value.len() > max {
+        return Err(invalid(format!(
+            "{what} is {} bytes, more than {max}",
+            value.len()
+        )));
+    }
+    if !value.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(invalid(format!(
+            "{what} must be one line of printable ASCII without spaces"
+        )));
     }
     Ok(())
 }
@@ -189,69 +356,31 @@ fn check_value(name: &str, value: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Checks text that credbox printed before (a cached credential) for
-/// `format` again, so that an entry damaged or planted in the cache is
-/// never printed: an API key and its newline, or the compact JSON object of
-/// headers exactly as [`crate::output::render`] writes it, passing the
-/// same checks as a fresh credential.
-pub fn check_rendered(output: &str, format: Format) -> Result<(), Error> {
-    let body = output
-        .strip_suffix('\n')
-        .ok_or_else(|| invalid("no final newline"))?;
-    match format {
-        Format::ApiKey => check_key(body),
-        Format::Headers => {
-            let headers = parse_header_object(body)?;
-            if headers.is_empty() {
-                return Err(invalid("no headers"));
-            }
-            check_headers(&headers)?;
-            let rendered = crate::output::render(&Validated::Headers(headers));
-            if rendered != output {
-                return Err(invalid("not in credbox's own form"));
-            }
-            Ok(())
-        }
-    }
-}
-
-/// A JSON object of strings, in order, duplicates kept (so that
-/// [`check_headers`] sees them).
-fn parse_header_object(text: &str) -> Result<Vec<(String, String)>, Error> {
-    struct Pairs(Vec<(String, String)>);
-    impl<'de> serde::Deserialize<'de> for Pairs {
-        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> serde::de::Visitor<'de> for Visitor {
-                type Value = Pairs;
-                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                    f.write_str("a JSON object of strings")
-                }
-                fn visit_map<A: serde::de::MapAccess<'de>>(
-                    self,
-                    mut map: A,
-                ) -> Result<Pairs, A::Error> {
-                    let mut pairs = Vec::new();
-                    while let Some(pair) = map.next_entry::<String, String>()? {
-                        if pairs.len() > MAX_HEADERS {
-                            return Err(serde::de::Error::custom("too many headers"));
-                        }
-                        pairs.push(pair);
-                    }
-                    Ok(Pairs(pairs))
-                }
-            }
-            d.deserialize_map(Visitor)
-        }
-    }
-    serde_json::from_str::<Pairs>(text)
-        .map(|p| p.0)
-        .map_err(|_| invalid("not a JSON object of strings"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manifest::Format;
+
+    const NOW: u64 = 1_800_000_000;
+
+    /// The parts `format` prints, as validation hands them on.
+    #[derive(Debug, PartialEq)]
+    enum Validated {
+        Headers(Vec<(String, String)>),
+        ApiKey(String),
+    }
+
+    fn validate(raw: RawCredential, format: Format) -> Result<Validated, Error> {
+        let client = match format {
+            Format::Headers => Client::default(),
+            Format::ApiKey => Client::ApiKey,
+        };
+        let c = super::validate(raw, &client, NOW)?;
+        Ok(match format {
+            Format::Headers => Validated::Headers(c.headers),
+            Format::ApiKey => Validated::ApiKey(c.token.expect("checked")),
+        })
+    }
 
     fn headers(pairs: &[(&str, &str)]) -> RawCredential {
         RawCredential {
@@ -286,14 +415,14 @@ mod tests {
     }
 
     #[test]
-    fn a_token_alone_becomes_a_bearer_header() {
+    fn a_token_alone_serves_headers_and_api_keys() {
         let raw = RawCredential {
             token: Some("abc".into()),
             ..Default::default()
         };
         assert_eq!(
             validate(raw.clone(), Format::Headers).unwrap(),
-            Validated::Headers(vec![("Authorization".into(), "Bearer abc".into())])
+            Validated::Headers(vec![])
         );
         assert_eq!(
             validate(raw, Format::ApiKey).unwrap(),
@@ -432,26 +561,142 @@ mod tests {
         }
     }
 
-    #[test]
-    fn rendered_output_is_checked_again() {
-        let good = "{\"Authorization\":\"Bearer abc\",\"X-A\":\"1\"}\n";
-        assert!(check_rendered(good, Format::Headers).is_ok());
-        assert!(check_rendered("abc\n", Format::ApiKey).is_ok());
-        for bad in [
-            "not json\r\nX-Injected: 1\n",
-            "{\"Authorization\":\"Bearer abc\"}",
-            "{\"A\":\"1\",\"a\":\"2\"}\n",
-            "{\"A\":\"x\\r\\nB: 1\"}\n",
-            "{\"A\":1}\n",
-            "{}\n",
-            "{ \"A\":\"1\"}\n",
-            "[\"A\"]\n",
-            "\n",
-        ] {
-            assert!(check_rendered(bad, Format::Headers).is_err(), "{bad:?}");
+    fn raw(f: impl FnOnce(&mut RawCredential)) -> RawCredential {
+        let mut raw = RawCredential::default();
+        f(&mut raw);
+        raw
+    }
+
+    fn invalid_for(raw: RawCredential, client: &Client, needle: &str) {
+        match super::validate(raw, client, NOW) {
+            Err(Error::InvalidOutput(m)) => assert!(m.contains(needle), "{m:?} lacks {needle:?}"),
+            other => panic!("expected invalid output, got {other:?}"),
         }
-        for bad in ["\n", "a b\n", "abc", "abc\n\n"] {
-            assert!(check_rendered(bad, Format::ApiKey).is_err(), "{bad:?}");
+    }
+
+    #[test]
+    fn each_client_needs_its_part() {
+        let token = raw(|r| r.token = Some("t0ken".into()));
+        let basic = raw(|r| r.user_secret = Some(("me".into(), "pw".into())));
+        let aws = raw(|r| {
+            r.aws = Some((
+                "AKIAIOSFODNN7EXAMPLE".into(),
+                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
+                Some("FwoGZXIvYXdzEJr//////////wEaDM".into()),
+            ))
+        });
+        let git = Client::Git(Default::default());
+        let docker = Client::Docker {
+            server_url: "r.example".into(),
+        };
+        for client in [&git, &docker, &Client::ApiKey, &Client::Any] {
+            assert!(super::validate(token.clone(), client, NOW).is_ok());
+        }
+        for client in [&git, &docker] {
+            assert!(super::validate(basic.clone(), client, NOW).is_ok());
+        }
+        assert!(super::validate(aws.clone(), &Client::Aws, NOW).is_ok());
+        invalid_for(token, &Client::Aws, "no AWS credentials for aws");
+        invalid_for(basic, &Client::ApiKey, "no token for api-key");
+        invalid_for(aws.clone(), &git, "no user-secret or token for git");
+        invalid_for(aws, &Client::default(), "no headers or token for headers");
+        invalid_for(
+            RawCredential::default(),
+            &Client::Any,
+            "no headers and no token",
+        );
+    }
+
+    #[test]
+    fn user_secrets_and_aws_parts_are_checked() {
+        let user = |u: &str, s: &str| raw(|r| r.user_secret = Some((u.into(), s.into())));
+        let any = Client::Any;
+        invalid_for(user("a:b", "pw"), &any, "contains `:`");
+        invalid_for(user("", "pw"), &any, "username is empty");
+        invalid_for(user("me", "p w"), &any, "secret must be one line");
+        invalid_for(
+            user("me", "pw\nprotocol=http"),
+            &any,
+            "secret must be one line",
+        );
+        invalid_for(user(&"u".repeat(257), "pw"), &any, "more than 256");
+        let aws = |id: &str, secret: &str, session: Option<&str>| {
+            raw(|r| r.aws = Some((id.into(), secret.into(), session.map(Into::into))))
+        };
+        invalid_for(aws("SHORT", "s", None), &any, "access key id");
+        invalid_for(
+            aws("AKIA-IOSFODNN7EXAMPLE", "s", None),
+            &any,
+            "access key id",
+        );
+        invalid_for(
+            aws("AKIAIOSFODNN7EXAMPLE", "", None),
+            &any,
+            "secret access key is empty",
+        );
+        invalid_for(
+            aws("AKIAIOSFODNN7EXAMPLE", "s", Some("a\r\nb")),
+            &any,
+            "session token must be one line",
+        );
+        assert!(super::validate(aws("AKIAIOSFODNN7EXAMPLE", "s", None), &any, NOW).is_ok());
+    }
+
+    #[test]
+    fn the_earlier_expiry_counts_and_a_past_one_is_refused() {
+        let at = |expires_in, expires_at| {
+            super::validate(
+                raw(|r| {
+                    r.token = Some("t".into());
+                    r.expires_in = expires_in;
+                    r.expires_at = expires_at;
+                }),
+                &Client::ApiKey,
+                NOW,
+            )
+            .map(|c| c.expires_at)
+        };
+        assert_eq!(at(None, None).unwrap(), None);
+        assert_eq!(at(Some(60), None).unwrap(), Some(NOW + 60));
+        assert_eq!(at(None, Some(NOW + 5)).unwrap(), Some(NOW + 5));
+        assert_eq!(at(Some(60), Some(NOW + 5)).unwrap(), Some(NOW + 5));
+        assert_eq!(at(Some(6), Some(NOW + 50)).unwrap(), Some(NOW + 6));
+        assert_eq!(at(Some(u64::MAX), None).unwrap(), Some(u64::MAX));
+        assert!(at(None, Some(NOW)).is_err());
+        assert_eq!(at(Some(0), None).unwrap(), Some(NOW));
+    }
+
+    #[test]
+    fn a_stored_credential_is_checked_again() {
+        let good = Credential {
+            headers: vec![("Authorization".into(), "Bearer abc".into())],
+            ..Default::default()
+        };
+        assert!(check(&good).is_ok());
+        let bad = [
+            Credential::default(),
+            Credential {
+                headers: vec![("A".into(), "x\r\nB: 1".into())],
+                ..Default::default()
+            },
+            Credential {
+                headers: vec![("A".into(), "1".into()), ("a".into(), "2".into())],
+                ..Default::default()
+            },
+            Credential {
+                token: Some("a b".into()),
+                ..Default::default()
+            },
+            Credential {
+                user_secret: Some(UserSecret {
+                    username: "u".into(),
+                    secret: "x\n".into(),
+                }),
+                ..Default::default()
+            },
+        ];
+        for credential in bad {
+            assert!(check(&credential).is_err(), "{credential:?}");
         }
     }
 }

@@ -17,7 +17,7 @@ fn version_names_wasmtime_and_the_wit_package() {
     // The numbers themselves, not only the shape: what Cargo.lock and the
     // WIT file say.
     assert!(expected.contains("(wasmtime 48."), "{expected}");
-    assert!(expected.contains(", credbox:helper@0.1.0)"), "{expected}");
+    assert!(expected.contains(", credbox:helper@0.2.0)"), "{expected}");
 }
 
 /// What bash's completion for `credbox` offers after `words` (the last one

@@ -158,10 +158,11 @@ fn tampered_truncated_symlinked_and_replayed_entries_are_never_printed() {
     std::fs::write(&entry, &good[..good.len() / 2]).unwrap();
     check("truncated", "\u{0}");
 
-    // A sound entry, checksummed for this key, whose output injects a
-    // header: the hit re-validates the output.
+    // An entry checksummed for this key whose credential injects a header:
+    // the hit validates the credential again.
     let mut injected = Entry::decode(&good, &key).unwrap();
-    injected.credential.as_mut().unwrap().output = "not json\r\nX-Injected: 1\n".into();
+    injected.credential.as_mut().unwrap().credential.headers =
+        vec![("A".into(), "1\r\nX-Injected: 1".into())];
     std::fs::write(&entry, injected.encode(&key)).unwrap();
     check("an injected header", "X-Injected");
 
@@ -177,7 +178,8 @@ fn tampered_truncated_symlinked_and_replayed_entries_are_never_printed() {
     let planted_dir = tempfile::tempdir().unwrap();
     let planted = planted_dir.path().join("planted.json");
     let mut evil = Entry::decode(&good, &key).unwrap();
-    evil.credential.as_mut().unwrap().output = "{\"Authorization\":\"Bearer EVIL\"}\n".into();
+    evil.credential.as_mut().unwrap().credential.headers =
+        vec![("Authorization".into(), "Bearer EVIL".into())];
     std::fs::write(&planted, evil.encode(&key)).unwrap();
     std::fs::remove_file(&entry).unwrap();
     std::os::unix::fs::symlink(&planted, &entry).unwrap();

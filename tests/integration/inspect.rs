@@ -25,7 +25,7 @@ fn a_helper_is_described_with_its_world_and_interfaces() {
     assert_eq!(line("component"), ENV_BEARER);
     assert_eq!(
         line("world"),
-        "credbox:helper/helper@0.1.0 (this credbox runs credbox:helper/helper@0.1.0)"
+        "credbox:helper/helper@0.1.0 (this credbox runs credbox:helper/helper@0.2.0 and @0.1.0)"
     );
     assert_eq!(line("sha256"), credbox::units::hex_sha256(&bytes));
     assert!(
@@ -91,7 +91,7 @@ fn a_component_that_is_no_helper_says_so() {
     assert_eq!(value["runs"], false);
     let why = value["cannot_run_because"].as_str().unwrap();
     assert!(
-        why.contains("does not fit the credbox:helper/helper@0.1.0 world"),
+        why.contains("does not fit the credbox:helper/helper@0.2.0 world"),
         "{why}"
     );
     let text = cache.run(&["inspect", GUEST_NOT_A_HELPER], &[]);

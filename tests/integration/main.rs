@@ -25,3 +25,4 @@ mod inspect;
 mod network;
 mod plugin;
 mod scaffold;
+mod worlds;

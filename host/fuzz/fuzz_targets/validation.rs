@@ -1,32 +1,51 @@
-//! Output validation: never panics; what passes is printable as headers
-//! (no CR/LF/NUL, no refused header, names are tokens); what fails says so
-//! in one message that never holds a value.
+//! Validation: never panics; what passes renders for its format (no
+//! CR/LF/NUL, no refused header, names are tokens) and a user-secret is one
+//! word; what fails says so in one message that never holds a value.
 #![no_main]
 
 use credbox::guest::RawCredential;
 use credbox::manifest::Format;
-use credbox::validation::{REFUSED_HEADERS, Validated, validate};
+use credbox::output::render;
+use credbox::request::Client;
+use credbox::validation::{REFUSED_HEADERS, validate};
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|input: (Vec<(String, String)>, Option<String>, bool)| {
-    let (headers, token, api_key) = input;
-    let format = if api_key { Format::ApiKey } else { Format::Headers };
+type Input = (
+    Vec<(String, String)>,
+    Option<String>,
+    Option<(String, String)>,
+    bool,
+);
+
+fuzz_target!(|input: Input| {
+    let (headers, token, user_secret, api_key) = input;
+    let (format, client) = if api_key {
+        (Format::ApiKey, Client::ApiKey)
+    } else {
+        (Format::Headers, Client::default())
+    };
     let raw = RawCredential {
         headers: headers.clone(),
         token: token.clone(),
-        expires_in: None,
+        user_secret: user_secret.clone(),
+        ..RawCredential::default()
     };
-    match validate(raw, format) {
-        Ok(Validated::Headers(out)) => {
-            assert!(!out.is_empty());
-            for (name, value) in &out {
+    match validate(raw, &client, 1_800_000_000) {
+        Ok(credential) => {
+            let text = render(&credential, format).expect("a validated credential renders");
+            assert!(text.ends_with('\n') && text.matches('\n').count() == 1);
+            for (name, value) in &credential.headers {
                 assert!(!name.is_empty() && name.is_ascii());
                 assert!(!REFUSED_HEADERS.iter().any(|r| r.eq_ignore_ascii_case(name)));
                 assert!(!value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0));
             }
-        }
-        Ok(Validated::ApiKey(key)) => {
-            assert!(!key.is_empty() && key.bytes().all(|b| b.is_ascii_graphic()));
+            if let Some(key) = &credential.token {
+                assert!(!key.is_empty() && key.bytes().all(|b| b.is_ascii_graphic()));
+            }
+            if let Some(u) = &credential.user_secret {
+                assert!(!u.username.contains(':'));
+                assert!(u.secret.bytes().all(|b| b.is_ascii_graphic()));
+            }
         }
         Err(e) => {
             // Values are never quoted (names are, for the redactor): the
@@ -36,9 +55,11 @@ fuzz_target!(|input: (Vec<(String, String)>, Option<String>, bool)| {
             let rotated = RawCredential {
                 headers: headers.iter().map(|(n, v)| (n.clone(), rotate(v))).collect(),
                 token: token.as_deref().map(rotate),
-                expires_in: None,
+                user_secret: user_secret.map(|(u, s)| (rotate(&u), rotate(&s))),
+                ..RawCredential::default()
             };
-            let again = validate(rotated, format).expect_err("the same checks fail");
+            let again =
+                validate(rotated, &client, 1_800_000_000).expect_err("the same checks fail");
             assert_eq!(e.to_string(), again.to_string(), "a value shows in the message");
         }
     }

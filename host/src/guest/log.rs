@@ -84,6 +84,19 @@ impl GuestLog {
         // A closed stderr must not fail the run.
         let _ = self.sink.write_all(line.as_bytes());
     }
+
+    /// Shows a message to the user of `credbox login` (a verification URL
+    /// and code), whatever the log level: redacted, one line, capped, and
+    /// counted with the log lines.
+    pub fn show(&mut self, message: &str) {
+        self.lines += 1;
+        if self.lines > MAX_LINES {
+            return;
+        }
+        let text = self.redactor.line(message, MAX_LINE_LEN);
+        let line = format!("credbox: {}: {text}\n", self.helper);
+        let _ = self.sink.write_all(line.as_bytes());
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,14 @@
 //! ttl = "5m"             # longest a credential is reused (Claude Code's default TTL)
 //! stale_if_error = "0s"  # after expiry, serve the old one this long while the provider is unavailable
 //! backoff = "5s"         # after a failure, fail at once for this long, doubling per failure
+//! share = false          # true: one credential for every client (the helper is not told who asks)
 //! ```
+//!
+//! With `share = true` the request a helper sees is `client::any` whatever
+//! client asks (Claude Code, git, kubectl, Cargo...), and the cache key
+//! holds no client context, so one fetched credential answers every client
+//! that can use it until it expires. The helper cannot answer differently
+//! per client, because it is never told which one asks.
 
 use std::time::Duration;
 
@@ -40,6 +47,9 @@ pub struct CachePolicy {
     pub stale_if_error: Duration,
     /// First backoff after a failure.
     pub backoff: Duration,
+    /// One credential for every client: the helper is asked for
+    /// `client::any`.
+    pub share: bool,
 }
 
 impl Default for CachePolicy {
@@ -48,6 +58,7 @@ impl Default for CachePolicy {
             ttl: DEFAULT_TTL,
             stale_if_error: Duration::ZERO,
             backoff: DEFAULT_BACKOFF,
+            share: false,
         }
     }
 }
@@ -88,6 +99,9 @@ impl CachePolicy {
             }
             self.backoff = backoff;
         }
+        if let Some(share) = config.share {
+            self.share = share;
+        }
         Ok(())
     }
 
@@ -123,10 +137,12 @@ impl Fingerprint for CachePolicy {
             ttl,
             stale_if_error,
             backoff,
+            share,
         } = self;
         f.field("ttl", ttl);
         f.field("stale_if_error", stale_if_error);
         f.field("backoff", backoff);
+        f.field("share", &u64::from(*share));
     }
 }
 
@@ -200,10 +216,12 @@ mod tests {
             ttl: Some("1m".into()),
             stale_if_error: Some("10m".into()),
             backoff: Some("1s".into()),
+            share: Some(true),
         })
         .unwrap();
         assert_eq!(p.ttl, Duration::from_secs(60));
         assert_eq!(p.stale_if_error, Duration::from_secs(600));
         assert_eq!(p.backoff, Duration::from_secs(1));
+        assert!(p.share);
     }
 }
