@@ -53,6 +53,13 @@ enum Command {
     /// its version, what it imports and exports, size, sha256, and whether
     /// it is compiled.
     Inspect(InspectArgs),
+    /// Log a helper in: run its `login` (which may show a URL and code to
+    /// open), within [limits] login_timeout, and keep what it stores in the
+    /// OS keystore (or the manifest's [state] file store).
+    Login(LoginArgs),
+    /// Log a helper out: forget its stored state and its cached
+    /// credentials.
+    Logout(LogoutArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish or
     /// powershell) on stdout.
     Completions {
@@ -69,6 +76,22 @@ enum CacheCommand {
         /// The helper's name, as shown by `credbox status`.
         helper: Option<String>,
     },
+}
+
+#[derive(clap::Args)]
+struct LoginArgs {
+    /// The helper's manifest (credbox.toml): it identifies the helper's
+    /// state.
+    target: PathBuf,
+    /// Show the helper's info logs and output (-vv: debug too).
+    #[arg(short, long, action = ArgAction::Count)]
+    verbose: u8,
+}
+
+#[derive(clap::Args)]
+struct LogoutArgs {
+    /// The helper's manifest (credbox.toml).
+    target: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -223,6 +246,8 @@ fn real_main() -> u8 {
             &args.target.display().to_string(),
             credbox::inspect::report(&args.target, args.json),
         ),
+        Command::Login(args) => login(args),
+        Command::Logout(args) => logout(args),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "credbox", &mut std::io::stdout());
@@ -342,6 +367,59 @@ fn build(args: BuildArgs) -> u8 {
                 world.world()
             );
             println!("sha256 = \"{}\"", loaded.sha256);
+            0
+        }
+        Err(e) => fail(&policy.name, &e),
+    }
+}
+
+fn login(args: LoginArgs) -> u8 {
+    let policy = match resolve(&args.target, &Overrides::default()) {
+        Ok(policy) => policy,
+        Err(e) => return fail(&args.target.display().to_string(), &e),
+    };
+    let options = RunOptions {
+        log_level: match args.verbose {
+            0 => LogLevel::Warn,
+            1 => LogLevel::Info,
+            _ => LogLevel::Debug,
+        },
+        no_cache: false,
+    };
+    match credbox::login::login(&policy, &options) {
+        Ok(report) => {
+            let names = if report.names.is_empty() {
+                "nothing stored".to_owned()
+            } else {
+                format!("keeps {}", report.names.join(", "))
+            };
+            eprintln!(
+                "credbox: {}: logged in; {names} in {}",
+                name(&policy.name),
+                one_line(&report.store, MAX_LINE)
+            );
+            0
+        }
+        Err(e) => fail(&policy.name, &e),
+    }
+}
+
+fn logout(args: LogoutArgs) -> u8 {
+    let policy = match resolve(&args.target, &Overrides::default()) {
+        Ok(policy) => policy,
+        Err(e) => return fail(&args.target.display().to_string(), &e),
+    };
+    match credbox::login::logout(&policy) {
+        Ok((names, entries)) => {
+            let plural = |n: usize, one: &str, many: &str| {
+                format!("{n} {}", if n == 1 { one } else { many })
+            };
+            eprintln!(
+                "credbox: {}: logged out; forgot {} and {}",
+                name(&policy.name),
+                plural(names, "stored name", "stored names"),
+                plural(entries, "cached entry", "cached entries")
+            );
             0
         }
         Err(e) => fail(&policy.name, &e),

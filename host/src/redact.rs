@@ -114,6 +114,20 @@ impl Redactor {
         }
     }
 
+    /// Adds a secret learnt during the run (a helper's state value, read
+    /// or written); a short one is ignored, as by [`Redactor::new`].
+    pub fn add(&mut self, secret: &str) {
+        if secret.len() < MIN_SECRET_LEN {
+            return;
+        }
+        let lower = secret.to_ascii_lowercase();
+        if self.secrets.iter().any(|s| s.lower == lower.as_bytes()) {
+            return;
+        }
+        self.longest = self.longest.max(lower.len());
+        self.secrets.push(Secret::new(&lower));
+    }
+
     /// The longest secret's length in bytes: how far a cut must look ahead.
     pub fn longest(&self) -> usize {
         self.longest

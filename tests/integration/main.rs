@@ -25,4 +25,5 @@ mod inspect;
 mod network;
 mod plugin;
 mod scaffold;
+mod state;
 mod worlds;
