@@ -27,14 +27,19 @@ pub struct Error {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
-    /// A secret or setting is missing or wrong: fix the configuration;
-    /// retrying will not help.
+    /// A secret or setting is missing or wrong, or the helper has not
+    /// logged in: fix the configuration (or run `credbox login`); retrying
+    /// will not help.
     Misconfigured,
     /// The provider refused (HTTP 401/403): the secret is wrong or revoked.
     Denied,
     /// The provider could not be reached (network down, VPN off, timeout):
     /// transient, worth retrying later.
     Unavailable,
+    /// This helper has no credential for what was asked (another registry,
+    /// host or cluster): each client's own "not found", so the client can
+    /// try its next helper.
+    NotFound,
     /// Anything else.
     Other,
 }
@@ -70,6 +75,18 @@ impl Error {
         Error::new(ErrorKind::Unavailable, message)
     }
 
+    /// This helper has no credential for what was asked (another registry,
+    /// host or cluster).
+    ///
+    /// ```
+    /// let error = credbox_guest::Error::not_found("no token for git.other.example");
+    /// assert_eq!(error.kind(), credbox_guest::ErrorKind::NotFound);
+    /// assert_eq!(error.to_string(), "not-found: no token for git.other.example");
+    /// ```
+    pub fn not_found(message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::NotFound, message)
+    }
+
     /// Any other failure.
     ///
     /// ```
@@ -101,7 +118,7 @@ impl Error {
         &self.message
     }
 
-    fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
         Error {
             kind,
             message: message.into(),
@@ -124,12 +141,14 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 impl fmt::Display for ErrorKind {
-    /// The WIT case name: `misconfigured`, `denied`, `unavailable`, `other`.
+    /// The WIT case name: `misconfigured`, `denied`, `unavailable`,
+    /// `not-found`, `other`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             ErrorKind::Misconfigured => "misconfigured",
             ErrorKind::Denied => "denied",
             ErrorKind::Unavailable => "unavailable",
+            ErrorKind::NotFound => "not-found",
             ErrorKind::Other => "other",
         })
     }
@@ -145,6 +164,7 @@ mod tests {
             (Error::misconfigured("a"), ErrorKind::Misconfigured),
             (Error::denied("a"), ErrorKind::Denied),
             (Error::unavailable("a"), ErrorKind::Unavailable),
+            (Error::not_found("a"), ErrorKind::NotFound),
             (Error::other("a"), ErrorKind::Other),
         ] {
             assert_eq!(error.kind(), kind);
@@ -159,5 +179,6 @@ mod tests {
             "misconfigured: missing config X"
         );
         assert_eq!(Error::other(String::from("x")).to_string(), "other: x");
+        assert_eq!(Error::not_found("x").to_string(), "not-found: x");
     }
 }

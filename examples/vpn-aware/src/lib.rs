@@ -73,7 +73,7 @@ impl Helper for VpnAware {
 
         // 2. The token, with a JSON request and a JSON answer.
         let body = TokenRequest {
-            audience: request.mcp_server_url.as_deref(),
+            audience: request.mcp_server_url(),
         };
         let token: TokenResponse = Client::new()
             .post_json(&token_url, &body)

@@ -1,23 +1,129 @@
-//! Hands back what credbox asked for, as headers: the purpose, and the MCP
-//! server's name and URL that Claude Code passed to its `headersHelper`
-//! (`-` when absent). Lets a test see, at the MCP server, that the name and
-//! URL went from Claude Code through credbox into the helper.
+//! Hands back what credbox asked for, so a test can see that the client's
+//! context went from the client through credbox into the helper.
+//!
+//! Headers, for every client:
+//! - `X-Purpose` and `X-Client`: the client's WIT case name (`headers`,
+//!   `api-key`, `git`, `docker`, `aws`, `kubernetes`, `cargo`, `any`);
+//!   `X-Purpose` is the 0.1 name, kept for the tests that read it.
+//! - `X-Mcp-Server-Name`, `X-Mcp-Server-Url`: the MCP server that Claude
+//!   Code passed to its `headersHelper` (`-` for other clients).
+//! - the client's own fields: `X-Git-Protocol`, `X-Git-Host`, `X-Git-Path`,
+//!   `X-Git-Username`, `X-Git-Wwwauth-Count` and `X-Git-Wwwauth-1`, `-2`,
+//!   ...; `X-Docker-Server-Url`; `X-Kubernetes-Server`;
+//!   `X-Cargo-Registry-Name`, `X-Cargo-Index-Url`, `X-Cargo-Operation`,
+//!   `X-Cargo-Crate-Name`.
+//!
+//! Every client but `headers` (which gets the headers alone, as in 0.1)
+//! also gets the same context as one word, for the clients that read no
+//! headers: as the token; for git, Docker and `any` also as the secret of
+//! the user `echo`; for AWS and `any` also as the secret access key of the
+//! key id `ECHOECHOECHOECHO` (only the parts the client can use: credbox
+//! checks every part, and an AWS secret is at most 1 KiB). The word is the
+//! client name followed by `;field=value` for each field, in the order above
+//! (`wwwauth=` once per value), e.g.
+//! `git;protocol=https;host=git.example;path=-;username=-`.
+//!
+//! A field's value: `-` when absent, `""` when empty, else the value with
+//! every byte but ASCII letters, digits and ``-._~:/?#[]@!$&'()*+,``
+//! percent-encoded (`%20` for a space; a lone `-` is `%2D`).
 
-use credbox_guest::{Credential, Error, Helper, Purpose, Request};
+use credbox_guest::{Client, Credential, Error, Helper, Request};
 
 struct EchoRequest;
 
 impl Helper for EchoRequest {
     fn fetch(request: Request) -> Result<Credential, Error> {
-        let purpose = match request.purpose {
-            Purpose::Headers => "headers",
-            Purpose::ApiKey => "api-key",
+        let client = request.client.name();
+        let mut fields: Vec<(&str, &str, String)> = Vec::new();
+        let mut field = |header, name, value: Option<&str>| {
+            fields.push((header, name, encode(value)));
         };
-        let or_dash = |value: Option<String>| value.unwrap_or_else(|| "-".to_owned());
-        Ok(Credential::new()
-            .header("X-Purpose", purpose)
-            .header("X-Mcp-Server-Name", or_dash(request.mcp_server_name))
-            .header("X-Mcp-Server-Url", or_dash(request.mcp_server_url)))
+        field("X-Mcp-Server-Name", "", request.mcp_server_name());
+        field("X-Mcp-Server-Url", "", request.mcp_server_url());
+        let mut wwwauth = Vec::new();
+        match &request.client {
+            Client::Git(git) => {
+                field("X-Git-Protocol", "protocol", git.protocol.as_deref());
+                field("X-Git-Host", "host", git.host.as_deref());
+                field("X-Git-Path", "path", git.path.as_deref());
+                field("X-Git-Username", "username", git.username.as_deref());
+                wwwauth = git.wwwauth.iter().map(|v| encode(Some(v))).collect();
+            }
+            Client::Docker { server_url } => {
+                field("X-Docker-Server-Url", "server-url", Some(server_url));
+            }
+            Client::Kubernetes { server } => {
+                field("X-Kubernetes-Server", "server", server.as_deref());
+            }
+            Client::Cargo(cargo) => {
+                field(
+                    "X-Cargo-Registry-Name",
+                    "registry-name",
+                    cargo.registry_name.as_deref(),
+                );
+                field("X-Cargo-Index-Url", "index-url", Some(&cargo.index_url));
+                field("X-Cargo-Operation", "operation", Some(&cargo.operation));
+                field(
+                    "X-Cargo-Crate-Name",
+                    "crate-name",
+                    cargo.crate_name.as_deref(),
+                );
+            }
+            Client::Headers { .. } | Client::ApiKey | Client::Aws | Client::Any => {}
+        }
+
+        let mut credential = Credential::new()
+            .header("X-Purpose", client)
+            .header("X-Client", client);
+        let mut word = client.to_owned();
+        for (header, name, value) in fields {
+            if !name.is_empty() {
+                word += &format!(";{name}={value}");
+            }
+            credential = credential.header(header, value);
+        }
+        if matches!(request.client, Client::Git(_)) {
+            credential = credential.header("X-Git-Wwwauth-Count", wwwauth.len().to_string());
+        }
+        for (i, value) in wwwauth.into_iter().enumerate() {
+            word += &format!(";wwwauth={value}");
+            credential = credential.header(format!("X-Git-Wwwauth-{}", i + 1), value);
+        }
+
+        if matches!(request.client, Client::Headers { .. }) {
+            return Ok(credential);
+        }
+        if matches!(
+            request.client,
+            Client::Git(_) | Client::Docker { .. } | Client::Any
+        ) {
+            credential = credential.user_secret("echo", word.clone());
+        }
+        if matches!(request.client, Client::Aws | Client::Any) {
+            credential = credential.aws("ECHOECHOECHOECHO", word.clone(), None);
+        }
+        credential.token = Some(word);
+        Ok(credential)
+    }
+}
+
+/// A field's value as the module's doc says.
+fn encode(value: Option<&str>) -> String {
+    const KEPT: &[u8] = b"-._~:/?#[]@!$&'()*+,";
+    match value {
+        None => "-".to_owned(),
+        Some("") => "\"\"".to_owned(),
+        Some("-") => "%2D".to_owned(),
+        Some(value) => value
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || KEPT.contains(&b) {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect(),
     }
 }
 

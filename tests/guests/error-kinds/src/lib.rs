@@ -1,5 +1,6 @@
-//! Fails with the error kind named by config `KIND` (message `kind test`),
-//! or succeeds with `KIND=ok`.
+//! Fails with the error kind named by config `KIND` (its WIT case name:
+//! `misconfigured`, `denied`, `unavailable`, `not-found`, `other`; message
+//! `kind test`), or succeeds with `KIND=ok`.
 
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ impl Helper for ErrorKinds {
             "misconfigured" => Err(Error::misconfigured(message)),
             "denied" => Err(Error::denied(message)),
             "unavailable" => Err(Error::unavailable(message)),
+            "not-found" => Err(Error::not_found(message)),
             "other" => Err(Error::other(message)),
             unknown => Err(Error::misconfigured(format!("unknown KIND {unknown}"))),
         }
