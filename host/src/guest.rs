@@ -191,8 +191,9 @@ enum StateAccess {
         values: Vec<String>,
         /// State calls made (at most [`MAX_STATE_CALLS`]).
         calls: usize,
-        /// Whether a `get` found nothing: a `misconfigured` helper is then
-        /// told to log in ([`Error::LoginNeeded`]).
+        /// Whether a `get` found nothing, or a `delete` dropped something:
+        /// a `misconfigured` helper is then told to log in
+        /// ([`Error::LoginNeeded`]).
         missed: bool,
     },
 }
@@ -382,7 +383,13 @@ impl v2_state::Host for HostState {
     }
 
     fn delete(&mut self, name: String) -> std::result::Result<(), v2::Error> {
-        self.with_state(None, |s| s.delete(&name), |_| None)
+        self.with_state(None, |s| s.delete(&name), |_| None)?;
+        // A helper that drops its state (a refresh token refused for good)
+        // and then gives up needs a login, as one that found none.
+        if let StateAccess::Store { missed, .. } = &mut self.state {
+            *missed = true;
+        }
+        Ok(())
     }
 }
 

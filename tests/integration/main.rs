@@ -22,6 +22,7 @@ mod damage;
 mod doctor;
 mod hostile;
 mod inspect;
+mod login_device_code;
 mod network;
 mod plugin;
 mod scaffold;

@@ -32,7 +32,7 @@ fn probe(name: &str, mode: &str, extra: &str) -> TempManifest {
 }
 
 /// Every byte of every file under `dir`, for "the secret is nowhere here".
-fn all_bytes_under(dir: &Path) -> Vec<u8> {
+pub fn all_bytes_under(dir: &Path) -> Vec<u8> {
     let mut bytes = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
         return bytes;
@@ -49,7 +49,7 @@ fn all_bytes_under(dir: &Path) -> Vec<u8> {
     bytes
 }
 
-fn contains(haystack: &[u8], needle: &str) -> bool {
+pub fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
         .windows(needle.len())
         .any(|w| w == needle.as_bytes())
@@ -81,15 +81,15 @@ fn have(program: &str, package: &str) -> bool {
 /// A real Secret Service for one test: a private D-Bus session bus and a
 /// gnome-keyring daemon on it, its login keyring created and unlocked
 /// with a password on stdin. Both are stopped when dropped.
-struct Keyring {
+pub struct Keyring {
     dir: tempfile::TempDir,
-    address: String,
+    pub address: String,
     bus: Child,
     daemon: Child,
 }
 
 impl Keyring {
-    fn start() -> Option<Keyring> {
+    pub fn start() -> Option<Keyring> {
         if !(have("dbus-daemon", "dbus-daemon")
             && have("dbus-send", "dbus-bin")
             && have("gnome-keyring-daemon", "gnome-keyring")
@@ -159,7 +159,7 @@ impl Keyring {
     }
 
     /// A command in this session: its bus, and a home of its own.
-    fn command(&self, program: &str) -> Command {
+    pub fn command(&self, program: &str) -> Command {
         let mut cmd = Command::new(program);
         let sub = |s: &str| self.dir.path().join(s);
         cmd.env_clear()
@@ -174,7 +174,7 @@ impl Keyring {
 
     /// The secret of the item with these attributes, as `secret-tool
     /// lookup` (libsecret, a real client) sees it.
-    fn lookup(&self, service: &str, user: &str) -> Option<String> {
+    pub fn lookup(&self, service: &str, user: &str) -> Option<String> {
         let out = self
             .command("secret-tool")
             .args(["lookup", "service", service, "username", user])
@@ -196,7 +196,7 @@ impl Drop for Keyring {
 }
 
 /// The keystore service of the helper whose manifest is `m`.
-fn service_of(m: &TempManifest) -> String {
+pub fn service_of(m: &TempManifest) -> String {
     format!("credbox:{}", m.path.canonicalize().unwrap().display())
 }
 
