@@ -195,6 +195,9 @@ enum StateAccess {
         /// a `misconfigured` helper is then told to log in
         /// ([`Error::LoginNeeded`]).
         missed: bool,
+        /// The first failure of the store itself (no keystore, a locked
+        /// one): reported instead of the helper's error that follows it.
+        failure: Option<Error>,
     },
 }
 
@@ -214,6 +217,7 @@ impl StateAccess {
                 values: Vec::new(),
                 calls: 0,
                 missed: false,
+                failure: None,
             },
             Err(e) => StateAccess::Broken(format!("{e} ({})", e.hint())),
         }
@@ -221,6 +225,13 @@ impl StateAccess {
 
     fn missed(&self) -> bool {
         matches!(self, StateAccess::Store { missed: true, .. })
+    }
+
+    fn take_failure(&mut self) -> Option<Error> {
+        match self {
+            StateAccess::Store { failure, .. } => failure.take(),
+            _ => None,
+        }
     }
 
     fn values(&self) -> &[String] {
@@ -306,7 +317,7 @@ impl HostState {
         call: impl FnOnce(&StateStore) -> Result<T>,
         seen: impl FnOnce(&T) -> Option<&str>,
     ) -> std::result::Result<T, v2::Error> {
-        let (store, values, calls) = match &mut self.state {
+        let (store, values, calls, failure) = match &mut self.state {
             StateAccess::Nobody => {
                 return Err(v2::Error::Misconfigured(
                     "credbox keeps state only for a helper run from its manifest \
@@ -319,8 +330,9 @@ impl HostState {
                 store,
                 values,
                 calls,
+                failure,
                 ..
-            } => (store, values, calls),
+            } => (store, values, calls, failure),
         };
         *calls += 1;
         if *calls > MAX_STATE_CALLS {
@@ -346,7 +358,18 @@ impl HostState {
         {
             learn(value, &mut self.log)?;
         }
-        let result = call(store).map_err(state_error)?;
+        let result = match call(store) {
+            Ok(result) => result,
+            Err(e) => {
+                let wit = state_error(&e);
+                if failure.is_none()
+                    && matches!(e, Error::Environment { .. } | Error::Unavailable(_))
+                {
+                    *failure = Some(e);
+                }
+                return Err(wit);
+            }
+        };
         if let Some(value) = seen(&result) {
             learn(value, &mut self.log)?;
         }
@@ -356,11 +379,11 @@ impl HostState {
 
 /// A state store's error in the WIT's terms. Its messages never hold a
 /// value (see [`crate::state`]).
-fn state_error(e: Error) -> v2::Error {
+fn state_error(e: &Error) -> v2::Error {
     match e {
-        Error::Misconfigured(m) => v2::Error::Misconfigured(m),
-        Error::Unavailable(m) => v2::Error::Unavailable(m),
-        e @ (Error::Environment { .. } | Error::Usage(_)) => {
+        Error::Misconfigured(m) => v2::Error::Misconfigured(m.clone()),
+        Error::Unavailable(m) => v2::Error::Unavailable(m.clone()),
+        Error::Environment { .. } | Error::Usage(_) => {
             v2::Error::Misconfigured(format!("{e} ({})", e.hint()))
         }
         e => v2::Error::Other(e.to_string()),
@@ -822,6 +845,15 @@ fn execute(
     if options.log_level <= LogLevel::Info {
         replay_stdio(&mut store.data_mut().log, &redactor, &stdout, &stderr);
     }
+    // A helper that failed after its state store did (no keystore, a
+    // locked one) failed because of it: the store's failure is reported,
+    // with its own hint.
+    let result = match (result, store.data_mut().state.take_failure()) {
+        (Err(error), Some(failure)) if error.is_explained_by_denial() => {
+            return Err(failure.redacted(&redactor));
+        }
+        (result, _) => result,
+    };
     // A helper that failed after credbox refused one of its requests most
     // likely failed because of it: the refusal is reported instead.
     match (result, store.data().network.denial()) {

@@ -363,6 +363,22 @@ mod tests {
     }
 
     #[test]
+    fn secrets_added_during_a_run_are_masked_too() {
+        let mut r = Redactor::new(["configured-secret"]);
+        r.add("short");
+        r.add("learnt-refresh-token-value");
+        r.add("learnt-refresh-token-value");
+        assert_eq!(r.longest(), "learnt-refresh-token-value".len());
+        let line = r.redact("a=learnt-refresh-token-value b=configured-secret c=short");
+        assert!(!line.contains("learnt-refresh"), "{line}");
+        assert!(!line.contains("configured-secret"), "{line}");
+        assert!(
+            line.contains("c=short"),
+            "short values are not secrets: {line}"
+        );
+    }
+
+    #[test]
     fn secrets_are_found_in_any_case() {
         let r = Redactor::new(["MiXeD-Secret-42"]);
         assert_eq!(

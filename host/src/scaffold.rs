@@ -64,6 +64,10 @@ pub const TEMPLATES: &[Template] = &[
         "vpn-aware",
         "a token from a service behind a VPN, failing fast off the VPN"
     ),
+    template!(
+        "oauth-device-code",
+        "log in once (OAuth device flow), then refresh tokens kept in the OS keystore"
+    ),
 ];
 
 /// The template used when none is named.

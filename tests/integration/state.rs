@@ -284,10 +284,16 @@ fn without_a_keystore_login_refuses_unless_the_manifest_opts_into_files() {
     assert!(line.contains("[state] store = \"file\""), "{line}");
     assert!(!line.contains("WDJB"), "the helper must not run: {line}");
     assert!(!state_dir.exists(), "never a silent fallback to files");
-    // A run does not fall back either: the helper's `get` fails.
-    cache
+    // A run does not fall back either: the helper's `get` fails, and the
+    // store's failure is what credbox reports, with its own hint.
+    let line = cache
         .run(&["run", m.arg()], &env)
-        .fails(3, "no OS keystore");
+        .fails(2, "no OS keystore to keep the helper's state in");
+    assert!(
+        line.ends_with("keep it in files that are NOT encrypted)"),
+        "{line}"
+    );
+    assert!(!state_dir.exists(), "never a silent fallback to files");
 }
 
 #[test]

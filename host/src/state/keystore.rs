@@ -241,3 +241,33 @@ impl Backend for Keystore {
         self.deadline = Some(deadline);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_never_quote_the_bytes_a_keyring_error_carries() {
+        let secret = b"s3cret-refresh-value".to_vec();
+        let platform: keyring_core::error::PlatformError = "bad padding".into();
+        for e in [
+            keyring_core::Error::BadEncoding(secret.clone()),
+            keyring_core::Error::BadDataFormat(secret.clone(), platform),
+        ] {
+            let text = describe(&e);
+            assert_eq!(text, "an item's data is malformed");
+            let error = failure("read from", &e);
+            assert!(!error.to_string().contains("s3cret"), "{error}");
+            assert!(!error.hint().contains("s3cret"));
+        }
+    }
+
+    #[test]
+    fn no_keystore_says_how_to_opt_into_files() {
+        let error = no_keystore("no bus");
+        assert_eq!(error.exit_code(), 2);
+        assert!(error.to_string().ends_with("state in: no bus"), "{error}");
+        assert!(error.hint().contains("[state] store = \"file\""));
+        assert!(error.hint().contains("NOT encrypted"));
+    }
+}
