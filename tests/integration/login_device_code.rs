@@ -55,6 +55,8 @@ struct Oauth {
     issued: usize,
     /// Refresh requests with a spent (or unknown) refresh token.
     reused: usize,
+    /// How long a refresh takes to answer (after the rotation).
+    refresh_delay: Duration,
 }
 
 fn json_error(error: &str) -> Reply {
@@ -121,7 +123,16 @@ impl Oauth {
 fn oauth_server() -> (Server, Arc<Mutex<Oauth>>) {
     let state = Arc::new(Mutex::new(Oauth::default()));
     let shared = state.clone();
-    let server = Server::start(move |request| shared.lock().unwrap().handle(request));
+    let server = Server::start(move |request| {
+        let (reply, delay) = {
+            let mut oauth = shared.lock().unwrap();
+            (oauth.handle(request), oauth.refresh_delay)
+        };
+        if request.body_text().contains("grant_type=refresh_token") {
+            std::thread::sleep(delay);
+        }
+        reply
+    });
     (server, state)
 }
 
@@ -153,7 +164,12 @@ fn login_once_then_runs_rotate_the_refresh_token_in_the_keystore() {
     let (server, oauth) = oauth_server();
     let m = device_manifest(&server, "credbox-cli", "");
     let cache = Cache::warmed(m.arg());
-    let env = [("DBUS_SESSION_BUS_ADDRESS", keyring.address.as_str())];
+    let state = tempfile::tempdir().unwrap();
+    let state_dir = state.path().join("s");
+    let env = [
+        ("DBUS_SESSION_BUS_ADDRESS", keyring.address.as_str()),
+        ("CREDBOX_STATE_DIR", state_dir.to_str().unwrap()),
+    ];
 
     let login = cache.run(&["login", m.arg()], &env);
     assert_eq!(login.code, 0, "{login:#?}");
@@ -202,6 +218,38 @@ fn login_once_then_runs_rotate_the_refresh_token_in_the_keystore() {
     assert_eq!(oauth.lock().unwrap().reused, 0);
     assert_no_refresh_token(&cache.run(&["status"], &env));
     assert!(!contains(&all_bytes_under(&cache.path()), RT_MARK));
+
+    // Two runs at once (two MCP servers asking): the server rotates the
+    // token at once but answers slowly, so a run that read the token
+    // before the other stored its successor would spend it twice. credbox
+    // serializes the runs of one helper that use its state: both succeed.
+    oauth.lock().unwrap().refresh_delay = Duration::from_millis(700);
+    let runs: Vec<_> = (0..2)
+        .map(|_| {
+            cache
+                .command(&["run", "--no-cache", m.arg()], &env)
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut tokens: Vec<String> = runs
+        .into_iter()
+        .map(|run| {
+            let out = run.wait_with_output().unwrap();
+            assert!(out.status.success(), "{out:?}");
+            String::from_utf8(out.stdout).unwrap()
+        })
+        .collect();
+    tokens.sort();
+    assert_eq!(
+        tokens,
+        [
+            "{\"Authorization\":\"Bearer at-7\"}\n",
+            "{\"Authorization\":\"Bearer at-8\"}\n"
+        ]
+    );
+    assert_eq!(oauth.lock().unwrap().reused, 0);
+    oauth.lock().unwrap().refresh_delay = Duration::ZERO;
 
     // A refresh token spent before (stolen, or restored from a backup) is
     // refused: the helper forgets it and credbox says to log in again.

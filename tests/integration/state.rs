@@ -207,7 +207,12 @@ fn login_then_runs_rotate_the_token_in_the_real_keystore_and_logout_clears_it() 
     };
     let m = probe("keystore-probe", "rotate", "");
     let cache = Cache::warmed(m.arg());
-    let env = [("DBUS_SESSION_BUS_ADDRESS", keyring.address.as_str())];
+    let state = tempfile::tempdir().unwrap();
+    let state_dir = state.path().join("s");
+    let env = [
+        ("DBUS_SESSION_BUS_ADDRESS", keyring.address.as_str()),
+        ("CREDBOX_STATE_DIR", state_dir.to_str().unwrap()),
+    ];
 
     let login = cache.run(&["login", m.arg()], &env);
     assert_eq!(login.code, 0, "{login:#?}");
@@ -283,7 +288,10 @@ fn without_a_keystore_login_refuses_unless_the_manifest_opts_into_files() {
     let line = login.fails(2, "no OS keystore to keep the helper's state in");
     assert!(line.contains("[state] store = \"file\""), "{line}");
     assert!(!line.contains("WDJB"), "the helper must not run: {line}");
-    assert!(!state_dir.exists(), "never a silent fallback to files");
+    assert!(
+        !state_dir.join("files").exists(),
+        "never a silent fallback to files"
+    );
     // A run does not fall back either: the helper's `get` fails, and the
     // store's failure is what credbox reports, with its own hint.
     let line = cache
@@ -293,7 +301,10 @@ fn without_a_keystore_login_refuses_unless_the_manifest_opts_into_files() {
         line.ends_with("keep it in files that are NOT encrypted)"),
         "{line}"
     );
-    assert!(!state_dir.exists(), "never a silent fallback to files");
+    assert!(
+        !state_dir.join("files").exists(),
+        "never a silent fallback to files"
+    );
 }
 
 #[test]

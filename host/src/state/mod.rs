@@ -49,8 +49,10 @@
 mod file;
 mod keystore;
 
+use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::manifest::StoreChoice;
@@ -170,7 +172,17 @@ pub struct StateStore {
     id: HelperId,
     helper: String,
     backend: Box<dyn Backend>,
+    /// Until when a call may wait (for the helper's lock, the keystore).
+    deadline: Option<Instant>,
+    /// The helper's lock, taken by the first call and held until the
+    /// store is dropped (the end of the run).
+    lock: OnceLock<File>,
 }
+
+/// Longest wait for the helper's lock when no deadline is set.
+pub const LOCK_WAIT: Duration = Duration::from_secs(10);
+/// How often a waiting call tries the lock again.
+const LOCK_POLL: Duration = Duration::from_millis(10);
 
 impl std::fmt::Debug for StateStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -204,6 +216,8 @@ impl StateStore {
             id,
             helper: helper.to_owned(),
             backend,
+            deadline: None,
+            lock: OnceLock::new(),
         })
     }
 
@@ -211,7 +225,47 @@ impl StateStore {
     /// run's): a keystore that does not answer by then is `unavailable`.
     pub fn with_deadline(mut self, deadline: Instant) -> StateStore {
         self.backend.set_deadline(deadline);
+        self.deadline = Some(deadline);
         self
+    }
+
+    /// Takes the helper's lock (`<state dir>/locks/<sha256 of the
+    /// identity>.lock`) if this store does not hold it yet. Runs of one
+    /// helper that use its state are serialized from their first state
+    /// call to their end: two runs never both trade the same refresh token
+    /// (with rotation the second would be refused, and could log the user
+    /// out). Waits until the deadline, then is `unavailable`.
+    fn lock(&self) -> Result<()> {
+        if self.lock.get().is_some() {
+            return Ok(());
+        }
+        let name = format!(
+            "{}.lock",
+            crate::units::hex_sha256(self.id.manifest.as_bytes())
+        );
+        let file = crate::private_dir::PrivateDir::open(&state_root()?)?
+            .subdir("locks")?
+            .lock_file(&name)?;
+        let until = self.deadline.unwrap_or_else(|| Instant::now() + LOCK_WAIT);
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(TryLockError::WouldBlock) if Instant::now() < until => {
+                    std::thread::sleep(LOCK_POLL);
+                }
+                Err(TryLockError::WouldBlock) => {
+                    return Err(Error::Unavailable(format!(
+                        "another run of {} held its state until the deadline",
+                        self.helper
+                    )));
+                }
+                Err(TryLockError::Error(e)) => {
+                    return Err(Error::Internal(format!("cannot lock {name}: {e}")));
+                }
+            }
+        }
+        let _ = self.lock.set(file);
+        Ok(())
     }
 
     /// Whose state this is.
@@ -235,6 +289,7 @@ impl StateStore {
     /// The value stored under `name`, or `None`.
     pub fn get(&self, name: &str) -> Result<Option<String>> {
         check_name(name)?;
+        self.lock()?;
         let Some(bytes) = self.backend.read(Key::Name(name), MAX_VALUE_LEN)? else {
             return Ok(None);
         };
@@ -251,6 +306,7 @@ impl StateStore {
     pub fn set(&self, name: &str, value: &str) -> Result<()> {
         check_name(name)?;
         check_value(name, value)?;
+        self.lock()?;
         let mut names = self.names()?;
         if !names.iter().any(|n| n == name) {
             if names.len() >= MAX_NAMES {
@@ -269,6 +325,7 @@ impl StateStore {
     /// Forgets `name`; no error when it is not there.
     pub fn delete(&self, name: &str) -> Result<()> {
         check_name(name)?;
+        self.lock()?;
         self.backend.remove(Key::Name(name))?;
         let mut names = self.names()?;
         let before = names.len();
@@ -281,6 +338,7 @@ impl StateStore {
 
     /// The names this helper keeps, in the order they were first set.
     pub fn names(&self) -> Result<Vec<String>> {
+        self.lock()?;
         let Some(bytes) = self.backend.read(Key::Index, MAX_INDEX_LEN)? else {
             return Ok(Vec::new());
         };
@@ -314,7 +372,8 @@ impl StateStore {
     }
 }
 
-/// credbox's state directory, home of the file store: `$CREDBOX_STATE_DIR`,
+/// credbox's state directory, home of the helpers' locks and of the file
+/// store: `$CREDBOX_STATE_DIR`,
 /// else the platform's user state directory (`$XDG_STATE_HOME/credbox` or
 /// `~/.local/state/credbox` on Linux), else its local data directory. It is
 /// not the cache directory: clearing a cache must not log anyone out.
@@ -330,7 +389,7 @@ pub fn state_root() -> Result<PathBuf> {
         return Ok(dir);
     }
     let no_home = || Error::Environment {
-        message: "no directory to keep the helper's state files in".into(),
+        message: "no directory for credbox's state (the helper's lock, the file store)".into(),
         hint: format!("set HOME, or {STATE_DIR_ENV}, to an absolute path"),
     };
     if std::env::var_os("HOME").is_none_or(|h| !Path::new(&h).is_absolute()) {
@@ -388,12 +447,17 @@ mod tests {
     }
 
     fn memory_store() -> StateStore {
+        // The lock is held from the start: no lock file for these.
+        let lock = OnceLock::new();
+        lock.set(tempfile::tempfile().unwrap()).unwrap();
         StateStore {
             id: HelperId {
                 manifest: "/h/credbox.toml".into(),
             },
             helper: "h".into(),
             backend: Box::<Memory>::default(),
+            deadline: None,
+            lock,
         }
     }
 
