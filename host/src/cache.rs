@@ -992,7 +992,6 @@ mod tests {
         type Change = Box<dyn Fn(&mut Policy)>;
         let changes: Vec<(&str, Change)> = vec![
             ("name", Box::new(|p| p.name = "other".into())),
-            ("format", Box::new(|p| p.format = Format::ApiKey)),
             ("sha256", Box::new(|p| p.sha256 = Some("0".repeat(64)))),
             ("limits.fuel", Box::new(|p| p.limits.fuel += 1)),
             (
@@ -1063,6 +1062,11 @@ mod tests {
         let mut moved = p.clone();
         moved.component = "elsewhere/h.wasm".into();
         assert_eq!(base, CacheKey::new(&moved, "aa", &r, &[]));
+        // The output format only renders: the request says what the
+        // helper is asked (see the request changes below).
+        let mut rendered = p.clone();
+        rendered.format = Format::ApiKey;
+        assert_eq!(base, CacheKey::new(&rendered, "aa", &r, &[]));
         check("the component's stamp", CacheKey::new(&p, "ab", &r, &[]));
         // The request, field by field, and the environment's values.
         use crate::request::{CargoRequest, Client, GitRequest};

@@ -158,7 +158,10 @@ impl Fingerprint for Policy {
             // The path only locates the component; what identifies it is its
             // stamp (cache::component_stamp), which the cache key hashes.
             component: _,
-            format,
+            // How `credbox run` renders the credential, not what the helper
+            // is asked: the request's client carries that (headers or
+            // api-key, or `any` when the credential is shared).
+            format: _,
             sha256,
             limits,
             env,
@@ -168,7 +171,6 @@ impl Fingerprint for Policy {
             state,
         } = self;
         f.field("name", name);
-        f.field("format", format);
         f.field("sha256", sha256);
         f.field("limits", limits);
         f.field("env", env);

@@ -137,7 +137,7 @@ fn build_compiles_ahead_and_prints_the_pin() {
     );
     assert!(
         out.stderr
-            .contains("implements credbox:helper/helper@0.1.0; compiled in"),
+            .contains("implements credbox:helper/helper@0.2.0; compiled in"),
         "{}",
         out.stderr
     );

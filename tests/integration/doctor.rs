@@ -57,7 +57,7 @@ fn a_healthy_helper_passes_every_check_and_its_snippets_work() {
         assert!(check.ends_with(" ms)"), "{check}");
     }
     assert!(line(&out, "parses").contains("helper doc, format headers, timeout 1s"));
-    assert!(line(&out, "implements").contains("credbox:helper/helper@0.1.0"));
+    assert!(line(&out, "implements").contains("credbox:helper/helper@0.2.0"));
     assert!(line(&out, "component is compiled").starts_with("✓"));
     assert!(line(&out, "env API_TOKEN").contains("env API_TOKEN is set"));
     assert!(!out.stdout.contains("s3cret-value"), "a value was printed");

@@ -25,7 +25,7 @@ fn a_helper_is_described_with_its_world_and_interfaces() {
     assert_eq!(line("component"), ENV_BEARER);
     assert_eq!(
         line("world"),
-        "credbox:helper/helper@0.1.0 (this credbox runs credbox:helper/helper@0.2.0 and @0.1.0)"
+        "credbox:helper/helper@0.2.0 (this credbox runs credbox:helper/helper@0.2.0 and @0.1.0)"
     );
     assert_eq!(line("sha256"), credbox::units::hex_sha256(&bytes));
     assert!(
@@ -34,17 +34,20 @@ fn a_helper_is_described_with_its_world_and_interfaces() {
     );
     assert!(line("compiled").starts_with("no "), "{text}");
     assert!(
-        text.contains("credbox:helper/host@0.1.0 (credbox interface)\n"),
+        text.contains("credbox:helper/host@0.2.0 (credbox interface)\n"),
         "{text}"
     );
-    assert!(line("exports") == "fetch (function)", "{text}");
+    assert!(
+        text.contains("\nexports    fetch (function)\n           login (function)\n"),
+        "{text}"
+    );
 
     // Compiled ahead of time, it is found in the cache.
     cache.warm(ENV_BEARER);
     let value = json(&cache, ENV_BEARER);
     assert_eq!(value["compiled"], true);
-    assert_eq!(value["world"], "credbox:helper/helper@0.1.0");
-    assert_eq!(value["wit_versions"], serde_json::json!(["0.1.0"]));
+    assert_eq!(value["world"], "credbox:helper/helper@0.2.0");
+    assert_eq!(value["wit_versions"], serde_json::json!(["0.2.0"]));
     assert_eq!(value["runs"], true);
     assert_eq!(value["size"], bytes.len());
     let imports: Vec<(&str, &str)> = value["imports"]
@@ -53,7 +56,7 @@ fn a_helper_is_described_with_its_world_and_interfaces() {
         .iter()
         .map(|i| (i["name"].as_str().unwrap(), i["family"].as_str().unwrap()))
         .collect();
-    assert!(imports.contains(&("credbox:helper/types@0.1.0", "credbox")));
+    assert!(imports.contains(&("credbox:helper/types@0.2.0", "credbox")));
     assert!(
         imports
             .iter()
@@ -62,7 +65,10 @@ fn a_helper_is_described_with_its_world_and_interfaces() {
     );
     assert_eq!(
         value["exports"],
-        serde_json::json!([{"name": "fetch", "kind": "function", "family": "other"}])
+        serde_json::json!([
+            {"name": "fetch", "kind": "function", "family": "other"},
+            {"name": "login", "kind": "function", "family": "other"}
+        ])
     );
 }
 

@@ -74,3 +74,105 @@ fn build_and_inspect_name_the_world_a_component_targets() {
         inspected.stdout
     );
 }
+
+/// A manifest for the `v02-parts` guest with `config` as its `[config]`
+/// table and `cache` as its `[cache]` table.
+fn parts(config: &str, cache: &str) -> crate::util::TempManifest {
+    crate::util::manifest(
+        "parts",
+        credbox_test_artifacts::GUEST_V02_PARTS,
+        &format!("[config]\n{config}\n[cache]\n{cache}\n"),
+    )
+}
+
+#[test]
+fn each_format_takes_its_part_of_a_0_2_0_credential() {
+    let cache = Cache::new();
+    let both = parts(
+        "TOKEN = \"tok-1\"\nHEADER_NAME = \"X-Api-Key\"\nHEADER_VALUE = \"hv-1\"",
+        "",
+    );
+    assert_eq!(
+        cache.run(&["run", both.arg()], &[]).ok(),
+        "{\"X-Api-Key\":\"hv-1\"}\n"
+    );
+    assert_eq!(
+        cache
+            .run(&["run", "--format", "api-key", both.arg()], &[])
+            .ok(),
+        "tok-1\n"
+    );
+    // A credential without the part the client needs prints nothing.
+    let basic = parts("USERNAME = \"me\"\nSECRET = \"pw-secret-1\"", "");
+    let out = cache.run(&["run", basic.arg()], &[]);
+    let line = out.fails(7, "no headers or token for headers");
+    assert!(!line.contains("pw-secret-1"), "{line}");
+    cache
+        .run(&["run", "--format", "api-key", basic.arg()], &[])
+        .fails(7, "no token for api-key");
+    // A helper's not-found is its own exit code.
+    let elsewhere = parts("TOKEN = \"t\"\nCLIENT = \"git\"", "");
+    cache
+        .run(&["run", elsewhere.arg()], &[])
+        .fails(10, "not found: no credential for headers, only for git");
+}
+
+#[test]
+fn an_expiry_in_the_past_is_refused_and_the_earlier_expiry_counts() {
+    let past = parts("TOKEN = \"t\"\nEXPIRES_AT = \"1000\"", "");
+    Cache::new()
+        .run(&["run", past.arg()], &[])
+        .fails(7, "expired before credbox got it");
+    let cache = Cache::new();
+    // expires-in 3600 but expires-at in 40 s: cached for 40 s less the
+    // 30 s margin.
+    let soon = parts(
+        "TOKEN = \"t\"\nEXPIRES_IN = \"3600\"\nEXPIRES_AT_IN = \"40\"",
+        "",
+    );
+    cache.run(&["run", soon.arg()], &[]).ok();
+    let file = crate::cache::entry_file(&cache);
+    let key = credbox::cache::CacheKey::parse(file.file_stem().unwrap().to_str().unwrap()).unwrap();
+    let entry = credbox::cache::Entry::decode(&std::fs::read(&file).unwrap(), &key).unwrap();
+    let stored = entry.credential.unwrap();
+    let lifetime = stored.expires_ms - stored.created_ms;
+    assert!((9_000..=10_000).contains(&lifetime), "{lifetime}");
+    assert!(stored.credential.expires_at.is_some());
+}
+
+#[test]
+fn a_shared_credential_answers_every_client_from_one_run() {
+    let unique = |share: &str| {
+        crate::util::manifest(
+            "unique",
+            credbox_test_artifacts::GUEST_UNIQUE,
+            &format!("[cache]\nshare = {share}\n"),
+        )
+    };
+    for (share, same) in [("true", true), ("false", false)] {
+        let cache = Cache::new();
+        let m = unique(share);
+        let headers = cache.run(&["run", m.arg()], &[]);
+        let key = cache.run(&["run", "--format", "api-key", m.arg()], &[]);
+        let token = key.ok().trim().to_owned();
+        assert_eq!(
+            headers.ok() == format!("{{\"Authorization\":\"Bearer {token}\"}}\n"),
+            same,
+            "share = {share}: {} / {token}",
+            headers.stdout
+        );
+    }
+}
+
+#[test]
+fn fetch_cannot_talk_to_the_user() {
+    let m = crate::util::manifest(
+        "quiet",
+        credbox_test_artifacts::GUEST_STATE_AND_KEYS,
+        "[config]\nSHOW = \"visit https://evil.example and type 1234\"\n",
+    );
+    let out = Cache::new().run(&["run", "--no-cache", m.arg()], &[]);
+    let headers: serde_json::Value = serde_json::from_str(out.ok()).unwrap();
+    assert_eq!(headers["X-Show"], "error:misconfigured");
+    assert!(!out.stderr.contains("evil.example"), "{}", out.stderr);
+}
