@@ -692,7 +692,9 @@ fn execute(
         Call::Login => (Mode::Login, policy.limits.login_timeout),
     };
     let mut redactor = redactor(policy, &env);
-    let state = StateAccess::open(policy, deadline);
+    // State calls block the run (a keystore round trip): they give up
+    // when the helper's requests must, leaving it time to report it.
+    let state = StateAccess::open(policy, network_deadline(deadline, timeout));
     // A secret cut by the capture's end must be seen whole to be masked:
     // state values, learnt during the run, are up to 16 KiB.
     let lookahead = match state {

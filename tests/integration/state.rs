@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use credbox_test_artifacts::GUEST_STATE_PROBE;
 
-use crate::util::{Cache, Outcome, TempManifest, manifest};
+use crate::util::{Cache, Outcome, TempManifest, manifest, within};
 
 /// The value the probe's `login` is given; it stores it reversed.
 const LOGIN_VALUE: &str = "0123456789-device-refresh-token";
@@ -454,4 +454,45 @@ fn a_hostile_helper_cannot_break_the_bounds_prompt_or_leak_state() {
     assert!(outcome.stderr.contains("log: "), "{outcome:#?}");
     assert!(!outcome.stderr.contains(&value[..12]), "{outcome:#?}");
     assert_eq!(outcome.stdout, "");
+}
+
+#[test]
+fn a_keystore_that_never_answers_is_unavailable_not_a_hang() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    // A "session bus" that accepts connections and never says a word.
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("bus");
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let silent = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        let start = std::time::Instant::now();
+        while !flag.load(Ordering::Relaxed) && start.elapsed() < Duration::from_secs(60) {
+            if let Ok((stream, _)) = listener.accept() {
+                held.push(stream);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    let m = probe("silent-keystore", "read", "");
+    let cache = Cache::warmed(m.arg());
+    let bus = format!("unix:path={}", socket.display());
+    let state_dir = dir.path().join("s");
+    let env = [
+        ("DBUS_SESSION_BUS_ADDRESS", bus.as_str()),
+        ("CREDBOX_STATE_DIR", state_dir.to_str().unwrap()),
+    ];
+    // A run gives up in time to report it (the default 5 s deadline).
+    let run = cache.run(&["run", m.arg()], &env);
+    run.fails(5, "unavailable: the OS keystore did not answer within");
+    run.took(Duration::from_secs(4), within(Duration::from_secs(5)));
+    // A login waits for the keystore at most 10 s, then says so.
+    let login = cache.run(&["login", m.arg()], &env);
+    login.fails(5, "the OS keystore did not answer within 10s");
+    login.took(Duration::from_secs(10), within(Duration::from_secs(10)));
+    stop.store(true, Ordering::Relaxed);
+    silent.join().unwrap();
 }
