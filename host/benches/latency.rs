@@ -20,6 +20,17 @@
 //! - `credbox miss, precompiled`: `--no-cache`, so the helper runs, from
 //!   the compiled-component cache (no network, a static guest).
 //! - `credbox first call`: empty cache directory: compile, run, store.
+//!
+//! - `bash+openssl hmac script`: the authentication guide's HMAC helper
+//!   (`date`, `openssl dgst -hmac`, `echo` of the JSON), every call.
+//! - `credbox hmac hit` / `credbox hmac miss, precompiled`: the
+//!   `hmac-signature` sample, its key held by credbox: from the cache, and
+//!   run (`--no-cache`), signing through the host.
+//!
+//! Then the cost of one signature with a key credbox holds
+//! (`KeysPolicy::sign`, in this process: what a helper's `keys.sign` call
+//! costs the host, less the copy across the component boundary), for each
+//! algorithm, as a fraction of `credbox hit`.
 
 use std::ffi::OsStr;
 use std::path::Path;
@@ -86,6 +97,19 @@ fn run(name: &'static str, iterations: usize, mut make: impl FnMut() -> Command)
     }
 }
 
+/// The guide's HMAC helper in bash: a timestamp, its HMAC-SHA256 by
+/// openssl, and the JSON headers.
+const BASH_OPENSSL_HMAC: &str = r#"TIMESTAMP=$(date +%s)
+SIGNATURE=$(echo -n "$TIMESTAMP" | openssl dgst -sha256 -hmac "$SECRET_KEY" | cut -d' ' -f2)
+echo "{\"X-Timestamp\": \"$TIMESTAMP\", \"X-Signature\": \"$SIGNATURE\", \"X-API-Key\": \"$API_KEY\"}""#;
+
+/// The HMAC sample's secret and API key, the same for bash and credbox.
+const HMAC_ENV: [(&str, &str); 3] = [
+    ("SECRET_KEY", "bench-hmac-secret-0123456789"),
+    ("API_SIGNING_SECRET", "bench-hmac-secret-0123456789"),
+    ("API_KEY", "bench-api-key"),
+];
+
 fn credbox(cache: &Path, args: &[&OsStr]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_credbox"));
     cmd.env_clear()
@@ -122,6 +146,52 @@ fn into_refresh_window(cache: &Path) -> std::fs::File {
         .unwrap();
     lock.lock().unwrap();
     lock
+}
+
+/// One signature's cost in this process: the median and p90 over
+/// `iterations` batches of 100 calls (after a first, untimed call, which
+/// derives the signing key).
+fn sign_cost(
+    keys: &credbox::policy::keys::KeysPolicy,
+    name: &str,
+    algorithm: credbox::policy::keys::Algorithm,
+    data: &[u8],
+    iterations: usize,
+) -> (Duration, Duration) {
+    keys.sign(name, algorithm, data).expect("the key signs");
+    let mut samples: Vec<Duration> = (0..iterations)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..100 {
+                std::hint::black_box(
+                    keys.sign(name, algorithm, std::hint::black_box(data))
+                        .unwrap(),
+                );
+            }
+            start.elapsed() / 100
+        })
+        .collect();
+    samples.sort();
+    (samples[samples.len() / 2], samples[samples.len() * 9 / 10])
+}
+
+/// The test keys of `host/testdata/keys`, copied to `dir` with mode 0600,
+/// as a `[keys]` policy.
+fn test_keys(dir: &Path) -> credbox::policy::keys::KeysPolicy {
+    use std::os::unix::fs::PermissionsExt;
+    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/keys");
+    for name in ["hmac.key", "es256.pem", "ed25519.pem"] {
+        std::fs::copy(testdata.join(name), dir.join(name)).unwrap();
+        std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let manifest = credbox::manifest::parse(
+        "component = \"x.wasm\"\n\
+         [keys.hmac]\nalgorithm = \"hmac-sha256\"\nfile = \"hmac.key\"\n\
+         [keys.es256]\nalgorithm = \"es256\"\nfile = \"es256.pem\"\n\
+         [keys.ed25519]\nalgorithm = \"ed25519\"\nfile = \"ed25519.pem\"\n",
+    )
+    .unwrap();
+    credbox::policy::keys::KeysPolicy::from_config(&manifest.keys, dir, |_| None).unwrap()
 }
 
 fn main() {
@@ -178,19 +248,96 @@ fn main() {
         }),
     ];
 
+    // The HMAC pattern: the guide's script, and the sample from the cache
+    // and run, its key held by credbox.
+    let hmac_manifest = work.path().join("hmac.toml");
+    std::fs::write(
+        &hmac_manifest,
+        format!(
+            "component = {:?}\n[env]\nallow = [\"API_KEY\"]\n\
+             [keys.signing]\nalgorithm = \"hmac-sha256\"\nenv = \"API_SIGNING_SECRET\"\n",
+            credbox_test_artifacts::HMAC_SIGNATURE
+        ),
+    )
+    .unwrap();
+    let h = hmac_manifest.as_os_str();
+    let hmac_cache = work.path().join("hmac-cache");
+    let with_hmac_env = |mut cmd: Command| {
+        cmd.env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(HMAC_ENV);
+        cmd
+    };
+    measure(&mut with_hmac_env(credbox(
+        &hmac_cache,
+        &[OsStr::new("build"), h],
+    )));
+    let mut rows = rows;
+    rows.push(run("bash+openssl hmac script", 100, || {
+        let mut cmd = Command::new("bash");
+        cmd.arg("-c").arg(BASH_OPENSSL_HMAC);
+        with_hmac_env(cmd)
+    }));
+    rows.push(run("credbox hmac hit", 300, || {
+        with_hmac_env(credbox(&hmac_cache, &[OsStr::new("run"), h]))
+    }));
+    rows.push(run("credbox hmac miss, precompiled", 100, || {
+        with_hmac_env(credbox(
+            &hmac_cache,
+            &[OsStr::new("run"), OsStr::new("--no-cache"), h],
+        ))
+    }));
+
     let floor = rows[0].median.as_secs_f64();
     println!(
-        "{:<28} {:>10} {:>10} {:>8} {:>12}",
+        "{:<32} {:>10} {:>10} {:>8} {:>12}",
         "scenario", "median", "p90", "× cat", "peak RSS"
     );
     for row in &rows {
         println!(
-            "{:<28} {:>8.2}ms {:>8.2}ms {:>7.2}× {:>8.1} MiB",
+            "{:<32} {:>8.2}ms {:>8.2}ms {:>7.2}× {:>8.1} MiB",
             row.name,
             row.median.as_secs_f64() * 1e3,
             row.p90.as_secs_f64() * 1e3,
             row.median.as_secs_f64() / floor,
             row.max_rss_kib as f64 / 1024.0
+        );
+    }
+
+    let median = |name: &str| {
+        rows.iter()
+            .find(|r| r.name == name)
+            .map(|r| r.median.as_secs_f64())
+            .unwrap()
+    };
+    let script = median("bash+openssl hmac script");
+    println!(
+        "\nhmac pattern, against the guide's bash+openssl script: credbox miss {:.2}×, credbox hit {:.2}×",
+        median("credbox hmac miss, precompiled") / script,
+        median("credbox hmac hit") / script
+    );
+
+    use credbox::policy::keys::Algorithm;
+    let hit = rows[2].median.as_secs_f64();
+    let keys = test_keys(work.path());
+    // What the samples sign: a timestamp (HMAC), a JWT's header and claims.
+    let timestamp = b"1764167213";
+    let jwt_input = [b'e'; 300];
+    println!(
+        "\n{:<32} {:>10} {:>10} {:>14}",
+        "sign call (in the host)", "median", "p90", "× credbox hit"
+    );
+    for (name, algorithm, data) in [
+        ("hmac", Algorithm::HmacSha256, &timestamp[..]),
+        ("es256", Algorithm::Es256, &jwt_input[..]),
+        ("ed25519", Algorithm::Ed25519, &jwt_input[..]),
+    ] {
+        let (median, p90) = sign_cost(&keys, name, algorithm, data, 200);
+        println!(
+            "{:<32} {:>8.1}µs {:>8.1}µs {:>13.4}×",
+            format!("{algorithm} ({} bytes)", data.len()),
+            median.as_secs_f64() * 1e6,
+            p90.as_secs_f64() * 1e6,
+            median.as_secs_f64() / hit
         );
     }
 }

@@ -1043,6 +1043,43 @@ mod tests {
                     })
                 }),
             ),
+            (
+                "network.client_cert",
+                Box::new(move |p| {
+                    use std::os::unix::fs::PermissionsExt;
+                    let tls = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/tls");
+                    let dir = tempfile::tempdir().unwrap();
+                    std::fs::copy(tls.join("client.key"), dir.path().join("k")).unwrap();
+                    let mode = std::fs::Permissions::from_mode(0o600);
+                    std::fs::set_permissions(dir.path().join("k"), mode).unwrap();
+                    let config = NetworkTable {
+                        allow: vec!["https://a.example".into()],
+                        client_cert: vec![crate::manifest::ClientCertTable {
+                            origin: "https://a.example".into(),
+                            cert: tls.join("client.pem"),
+                            key: dir.path().join("k"),
+                        }],
+                        ..NetworkTable::default()
+                    };
+                    p.network = NetworkPolicy::from_config(&config, Path::new(".")).unwrap();
+                }),
+            ),
+            (
+                "keys",
+                Box::new(|p| {
+                    let table = crate::manifest::parse(
+                        "component = \"a.wasm\"\n[keys.k]\nalgorithm = \"hmac-sha256\"\nenv = \"K\"\n",
+                    )
+                    .unwrap()
+                    .keys;
+                    p.keys = crate::policy::keys::KeysPolicy::from_config(
+                        &table,
+                        Path::new("."),
+                        |_| Some("secret".into()),
+                    )
+                    .unwrap();
+                }),
+            ),
         ];
         let mut seen = vec![base.clone()];
         let mut check = |what: &str, key: CacheKey| {

@@ -132,6 +132,7 @@ pub fn doctor(target: &Path, out: &mut dyn Write) -> u8 {
     if let Some(policy) = &policy {
         component_checks(&mut d, policy);
         env_checks(&mut d, policy);
+        key_checks(&mut d, policy);
         network_checks(&mut d, policy);
     }
     cache_check(&mut d);
@@ -243,6 +244,63 @@ fn env_checks(d: &mut Doctor, policy: &Policy) {
     }
 }
 
+/// Each key of `[keys]`: ready to sign (its variable set, its signer
+/// derived), and what the helper is told; each `[[network.client_cert]]`:
+/// whose it is and when it expires. Never a key's bytes.
+fn key_checks(d: &mut Doctor, policy: &Policy) {
+    for name in policy.keys.names() {
+        d.check(|| match policy.keys.info(name) {
+            Ok(info) => {
+                let id = info
+                    .key_id
+                    .map_or(String::new(), |id| format!(", key id {id}"));
+                (
+                    Outcome::Pass,
+                    format!("key {name}: {}{id}, ready to sign", info.algorithm),
+                )
+            }
+            Err(crate::Error::Environment { message, hint }) => {
+                (Outcome::Fail, format!("key {name}: {message} ({hint})"))
+            }
+            Err(e) => (Outcome::Fail, format!("key {name}: {e}")),
+        });
+    }
+    for cert in policy.network.client_certs() {
+        d.check(|| {
+            let origin = cert.origin.to_string();
+            let Some(leaf) = cert
+                .chain
+                .first()
+                .and_then(|der| x509_parser::parse_x509_certificate(der).ok())
+                .map(|(_, leaf)| leaf)
+            else {
+                return (
+                    Outcome::Fail,
+                    format!("{origin}: unreadable client certificate"),
+                );
+            };
+            let not_after = leaf.validity().not_after;
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            let days = (not_after.timestamp() - now).div_euclid(86_400);
+            let date = not_after.to_datetime().date();
+            let whose = format!("{origin}: client certificate {}", leaf.subject());
+            match days {
+                ..0 => (Outcome::Fail, format!("{whose} expired on {date}")),
+                0..EXPIRY_WARNING_DAYS => (
+                    Outcome::Pass,
+                    format!("{whose} expires soon: {date} (in {days} days)"),
+                ),
+                _ => (
+                    Outcome::Pass,
+                    format!("{whose}, valid until {date} (in {days} days)"),
+                ),
+            }
+        });
+    }
+}
+
 /// Each allowlisted origin: DNS and the private-address verdict, TCP,
 /// TLS and the certificate's expiry.
 fn network_checks(d: &mut Doctor, policy: &Policy) {
@@ -269,7 +327,7 @@ fn network_checks(d: &mut Doctor, policy: &Policy) {
     let start = Instant::now();
     let budget =
         guest::network_deadline(start + policy.limits.timeout, policy.limits.timeout) - start;
-    let mut tls_config = None;
+    let mut roots = None;
     for entry in policy.network.entries() {
         let origin = entry.to_string();
         let (host, port) = match (&entry.host, entry.port) {
@@ -292,10 +350,11 @@ fn network_checks(d: &mut Doctor, policy: &Policy) {
             continue;
         };
         if entry.scheme == Scheme::Https {
-            let config = tls_config.get_or_insert_with(|| {
-                tls::client_config(policy.network.ca_bundle()).map(Arc::new)
-            });
-            tls_check(d, &runtime, &origin, &host, stream, config.clone(), budget);
+            // As `run` connects: the origin's client certificate, if any.
+            let roots = roots.get_or_insert_with(|| tls::roots(policy.network.ca_bundle()));
+            let cert = policy.network.client_cert_for(&host, port).map(|(_, c)| c);
+            let config = tls::client_config(roots.clone(), cert).map(Arc::new);
+            tls_check(d, &runtime, &origin, &host, stream, config, budget);
         }
     }
 }

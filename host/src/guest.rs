@@ -41,6 +41,7 @@ use crate::error::{Error, GuestFailure, HelperErrorKind, Result};
 use crate::network::HttpHooks;
 use crate::policy::Policy;
 use crate::policy::config::ConfigPolicy;
+use crate::policy::keys::{Algorithm, KeysPolicy};
 use crate::redact::Redactor;
 use crate::request::{Client, Request};
 use crate::state::StateStore;
@@ -170,6 +171,10 @@ struct HostState {
     table: ResourceTable,
     limiter: MemoryLimiter,
     config: ConfigPolicy,
+    keys: KeysPolicy,
+    /// The first key the helper could not use because credbox's
+    /// environment lacks its variable (see [`KeysPolicy::sign`]).
+    key_failure: Option<Error>,
     env: Vec<(String, String)>,
     log: GuestLog,
     mode: Mode,
@@ -418,27 +423,54 @@ impl v2_state::Host for HostState {
 
 impl v2_keys::Host for HostState {
     fn info(&mut self, name: String) -> std::result::Result<v2_keys::KeyInfo, v2::Error> {
-        Err(no_key(&name))
+        let info = self.keys.info(&name).map_err(|e| self.key_error(e))?;
+        Ok(v2_keys::KeyInfo {
+            algorithm: algorithm_to_wit(info.algorithm),
+            key_id: info.key_id,
+            public_key: info.public_key,
+        })
     }
 
     fn sign(
         &mut self,
         name: String,
-        _algorithm: v2_keys::Algorithm,
-        _data: Vec<u8>,
+        algorithm: v2_keys::Algorithm,
+        data: Vec<u8>,
     ) -> std::result::Result<Vec<u8>, v2::Error> {
-        Err(no_key(&name))
+        let algorithm = match algorithm {
+            v2_keys::Algorithm::HmacSha256 => Algorithm::HmacSha256,
+            v2_keys::Algorithm::Es256 => Algorithm::Es256,
+            v2_keys::Algorithm::Ed25519 => Algorithm::Ed25519,
+        };
+        self.keys
+            .sign(&name, algorithm, &data)
+            .map_err(|e| self.key_error(e))
     }
 }
 
-/// The error for a key the manifest does not name. The name is the
-/// guest's text: cut, it goes through the run's redactor with the rest of
-/// the message.
-fn no_key(name: &str) -> v2::Error {
-    v2::Error::Misconfigured(format!(
-        "no key named `{}` in the manifest's [keys]",
-        crate::redact::one_line(name, 128)
-    ))
+impl HostState {
+    /// A [`KeysPolicy`] error as the guest's: `misconfigured` with the
+    /// message (which names keys and variables, never key bytes). An
+    /// unset variable is also kept, to be reported if the helper fails.
+    fn key_error(&mut self, error: Error) -> v2::Error {
+        let guest = match &error {
+            Error::Misconfigured(message) => v2::Error::Misconfigured(message.clone()),
+            Error::Environment { message, .. } => v2::Error::Misconfigured(message.clone()),
+            other => v2::Error::Other(other.to_string()),
+        };
+        if matches!(error, Error::Environment { .. }) {
+            self.key_failure.get_or_insert(error);
+        }
+        guest
+    }
+}
+
+fn algorithm_to_wit(algorithm: Algorithm) -> v2_keys::Algorithm {
+    match algorithm {
+        Algorithm::HmacSha256 => v2_keys::Algorithm::HmacSha256,
+        Algorithm::Es256 => v2_keys::Algorithm::Es256,
+        Algorithm::Ed25519 => v2_keys::Algorithm::Ed25519,
+    }
 }
 
 impl v2_user::Host for HostState {
@@ -728,6 +760,8 @@ fn execute(
             hit: false,
         },
         config: policy.config.clone(),
+        keys: policy.keys.clone(),
+        key_failure: None,
         env,
         mode,
         state,
@@ -858,12 +892,17 @@ fn execute(
     };
     // A helper that failed after credbox refused one of its requests most
     // likely failed because of it: the refusal is reported instead.
-    match (result, store.data().network.denial()) {
-        (Err(error), Some(denial)) if error.is_explained_by_denial() => Err(Error::request_denied(
-            &denial.url,
-            &denial.reason,
-            &redactor,
-        )),
+    let result =
+        match (result, store.data().network.denial()) {
+            (Err(error), Some(denial)) if error.is_explained_by_denial() => Err(
+                Error::request_denied(&denial.url, &denial.reason, &redactor),
+            ),
+            (result, _) => result,
+        };
+    // Likewise a helper that failed after asking for a key whose variable
+    // is unset: what to fix is credbox's environment, not the manifest.
+    match (result, store.data_mut().key_failure.take()) {
+        (Err(error), Some(unset)) if error.is_explained_by_denial() => Err(unset),
         (result, _) => result,
     }
 }

@@ -10,10 +10,11 @@
 
 use std::ffi::{c_char, c_int};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{ArgAction, Parser, Subcommand};
 use credbox::guest::log::LogLevel;
+use credbox::protocol::{self, docker, git};
 use credbox::redact::{MAX_LINE, one_line};
 use credbox::{
     CredentialCache, Error, Format, LoadedManifest, Overrides, Policy, Refresh, Request, RunOptions,
@@ -60,6 +61,17 @@ enum Command {
     /// Log a helper out: forget its stored state and its cached
     /// credentials.
     Logout(LogoutArgs),
+    /// Answer git as its credential helper: set `credential.helper` to
+    /// `!credbox git [MANIFEST]` (without a manifest, the user's routes
+    /// choose one); git appends get, store or erase.
+    #[command(override_usage = "credbox git [MANIFEST] <OPERATION>")]
+    Git(GitArgs),
+    /// Answer a Docker or OCI client (the Docker credential helper
+    /// protocol): `docker-credential-credbox OPERATION` is the same.
+    Docker(DockerArgs),
+    /// Set credbox up for a client.
+    #[command(subcommand)]
+    Install(InstallCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish or
     /// powershell) on stdout.
     Completions {
@@ -76,6 +88,59 @@ enum CacheCommand {
         /// The helper's name, as shown by `credbox status`.
         helper: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum InstallCommand {
+    /// Link `docker-credential-credbox` to credbox, so that Docker, Podman,
+    /// skopeo and other OCI clients find it; then name `credbox` in their
+    /// `credHelpers`.
+    Docker {
+        /// Where to make the link (default: ~/.local/bin, or $XDG_BIN_HOME).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(clap::Args)]
+struct GitArgs {
+    /// The helper's manifest (optional: else the user's routes choose),
+    /// then the operation git appends: get, store or erase.
+    #[arg(num_args = 1..=2, required = true, value_name = "[MANIFEST] OPERATION")]
+    args: Vec<PathBuf>,
+    /// Internal: this process is the background refresh of the cache
+    /// entry with this key (see credbox::refresh).
+    #[arg(
+        long = "refresh-child",
+        hide = true,
+        value_name = "KEY",
+        requires = "refresh_request"
+    )]
+    refresh_child: Option<String>,
+    /// Internal: the refresh's request, as git's key=value lines.
+    #[arg(long = "refresh-request", hide = true, value_name = "REQUEST")]
+    refresh_request: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct DockerArgs {
+    /// get, store, erase, list or version.
+    operation: String,
+    /// The helper's manifest (default: the user's routes choose one).
+    #[arg(long, value_name = "MANIFEST")]
+    manifest: Option<PathBuf>,
+    /// Internal: this process is the background refresh of the cache
+    /// entry with this key (see credbox::refresh).
+    #[arg(
+        long = "refresh-child",
+        hide = true,
+        value_name = "KEY",
+        requires = "refresh_server_url"
+    )]
+    refresh_child: Option<String>,
+    /// Internal: the refresh's server URL.
+    #[arg(long = "refresh-server-url", hide = true, value_name = "URL")]
+    refresh_server_url: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -227,6 +292,19 @@ fn entry() -> u8 {
 }
 
 fn real_main() -> u8 {
+    // Docker clients run `docker-credential-credbox <operation>`: credbox
+    // under that name (a link made by `credbox install docker`).
+    let mut args = std::env::args_os();
+    let program = args.next().map(PathBuf::from);
+    if program.as_deref().and_then(|p| p.file_name()) == Some(docker::PROGRAM.as_ref()) {
+        let operation = args.next().unwrap_or_default();
+        return docker(DockerArgs {
+            operation: operation.to_string_lossy().into_owned(),
+            manifest: None,
+            refresh_child: None,
+            refresh_server_url: None,
+        });
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return clap_error(e),
@@ -248,6 +326,9 @@ fn real_main() -> u8 {
         ),
         Command::Login(args) => login(args),
         Command::Logout(args) => logout(args),
+        Command::Git(args) => git(args),
+        Command::Docker(args) => docker(args),
+        Command::Install(InstallCommand::Docker { dir }) => install_docker(dir),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "credbox", &mut std::io::stdout());
@@ -312,32 +393,257 @@ fn run(args: RunArgs) -> u8 {
                 Ok(output) => output,
                 Err(e) => return fail(&policy.name, &e),
             };
-            if let Some(warning) = answer.warning {
-                eprintln!(
-                    "credbox: {}: warning: {}",
-                    name(&policy.name),
-                    one_line(&warning, MAX_LINE)
-                );
-            }
-            let mut stdout = std::io::stdout().lock();
-            match stdout
-                .write_all(output.as_bytes())
-                .and_then(|()| stdout.flush())
-            {
-                Ok(()) => 0,
-                // Not a credbox bug: whoever started credbox stopped reading
-                // (SIGPIPE is ignored, so this is an error, not a kill).
-                Err(e) => {
-                    eprintln!(
-                        "credbox: {}: cannot write to stdout: {e} (the program that ran credbox stopped reading; nothing to fix here unless it keeps happening)",
-                        name(&policy.name)
-                    );
-                    1
-                }
-            }
+            warn(&policy.name, answer.warning);
+            print_answer(&policy.name, &output)
         }
         Err(e) => fail(&policy.name, &e),
     }
+}
+
+/// Writes the answer on stdout; 0, or 1 when stdout is gone.
+fn print_answer(helper: &str, text: &str) -> u8 {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => 0,
+        // Not a credbox bug: whoever started credbox stopped reading
+        // (SIGPIPE is ignored, so this is an error, not a kill).
+        Err(e) => {
+            eprintln!(
+                "credbox: {}: cannot write to stdout: {e} (the program that ran credbox stopped reading; nothing to fix here unless it keeps happening)",
+                name(helper)
+            );
+            1
+        }
+    }
+}
+
+/// Prints a run's warning, if any, on stderr.
+fn warn(helper: &str, warning: Option<String>) {
+    if let Some(warning) = warning {
+        eprintln!(
+            "credbox: {}: warning: {}",
+            name(helper),
+            one_line(&warning, MAX_LINE)
+        );
+    }
+}
+
+/// The policy of the manifest that answers a client's request about
+/// `url`: `named`, else the user's route. `Ok(None)`: no route.
+fn protocol_policy(
+    named: Option<&Path>,
+    url: Option<&credbox::routes::RequestUrl>,
+) -> Result<Option<(PathBuf, Policy)>, (String, Error)> {
+    let manifest = match protocol::manifest_for(named, url) {
+        Ok(Some(manifest)) => manifest,
+        Ok(None) => return Ok(None),
+        Err(e) => return Err(("routes".to_owned(), e)),
+    };
+    match resolve(&manifest, &Overrides::default()) {
+        Ok(policy) => Ok(Some((manifest, policy))),
+        Err(e) => Err((manifest.display().to_string(), e)),
+    }
+}
+
+/// How a protocol's run refreshes ahead of expiry: as the background
+/// refresh `child` of a caller, or by starting one, `credbox` with
+/// `args` (which carry the manifest and the request: the refresh has no
+/// stdin).
+fn protocol_refresh(child: Option<String>, args: Vec<std::ffi::OsString>) -> Refresh {
+    match child {
+        Some(key) => Refresh::Child(key),
+        None => Refresh::Detached(args),
+    }
+}
+
+/// `credbox git [MANIFEST] OPERATION`: git's credential helper protocol
+/// (see credbox::protocol::git). Failures are one stderr line and a
+/// non-zero exit, as for `run`: git shows the line, ignores the exit code
+/// and goes on to its next helper or its prompt, which is what its users
+/// expect when a helper cannot answer. "Not mine" is silence and 0.
+fn git(args: GitArgs) -> u8 {
+    let (named, operation) = match args.args.as_slice() {
+        [operation] => (None, operation),
+        [manifest, operation] => (Some(manifest.as_path()), operation),
+        _ => return fail("git", &Error::Usage("expected [MANIFEST] OPERATION".into())),
+    };
+    let operation = git::Operation::parse(&operation.to_string_lossy());
+    if operation == git::Operation::Other {
+        return 0;
+    }
+    let text = match args.refresh_request {
+        Some(text) => Ok(text),
+        None => protocol::read_capped(&mut std::io::stdin().lock(), protocol::MAX_STDIN, true),
+    };
+    let input = text.and_then(|text| git::Input::parse(&text));
+    let input = match input {
+        Ok(input) => input,
+        Err(e) => return fail("git", &e),
+    };
+    if operation == git::Operation::Store {
+        return 0;
+    }
+    let (manifest, policy) = match protocol_policy(named, input.url().as_ref()) {
+        Ok(Some(found)) => found,
+        Ok(None) => return 0,
+        Err((subject, e)) => return fail(&subject, &e),
+    };
+    if operation == git::Operation::Erase {
+        for request in input.erase_requests() {
+            if let Err(e) = credbox::forget(&policy, &request) {
+                return fail(&policy.name, &e);
+            }
+        }
+        return 0;
+    }
+    let refresh_args = vec![
+        "git".into(),
+        format!("--refresh-request={}", input.request_text()).into(),
+        manifest.into_os_string(),
+        "get".into(),
+    ];
+    let child = args.refresh_child.is_some();
+    let refresh = protocol_refresh(args.refresh_child, refresh_args);
+    match fetch_credential(&policy, &input.request(), &refresh) {
+        Ok(_) if child => 0,
+        Ok((credential, warning)) => {
+            warn(&policy.name, warning);
+            match git::answer(&credential, &input) {
+                Ok(text) => print_answer(&policy.name, &text),
+                Err(e) => fail(&policy.name, &e),
+            }
+        }
+        Err(Error::NotFound(_)) => 0,
+        Err(e) => fail(&policy.name, &e),
+    }
+}
+
+/// `docker-credential-credbox OPERATION` (or `credbox docker`): the Docker
+/// credential helper protocol (see credbox::protocol::docker). Failures go
+/// on stdout, which Docker clients show, and on stderr, with a non-zero
+/// exit code (credbox's own, so scripts can tell the class; clients only
+/// look at zero or not). "Not mine" is the exact text clients look for.
+fn docker(args: DockerArgs) -> u8 {
+    let operation = args.operation.as_str();
+    let url = match docker::Operation::parse(operation) {
+        docker::Operation::List => return print_answer("docker", "{}\n"),
+        docker::Operation::Version => {
+            return print_answer(
+                "docker",
+                &format!(
+                    "{} (credbox) {}\n",
+                    docker::PROGRAM,
+                    credbox::version::CREDBOX
+                ),
+            );
+        }
+        docker::Operation::Other(op) => {
+            return docker_fail("docker", &docker::unknown_operation(&op));
+        }
+        docker::Operation::Store => {
+            let _ = protocol::read_capped(&mut std::io::stdin().lock(), protocol::MAX_STDIN, false);
+            return docker_fail("docker", &docker::store_refused());
+        }
+        docker::Operation::Get | docker::Operation::Erase => match &args.refresh_server_url {
+            Some(url) => docker::server_url(url),
+            None => protocol::read_capped(&mut std::io::stdin().lock(), protocol::MAX_STDIN, false)
+                .and_then(|text| docker::server_url(&text)),
+        },
+    };
+    let url = match url {
+        Ok(url) => url,
+        Err(e) => return docker_fail("docker", &e),
+    };
+    let found = protocol_policy(args.manifest.as_deref(), docker::route_url(&url).as_ref());
+    let (manifest, policy) = match found {
+        Ok(Some(found)) => found,
+        Ok(None) => return docker_not_found(),
+        Err((subject, e)) => return docker_fail(&subject, &e),
+    };
+    let request = docker::request(&url);
+    if operation == "erase" {
+        return match credbox::forget(&policy, &request) {
+            Ok(_) => 0,
+            Err(e) => docker_fail(&policy.name, &e),
+        };
+    }
+    let refresh_args = vec![
+        "docker".into(),
+        "get".into(),
+        "--manifest".into(),
+        manifest.into_os_string(),
+        format!("--refresh-server-url={url}").into(),
+    ];
+    let child = args.refresh_child.is_some();
+    let refresh = protocol_refresh(args.refresh_child, refresh_args);
+    match fetch_credential(&policy, &request, &refresh) {
+        Ok(_) if child => 0,
+        Ok((credential, warning)) => {
+            warn(&policy.name, warning);
+            match docker::answer(&credential, &url) {
+                Ok(text) => print_answer(&policy.name, &text),
+                Err(e) => docker_fail(&policy.name, &e),
+            }
+        }
+        Err(Error::NotFound(_)) => docker_not_found(),
+        Err(e) => docker_fail(&policy.name, &e),
+    }
+}
+
+/// Docker's "not found": the exact text on stdout, exit code 1.
+fn docker_not_found() -> u8 {
+    print_answer("docker", &format!("{}\n", docker::NOT_FOUND));
+    1
+}
+
+/// A Docker helper's failure: the one line on stdout (clients show it)
+/// and on stderr.
+fn docker_fail(helper: &str, error: &Error) -> u8 {
+    let code = fail(helper, error);
+    let message = format!("{error} ({})", error.hint());
+    println!(
+        "credbox: {}: {}",
+        name(helper),
+        one_line(&message, MAX_LINE)
+    );
+    code
+}
+
+fn install_docker(dir: Option<PathBuf>) -> u8 {
+    let Some(dir) = dir.or_else(docker::default_install_dir) else {
+        return fail(
+            "install",
+            &Error::Usage("no home directory to install in: pass --dir".into()),
+        );
+    };
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => {
+            return fail(
+                "install",
+                &Error::Internal(format!("cannot tell where credbox is: {e}")),
+            );
+        }
+    };
+    print_or_fail("install", docker::install(&dir, &exe))
+}
+
+/// Runs (or answers from the cache) the helper of `policy` for a
+/// protocol's `request`, refreshing ahead of expiry as `refresh` says.
+fn fetch_credential(
+    policy: &Policy,
+    request: &Request,
+    refresh: &Refresh,
+) -> credbox::Result<(credbox::validation::Credential, Option<String>)> {
+    let options = RunOptions {
+        log_level: LogLevel::Warn,
+        no_cache: false,
+    };
+    credbox::run(policy, request, &options, refresh)
+        .map(|answer| (answer.credential, answer.warning))
 }
 
 /// The manifest (or bare component) the command line names, and the policy

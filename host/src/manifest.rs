@@ -21,11 +21,20 @@
 //! allow = ["https://auth.example.com"]
 //! ca_bundle = "corp-ca.pem"      # optional; relative to this file
 //!
+//! [[network.client_cert]]       # optional: mutual TLS with one origin
+//! origin = "https://mtls.example.com"
+//! cert = "client.pem"
+//! key = "client.key"
+//!
 //! [config]
 //! TOKEN_URL = "https://auth.example.com/token"
 //!
 //! [state]
 //! store = "keystore"             # or "file" (NOT encrypted); see policy::state
+//!
+//! [keys.signer]                  # optional: a key credbox signs with
+//! algorithm = "es256"
+//! file = "signer.pem"
 //! ```
 //!
 //! Unknown fields are errors that name the field and its line: a typo such
@@ -114,6 +123,24 @@ pub struct Manifest {
     /// token) between runs.
     #[serde(default)]
     pub state: StateTable,
+    /// `[keys.NAME]`: keys credbox holds and signs with for the helper.
+    #[serde(default)]
+    pub keys: BTreeMap<String, KeyTable>,
+}
+
+/// One `[keys.NAME]` table, as written; interpreted by
+/// [`crate::policy::keys`].
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyTable {
+    /// `hmac-sha256`, `es256` or `ed25519`.
+    pub algorithm: String,
+    /// A file holding the key, relative to the manifest.
+    pub file: Option<PathBuf>,
+    /// An environment variable of credbox's holding the key.
+    pub env: Option<String>,
+    /// The key's id (a JWT `kid`), told to the helper.
+    pub key_id: Option<String>,
 }
 
 // ---- [state] (issue #14: host-kept state) ----
@@ -199,6 +226,25 @@ pub struct NetworkTable {
     /// (a VPN's internal network).
     #[serde(default)]
     pub private_ranges: Vec<String>,
+    /// `[[network.client_cert]]`: a client certificate credbox presents
+    /// to one origin (mutual TLS).
+    #[serde(default)]
+    pub client_cert: Vec<ClientCertTable>,
+}
+
+/// One `[[network.client_cert]]` entry, as written; interpreted by
+/// [`crate::policy::network::tls`].
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientCertTable {
+    /// The one origin it is presented to, `https://host[:port]`.
+    pub origin: String,
+    /// A PEM file of the certificate chain, leaf first, relative to the
+    /// manifest.
+    pub cert: PathBuf,
+    /// A PEM file of the certificate's private key, relative to the
+    /// manifest.
+    pub key: PathBuf,
 }
 
 /// A manifest and where it was read from.
@@ -254,6 +300,7 @@ impl LoadedManifest {
                 network: NetworkTable::default(),
                 config: BTreeMap::new(),
                 state: StateTable::default(),
+                keys: BTreeMap::new(),
             },
             path: None,
         }

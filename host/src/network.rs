@@ -12,7 +12,9 @@
 //!    refused the same way (DNS rebinding guard).
 //! 3. TCP connects to a vetted address. For `https`, TLS checks the
 //!    certificate for the host name (also sent as SNI) against the system's
-//!    roots plus `[network] ca_bundle`.
+//!    roots plus `[network] ca_bundle`, and presents the client
+//!    certificate of `[[network.client_cert]]` to its one origin, to no
+//!    other.
 //! 4. One HTTP/1.1 request per connection. A redirect is an answer like any
 //!    other: the guest decides whether to follow it, through this same path.
 //!
@@ -37,7 +39,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
-use rustls::ClientConfig;
+use rustls::{ClientConfig, RootCertStore};
 use rustls_pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -90,7 +92,12 @@ pub struct HttpHooks {
 struct Shared {
     policy: NetworkPolicy,
     deadline: Instant,
+    /// The trusted roots, loaded on the first `https` request.
+    roots: OnceLock<Arc<RootCertStore>>,
+    /// The TLS configuration without a client certificate.
     tls: OnceLock<Arc<ClientConfig>>,
+    /// One per client certificate of the policy, in its order.
+    mtls: Vec<OnceLock<Arc<ClientConfig>>>,
     denial: Mutex<Option<Denial>>,
     /// Requests open now.
     connections: AtomicUsize,
@@ -132,11 +139,18 @@ impl HttpHooks {
     /// Hooks that send what `policy` allows, every phase of every request
     /// done by `deadline`.
     pub fn new(policy: NetworkPolicy, deadline: Instant) -> HttpHooks {
+        let mtls = policy
+            .client_certs()
+            .iter()
+            .map(|_| OnceLock::new())
+            .collect();
         HttpHooks {
             shared: Arc::new(Shared {
                 policy,
                 deadline,
+                roots: OnceLock::new(),
                 tls: OnceLock::new(),
+                mtls,
                 denial: Mutex::new(None),
                 connections: AtomicUsize::new(0),
                 received: AtomicU64::new(0),
@@ -231,7 +245,7 @@ impl Shared {
             Scheme::Https => {
                 let name = ServerName::try_from(bare.trim_end_matches('.').to_owned())
                     .map_err(|_| Error::HttpRequestUriInvalid)?;
-                let connector = tokio_rustls::TlsConnector::from(self.tls_config()?);
+                let connector = tokio_rustls::TlsConnector::from(self.tls_config(bare, port)?);
                 let tls = timeout_at(connect_by, connector.connect(name, tcp))
                     .await
                     .map_err(|_| Error::ConnectionTimeout)?
@@ -271,7 +285,8 @@ impl Shared {
             sender.send_request(request),
         )
         .await
-        .map_err(|_| Error::ConnectionReadTimeout)??;
+        .map_err(|_| Error::ConnectionReadTimeout)?
+        .map_err(|e| tls_alert(&e).unwrap_or(Error::Hyper(e)))?;
         let (between_bytes, deadline) = (options.between_bytes_timeout, self.deadline);
         let response = response.map(|incoming| {
             ResponseBody {
@@ -301,17 +316,27 @@ impl Shared {
         Error::HttpRequestDenied
     }
 
-    /// The TLS client configuration ([`tls::client_config`]: the system's
-    /// roots plus the CA bundle), built on the run's first `https` request
-    /// and kept for the others: loading the system's roots blocks for a
-    /// few milliseconds, which a run without `https` never pays.
-    fn tls_config(&self) -> Result<Arc<ClientConfig>, Error> {
-        if let Some(config) = self.tls.get() {
+    /// The TLS client configuration for `https://host:port`
+    /// ([`tls::client_config`]: the system's roots plus the CA bundle, and
+    /// the origin's client certificate if it has one), built on the run's
+    /// first `https` request to such an origin and kept for the others:
+    /// loading the system's roots blocks for a few milliseconds, which a
+    /// run without `https` never pays.
+    fn tls_config(&self, host: &str, port: u16) -> Result<Arc<ClientConfig>, Error> {
+        let (slot, cert) = match self.policy.client_cert_for(host, port) {
+            Some((i, cert)) => (&self.mtls[i], Some(cert)),
+            None => (&self.tls, None),
+        };
+        if let Some(config) = slot.get() {
             return Ok(config.clone());
         }
-        let config = tls::client_config(self.policy.ca_bundle())
+        let roots = self
+            .roots
+            .get_or_init(|| tls::roots(self.policy.ca_bundle()))
+            .clone();
+        let config = tls::client_config(roots, cert)
             .map_err(|e| Error::InternalError(Some(e.to_string())))?;
-        Ok(self.tls.get_or_init(|| Arc::new(config)).clone())
+        Ok(slot.get_or_init(|| Arc::new(config)).clone())
     }
 }
 
@@ -383,14 +408,59 @@ async fn connect(addrs: &[SocketAddr]) -> Result<TcpStream, Error> {
 
 /// A certificate the roots do not vouch for is the guest's
 /// `TlsCertificateError` (likely a TLS-intercepting network: see
-/// `[network] ca_bundle`); other failures stay protocol errors.
+/// `[network] ca_bundle`); an alert from the server is
+/// `TlsAlertReceived` (see [`tls_alert`]); other failures stay protocol
+/// errors.
 fn tls_error(e: io::Error) -> Error {
     match e
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
     {
         Some(rustls::Error::InvalidCertificate(_)) => Error::TlsCertificateError,
+        Some(rustls::Error::AlertReceived(alert)) => alert_error(*alert),
         _ => Error::Tls(e),
+    }
+}
+
+/// The guest's `TlsAlertReceived` when a TLS alert from the server is
+/// behind `error` (found through its sources). With TLS 1.3 a server that
+/// wants a client certificate refuses it after the handshake, while the
+/// request is waiting for its answer: without this, the guest would see a
+/// bare protocol error.
+fn tls_alert(error: &(dyn std::error::Error + 'static)) -> Option<Error> {
+    let mut source = Some(error);
+    while let Some(e) = source {
+        // An io::Error's `source` is its inner error's source, skipping
+        // the inner error itself: look at it first.
+        let inner = e
+            .downcast_ref::<io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|inner| inner as &(dyn std::error::Error + 'static));
+        for candidate in [Some(e), inner].into_iter().flatten() {
+            if let Some(rustls::Error::AlertReceived(alert)) =
+                candidate.downcast_ref::<rustls::Error>()
+            {
+                return Some(alert_error(*alert));
+            }
+        }
+        source = e.source();
+    }
+    None
+}
+
+/// `TlsAlertReceived` for `alert`, with what it most likely means.
+fn alert_error(alert: rustls::AlertDescription) -> Error {
+    use rustls::AlertDescription as A;
+    let meaning = match alert {
+        A::CertificateRequired | A::HandshakeFailure | A::BadCertificate | A::UnknownCA => {
+            "the server wants a client certificate it trusts: see [[network.client_cert]]"
+                .to_owned()
+        }
+        other => format!("{other:?}"),
+    };
+    Error::TlsAlertReceived {
+        alert_id: Some(u8::from(alert)),
+        alert_message: Some(meaning),
     }
 }
 
@@ -795,6 +865,163 @@ mod tests {
         let _ = tls.write_all(response.as_bytes());
         tls.conn.send_close_notify();
         let _ = tls.flush();
+    }
+
+    /// Serves TLS as [`tls_echo_sni`] does, requiring a client certificate
+    /// of the test client CA; answers with the certificate's subject.
+    fn mtls_echo_client(mut tcp: StdTcpStream) {
+        let config = credbox_test_artifacts::tls::mtls_server_config();
+        let mut connection = rustls::ServerConnection::new(config).unwrap();
+        let mut tls = rustls::Stream::new(&mut connection, &mut tcp);
+        read_head(&mut tls);
+        let presented = tls
+            .conn
+            .peer_certificates()
+            .and_then(|c| c.first())
+            .map(|leaf| {
+                let (_, cert) = x509_parser::parse_x509_certificate(leaf).unwrap();
+                cert.subject().to_string()
+            })
+            .unwrap_or_else(|| "none".into());
+        let response = format!(
+            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{presented}",
+            presented.len()
+        );
+        let _ = tls.write_all(response.as_bytes());
+        tls.conn.send_close_notify();
+        let _ = tls.flush();
+    }
+
+    /// A `[network]` table for `entries`, with the test CA bundle and a
+    /// client certificate for each of `mtls_origins`; its files in `dir`
+    /// (the key copied with mode 0600).
+    fn mtls_policy(
+        dir: &Path,
+        entries: &[&str],
+        mtls_origins: &[&str],
+    ) -> Result<NetworkPolicy, String> {
+        use crate::manifest::ClientCertTable;
+        use credbox_test_artifacts::tls;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::copy(tls::CA, dir.join("ca.pem")).unwrap();
+        std::fs::copy(tls::CLIENT_CERT, dir.join("client.pem")).unwrap();
+        std::fs::copy(tls::CLIENT_KEY, dir.join("client.key")).unwrap();
+        std::fs::set_permissions(
+            dir.join("client.key"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+        let config = NetworkTable {
+            allow: entries.iter().map(|e| e.to_string()).collect(),
+            ca_bundle: Some("ca.pem".into()),
+            client_cert: mtls_origins
+                .iter()
+                .map(|origin| ClientCertTable {
+                    origin: origin.to_string(),
+                    cert: "client.pem".into(),
+                    key: "client.key".into(),
+                })
+                .collect(),
+            ..NetworkTable::default()
+        };
+        NetworkPolicy::from_config(&config, dir)
+    }
+
+    #[tokio::test]
+    async fn client_certificates_go_to_their_origin_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let (port, server) = serve(3, mtls_echo_client);
+        let url = format!("https://localhost:{port}/");
+        let entry = format!("https://localhost:{port}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+
+        let policy = mtls_policy(dir.path(), &[&entry], &[&entry]).unwrap();
+        let mut hooks = HttpHooks::new(policy, deadline);
+        let (status, body) = get(&mut hooks, &url, None).await.unwrap();
+        assert_eq!((status, &body[..]), (200, &b"CN=credbox test client"[..]));
+
+        // A certificate for another origin (another port of the same host)
+        // is not presented: the server refuses the handshake.
+        let other = format!("https://localhost:{}", port.wrapping_add(1).max(1));
+        let policy = mtls_policy(dir.path(), &[&entry, &other], &[&other]).unwrap();
+        let mut hooks = HttpHooks::new(policy, deadline);
+        let err = get(&mut hooks, &url, None).await.unwrap_err();
+        assert!(!matches!(err, Error::TlsCertificateError), "{err}");
+
+        let policy = mtls_policy(dir.path(), &[&entry], &[]).unwrap();
+        let mut hooks = HttpHooks::new(policy, deadline);
+        let err = get(&mut hooks, &url, None).await.unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                Error::TlsAlertReceived { alert_id: Some(116), alert_message: Some(m) }
+                    if m.contains("[[network.client_cert]]")
+            ),
+            "{err:?}"
+        );
+        finish(server).await;
+    }
+
+    #[test]
+    fn client_certificate_tables_are_checked_when_read() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let err =
+            mtls_policy(dir.path(), &["https://a.example"], &["https://b.example"]).unwrap_err();
+        assert_eq!(
+            err,
+            "[[network.client_cert]] 1 origin: https://b.example:443 is not in [network] allow; add it there too"
+        );
+        let err = mtls_policy(
+            dir.path(),
+            &["https://*.a.example"],
+            &["https://*.a.example"],
+        )
+        .unwrap_err();
+        assert!(err.contains("one host and one port (no `*`)"), "{err}");
+        let err =
+            mtls_policy(dir.path(), &["http://a.example"], &["http://a.example"]).unwrap_err();
+        assert!(err.ends_with("a client certificate is for https"), "{err}");
+        let err = mtls_policy(
+            dir.path(),
+            &["https://a.example"],
+            &["https://a.example", "https://A.example:443"],
+        )
+        .unwrap_err();
+        assert!(err.ends_with("already has a client certificate"), "{err}");
+
+        // A key others may read is refused, like ssh does.
+        mtls_policy(dir.path(), &["https://a.example"], &["https://a.example"]).unwrap();
+        let key = dir.path().join("client.key");
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let config = NetworkTable {
+            allow: vec!["https://a.example".into()],
+            client_cert: vec![crate::manifest::ClientCertTable {
+                origin: "https://a.example".into(),
+                cert: "client.pem".into(),
+                key: "client.key".into(),
+            }],
+            ..NetworkTable::default()
+        };
+        let err = NetworkPolicy::from_config(&config, dir.path()).unwrap_err();
+        assert!(
+            err.starts_with("[[network.client_cert]] 1 key: ")
+                && err.contains("is readable or writable by group or others (mode 644)"),
+            "{err}"
+        );
+        // A key that is not the certificate's.
+        let other_key = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/keys/es256.pem");
+        std::fs::copy(other_key, &key).unwrap();
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let err = NetworkPolicy::from_config(&config, dir.path()).unwrap_err();
+        assert!(
+            err.starts_with("[[network.client_cert]] 1 key: ") && err.ends_with("client.pem"),
+            "{err}"
+        );
+        assert!(
+            err.contains("is not the key of the certificate in"),
+            "{err}"
+        );
     }
 
     #[tokio::test]

@@ -2,11 +2,12 @@
 //!
 //! It merges, in order, credbox's defaults, the manifest and the command
 //! line's flags. Each capability has its own module: [`limits`], [`env`],
-//! [`config`], [`cache`], [`network`], [`state`].
+//! [`config`], [`cache`], [`network`], [`keys`], [`state`].
 
 pub mod cache;
 pub mod config;
 pub mod env;
+pub mod keys;
 pub mod limits;
 pub mod network;
 pub mod state;
@@ -19,6 +20,7 @@ use crate::manifest::{Format, LoadedManifest};
 use cache::CachePolicy;
 use config::ConfigPolicy;
 use env::EnvPolicy;
+use keys::KeysPolicy;
 use limits::Limits;
 use network::NetworkPolicy;
 use state::StatePolicy;
@@ -65,6 +67,8 @@ pub struct Policy {
     pub network: NetworkPolicy,
     /// Whose state the helper reads and writes, and where it is kept.
     pub state: StatePolicy,
+    /// The keys credbox signs with for the helper.
+    pub keys: KeysPolicy,
 }
 
 impl Policy {
@@ -90,6 +94,9 @@ impl Policy {
                 "sha256: expected 64 hex digits, as printed by `credbox build`".into(),
             ));
         }
+        let keys =
+            KeysPolicy::from_config(&manifest.keys, &loaded.dir(), |name| std::env::var_os(name))
+                .map_err(Error::Usage)?;
         let mut policy = Policy {
             name: loaded.name(),
             component: loaded.component_path(),
@@ -102,6 +109,7 @@ impl Policy {
             network,
             state: StatePolicy::from_config(&manifest.state, loaded.path.as_deref())
                 .map_err(Error::Usage)?,
+            keys,
         };
         policy.apply(overrides)?;
         Ok(policy)
@@ -147,6 +155,9 @@ impl Policy {
                 .set_memory(memory)
                 .map_err(|e| Error::Usage(format!("--memory: {e}")))?;
         }
+        self.keys
+            .check_not_exposed(self.env.names())
+            .map_err(Error::Usage)?;
         Ok(())
     }
 }
@@ -169,6 +180,7 @@ impl Fingerprint for Policy {
             cache,
             network,
             state,
+            keys,
         } = self;
         f.field("name", name);
         f.field("sha256", sha256);
@@ -178,6 +190,7 @@ impl Fingerprint for Policy {
         f.field("cache", cache);
         f.field("network", network);
         f.field("state", state);
+        f.field("keys", keys);
     }
 }
 

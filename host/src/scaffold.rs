@@ -65,6 +65,30 @@ pub const TEMPLATES: &[Template] = &[
         "a token from a service behind a VPN, failing fast off the VPN"
     ),
     template!(
+        "api-key-secret",
+        "an API key and secret as X-API-Key and X-API-Secret headers"
+    ),
+    template!(
+        "custom-headers",
+        "custom headers: X-Auth-Token, X-User-ID and X-Tenant-ID"
+    ),
+    template!(
+        "multi-tenant",
+        "one helper for several MCP servers, each with its tenant's token"
+    ),
+    template!(
+        "mtls",
+        "an OAuth 2.0 access token for a client certificate credbox holds (mTLS)"
+    ),
+    template!(
+        "hmac-signature",
+        "a timestamp signed with HMAC-SHA256 by a key credbox holds"
+    ),
+    template!(
+        "jwt",
+        "an ES256 JWT signed by a key credbox holds, as a bearer token or client assertion"
+    ),
+    template!(
         "oauth-device-code",
         "log in once (OAuth device flow), then refresh tokens kept in the OS keystore"
     ),
@@ -220,10 +244,14 @@ impl Template {
         ]
     }
 
-    /// The environment variables the template's manifest allowlists.
+    /// The environment variables the template's manifest allowlists, then
+    /// those its `[keys]` are read from (credbox's, not the helper's).
     fn env_vars(&self) -> Vec<String> {
         manifest::parse(self.manifest)
-            .map(|m| m.env.allow)
+            .map(|m| {
+                let keys = m.keys.into_values().filter_map(|key| key.env);
+                m.env.allow.into_iter().chain(keys).collect()
+            })
             .unwrap_or_default()
     }
 

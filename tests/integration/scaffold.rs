@@ -88,8 +88,82 @@ fn every_template_has_a_test_here() {
             "env-bearer",
             "oauth-client-credentials",
             "vpn-aware",
-            "oauth-device-code"
+            "api-key-secret",
+            "custom-headers",
+            "multi-tenant",
+            "mtls",
+            "hmac-signature",
+            "jwt",
+            "oauth-device-code",
         ]
+    );
+}
+
+#[test]
+fn key_templates_build_and_sign_with_the_key_credbox_holds() {
+    let helper = generate_and_build("hmac-signature", "my-hmac");
+    let out = Cache::new().run(
+        &["run", &helper.manifest()],
+        &[("API_KEY", "k1"), ("API_SIGNING_SECRET", "s1")],
+    );
+    let headers: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(out.ok()).unwrap();
+    assert_eq!(headers["X-API-Key"], "k1");
+    assert_eq!(headers["X-Signature"].as_str().unwrap().len(), 64);
+
+    let helper = generate_and_build("jwt", "my-jwt");
+    let out = Cache::new().run(&["run", &helper.manifest()], &[]);
+    let key = helper.dir.join("assertion.pem");
+    out.fails(
+        2,
+        &format!(
+            "[keys.assertion] file: cannot read {}: no such file",
+            key.display()
+        ),
+    );
+}
+
+#[test]
+fn header_templates_build_and_print_their_headers() {
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 3] = [
+        (
+            "api-key-secret",
+            &[("API_KEY", "k1"), ("API_SECRET", "s1")],
+            "{\"X-API-Key\":\"k1\",\"X-API-Secret\":\"s1\"}\n",
+        ),
+        (
+            "custom-headers",
+            &[("AUTH_TOKEN", "t1")],
+            "{\"X-Auth-Token\":\"t1\",\"X-User-ID\":\"u-1001\",\"X-Tenant-ID\":\"acme\"}\n",
+        ),
+        (
+            "multi-tenant",
+            &[
+                ("TOKEN_ACME", "ta"),
+                ("CLAUDE_CODE_MCP_SERVER_NAME", "internal-tools"),
+            ],
+            "{\"Authorization\":\"Bearer ta\",\"X-Tenant-ID\":\"acme\"}\n",
+        ),
+    ];
+    for (template, env, expected) in cases {
+        let helper = generate_and_build(template, &format!("my-{template}"));
+        let out = Cache::new().run(&["run", &helper.manifest()], env);
+        assert_eq!(out.ok(), expected, "{template}");
+    }
+}
+
+#[test]
+fn mtls_template_builds_and_asks_for_its_certificate() {
+    let helper = generate_and_build("mtls", "my-mtls");
+    let out = Cache::new().run(&["run", &helper.manifest()], &[]);
+    let cert = helper.dir.join("client.pem");
+    out.fails(
+        2,
+        &format!(
+            "[[network.client_cert]] 1 cert: cannot read {}: no such file",
+            cert.display()
+        ),
     );
 }
 

@@ -109,9 +109,19 @@ impl Server {
         Server::start_on(IpAddr::V4(Ipv4Addr::LOCALHOST), handler)
     }
 
-    /// Serves HTTPS on 127.0.0.1 with the test certificate for `localhost`
-    /// and `127.0.0.1`, issued by a CA no system trusts (see
-    /// [`credbox_test_artifacts::tls`]).
+    /// As [`Server::start`], but hangs up at once on a connection that
+    /// does not start like an HTTP request (a TLS handshake): a client
+    /// that tries https first (skopeo) falls back to http without waiting
+    /// out its handshake timeout.
+    pub fn start_http_only(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> Server {
+        Server::spawn(
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            None,
+            Arc::new(handler),
+            true,
+        )
+    }
+
     /// A token server: the n-th request (counting from 1) is answered
     /// `tok-n` after `delay(n)`.
     pub fn numbered_tokens(delay: impl Fn(usize) -> Duration + Send + Sync + 'static) -> Server {
@@ -123,11 +133,28 @@ impl Server {
         })
     }
 
+    /// Serves HTTPS on 127.0.0.1 with the test certificate for `localhost`
+    /// and `127.0.0.1`, issued by a CA no system trusts (see
+    /// [`credbox_test_artifacts::tls`]).
     pub fn start_tls(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> Server {
         Server::spawn(
             IpAddr::V4(Ipv4Addr::LOCALHOST),
             Some(credbox_test_artifacts::tls::server_config()),
             Arc::new(handler),
+            false,
+        )
+    }
+
+    /// Like [`Server::start_tls`], but the TLS handshake fails unless the
+    /// client presents a certificate issued by the test client CA
+    /// ([`credbox_test_artifacts::tls::mtls_server_config`]): a request
+    /// that reaches `handler` proved it holds the client key.
+    pub fn start_mtls(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> Server {
+        Server::spawn(
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            Some(credbox_test_artifacts::tls::mtls_server_config()),
+            Arc::new(handler),
+            false,
         )
     }
 
@@ -136,10 +163,15 @@ impl Server {
         ip: IpAddr,
         handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
     ) -> Server {
-        Server::spawn(ip, None, Arc::new(handler))
+        Server::spawn(ip, None, Arc::new(handler), false)
     }
 
-    fn spawn(ip: IpAddr, tls: Option<Arc<rustls::ServerConfig>>, handler: Arc<Handler>) -> Server {
+    fn spawn(
+        ip: IpAddr,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        handler: Arc<Handler>,
+        http_only: bool,
+    ) -> Server {
         assert!(
             ip.is_loopback(),
             "test servers listen on loopback only, not {ip}"
@@ -152,7 +184,9 @@ impl Server {
         let secure = tls.is_some();
         let thread = {
             let (stop, requests) = (stop.clone(), requests.clone());
-            std::thread::spawn(move || accept_loop(listener, tls, handler, stop, requests))
+            std::thread::spawn(move || {
+                accept_loop(listener, tls, handler, stop, requests, http_only)
+            })
         };
         Server {
             addr,
@@ -212,6 +246,7 @@ fn accept_loop(
     handler: Arc<Handler>,
     stop: Arc<AtomicBool>,
     requests: Arc<Mutex<Vec<Request>>>,
+    http_only: bool,
 ) {
     let started = Instant::now();
     let mut connections = Vec::new();
@@ -226,11 +261,11 @@ fn accept_loop(
                 connections.push(std::thread::spawn(move || {
                     configure(&stream);
                     match tls {
-                        None => serve(stream, &*handler, &stop, &requests, started),
+                        None => serve(stream, &*handler, &stop, &requests, started, http_only),
                         Some(config) => {
                             let connection = rustls::ServerConnection::new(config).unwrap();
                             let stream = rustls::StreamOwned::new(connection, stream);
-                            serve(stream, &*handler, &stop, &requests, started)
+                            serve(stream, &*handler, &stop, &requests, started, false)
                         }
                     }
                 }));
@@ -268,8 +303,9 @@ fn serve(
     stop: &AtomicBool,
     requests: &Mutex<Vec<Request>>,
     started: Instant,
+    http_only: bool,
 ) {
-    let Some(request) = read_request(&mut stream, stop, started) else {
+    let Some(request) = read_request(&mut stream, stop, started, http_only) else {
         return;
     };
     let reply = handler(&request);
@@ -325,14 +361,23 @@ fn is_timeout(e: &std::io::Error) -> bool {
 }
 
 /// Reads a request head and its `content-length` body; `None` if the
-/// client hangs up first or the server stops.
-fn read_request(stream: &mut impl Read, stop: &AtomicBool, started: Instant) -> Option<Request> {
-    let mut data = Vec::new();
+/// client hangs up first or the server stops (or, `http_only`, sends
+/// something that does not start like HTTP).
+fn read_request(
+    stream: &mut impl Read,
+    stop: &AtomicBool,
+    started: Instant,
+    http_only: bool,
+) -> Option<Request> {
+    let mut data: Vec<u8> = Vec::new();
     let head_end = loop {
         if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
             break i;
         }
         if data.len() > 64 * 1024 {
+            return None;
+        }
+        if http_only && data.first().is_some_and(|b| !b.is_ascii_uppercase()) {
             return None;
         }
         read_more(stream, &mut data, stop, started)?;

@@ -9,6 +9,11 @@
 //! ]
 //! ca_bundle = "corp-ca.pem"            # extra trusted roots, relative to the manifest
 //! private_ranges = ["10.20.0.0/16"]    # where allowed names may resolve privately
+//!
+//! [[network.client_cert]]              # mutual TLS: presented to this origin only
+//! origin = "https://mtls.corp.example:8443"
+//! cert = "client.pem"                  # PEM chain, leaf first
+//! key = "client.key"                   # its PEM private key, chmod 600
 //! ```
 //!
 //! `--allow-url` adds entries. Deny by default: with no entry the helper has
@@ -34,7 +39,7 @@
 //! This module holds the manifest's table and the policy built from it;
 //! the pieces live beside it: [`allow`] (entries and matching), [`ranges`]
 //! (CIDR ranges and the private-address table) and [`tls`] (the CA bundle
-//! and the TLS client configuration).
+//! and the TLS client configuration, client certificates included).
 
 pub mod allow;
 pub mod ranges;
@@ -47,7 +52,7 @@ use std::path::Path;
 use ipnet::IpNet;
 
 use allow::{AllowEntry, HostPattern, RequestHost, Scheme, normalize_host};
-use tls::CaBundle;
+use tls::{CaBundle, ClientCert};
 
 use crate::fingerprint::{Fingerprint, Fingerprinter};
 use crate::manifest::NetworkTable;
@@ -58,6 +63,7 @@ pub struct NetworkPolicy {
     allow: Vec<AllowEntry>,
     ca_bundle: Option<CaBundle>,
     private_ranges: Vec<IpNet>,
+    client_certs: Vec<ClientCert>,
 }
 
 impl NetworkPolicy {
@@ -82,6 +88,35 @@ impl NetworkPolicy {
             if !policy.private_ranges.contains(&range) {
                 policy.private_ranges.push(range);
             }
+        }
+        for (i, entry) in config.client_cert.iter().enumerate() {
+            let at = format!("[[network.client_cert]] {}", i + 1);
+            let cert = ClientCert::read(
+                &entry.origin,
+                &base.join(&entry.cert),
+                &base.join(&entry.key),
+            )
+            .map_err(|e| format!("{at} {e}"))?;
+            let origin = cert.origin.to_string();
+            let host = origin
+                .strip_prefix("https://")
+                .and_then(|o| o.rsplit_once(':'))
+                .map_or("", |(host, _)| host);
+            let port = match cert.origin.port {
+                allow::PortRule::Port(port) => port,
+                allow::PortRule::Any => 0,
+            };
+            if !policy.allows("https", host, port) {
+                return Err(format!(
+                    "{at} origin: {origin} is not in [network] allow; add it there too"
+                ));
+            }
+            if policy.client_certs.iter().any(|c| c.origin == cert.origin) {
+                return Err(format!(
+                    "{at} origin: {origin} already has a client certificate"
+                ));
+            }
+            policy.client_certs.push(cert);
         }
         Ok(policy)
     }
@@ -122,6 +157,21 @@ impl NetworkPolicy {
         self.allow.iter().any(|e| e.matches(scheme, &host, port))
     }
 
+    /// The client certificate presented to `https://host:port`, if any,
+    /// with its index among [`NetworkPolicy::client_certs`].
+    pub fn client_cert_for(&self, host: &str, port: u16) -> Option<(usize, &ClientCert)> {
+        let host = normalize_host(host);
+        self.client_certs
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.is_for(&host, port))
+    }
+
+    /// The client certificates, in the manifest's order.
+    pub fn client_certs(&self) -> &[ClientCert] {
+        &self.client_certs
+    }
+
     /// The ranges allowed names may resolve into (`[network]
     /// private_ranges`).
     pub fn private_ranges(&self) -> &[IpNet] {
@@ -152,6 +202,7 @@ impl Fingerprint for NetworkPolicy {
             allow,
             ca_bundle,
             private_ranges,
+            client_certs,
         } = self;
         // Canonical forms: `HTTPS://A.example` and `https://a.example:443`
         // are the same entry.
@@ -160,6 +211,7 @@ impl Fingerprint for NetworkPolicy {
         f.field("ca_bundle", ca_bundle);
         let ranges: Vec<String> = private_ranges.iter().map(ToString::to_string).collect();
         f.field("private_ranges", &ranges);
+        f.field("client_certs", client_certs);
     }
 }
 

@@ -1,6 +1,14 @@
 //! TLS trust: the CA bundle of `[network] ca_bundle` (extra roots, for
-//! networks that intercept TLS with a private CA) and the rustls client
+//! networks that intercept TLS with a private CA), the client certificates
+//! of `[[network.client_cert]]` (mutual TLS) and the rustls client
 //! configuration of the helper's `https` requests.
+//!
+//! A client certificate is tied to one origin (`https://host[:port]`, no
+//! wildcard), which `[network] allow` must allow: credbox presents it on
+//! connections to that origin only, and the helper never sees its key. The
+//! key file is read as a `[keys]` file is (see [`crate::policy::keys`]):
+//! refused when its group or others may read it. The certificate and key
+//! are checked to match when the policy is built.
 //!
 //! A bundle's certificates become trust anchors once, when it is read
 //! ([`CaBundle::read`] refuses one that cannot be an anchor);
@@ -11,12 +19,15 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use rustls::sign::{CertifiedKey, SingleCertAndKey};
 use rustls::{ClientConfig, RootCertStore};
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, TrustAnchor};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, TrustAnchor};
 
+use super::allow::{AllowEntry, HostPattern, PortRule, RequestHost, Scheme};
 use crate::files::{self, Links};
 use crate::fingerprint::{Fingerprint, Fingerprinter};
+use crate::redact::clip;
 
 /// Largest CA bundle read: a system's whole bundle of roots is about
 /// 200 KiB.
@@ -68,23 +79,142 @@ impl CaBundle {
     }
 }
 
-/// The TLS client configuration of the helper's `https` requests: the
-/// system's roots (including `SSL_CERT_FILE`/`SSL_CERT_DIR` of credbox's
-/// own environment) plus `bundle`'s, no client certificate. Loading the
-/// system's roots reads files, blocking for a few milliseconds: call this
-/// once per run, on the first `https` request.
-pub fn client_config(bundle: Option<&CaBundle>) -> Result<ClientConfig, rustls::Error> {
+/// Largest client certificate chain or key file read.
+pub const MAX_CLIENT_CERT_SIZE: u64 = 64 << 10;
+
+/// A client certificate and its key, presented to one origin.
+#[derive(Clone)]
+pub struct ClientCert {
+    /// The origin it is presented to: `https`, one host, one port.
+    pub origin: AllowEntry,
+    /// The certificate chain, leaf first (DER).
+    pub chain: Vec<CertificateDer<'static>>,
+    /// The chain with its key, loaded and checked to match.
+    key: Arc<CertifiedKey>,
+}
+
+impl ClientCert {
+    /// Reads `[[network.client_cert]]`'s files: `cert`, a PEM chain (leaf
+    /// first), and `key`, its PEM private key (PKCS#8, SEC1 or PKCS#1),
+    /// closed to group and others. `Err` names the field, never the key.
+    pub fn read(origin: &str, cert: &Path, key: &Path) -> Result<ClientCert, String> {
+        let origin = parse_origin(origin).map_err(|e| format!("origin: {e}"))?;
+        let cert_bytes = files::read_regular(cert, MAX_CLIENT_CERT_SIZE, Links::Follow)
+            .map_err(|e| format!("cert: cannot read {}: {e}", cert.display()))?;
+        let chain = CertificateDer::pem_slice_iter(&cert_bytes)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| format!("cert: {} is not a PEM file of certificates", cert.display()))?;
+        if chain.is_empty() {
+            return Err(format!("cert: no certificates in {}", cert.display()));
+        }
+        let key_bytes = crate::policy::keys::read_private_file(key, MAX_CLIENT_CERT_SIZE)
+            .map_err(|e| format!("key: {e}"))?;
+        let der = PrivateKeyDer::from_pem_slice(&key_bytes)
+            .map_err(|_| format!("key: {} holds no PEM private key", key.display()))?;
+        let provider = rustls::crypto::ring::default_provider();
+        let certified =
+            CertifiedKey::from_der(chain.clone(), der, &provider).map_err(|e| match e {
+                rustls::Error::InconsistentKeys(_) => format!(
+                    "key: {} is not the key of the certificate in {}",
+                    key.display(),
+                    cert.display()
+                ),
+                _ => format!("key: {} is not a usable private key", key.display()),
+            })?;
+        Ok(ClientCert {
+            origin,
+            chain,
+            key: Arc::new(certified),
+        })
+    }
+
+    /// Whether it is presented to `https://host:port` (`host` normalised).
+    pub(super) fn is_for(&self, host: &RequestHost, port: u16) -> bool {
+        self.origin.matches(Scheme::Https, host, port)
+    }
+}
+
+/// Parses a client certificate's origin: `https://host[:port]`, one host
+/// and one port.
+fn parse_origin(text: &str) -> Result<AllowEntry, String> {
+    let entry = AllowEntry::parse(text).map_err(|e| format!("\"{}\": {e}", clip(text)))?;
+    if entry.scheme != Scheme::Https {
+        return Err(format!(
+            "\"{}\": a client certificate is for https",
+            clip(text)
+        ));
+    }
+    if matches!(entry.host, HostPattern::Subdomains(_)) || entry.port == PortRule::Any {
+        return Err(format!(
+            "\"{}\": one host and one port (no `*`): a client certificate goes to one origin",
+            clip(text)
+        ));
+    }
+    Ok(entry)
+}
+
+impl PartialEq for ClientCert {
+    fn eq(&self, other: &Self) -> bool {
+        // The key is the chain's (checked when read).
+        self.origin == other.origin && self.chain == other.chain
+    }
+}
+
+impl Eq for ClientCert {}
+
+impl std::fmt::Debug for ClientCert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientCert")
+            .field("origin", &self.origin.to_string())
+            .field("chain", &self.chain.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Fingerprint for ClientCert {
+    fn fingerprint(&self, f: &mut Fingerprinter) {
+        let ClientCert {
+            origin,
+            chain,
+            // The chain's own key (checked when read): the chain stands for it.
+            key: _,
+        } = self;
+        f.field("origin", &origin.to_string());
+        let chain: Vec<&[u8]> = chain.iter().map(|c| c.as_ref()).collect();
+        f.field("chain", &chain);
+    }
+}
+
+/// The trusted roots of the helper's `https` requests: the system's
+/// (including `SSL_CERT_FILE`/`SSL_CERT_DIR` of credbox's own environment)
+/// plus `bundle`'s. Loading the system's roots reads files, blocking for a
+/// few milliseconds: call this once per run, on the first `https` request.
+pub fn roots(bundle: Option<&CaBundle>) -> Arc<RootCertStore> {
     let mut roots = RootCertStore::empty();
     roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
     if let Some(bundle) = bundle {
         roots.extend(bundle.roots.iter().cloned());
     }
-    Ok(
+    Arc::new(roots)
+}
+
+/// The TLS client configuration of the helper's `https` requests to one
+/// origin: `roots` (see [`roots`]), and `client_cert` when one is
+/// configured for the origin.
+pub fn client_config(
+    roots: Arc<RootCertStore>,
+    client_cert: Option<&ClientCert>,
+) -> Result<ClientConfig, rustls::Error> {
+    let builder =
         ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
             .with_safe_default_protocol_versions()?
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    )
+            .with_root_certificates(roots);
+    Ok(match client_cert {
+        None => builder.with_no_client_auth(),
+        Some(cert) => builder.with_client_cert_resolver(Arc::new(SingleCertAndKey::from(
+            CertifiedKey::clone(&cert.key),
+        ))),
+    })
 }
 
 impl Fingerprint for CaBundle {
