@@ -35,6 +35,16 @@ pub enum Error {
     /// The helper says its configuration is missing or wrong.
     #[error("misconfigured: {0}")]
     Misconfigured(String),
+    /// The helper is `misconfigured` for want of the state it keeps (it
+    /// looked for it and found none): the user must run `credbox login`.
+    /// Exit code 3, as `misconfigured`.
+    #[error("misconfigured: {message}")]
+    LoginNeeded {
+        /// The helper's message, redacted.
+        message: String,
+        /// The manifest to log in with, as the command line named it.
+        manifest: String,
+    },
     /// The provider refused the helper's secret (HTTP 401/403).
     #[error("denied: {0}")]
     Denied(String),
@@ -120,7 +130,7 @@ impl Error {
         match self {
             Error::Internal(_) => 1,
             Error::Usage(_) | Error::Environment { .. } => 2,
-            Error::Misconfigured(_) => 3,
+            Error::Misconfigured(_) | Error::LoginNeeded { .. } => 3,
             Error::Denied(_) => 4,
             Error::Unavailable(_) => 5,
             Error::FuelExhausted(_)
@@ -175,6 +185,9 @@ impl Error {
             }
             Error::Internal(_) => "this is a credbox bug; please report it",
             Error::RequestDenied { reason, .. } => return reason.clone(),
+            Error::LoginNeeded { manifest, .. } => {
+                return format!("run: credbox login {manifest}");
+            }
             Error::Environment { hint, .. } => return hint.clone(),
             Error::CachedFailure { retry_in, .. } => {
                 let secs = u64::try_from(retry_in.as_millis().div_ceil(1000)).unwrap_or(u64::MAX);
@@ -216,6 +229,7 @@ impl Error {
         matches!(
             self,
             Error::Misconfigured(_)
+                | Error::LoginNeeded { .. }
                 | Error::Denied(_)
                 | Error::Unavailable(_)
                 | Error::HelperError(_)
@@ -234,6 +248,10 @@ impl Error {
         match self {
             Error::Usage(m) => Error::Usage(r(m)),
             Error::Misconfigured(m) => Error::Misconfigured(r(m)),
+            Error::LoginNeeded { message, manifest } => Error::LoginNeeded {
+                message: r(message),
+                manifest: r(manifest),
+            },
             Error::Denied(m) => Error::Denied(r(m)),
             Error::Unavailable(m) => Error::Unavailable(r(m)),
             Error::NotFound(m) => Error::NotFound(r(m)),

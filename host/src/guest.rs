@@ -44,6 +44,7 @@ use crate::policy::config::ConfigPolicy;
 use crate::policy::keys::{Algorithm, KeysPolicy};
 use crate::redact::Redactor;
 use crate::request::{Client, Request};
+use crate::state::StateStore;
 use crate::units::first_line;
 use log::{GuestLog, LogLevel};
 use stdio::Captured;
@@ -177,6 +178,73 @@ struct HostState {
     env: Vec<(String, String)>,
     log: GuestLog,
     mode: Mode,
+    state: StateAccess,
+}
+
+/// The run's access to the helper's host-kept state (see [`crate::state`]).
+enum StateAccess {
+    /// A bare component: no manifest, no identity, no state.
+    Nobody,
+    /// The state could not be opened (the message says why); every call
+    /// fails with it.
+    Broken(String),
+    /// The helper's own state.
+    Store {
+        store: StateStore,
+        /// Each value read or written, masked in everything the run
+        /// prints or stores (at most [`MAX_STATE_VALUES`]).
+        values: Vec<String>,
+        /// State calls made (at most [`MAX_STATE_CALLS`]).
+        calls: usize,
+        /// Whether a `get` found nothing, or a `delete` dropped something:
+        /// a `misconfigured` helper is then told to log in
+        /// ([`Error::LoginNeeded`]).
+        missed: bool,
+        /// The first failure of the store itself (no keystore, a locked
+        /// one): reported instead of the helper's error that follows it.
+        failure: Option<Error>,
+    },
+}
+
+/// Most state calls in one run: a helper makes a few; a loop of them
+/// would hammer the keystore.
+pub const MAX_STATE_CALLS: usize = 256;
+/// Most distinct state values one run may read or write: each is kept to
+/// be masked (at most 16 KiB each, so 1 MiB at most).
+pub const MAX_STATE_VALUES: usize = 64;
+
+impl StateAccess {
+    fn open(policy: &Policy, deadline: Instant) -> StateAccess {
+        match StateStore::for_policy(policy) {
+            Ok(None) => StateAccess::Nobody,
+            Ok(Some(store)) => StateAccess::Store {
+                store: store.with_deadline(deadline),
+                values: Vec::new(),
+                calls: 0,
+                missed: false,
+                failure: None,
+            },
+            Err(e) => StateAccess::Broken(format!("{e} ({})", e.hint())),
+        }
+    }
+
+    fn missed(&self) -> bool {
+        matches!(self, StateAccess::Store { missed: true, .. })
+    }
+
+    fn take_failure(&mut self) -> Option<Error> {
+        match self {
+            StateAccess::Store { failure, .. } => failure.take(),
+            _ => None,
+        }
+    }
+
+    fn values(&self) -> &[String] {
+        match self {
+            StateAccess::Store { values, .. } => values,
+            _ => &[],
+        }
+    }
 }
 
 impl WasiView for HostState {
@@ -245,23 +313,112 @@ impl v2_host::Host for HostState {
     }
 }
 
-impl v2_state::Host for HostState {
-    fn get(&mut self, _name: String) -> std::result::Result<Option<String>, v2::Error> {
-        Err(no_state())
-    }
-
-    fn set(&mut self, _name: String, _value: String) -> std::result::Result<(), v2::Error> {
-        Err(no_state())
-    }
-
-    fn delete(&mut self, _name: String) -> std::result::Result<(), v2::Error> {
-        Err(no_state())
+impl HostState {
+    /// Runs one state call: counted, on the helper's own store, with the
+    /// value (the one read, or `remember`) masked from then on.
+    fn with_state<T>(
+        &mut self,
+        remember: Option<&str>,
+        call: impl FnOnce(&StateStore) -> Result<T>,
+        seen: impl FnOnce(&T) -> Option<&str>,
+    ) -> std::result::Result<T, v2::Error> {
+        let (store, values, calls, failure) = match &mut self.state {
+            StateAccess::Nobody => {
+                return Err(v2::Error::Misconfigured(
+                    "credbox keeps state only for a helper run from its manifest \
+                     (a bare component has none)"
+                        .into(),
+                ));
+            }
+            StateAccess::Broken(why) => return Err(v2::Error::Misconfigured(why.clone())),
+            StateAccess::Store {
+                store,
+                values,
+                calls,
+                failure,
+                ..
+            } => (store, values, calls, failure),
+        };
+        *calls += 1;
+        if *calls > MAX_STATE_CALLS {
+            return Err(v2::Error::Misconfigured(format!(
+                "more than {MAX_STATE_CALLS} state calls in one run"
+            )));
+        }
+        let mut learn = |value: &str, log: &mut GuestLog| {
+            if values.iter().any(|v| v == value) {
+                return Ok(());
+            }
+            if values.len() >= MAX_STATE_VALUES {
+                return Err(v2::Error::Misconfigured(format!(
+                    "more than {MAX_STATE_VALUES} distinct state values in one run"
+                )));
+            }
+            log.add_secret(value);
+            values.push(value.to_owned());
+            Ok(())
+        };
+        if let Some(value) = remember
+            && value.len() <= crate::state::MAX_VALUE_LEN
+        {
+            learn(value, &mut self.log)?;
+        }
+        let result = match call(store) {
+            Ok(result) => result,
+            Err(e) => {
+                let wit = state_error(&e);
+                if failure.is_none()
+                    && matches!(e, Error::Environment { .. } | Error::Unavailable(_))
+                {
+                    *failure = Some(e);
+                }
+                return Err(wit);
+            }
+        };
+        if let Some(value) = seen(&result) {
+            learn(value, &mut self.log)?;
+        }
+        Ok(result)
     }
 }
 
-/// Until the state store is wired in: no helper has state.
-fn no_state() -> v2::Error {
-    v2::Error::Misconfigured("credbox keeps no state for this helper".into())
+/// A state store's error in the WIT's terms. Its messages never hold a
+/// value (see [`crate::state`]).
+fn state_error(e: &Error) -> v2::Error {
+    match e {
+        Error::Misconfigured(m) => v2::Error::Misconfigured(m.clone()),
+        Error::Unavailable(m) => v2::Error::Unavailable(m.clone()),
+        Error::Environment { .. } | Error::Usage(_) => {
+            v2::Error::Misconfigured(format!("{e} ({})", e.hint()))
+        }
+        e => v2::Error::Other(e.to_string()),
+    }
+}
+
+impl v2_state::Host for HostState {
+    fn get(&mut self, name: String) -> std::result::Result<Option<String>, v2::Error> {
+        let value = self.with_state(None, |s| s.get(&name), |v| v.as_deref())?;
+        if value.is_none()
+            && let StateAccess::Store { missed, .. } = &mut self.state
+        {
+            *missed = true;
+        }
+        Ok(value)
+    }
+
+    fn set(&mut self, name: String, value: String) -> std::result::Result<(), v2::Error> {
+        self.with_state(Some(&value), |s| s.set(&name, &value), |_| None)
+    }
+
+    fn delete(&mut self, name: String) -> std::result::Result<(), v2::Error> {
+        self.with_state(None, |s| s.delete(&name), |_| None)?;
+        // A helper that drops its state (a refresh token refused for good)
+        // and then gives up needs a login, as one that found none.
+        if let StateAccess::Store { missed, .. } = &mut self.state {
+            *missed = true;
+        }
+        Ok(())
+    }
 }
 
 impl v2_keys::Host for HostState {
@@ -510,10 +667,74 @@ pub fn run(
     options: &RunOptions,
     deadline: Instant,
 ) -> Result<RawCredential> {
-    let redactor = redactor(policy, &env);
-    // A secret cut by the capture's end must be seen whole to be masked.
-    let stdout = Captured::new(redactor.longest());
-    let stderr = Captured::new(redactor.longest());
+    let raw = execute(
+        engine,
+        component,
+        policy,
+        Call::Fetch(request),
+        env,
+        options,
+        deadline,
+    )?;
+    Ok(raw.unwrap_or_default())
+}
+
+/// Runs `login` in `component` (`credbox login`): as [`run`], but with
+/// `user.show` reaching the terminal, and `deadline` the end of the
+/// login's time (`[limits] login_timeout`). A 0.1.0 component has no
+/// `login`.
+pub fn run_login(
+    engine: &Engine,
+    component: &Component,
+    policy: &Policy,
+    env: Vec<(String, String)>,
+    options: &RunOptions,
+    deadline: Instant,
+) -> Result<()> {
+    execute(
+        engine,
+        component,
+        policy,
+        Call::Login,
+        env,
+        options,
+        deadline,
+    )
+    .map(drop)
+}
+
+/// Which export a run calls.
+#[derive(Clone, Copy)]
+enum Call<'a> {
+    Fetch(&'a Request),
+    Login,
+}
+
+fn execute(
+    engine: &Engine,
+    component: &Component,
+    policy: &Policy,
+    call: Call<'_>,
+    env: Vec<(String, String)>,
+    options: &RunOptions,
+    deadline: Instant,
+) -> Result<Option<RawCredential>> {
+    let (mode, timeout) = match call {
+        Call::Fetch(_) => (Mode::Fetch, policy.limits.timeout),
+        Call::Login => (Mode::Login, policy.limits.login_timeout),
+    };
+    let mut redactor = redactor(policy, &env);
+    // State calls block the run (a keystore round trip): they give up
+    // when the helper's requests must, leaving it time to report it.
+    let state = StateAccess::open(policy, network_deadline(deadline, timeout));
+    // A secret cut by the capture's end must be seen whole to be masked:
+    // state values, learnt during the run, are up to 16 KiB.
+    let lookahead = match state {
+        StateAccess::Store { .. } => redactor.longest().max(crate::state::MAX_VALUE_LEN),
+        _ => redactor.longest(),
+    };
+    let stdout = Captured::new(lookahead);
+    let stderr = Captured::new(lookahead);
     let wasi = WasiCtx::builder()
         .envs(&env)
         .stdout(stdout.clone())
@@ -531,10 +752,7 @@ pub fn run(
     let state = HostState {
         wasi,
         http,
-        network: HttpHooks::new(
-            policy.network.clone(),
-            network_deadline(deadline, policy.limits.timeout),
-        ),
+        network: HttpHooks::new(policy.network.clone(), network_deadline(deadline, timeout)),
         table,
         limiter: MemoryLimiter {
             cap: policy.limits.memory,
@@ -545,7 +763,8 @@ pub fn run(
         keys: policy.keys.clone(),
         key_failure: None,
         env,
-        mode: Mode::Fetch,
+        mode,
+        state,
         log: GuestLog::new(
             &policy.name,
             redactor.clone(),
@@ -577,22 +796,40 @@ pub fn run(
                     .instantiate_async(&mut store)
                     .await
                     .map_err(|e| (e, true))?;
+                let Call::Fetch(request) = call else {
+                    return Ok(Err((
+                        HelperErrorKind::Misconfigured,
+                        "a credbox:helper@0.1.0 component has no `login`: nothing to log in to"
+                            .to_owned(),
+                    )));
+                };
                 let outcome = helper
                     .call_fetch(&mut store, &v1_request(request))
                     .await
                     .map_err(|e| (e, false))?;
-                Ok(outcome.map(from_v1).map_err(from_v1_error))
+                Ok(outcome.map(|c| Some(from_v1(c))).map_err(from_v1_error))
             }
             Pre::V2(pre) => {
                 let helper = pre
                     .instantiate_async(&mut store)
                     .await
                     .map_err(|e| (e, true))?;
-                let outcome = helper
-                    .call_fetch(&mut store, &v2_request(request))
-                    .await
-                    .map_err(|e| (e, false))?;
-                Ok(outcome.map(from_v2).map_err(from_v2_error))
+                match call {
+                    Call::Fetch(request) => {
+                        let outcome = helper
+                            .call_fetch(&mut store, &v2_request(request))
+                            .await
+                            .map_err(|e| (e, false))?;
+                        Ok(outcome.map(|c| Some(from_v2(c))).map_err(from_v2_error))
+                    }
+                    Call::Login => {
+                        let outcome = helper
+                            .call_login(&mut store)
+                            .await
+                            .map_err(|e| (e, false))?;
+                        Ok(outcome.map(|()| None).map_err(from_v2_error))
+                    }
+                }
             }
         }
     };
@@ -605,8 +842,12 @@ pub fn run(
     // helper is done with it.
     runtime.shutdown_background();
 
+    // Every state value the helper read or wrote is masked from here on.
+    for value in store.data().state.values() {
+        redactor.add(value);
+    }
     let result = match outcome {
-        Err(_elapsed) => Err(Error::DeadlineExceeded(policy.limits.timeout)),
+        Err(_elapsed) => Err(Error::DeadlineExceeded(timeout)),
         Ok(Err((error, instantiating))) => Err(Error::from_guest_failure(
             GuestFailure {
                 error,
@@ -619,12 +860,36 @@ pub fn run(
             },
             &redactor,
         )),
-        Ok(Ok(Err((kind, message)))) => Err(Error::from_helper(kind, &message, &redactor)),
+        Ok(Ok(Err((kind, message)))) => {
+            let error = Error::from_helper(kind, &message, &redactor);
+            match (error, &policy.state.manifest) {
+                // It looked for its state, found none, and gave up: the
+                // user must log in.
+                (Error::Misconfigured(message), Some(manifest))
+                    if matches!(call, Call::Fetch(_)) && store.data().state.missed() =>
+                {
+                    Err(Error::LoginNeeded {
+                        message,
+                        manifest: redactor.line(&manifest.display().to_string(), 512),
+                    })
+                }
+                (error, _) => Err(error),
+            }
+        }
         Ok(Ok(Ok(credential))) => Ok(credential),
     };
     if options.log_level <= LogLevel::Info {
         replay_stdio(&mut store.data_mut().log, &redactor, &stdout, &stderr);
     }
+    // A helper that failed after its state store did (no keystore, a
+    // locked one) failed because of it: the store's failure is reported,
+    // with its own hint.
+    let result = match (result, store.data_mut().state.take_failure()) {
+        (Err(error), Some(failure)) if error.is_explained_by_denial() => {
+            return Err(failure.redacted(&redactor));
+        }
+        (result, _) => result,
+    };
     // A helper that failed after credbox refused one of its requests most
     // likely failed because of it: the refusal is reported instead.
     let result =

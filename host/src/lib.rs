@@ -28,7 +28,8 @@
 //! Beside the flow, imported by the steps and importing none of them:
 //! [`error`] (what every failure means: exit code, hint, whether the cache
 //! remembers it), [`redact`] (secrets out of every message), [`units`]
-//! (durations, sizes, digests), [`files`] (every file read: regular files
+//! (durations, sizes, digests), [`state`] (a helper's own secrets, kept
+//! between runs in the OS keystore), [`files`] (every file read: regular files
 //! only, never blocking, capped), [`fingerprint`] and [`private_dir`] (the
 //! user-private cache directory).
 //!
@@ -39,7 +40,8 @@
 //! no step uses: [`scaffold`] (`credbox new`: a helper crate from a
 //! sample), [`inspect`] (`credbox inspect`: a component's world, imports
 //! and exports), [`doctor`] (`credbox doctor`: every check `run` depends
-//! on, one line each) and [`version`] (`--version`: credbox, wasmtime and
+//! on, one line each), [`login`] (`credbox login` / `logout`: a helper's
+//! host-kept state) and [`version`] (`--version`: credbox, wasmtime and
 //! the WIT package).
 
 #![warn(missing_docs)]
@@ -52,6 +54,7 @@ pub mod files;
 pub mod fingerprint;
 pub mod guest;
 pub mod inspect;
+pub mod login;
 pub mod manifest;
 pub mod network;
 pub mod output;
@@ -63,6 +66,7 @@ pub mod refresh;
 pub mod request;
 pub mod routes;
 pub mod scaffold;
+pub mod state;
 pub mod units;
 pub mod validation;
 pub mod version;

@@ -67,6 +67,13 @@ enum Command {
     /// ["/path/to/credbox", "cargo", "/path/to/credbox.toml"]`), in JSON
     /// lines on stdin and stdout.
     Cargo(CargoArgs),
+    /// Log a helper in: run its `login` (which may show a URL and code to
+    /// open), within [limits] login_timeout, and keep what it stores in the
+    /// OS keystore (or the manifest's [state] file store).
+    Login(LoginArgs),
+    /// Log a helper out: forget its stored state and its cached
+    /// credentials.
+    Logout(LogoutArgs),
     /// Answer git as its credential helper: set `credential.helper` to
     /// `!credbox git [MANIFEST]` (without a manifest, the user's routes
     /// choose one); git appends get, store or erase.
@@ -147,6 +154,22 @@ struct DockerArgs {
     /// Internal: the refresh's server URL.
     #[arg(long = "refresh-server-url", hide = true, value_name = "URL")]
     refresh_server_url: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct LoginArgs {
+    /// The helper's manifest (credbox.toml): it identifies the helper's
+    /// state.
+    target: PathBuf,
+    /// Show the helper's info logs and output (-vv: debug too).
+    #[arg(short, long, action = ArgAction::Count)]
+    verbose: u8,
+}
+
+#[derive(clap::Args)]
+struct LogoutArgs {
+    /// The helper's manifest (credbox.toml).
+    target: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -367,6 +390,8 @@ fn real_main() -> u8 {
         Command::Aws(args) => aws(args),
         Command::K8s(args) => k8s(args),
         Command::Cargo(args) => cargo(args),
+        Command::Login(args) => login(args),
+        Command::Logout(args) => logout(args),
         Command::Git(args) => git(args),
         Command::Docker(args) => docker(args),
         Command::Install(InstallCommand::Docker { dir }) => install_docker(dir),
@@ -892,6 +917,59 @@ fn build(args: BuildArgs) -> u8 {
                 world.world()
             );
             println!("sha256 = \"{}\"", loaded.sha256);
+            0
+        }
+        Err(e) => fail(&policy.name, &e),
+    }
+}
+
+fn login(args: LoginArgs) -> u8 {
+    let policy = match resolve(&args.target, &Overrides::default()) {
+        Ok(policy) => policy,
+        Err(e) => return fail(&args.target.display().to_string(), &e),
+    };
+    let options = RunOptions {
+        log_level: match args.verbose {
+            0 => LogLevel::Warn,
+            1 => LogLevel::Info,
+            _ => LogLevel::Debug,
+        },
+        no_cache: false,
+    };
+    match credbox::login::login(&policy, &options) {
+        Ok(report) => {
+            let names = if report.names.is_empty() {
+                "nothing stored".to_owned()
+            } else {
+                format!("keeps {}", report.names.join(", "))
+            };
+            eprintln!(
+                "credbox: {}: logged in; {names} in {}",
+                name(&policy.name),
+                one_line(&report.store, MAX_LINE)
+            );
+            0
+        }
+        Err(e) => fail(&policy.name, &e),
+    }
+}
+
+fn logout(args: LogoutArgs) -> u8 {
+    let policy = match resolve(&args.target, &Overrides::default()) {
+        Ok(policy) => policy,
+        Err(e) => return fail(&args.target.display().to_string(), &e),
+    };
+    match credbox::login::logout(&policy) {
+        Ok((names, entries)) => {
+            let plural = |n: usize, one: &str, many: &str| {
+                format!("{n} {}", if n == 1 { one } else { many })
+            };
+            eprintln!(
+                "credbox: {}: logged out; forgot {} and {}",
+                name(&policy.name),
+                plural(names, "stored name", "stored names"),
+                plural(entries, "cached entry", "cached entries")
+            );
             0
         }
         Err(e) => fail(&policy.name, &e),

@@ -29,6 +29,9 @@
 //! [config]
 //! TOKEN_URL = "https://auth.example.com/token"
 //!
+//! [state]
+//! store = "keystore"             # or "file" (NOT encrypted); see policy::state
+//!
 //! [keys.signer]                  # optional: a key credbox signs with
 //! algorithm = "es256"
 //! file = "signer.pem"
@@ -116,6 +119,10 @@ pub struct Manifest {
     /// `[config]`: string values handed to the helper through `get-config`.
     #[serde(default)]
     pub config: BTreeMap<String, String>,
+    /// `[state]`: where credbox keeps the helper's own secrets (a refresh
+    /// token) between runs.
+    #[serde(default)]
+    pub state: StateTable,
     /// `[keys.NAME]`: keys credbox holds and signs with for the helper.
     #[serde(default)]
     pub keys: BTreeMap<String, KeyTable>,
@@ -136,6 +143,33 @@ pub struct KeyTable {
     pub key_id: Option<String>,
 }
 
+// ---- [state] (issue #14: host-kept state) ----
+
+/// The `[state]` table, as written; interpreted by [`crate::policy::state`].
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateTable {
+    /// Where the helper's state is kept: `"keystore"` (the default: the
+    /// OS keystore) or `"file"` (0600 files in credbox's private state
+    /// directory, NOT encrypted).
+    pub store: Option<StoreChoice>,
+}
+
+/// A `[state] store` value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StoreChoice {
+    /// The OS keystore: the Secret Service on Linux, the Keychain on
+    /// macOS, the Credential Manager on Windows.
+    #[default]
+    Keystore,
+    /// Files readable by the user only, in plain text: for machines with
+    /// no keystore, chosen explicitly.
+    File,
+}
+
+// ---- end [state] ----
+
 /// The `[limits]` table, as written; interpreted by [`crate::policy::limits`].
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -148,6 +182,9 @@ pub struct LimitsTable {
     pub memory: Option<String>,
     /// Largest component file credbox reads (`component_size = "32MiB"`).
     pub component_size: Option<String>,
+    /// Deadline of `credbox login` (`login_timeout = "3m"`): the user's
+    /// time to approve the login in a browser.
+    pub login_timeout: Option<String>,
 }
 
 /// The `[env]` table, as written; interpreted by [`crate::policy::env`].
@@ -262,6 +299,7 @@ impl LoadedManifest {
                 cache: CacheTable::default(),
                 network: NetworkTable::default(),
                 config: BTreeMap::new(),
+                state: StateTable::default(),
                 keys: BTreeMap::new(),
             },
             path: None,
@@ -384,6 +422,20 @@ URL = "https://example.com"
         assert_eq!(m.env.allow, ["A"]);
         assert_eq!(m.network.allow, ["https://example.com"]);
         assert_eq!(m.config["URL"], "https://example.com");
+        assert_eq!(m.state.store, None);
+    }
+
+    #[test]
+    fn the_state_table_is_strict() {
+        let m = parse("component = \"a.wasm\"\n[state]\nstore = \"file\"\n").unwrap();
+        assert_eq!(m.state.store, Some(StoreChoice::File));
+        let err = parse("component = \"a.wasm\"\n[state]\nstore = \"plaintext\"\n").unwrap_err();
+        assert!(
+            err.starts_with("line 3: ") && err.contains("plaintext"),
+            "{err}"
+        );
+        let err = parse("component = \"a.wasm\"\n[state]\nstorage = \"file\"\n").unwrap_err();
+        assert!(err.contains("unknown field `storage`"), "{err}");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! It merges, in order, credbox's defaults, the manifest and the command
 //! line's flags. Each capability has its own module: [`limits`], [`env`],
-//! [`config`], [`cache`], [`network`], [`keys`].
+//! [`config`], [`cache`], [`network`], [`keys`], [`state`].
 
 pub mod cache;
 pub mod config;
@@ -10,6 +10,7 @@ pub mod env;
 pub mod keys;
 pub mod limits;
 pub mod network;
+pub mod state;
 
 use std::path::PathBuf;
 
@@ -22,6 +23,7 @@ use env::EnvPolicy;
 use keys::KeysPolicy;
 use limits::Limits;
 use network::NetworkPolicy;
+use state::StatePolicy;
 
 /// Settings from the command line that override the manifest.
 #[derive(Debug, Default, Clone)]
@@ -63,6 +65,8 @@ pub struct Policy {
     pub cache: CachePolicy,
     /// Which origins the helper may reach, and the extra TLS roots.
     pub network: NetworkPolicy,
+    /// Whose state the helper reads and writes, and where it is kept.
+    pub state: StatePolicy,
     /// The keys credbox signs with for the helper.
     pub keys: KeysPolicy,
 }
@@ -103,6 +107,8 @@ impl Policy {
             config: ConfigPolicy::new(manifest.config.clone()),
             cache,
             network,
+            state: StatePolicy::from_config(&manifest.state, loaded.path.as_deref())
+                .map_err(Error::Usage)?,
             keys,
         };
         policy.apply(overrides)?;
@@ -173,6 +179,7 @@ impl Fingerprint for Policy {
             config,
             cache,
             network,
+            state,
             keys,
         } = self;
         f.field("name", name);
@@ -182,6 +189,7 @@ impl Fingerprint for Policy {
         f.field("config", config);
         f.field("cache", cache);
         f.field("network", network);
+        f.field("state", state);
         f.field("keys", keys);
     }
 }

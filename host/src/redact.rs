@@ -114,6 +114,20 @@ impl Redactor {
         }
     }
 
+    /// Adds a secret learnt during the run (a helper's state value, read
+    /// or written); a short one is ignored, as by [`Redactor::new`].
+    pub fn add(&mut self, secret: &str) {
+        if secret.len() < MIN_SECRET_LEN {
+            return;
+        }
+        let lower = secret.to_ascii_lowercase();
+        if self.secrets.iter().any(|s| s.lower == lower.as_bytes()) {
+            return;
+        }
+        self.longest = self.longest.max(lower.len());
+        self.secrets.push(Secret::new(&lower));
+    }
+
     /// The longest secret's length in bytes: how far a cut must look ahead.
     pub fn longest(&self) -> usize {
         self.longest
@@ -345,6 +359,22 @@ mod tests {
         assert_eq!(
             r.redact("token s3cr3t-token and s3cr3t, short"),
             "token [redacted] and [redacted], short"
+        );
+    }
+
+    #[test]
+    fn secrets_added_during_a_run_are_masked_too() {
+        let mut r = Redactor::new(["configured-secret"]);
+        r.add("short");
+        r.add("learnt-refresh-token-value");
+        r.add("learnt-refresh-token-value");
+        assert_eq!(r.longest(), "learnt-refresh-token-value".len());
+        let line = r.redact("a=learnt-refresh-token-value b=configured-secret c=short");
+        assert!(!line.contains("learnt-refresh"), "{line}");
+        assert!(!line.contains("configured-secret"), "{line}");
+        assert!(
+            line.contains("c=short"),
+            "short values are not secrets: {line}"
         );
     }
 

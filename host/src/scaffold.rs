@@ -88,6 +88,10 @@ pub const TEMPLATES: &[Template] = &[
         "jwt",
         "an ES256 JWT signed by a key credbox holds, as a bearer token or client assertion"
     ),
+    template!(
+        "oauth-device-code",
+        "log in once (OAuth device flow), then refresh tokens kept in the OS keystore"
+    ),
 ];
 
 /// The template used when none is named.

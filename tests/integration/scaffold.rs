@@ -94,6 +94,7 @@ fn every_template_has_a_test_here() {
             "mtls",
             "hmac-signature",
             "jwt",
+            "oauth-device-code",
         ]
     );
 }
@@ -216,6 +217,22 @@ fn vpn_aware_template_builds_and_fails_cleanly_off_the_vpn() {
         5,
         "my-vpn: unavailable: VPN not connected or intranet.corp.example.com unreachable",
     );
+}
+
+#[test]
+fn device_code_template_builds_and_needs_a_keystore_or_a_login() {
+    let helper = generate_and_build("oauth-device-code", "my-device");
+    let cache = Cache::new();
+    let state = tempfile::tempdir().unwrap();
+    let state_dir = state.path().join("s");
+    let no_bus = [
+        ("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus"),
+        ("CREDBOX_STATE_DIR", state_dir.to_str().unwrap()),
+    ];
+    let out = cache.run(&["login", &helper.manifest()], &no_bus);
+    out.fails(2, "my-device: no OS keystore to keep the helper's state in");
+    let out = cache.run(&["run", &helper.manifest()], &no_bus);
+    out.fails(2, "[state] store = \"file\"");
 }
 
 #[test]

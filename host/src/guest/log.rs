@@ -85,6 +85,12 @@ impl GuestLog {
         let _ = self.sink.write_all(line.as_bytes());
     }
 
+    /// Masks `secret` in every later line too (a state value the helper
+    /// read or wrote during the run).
+    pub fn add_secret(&mut self, secret: &str) {
+        self.redactor.add(secret);
+    }
+
     /// Shows a message to the user of `credbox login` (a verification URL
     /// and code), whatever the log level: redacted, one line, capped, and
     /// counted with the log lines.

@@ -27,6 +27,12 @@ pub const DEFAULT_COMPONENT_SIZE: u64 = 64 << 20;
 /// Largest component-size cap accepted.
 pub const MAX_COMPONENT_SIZE: u64 = 1 << 30;
 
+/// Default deadline of `credbox login`: the user's time to open a URL,
+/// sign in and approve (kubelogin waits as long).
+pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(180);
+/// Longest `credbox login` deadline accepted.
+pub const MAX_LOGIN_TIMEOUT: Duration = Duration::from_secs(3600);
+
 /// Longest deadline accepted: Claude Code waits at most 600 s for an
 /// `apiKeyHelper`, so a longer one could never be used.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(600);
@@ -46,6 +52,9 @@ pub struct Limits {
     pub memory: u64,
     /// Largest component file read, in bytes.
     pub component_size: u64,
+    /// Wall-clock deadline of `credbox login` (the `login` export), in
+    /// place of `timeout`.
+    pub login_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -55,6 +64,7 @@ impl Default for Limits {
             timeout: DEFAULT_TIMEOUT,
             memory: DEFAULT_MEMORY,
             component_size: DEFAULT_COMPONENT_SIZE,
+            login_timeout: DEFAULT_LOGIN_TIMEOUT,
         }
     }
 }
@@ -78,6 +88,10 @@ impl Limits {
         if let Some(size) = &config.component_size {
             self.set_component_size(size)
                 .map_err(|e| format!("[limits] component_size: {e}"))?;
+        }
+        if let Some(timeout) = &config.login_timeout {
+            self.set_login_timeout(timeout)
+                .map_err(|e| format!("[limits] login_timeout: {e}"))?;
         }
         Ok(())
     }
@@ -138,6 +152,21 @@ impl Limits {
     }
 }
 
+impl Limits {
+    /// Sets the `credbox login` deadline from text such as `3m`.
+    pub fn set_login_timeout(&mut self, text: &str) -> Result<(), String> {
+        let timeout = parse_duration(text)?;
+        if timeout.is_zero() || timeout > MAX_LOGIN_TIMEOUT {
+            return Err(format!(
+                "{text} is outside 1 ms to {}",
+                format_duration(MAX_LOGIN_TIMEOUT)
+            ));
+        }
+        self.login_timeout = timeout;
+        Ok(())
+    }
+}
+
 impl Fingerprint for Limits {
     fn fingerprint(&self, f: &mut Fingerprinter) {
         let Limits {
@@ -145,6 +174,8 @@ impl Fingerprint for Limits {
             timeout,
             memory,
             component_size,
+            // Only `credbox login` uses it, which caches nothing.
+            login_timeout: _,
         } = self;
         f.field("fuel", fuel);
         f.field("timeout", timeout);
@@ -187,5 +218,17 @@ mod tests {
         assert_eq!(limits, Limits::default(), "failed updates change nothing");
         limits.set_component_size("32MiB").unwrap();
         assert_eq!(limits.component_size, 32 << 20);
+        assert_eq!(limits.login_timeout, Duration::from_secs(180));
+        for bad in ["0s", "2h", "soon"] {
+            let err = limits
+                .apply(&LimitsTable {
+                    login_timeout: Some(bad.into()),
+                    ..Default::default()
+                })
+                .unwrap_err();
+            assert!(err.starts_with("[limits] login_timeout:"), "{err}");
+        }
+        limits.set_login_timeout("10m").unwrap();
+        assert_eq!(limits.login_timeout, Duration::from_secs(600));
     }
 }

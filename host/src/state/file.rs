@@ -1,0 +1,114 @@
+//! The file store (`[state] store = "file"`): one 0600 file per name in a
+//! 0700 folder per helper, under credbox's private state directory.
+//! NOT encrypted: for machines with no keystore, chosen explicitly.
+
+use std::path::PathBuf;
+
+use super::{Backend, HelperId, Key, state_root};
+use crate::error::{Error, Result};
+use crate::private_dir::PrivateDir;
+use crate::units::hex_sha256;
+
+/// One helper's folder: `<state root>/files/<sha256 of the canonical
+/// manifest path>`. Nothing is created until the first write.
+pub(super) struct FileStore {
+    dir: PathBuf,
+}
+
+impl FileStore {
+    pub(super) fn open(id: &HelperId) -> Result<FileStore> {
+        Ok(FileStore {
+            dir: state_root()?
+                .join("files")
+                .join(hex_sha256(id.manifest().as_bytes())),
+        })
+    }
+
+    /// The folder, created private if needed (each level checked).
+    fn create(&self) -> Result<PrivateDir> {
+        let files = self.dir.parent().expect("the folder has a parent");
+        PrivateDir::open(files.parent().expect("files has a parent"))?
+            .subdir("files")?
+            .subdir(self.dir.file_name().and_then(|n| n.to_str()).unwrap_or("-"))
+    }
+
+    /// A value's file: `v_` and the name (`.` and `..` are valid names).
+    fn file(key: Key<'_>) -> String {
+        match key {
+            Key::Index => "names".to_owned(),
+            Key::Name(name) => format!("v_{name}"),
+        }
+    }
+
+    fn failed(&self, e: std::io::Error) -> Error {
+        Error::Environment {
+            message: format!("the state file store failed: {e}"),
+            hint: format!("check the permissions of {}", self.dir.display()),
+        }
+    }
+}
+
+impl Backend for FileStore {
+    fn read(&self, key: Key<'_>, cap: usize) -> Result<Option<Vec<u8>>> {
+        let Some(dir) = PrivateDir::open_existing(&self.dir) else {
+            return Ok(None);
+        };
+        // A file that is not private to the user, not a regular file, or
+        // too large reads as none: credbox did not write it.
+        Ok(dir.read(&FileStore::file(key), cap as u64))
+    }
+
+    fn write(&self, key: Key<'_>, value: &[u8]) -> Result<()> {
+        self.create()?
+            .write_atomic(&FileStore::file(key), value)
+            .map_err(|e| self.failed(e))
+    }
+
+    fn remove(&self, key: Key<'_>) -> Result<()> {
+        let Some(dir) = PrivateDir::open_existing(&self.dir) else {
+            return Ok(());
+        };
+        dir.remove(&FileStore::file(key))
+            .map_err(|e| self.failed(e))
+    }
+
+    fn probe(&self) -> Result<()> {
+        self.create().map(drop)
+    }
+
+    fn describe(&self) -> String {
+        format!("the file store {} (not encrypted)", self.dir.display())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    #[test]
+    fn values_are_private_files_and_nothing_is_made_before_a_write() {
+        let temp = tempfile::tempdir().unwrap();
+        let store = FileStore {
+            dir: temp.path().join("state/files/abc"),
+        };
+        assert_eq!(store.read(Key::Name("t"), 100).unwrap(), None);
+        store.remove(Key::Name("t")).unwrap();
+        assert!(!temp.path().join("state").exists());
+        store.write(Key::Name(".."), b"v").unwrap();
+        store.write(Key::Index, b"..\n").unwrap();
+        for dir in ["state", "state/files", "state/files/abc"] {
+            let mode = std::fs::metadata(temp.path().join(dir)).unwrap().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{dir}");
+        }
+        let file = temp.path().join("state/files/abc/v_..");
+        assert_eq!(std::fs::metadata(&file).unwrap().mode() & 0o777, 0o600);
+        assert_eq!(store.read(Key::Name(".."), 100).unwrap().unwrap(), b"v");
+        assert_eq!(store.read(Key::Name(".."), 0).unwrap(), None);
+        // A file others could have written is not trusted.
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(store.read(Key::Name(".."), 100).unwrap(), None);
+        store.remove(Key::Name("..")).unwrap();
+        assert!(!file.exists());
+    }
+}
