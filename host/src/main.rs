@@ -589,6 +589,7 @@ fn cargo(args: CargoArgs) -> u8 {
         std::io::stdin().lock(),
         std::io::stdout().lock(),
         |words, request| cargo_get(args.target.clone(), words, request, None),
+        |words, account, index_url| cargo_account(args.target.clone(), words, account, &index_url),
     );
     match served {
         Ok(()) => 0,
@@ -601,6 +602,59 @@ fn cargo(args: CargoArgs) -> u8 {
     }
 }
 
+/// The manifest and policy that answer Cargo about the registry of
+/// `index_url`: the one on the command line (`cli`) or in the request's
+/// `words`, else the user's route; `Err` is the answer to give instead.
+fn cargo_policy(
+    cli: Option<PathBuf>,
+    words: &[String],
+    index_url: &str,
+) -> Result<(PathBuf, Policy), Response> {
+    use protocol::cargo::{ErrorKind, failure, no_route};
+    let named = protocol::cargo::manifest(cli, words)
+        .map_err(|message| Response::error(ErrorKind::Other, format!("credbox: {message}")))?;
+    let url = credbox::routes::RequestUrl::parse(index_url).ok();
+    match protocol_policy(named.as_deref(), url.as_ref()) {
+        Ok(Some(found)) => Ok(found),
+        Ok(None) => Err(no_route(index_url)),
+        Err((subject, e)) => Err(failure(&subject, &e)),
+    }
+}
+
+/// `cargo login` and `cargo logout`: the helper's login, as `credbox
+/// login` runs it (its messages on stderr, which Cargo shows), or
+/// forgetting its state and cached credentials, as `credbox logout`.
+fn cargo_account(
+    cli: Option<PathBuf>,
+    words: &[String],
+    account: protocol::cargo::Account,
+    index_url: &str,
+) -> Response {
+    use protocol::cargo::{Account, failure};
+    let (_, policy) = match cargo_policy(cli, words, index_url) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let done = match account {
+        Account::Login => {
+            credbox::login::login(&policy, &RunOptions::default()).map(|_| Response::LoggedIn)
+        }
+        Account::Logout => credbox::login::logout(&policy).map(|_| Response::LoggedOut),
+    };
+    match done {
+        Ok(response) => {
+            let what = if response == Response::LoggedIn {
+                "logged in"
+            } else {
+                "logged out"
+            };
+            eprintln!("credbox: {}: {what}", name(&policy.name));
+            response
+        }
+        Err(e) => failure(&policy.name, &e),
+    }
+}
+
 /// Answers one `get` request of Cargo's for the manifest on the command
 /// line (`cli`) or in the request's `words`, else the user's route for the
 /// registry's index URL (`url-not-supported` when none covers it).
@@ -610,17 +664,11 @@ fn cargo_get(
     request: CargoRequest,
     refresh_child: Option<String>,
 ) -> Response {
-    use protocol::cargo::{ErrorKind, failure, no_route, request_line, response};
-    let named = match protocol::cargo::manifest(cli, words) {
-        Ok(named) => named,
-        Err(message) => return Response::error(ErrorKind::Other, format!("credbox: {message}")),
-    };
+    use protocol::cargo::{failure, request_line, response};
     // Without a manifest, the user's route for the index URL.
-    let url = credbox::routes::RequestUrl::parse(&request.index_url).ok();
-    let (target, policy) = match protocol_policy(named.as_deref(), url.as_ref()) {
-        Ok(Some(found)) => found,
-        Ok(None) => return no_route(&request.index_url),
-        Err((subject, e)) => return failure(&subject, &e),
+    let (target, policy) = match cargo_policy(cli, words, &request.index_url) {
+        Ok(found) => found,
+        Err(response) => return response,
     };
     // A background refresh gets the request on its command line: its
     // stdin is not Cargo's.

@@ -9,7 +9,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use credbox_test_artifacts::{
-    GUEST_ECHO_REQUEST, GUEST_ERROR_KINDS, GUEST_LEAK_EVERYWHERE, GUEST_UNIQUE, GUEST_V02_PARTS,
+    GUEST_ECHO_REQUEST, GUEST_ERROR_KINDS, GUEST_LEAK_EVERYWHERE, GUEST_STATE_PROBE, GUEST_UNIQUE,
+    GUEST_V02_PARTS,
 };
 use serde_json::{Value, json};
 
@@ -25,9 +26,23 @@ const REGISTRY: &str = "credbox-test";
 /// A sparse registry: `config.json` and the owners API, to requests whose
 /// `Authorization` is the token `token` holds; `401` to the others, with
 /// the `WWW-Authenticate: Cargo` a registry sends.
-fn registry(token: Arc<OnceLock<String>>, origin: Arc<OnceLock<String>>) -> Server {
+///
+/// With `public_index`, `config.json` is served to anyone, with
+/// `auth-required: false` (the API still requires the token): `cargo
+/// login` reads it before it has a token.
+fn registry(
+    token: Arc<OnceLock<String>>,
+    origin: Arc<OnceLock<String>>,
+    public_index: bool,
+) -> Server {
     Server::start(move |request: &Request| {
         let origin = origin.get().cloned().unwrap_or_default();
+        if public_index && path(request) == "/index/config.json" {
+            return Reply::json(
+                &json!({"dl": format!("{origin}/dl"), "api": origin, "auth-required": false})
+                    .to_string(),
+            );
+        }
         if request.header("authorization") != token.get().map(String::as_str) {
             return Reply::Full {
                 status: 401,
@@ -58,8 +73,14 @@ fn registry(token: Arc<OnceLock<String>>, origin: Arc<OnceLock<String>>) -> Serv
 /// The registry, with `token` as the one it accepts (a function of its
 /// origin).
 fn start_registry(token: impl FnOnce(&str) -> String) -> (Server, String) {
+    start_registry_with(token, false)
+}
+
+/// [`start_registry`], its index public when `public_index` (see
+/// [`registry`]).
+fn start_registry_with(token: impl FnOnce(&str) -> String, public_index: bool) -> (Server, String) {
     let (expected, origin) = (Arc::new(OnceLock::new()), Arc::new(OnceLock::new()));
-    let server = registry(expected.clone(), origin.clone());
+    let server = registry(expected.clone(), origin.clone(), public_index);
     origin.set(server.origin()).unwrap();
     let token = token(&server.origin());
     expected.set(token.clone()).unwrap();
@@ -266,7 +287,8 @@ fn the_provider_speaks_cargo_s_protocol() {
             "token": "cargo;registry-name=r;index-url=sparse+https://r.example/index/;operation=owners;crate-name=foo",
             "cache": "session", "operation_independent": true}})
     );
-    assert_eq!(got[1]["Err"]["kind"], "operation-not-supported");
+    // echo-request has no login (the SDK's default: misconfigured).
+    assert_eq!(got[1]["Err"]["kind"], "other", "{got:?}");
     assert!(!got[1].to_string().contains("s3cr3t-login"));
     assert_eq!(got.len(), 2);
 
@@ -494,5 +516,72 @@ fn without_a_manifest_the_route_for_the_index_url_answers_cargo() {
             .unwrap()
             .contains("sparse+https://other.example/index/"),
         "{got:?}"
+    );
+}
+
+#[test]
+fn cargo_login_and_logout_run_the_helper_s_login_and_forget_it() {
+    // state-probe's login stores a value (in a file store here); its fetch
+    // answers `access-<length>` from it, or `misconfigured` without one.
+    let login_value = "0123456789-cargo-login-value";
+    let probe = manifest(
+        "state-probe",
+        GUEST_STATE_PROBE,
+        &format!(
+            "[state]\nstore = \"file\"\n[config]\nMODE = \"read\"\nLOGIN_VALUE = {login_value:?}\n"
+        ),
+    );
+    let state = tempfile::tempdir().unwrap();
+    let state_dir = state.path().join("credbox-state");
+    let env = [("CREDBOX_STATE_DIR", state_dir.to_str().unwrap())];
+    // `cargo login` reads the index's config.json before it has a token.
+    let (server, _) = start_registry_with(|_| format!("access-{}", login_value.len()), true);
+    let cache = Cache::warmed(probe.arg());
+    let owners = |cache: &Cache| {
+        cargo_with(
+            cache,
+            Some(probe.arg()),
+            &server.origin(),
+            &["owner", "--list", "foo"],
+            &env,
+        )
+    };
+
+    let before = owners(&cache);
+    assert_ne!(before.code, Some(0), "{before:#?}");
+    assert!(before.stderr.contains("not logged in"), "{before:#?}");
+
+    let login = cargo_with(
+        &cache,
+        Some(probe.arg()),
+        &server.origin(),
+        &["login"],
+        &env,
+    );
+    assert_eq!(login.code, Some(0), "{login:#?}");
+    assert!(
+        login.stderr.contains("credbox: state-probe: logged in"),
+        "{login:#?}"
+    );
+    let after = owners(&cache);
+    assert_eq!(after.code, Some(0), "{after:#?}");
+    assert!(after.stdout.contains("credbox-owner"), "{after:#?}");
+
+    let logout = cargo_with(
+        &cache,
+        Some(probe.arg()),
+        &server.origin(),
+        &["logout"],
+        &env,
+    );
+    assert_eq!(logout.code, Some(0), "{logout:#?}");
+    let gone = owners(&cache);
+    assert_ne!(gone.code, Some(0), "{gone:#?}");
+    assert!(gone.stderr.contains("not logged in"), "{gone:#?}");
+    let requests = server.stop();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.header("authorization").is_some() && path(r) == "/api/v1/crates/foo/owners")
     );
 }

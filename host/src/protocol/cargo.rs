@@ -23,9 +23,9 @@
 //! that exits non-zero, and shows the `message` of an `Err` answer itself.
 //! `not-found` (the helper's `not-found`) lets Cargo try its next provider.
 //!
-//! `login` and `logout` answer `operation-not-supported`: a helper fetches
-//! its token on every miss, and logs in with `credbox login`, not through
-//! Cargo (see [`login_response`]).
+//! `cargo login` runs the helper's login as `credbox login` does, and
+//! `cargo logout` forgets its stored state and cached credentials, as
+//! `credbox logout` does (see [`Account`]).
 
 use std::io::{BufRead, Read, Write};
 use std::path::PathBuf;
@@ -54,10 +54,11 @@ pub const MAX_FIELD: usize = 2048;
 pub enum Action {
     /// `"kind":"get"`: a token.
     Get(CargoRequest),
-    /// `"kind":"login"` (`cargo login`).
-    Login,
-    /// `"kind":"logout"` (`cargo logout`).
-    Logout,
+    /// `"kind":"login"` (`cargo login`), for the registry of this index URL.
+    Login(String),
+    /// `"kind":"logout"` (`cargo logout`), for the registry of this index
+    /// URL.
+    Logout(String),
     /// Any other kind, from a later Cargo.
     Unknown,
 }
@@ -99,12 +100,35 @@ pub fn parse_request(line: &str) -> Result<Message, String> {
     };
     let action = match request.get("kind").and_then(Value::as_str) {
         Some("get") => Action::Get(get_request(request)?),
-        Some("login") => Action::Login,
-        Some("logout") => Action::Logout,
+        Some("login") => Action::Login(index_url(request)?),
+        Some("logout") => Action::Logout(index_url(request)?),
         Some(_) => Action::Unknown,
         None => return Err("Cargo's request has no `kind`".into()),
     };
     Ok(Message { action, args })
+}
+
+/// A request's `registry.index-url`.
+fn index_url(request: &serde_json::Map<String, Value>) -> Result<String, String> {
+    match request.pointer_get("registry", "index-url") {
+        Some(Value::String(s)) if s.len() > MAX_FIELD => Err(format!(
+            "Cargo's request has a `registry.index-url` longer than {MAX_FIELD} bytes"
+        )),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(_) => Err("Cargo's request has a `registry.index-url` that is not a string".into()),
+        None => Err("Cargo's request has no `registry.index-url`".into()),
+    }
+}
+
+/// `map[first][second]`, when both are there.
+trait PointerGet {
+    fn pointer_get(&self, first: &str, second: &str) -> Option<&Value>;
+}
+
+impl PointerGet for serde_json::Map<String, Value> {
+    fn pointer_get(&self, first: &str, second: &str) -> Option<&Value> {
+        self.get(first)?.as_object()?.get(second)
+    }
 }
 
 /// The fields of a `get` request.
@@ -198,7 +222,7 @@ pub enum ErrorKind {
     UrlNotSupported,
     /// No credential for it: Cargo tries the next provider.
     NotFound,
-    /// `login`, `logout`, or a kind credbox does not know.
+    /// A kind of request credbox does not know.
     OperationNotSupported,
     /// Anything else: Cargo stops and shows the message.
     Other,
@@ -214,6 +238,10 @@ pub enum Response {
         /// When Cargo must stop using it.
         expires_at: Option<u64>,
     },
+    /// `cargo login` succeeded.
+    LoggedIn,
+    /// `cargo logout` succeeded.
+    LoggedOut,
     /// A failure.
     Error {
         /// Its class.
@@ -275,6 +303,8 @@ impl Response {
                 expiration: expires_at.map(|at| at.min(super::rfc3339::MAX_UNIX)),
                 operation_independent: true,
             }),
+            Response::LoggedIn => return "{\"Ok\":{\"kind\":\"login\"}}\n".to_owned(),
+            Response::LoggedOut => return "{\"Ok\":{\"kind\":\"logout\"}}\n".to_owned(),
             Response::Error { kind, message } => Line::Err(Failure {
                 kind: *kind,
                 message,
@@ -327,28 +357,27 @@ pub fn failure(helper: &str, error: &Error) -> Response {
     )
 }
 
-/// The answer to `cargo login` and `cargo logout`.
-///
-/// Hook for `credbox login` (issue #14): once helpers can log in, a
-/// `login` request can run the helper's login here (with
-/// `Message::args` as `cargo login -- ARGS`) and answer
-/// `{"Ok":{"kind":"login"}}`; `logout` can forget its state.
-pub fn login_response() -> Response {
-    Response::error(
-        ErrorKind::OperationNotSupported,
-        "credbox does not log in or out through Cargo: its helper fetches the token each time (a helper that needs a login is logged in with `credbox login MANIFEST`)",
-    )
+/// What `cargo login` and `cargo logout` ask of a helper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Account {
+    /// Run its login (`credbox login`).
+    Login,
+    /// Forget its state and cached credentials (`credbox logout`).
+    Logout,
 }
 
 /// Speaks the protocol on `input` and `output`: the hello, then an answer
 /// to each request (at most [`MAX_REQUESTS`]) until `input` ends. `get`
-/// answers a `get` request, given the request's `args`. An unreadable
+/// answers a `get` request, given the request's `args`; `account` a
+/// `login` or `logout`, given the args and the registry's index URL. An
+/// unreadable
 /// request (not UTF-8, longer than [`MAX_LINE`]) is answered `other` and
 /// ends the exchange. Errors are those of writing `output`.
 pub fn serve(
     mut input: impl BufRead,
     mut output: impl Write,
     mut get: impl FnMut(&[String], CargoRequest) -> Response,
+    mut account: impl FnMut(&[String], Account, String) -> Response,
 ) -> std::io::Result<()> {
     output.write_all(HELLO.as_bytes())?;
     output.write_all(b"\n")?;
@@ -370,15 +399,19 @@ pub fn serve(
                         args,
                     }) => get(&args, request),
                     Ok(Message {
-                        action: Action::Login | Action::Logout,
-                        ..
-                    }) => login_response(),
+                        action: Action::Login(index_url),
+                        args,
+                    }) => account(&args, Account::Login, index_url),
+                    Ok(Message {
+                        action: Action::Logout(index_url),
+                        args,
+                    }) => account(&args, Account::Logout, index_url),
                     Ok(Message {
                         action: Action::Unknown,
                         ..
                     }) => Response::error(
                         ErrorKind::OperationNotSupported,
-                        "credbox answers only Cargo's `get` requests",
+                        "credbox answers Cargo's `get`, `login` and `logout` requests only",
                     ),
                 };
                 (response, false)
@@ -447,9 +480,15 @@ mod tests {
             Action::Get(get("publish", Some("sample")))
         );
         let logout = r#"{"v":1,"registry":{"index-url":"url"},"kind":"logout","args":[]}"#;
-        assert_eq!(parse_request(logout).unwrap().action, Action::Logout);
+        assert_eq!(
+            parse_request(logout).unwrap().action,
+            Action::Logout("url".into())
+        );
         let login = r#"{"v":1,"registry":{"index-url":"url"},"kind":"login","token":"s3cr3t"}"#;
-        assert_eq!(parse_request(login).unwrap().action, Action::Login);
+        assert_eq!(
+            parse_request(login).unwrap().action,
+            Action::Login("url".into())
+        );
         let later = r#"{"v":1,"registry":{"index-url":"url"},"kind":"frobnicate"}"#;
         assert_eq!(parse_request(later).unwrap().action, Action::Unknown);
     }
@@ -577,6 +616,11 @@ mod tests {
                 format!("{{\"Err\":{{\"kind\":\"{text}\",\"message\":\"a \\\"b\\\"\"}}}}\n")
             );
         }
+        assert_eq!(Response::LoggedIn.line(), "{\"Ok\":{\"kind\":\"login\"}}\n");
+        assert_eq!(
+            Response::LoggedOut.line(),
+            "{\"Ok\":{\"kind\":\"logout\"}}\n"
+        );
     }
 
     #[test]
@@ -631,13 +675,24 @@ mod tests {
     fn exchange(input: &[u8]) -> (Vec<String>, Vec<(Vec<String>, CargoRequest)>) {
         let mut asked = Vec::new();
         let mut output = Vec::new();
-        serve(input, &mut output, |args, request| {
-            asked.push((args.to_vec(), request));
-            Response::Token {
-                token: format!("tok-{}", asked.len()),
-                expires_at: None,
-            }
-        })
+        serve(
+            input,
+            &mut output,
+            |args, request| {
+                asked.push((args.to_vec(), request));
+                Response::Token {
+                    token: format!("tok-{}", asked.len()),
+                    expires_at: None,
+                }
+            },
+            |_, account, index_url| {
+                assert_eq!(index_url, "u");
+                match account {
+                    Account::Login => Response::LoggedIn,
+                    Account::Logout => Response::LoggedOut,
+                }
+            },
+        )
         .unwrap();
         let lines = String::from_utf8(output)
             .unwrap()
@@ -657,7 +712,7 @@ mod tests {
         assert_eq!(lines.len(), 3, "{lines:?}");
         assert_eq!(lines[0], HELLO);
         assert!(lines[1].starts_with(r#"{"Ok":{"kind":"get","token":"tok-1""#));
-        assert!(lines[2].starts_with(r#"{"Err":{"kind":"operation-not-supported""#));
+        assert_eq!(lines[2], r#"{"Ok":{"kind":"login"}}"#);
         assert_eq!(
             asked,
             vec![(
