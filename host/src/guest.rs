@@ -277,41 +277,32 @@ impl HostState {
     }
 }
 
-impl v1::Host for HostState {}
+/// The `host` interface is the same in both worlds; only the generated
+/// types differ.
+macro_rules! host_interface {
+    ($types:ident, $host:ident) => {
+        impl $types::Host for HostState {}
 
-impl v1_host::Host for HostState {
-    fn get_config(&mut self, name: String) -> Option<String> {
-        HostState::get_config(self, &name)
-    }
+        impl $host::Host for HostState {
+            fn get_config(&mut self, name: String) -> Option<String> {
+                HostState::get_config(self, &name)
+            }
 
-    fn log(&mut self, level: v1_host::Level, message: String) {
-        let level = match level {
-            v1_host::Level::Debug => LogLevel::Debug,
-            v1_host::Level::Info => LogLevel::Info,
-            v1_host::Level::Warn => LogLevel::Warn,
-            v1_host::Level::Error => LogLevel::Error,
-        };
-        self.log.log(level, &message);
-    }
+            fn log(&mut self, level: $host::Level, message: String) {
+                let level = match level {
+                    $host::Level::Debug => LogLevel::Debug,
+                    $host::Level::Info => LogLevel::Info,
+                    $host::Level::Warn => LogLevel::Warn,
+                    $host::Level::Error => LogLevel::Error,
+                };
+                self.log.log(level, &message);
+            }
+        }
+    };
 }
 
-impl v2::Host for HostState {}
-
-impl v2_host::Host for HostState {
-    fn get_config(&mut self, name: String) -> Option<String> {
-        HostState::get_config(self, &name)
-    }
-
-    fn log(&mut self, level: v2_host::Level, message: String) {
-        let level = match level {
-            v2_host::Level::Debug => LogLevel::Debug,
-            v2_host::Level::Info => LogLevel::Info,
-            v2_host::Level::Warn => LogLevel::Warn,
-            v2_host::Level::Error => LogLevel::Error,
-        };
-        self.log.log(level, &message);
-    }
-}
+host_interface!(v1, v1_host);
+host_interface!(v2, v2_host);
 
 impl HostState {
     /// Runs one state call: counted, on the helper's own store, with the

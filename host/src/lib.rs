@@ -106,13 +106,7 @@ pub fn run(
     options: &RunOptions,
     refresh: &Refresh,
 ) -> Result<Answer> {
-    let shared;
-    let request = if policy.cache.share {
-        shared = Request::new(request::Client::Any);
-        &shared
-    } else {
-        request
-    };
+    let request = &asked(policy, request);
     let env = policy.env.resolve(|name| std::env::var(name).ok());
     // The component is read (and its pin checked) only when it must run: a
     // cached answer is keyed by the file's metadata (cache::component_stamp).
@@ -153,9 +147,8 @@ pub fn run(
         });
     }
     let root = cache_root()?;
-    let stamp = cache::component_stamp(&policy.component, policy.limits.component_size)?;
     let credentials = CredentialCache::open(&root)?;
-    let key = CacheKey::new(policy, &stamp, request, &env);
+    let key = cache_key(policy, request, &env)?;
     // A compiled-component cache that cannot be made costs a compile.
     let fetch = || {
         fetch(
@@ -228,18 +221,27 @@ fn fetch(
 /// `policy` describes (git's `erase` after a 401, Docker's `erase`), so the
 /// next call runs the helper. Returns whether there was one.
 pub fn forget(policy: &Policy, request: &Request) -> Result<bool> {
-    let shared;
-    let request = if policy.cache.share {
-        shared = Request::new(request::Client::Any);
-        &shared
-    } else {
-        request
-    };
+    let request = &asked(policy, request);
     let env = policy.env.resolve(|name| std::env::var(name).ok());
-    let root = cache_root()?;
+    let key = cache_key(policy, request, &env)?;
+    CredentialCache::open(&cache_root()?)?.forget(&key)
+}
+
+/// What the helper is asked: `request`, or, with `[cache] share = true`,
+/// [`request::Client::Any`] whoever asks.
+fn asked(policy: &Policy, request: &Request) -> Request {
+    if policy.cache.share {
+        Request::new(request::Client::Any)
+    } else {
+        request.clone()
+    }
+}
+
+/// The cache key of `request` (as [`asked`]) for the helper `policy`
+/// describes, with the allowlisted environment `env`.
+fn cache_key(policy: &Policy, request: &Request, env: &[(String, String)]) -> Result<CacheKey> {
     let stamp = cache::component_stamp(&policy.component, policy.limits.component_size)?;
-    let key = CacheKey::new(policy, &stamp, request, &env);
-    CredentialCache::open(&root)?.forget(&key)
+    Ok(CacheKey::new(policy, &stamp, request, env))
 }
 
 /// Compiles the helper that `policy` describes into the compiled-component
