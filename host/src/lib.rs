@@ -1,14 +1,16 @@
 //! credbox runs Claude Code credential helpers as sandboxed WASI components.
 //!
 //! A call flows one way, each step in the module named after it, and no
-//! module imports a later step:
+//! module imports a later step but one: the cache keeps [`validation`]'s
+//! typed credential and checks it again on every hit.
 //!
 //! 1. [`manifest`] (`manifest.rs`): read the helper's `credbox.toml`
 //!    strictly, or stand in a manifest of defaults for a bare component.
 //!    It owns the file's schema (its TOML tables).
 //! 2. [`policy`] (`policy.rs`, `policy/*.rs`, one file per capability):
 //!    interpret the manifest and the command line's flags into what the
-//!    run may do: limits, environment, config, cache rules, network.
+//!    run may do: limits, environment, config, cache rules, keys, state,
+//!    network.
 //! 3. [`cache`] (`cache.rs`): wraps the run. The key is a
 //!    [`fingerprint`] of the policy, the [`request`], the allowlisted
 //!    environment's values and the component file's stamp. A hit is
@@ -21,9 +23,11 @@
 //!    2. [`guest`] (`guest.rs`, `guest/*.rs`): run `fetch` under fuel,
 //!       deadline and memory limits; its HTTP requests go through
 //!       [`network`] (`network.rs`).
-//!    3. [`validation`] (`validation.rs`): check the credential for the
-//!       output format.
-//!    4. [`output`] (`output.rs`): render the exact text for stdout.
+//!    3. [`validation`] (`validation.rs`): check every part of the
+//!       credential, and that the part the client needs is there; the
+//!       cache stores the result.
+//! 4. [`output`] (`output.rs`): render the credential for `credbox run`;
+//!    [`protocol`] renders it for the other clients.
 //!
 //! Beside the flow, imported by the steps and importing none of them:
 //! [`error`] (what every failure means: exit code, hint, whether the cache
@@ -37,7 +41,9 @@
 //! adds the command line and error reporting.
 //!
 //! The other commands each have a module, which uses the steps and which
-//! no step uses: [`scaffold`] (`credbox new`: a helper crate from a
+//! no step uses: [`protocol`] (git, Docker, AWS, Kubernetes and Cargo:
+//! each reads its client's request and renders the answer in its form),
+//! [`routes`] (which manifest answers a URL), [`scaffold`] (`credbox new`: a helper crate from a
 //! sample), [`inspect`] (`credbox inspect`: a component's world, imports
 //! and exports), [`doctor`] (`credbox doctor`: every check `run` depends
 //! on, one line each), [`login`] (`credbox login` / `logout`: a helper's
