@@ -94,6 +94,21 @@ enum Command {
     },
 }
 
+/// The command line of `credbox run` alone (see `real_main`): the same
+/// arguments, help and errors as `Cli`'s `run`.
+#[derive(Parser)]
+#[command(name = "credbox")]
+struct RunOnly {
+    #[command(subcommand)]
+    command: RunOnlyCommand,
+}
+
+#[derive(Subcommand)]
+enum RunOnlyCommand {
+    /// Run a helper and print its credential.
+    Run(RunArgs),
+}
+
 #[derive(Subcommand)]
 enum CacheCommand {
     /// Forget cached credentials and failures, of one helper or all.
@@ -368,6 +383,17 @@ fn real_main() -> u8 {
             refresh_server_url: None,
         });
     }
+    // `credbox run`, the call Claude Code makes again and again, parses a
+    // command line that knows only `run`: building clap's tree of every
+    // subcommand was a sixth of a cache hit's instructions.
+    if std::env::args_os().nth(1).as_deref() == Some(OsStr::new("run")) {
+        return match RunOnly::try_parse() {
+            Ok(RunOnly {
+                command: RunOnlyCommand::Run(args),
+            }) => run(args),
+            Err(e) => clap_error(e),
+        };
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return clap_error(e),
@@ -416,11 +442,17 @@ fn clap_error(e: clap::Error) -> u8 {
         return 0;
     }
     let rendered = e.render().to_string();
-    let first = rendered
-        .lines()
-        .find(|l| !l.trim().is_empty())
+    let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines
+        .next()
         .unwrap_or("invalid arguments")
         .trim_start_matches("error: ");
+    // "the following required arguments were not provided:" names them on
+    // the next line.
+    let first = match (first.strip_suffix(':'), lines.next()) {
+        (Some(head), Some(what)) if !what.starts_with("Usage:") => format!("{head}: {what}"),
+        _ => first.to_owned(),
+    };
     eprintln!("credbox: {first} (see `credbox --help`)");
     2
 }

@@ -139,3 +139,22 @@ fn a_reader_that_hangs_up_gets_an_error_exit_not_a_signal() {
     );
     assert!(!stderr.contains("abc"), "{stderr}");
 }
+
+#[test]
+fn a_bad_command_line_says_what_is_wrong_in_one_line() {
+    // `run` has a command line of its own (for a hit's start-up); its
+    // errors read as every other command's.
+    for (args, needle) in [
+        (&["run"][..], "required arguments were not provided: <TARGET>"),
+        (&["run", "x.toml", "--bogus"][..], "unexpected argument '--bogus'"),
+        (&["run", "x.toml", "--format", "yaml"][..], "invalid value 'yaml'"),
+        (&["frob"][..], "unrecognized subcommand 'frob'"),
+    ] {
+        let out = credbox(args, &[]);
+        let line = out.fails(2, needle);
+        assert!(line.ends_with("(see `credbox --help`)"), "{line}");
+    }
+    let help = credbox(&["run", "--help"], &[]);
+    assert!(help.ok().contains("Usage: credbox run [OPTIONS] <TARGET>"));
+    assert!(help.stdout.contains("--format <FORMAT>"), "{}", help.stdout);
+}
