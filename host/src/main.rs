@@ -484,18 +484,9 @@ fn run(args: RunArgs) -> u8 {
         Some(key) => Refresh::Child(key),
         None => Refresh::Detached(std::env::args_os().skip(1).collect()),
     };
-    match credbox::run(&policy, &request, &options, &refresh) {
-        Ok(_) if matches!(refresh, Refresh::Child(_)) => 0,
-        Ok(answer) => {
-            let output = match credbox::output::render(&answer.credential, policy.format) {
-                Ok(output) => output,
-                Err(e) => return fail(&policy.name, &e),
-            };
-            warn(&policy.name, answer.warning);
-            print_answer(&policy.name, &output)
-        }
-        Err(e) => fail(&policy.name, &e),
-    }
+    serve(&policy, &request, &options, &refresh, |credential| {
+        credbox::output::render(credential, policy.format)
+    })
 }
 
 /// `credbox aws`: AWS credentials for `credential_process`, or Claude
@@ -584,7 +575,20 @@ fn answer(
         Some(key) => Refresh::Child(key),
         None => Refresh::Detached(detached),
     };
-    let answer = match credbox::run(&policy, request, &RunOptions::default(), &refresh) {
+    serve(&policy, request, &RunOptions::default(), &refresh, render)
+}
+
+/// Runs the helper `policy` describes for `request` and prints what
+/// `render` makes of its credential, or the one-line error. As a
+/// background refresh (`Refresh::Child`) it prints nothing.
+fn serve(
+    policy: &Policy,
+    request: &Request,
+    options: &RunOptions,
+    refresh: &Refresh,
+    render: impl FnOnce(&Credential) -> credbox::Result<String>,
+) -> u8 {
+    let answer = match credbox::run(policy, request, options, refresh) {
         Ok(_) if matches!(refresh, Refresh::Child(_)) => return 0,
         Ok(answer) => answer,
         Err(e) => return fail(&policy.name, &e),

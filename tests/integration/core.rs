@@ -145,9 +145,18 @@ fn a_bad_command_line_says_what_is_wrong_in_one_line() {
     // `run` has a command line of its own (for a hit's start-up); its
     // errors read as every other command's.
     for (args, needle) in [
-        (&["run"][..], "required arguments were not provided: <TARGET>"),
-        (&["run", "x.toml", "--bogus"][..], "unexpected argument '--bogus'"),
-        (&["run", "x.toml", "--format", "yaml"][..], "invalid value 'yaml'"),
+        (
+            &["run"][..],
+            "required arguments were not provided: <TARGET>",
+        ),
+        (
+            &["run", "x.toml", "--bogus"][..],
+            "unexpected argument '--bogus'",
+        ),
+        (
+            &["run", "x.toml", "--format", "yaml"][..],
+            "invalid value 'yaml'",
+        ),
         (&["frob"][..], "unrecognized subcommand 'frob'"),
     ] {
         let out = credbox(args, &[]);
