@@ -20,7 +20,6 @@
 //!   with its process.
 
 use std::fs::{File, TryLockError};
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -30,6 +29,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::files::{self, Links};
 use crate::fingerprint::Fingerprinter;
+use crate::platform;
 use crate::policy::Policy;
 use crate::private_dir::PrivateDir;
 use crate::request::Request;
@@ -117,10 +117,9 @@ fn component_stamp_at(path: &Path, cap: u64, now: SystemTime) -> Result<String> 
             files::kind_name(&meta.file_type())
         )));
     }
-    let changed = u64::try_from(meta.ctime()).ok().map(|secs| {
-        UNIX_EPOCH + Duration::new(secs, meta.ctime_nsec().clamp(0, 999_999_999) as u32)
-    });
-    let settled = changed
+    let stamp = platform::FileStamp::of(&meta);
+    let settled = stamp
+        .changed()
         .and_then(|changed| now.duration_since(changed).ok())
         .is_some_and(|age| age >= RACY_WINDOW);
     if !settled {
@@ -128,16 +127,7 @@ fn component_stamp_at(path: &Path, cap: u64, now: SystemTime) -> Result<String> 
             .map_err(|e| Error::Usage(format!("cannot read component {}: {e}", path.display())))?;
         return Ok(format!("sha256:{}", hex_sha256(&bytes)));
     }
-    Ok(format!(
-        "stat:{}:{}:{}:{}.{}:{}.{}",
-        meta.dev(),
-        meta.ino(),
-        meta.size(),
-        meta.mtime(),
-        meta.mtime_nsec(),
-        meta.ctime(),
-        meta.ctime_nsec()
-    ))
+    Ok(format!("stat:{stamp}"))
 }
 
 /// A cached credential, validated, in the typed form every client renders
@@ -591,7 +581,7 @@ impl CredentialCache {
         ) else {
             return false;
         };
-        (held.dev(), held.ino()) == (named.dev(), named.ino())
+        platform::same_file(&held, &named)
     }
 
     /// All entries with their keys, for `credbox status`.
@@ -772,8 +762,8 @@ fn settle(
 mod tests {
     use super::*;
     use crate::manifest::{Format, NetworkTable};
+    use crate::platform::testing::{make_fifo, set_mode, symlink};
     use crate::policy::network::NetworkPolicy;
-    use std::os::unix::fs::PermissionsExt;
     use std::path::Path;
 
     fn policy() -> Policy {
@@ -1046,12 +1036,10 @@ mod tests {
             (
                 "network.client_cert",
                 Box::new(move |p| {
-                    use std::os::unix::fs::PermissionsExt;
                     let tls = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/tls");
                     let dir = tempfile::tempdir().unwrap();
                     std::fs::copy(tls.join("client.key"), dir.path().join("k")).unwrap();
-                    let mode = std::fs::Permissions::from_mode(0o600);
-                    std::fs::set_permissions(dir.path().join("k"), mode).unwrap();
+                    set_mode(&dir.path().join("k"), 0o600);
                     let config = NetworkTable {
                         allow: vec!["https://a.example".into()],
                         client_cert: vec![crate::manifest::ClientCertTable {
@@ -1517,15 +1505,13 @@ mod tests {
         // A sound entry elsewhere, linked in.
         let planted = temp.path().join("planted");
         std::fs::write(&planted, fresh(FRESH, now_ms()).encode(&key)).unwrap();
-        std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o600)).unwrap();
-        std::os::unix::fs::symlink(&planted, &name).unwrap();
+        set_mode(&planted, 0o600);
+        symlink(&planted, &name);
         assert_eq!(cache.entry(&key), None);
         std::fs::remove_file(&name).unwrap();
         // A FIFO as the entry and as its lock.
         for path in [&name, &dir.join(lock_name(&key))] {
-            let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
-            // SAFETY: a valid NUL-terminated path.
-            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+            make_fifo(path);
         }
         let start = Instant::now();
         assert_eq!(cache.entry(&key), None);

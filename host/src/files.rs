@@ -12,13 +12,15 @@
 //! manifests and components), but what the link leads to must be a regular
 //! file too.
 //!
-//! Beside the flow: it imports only [`crate::units`] (to name a size).
+//! Beside the flow: it imports only [`crate::units`] (to name a size) and
+//! [`crate::platform`] (the opens that never block).
 
 use std::fmt;
-use std::fs::{File, Metadata, OpenOptions};
+use std::fs::{File, Metadata};
 use std::io::{ErrorKind, Read};
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
+
+use crate::platform;
 
 /// Whether the last component of a path may be a symbolic link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,21 +62,15 @@ impl fmt::Display for ReadError {
 /// descriptor that it is a regular file; returns it with its metadata (the
 /// one `fstat`, for the caller's own checks).
 pub fn open_regular(path: &Path, links: Links) -> Result<(File, Metadata), ReadError> {
-    let mut flags = libc::O_NONBLOCK | libc::O_NOCTTY;
-    if links == Links::Refuse {
-        flags |= libc::O_NOFOLLOW;
-    }
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(flags)
-        .open(path)
-        .map_err(|e| match e.kind() {
-            ErrorKind::NotFound => ReadError::NotFound,
-            // O_NOFOLLOW on a link: ELOOP.
-            _ if e.raw_os_error() == Some(libc::ELOOP) && links == Links::Refuse => {
-                ReadError::NotRegular("a symbolic link")
+    let file =
+        platform::open_regular_nonblocking(path, links == Links::Follow).map_err(|e| {
+            match e.kind() {
+                ErrorKind::NotFound => ReadError::NotFound,
+                _ if links == Links::Refuse && platform::is_refused_link(&e) => {
+                    ReadError::NotRegular("a symbolic link")
+                }
+                _ => ReadError::Io(e),
             }
-            _ => ReadError::Io(e),
         })?;
     let meta = file.metadata().map_err(ReadError::Io)?;
     if !meta.is_file() {
@@ -116,14 +112,8 @@ pub fn kind_name(kind: &std::fs::FileType) -> &'static str {
         "a directory"
     } else if kind.is_symlink() {
         "a symbolic link"
-    } else if kind.is_fifo() {
-        "a FIFO"
-    } else if kind.is_socket() {
-        "a socket"
-    } else if kind.is_char_device() || kind.is_block_device() {
-        "a device"
     } else {
-        "not a regular file"
+        platform::special_kind(kind).unwrap_or("not a regular file")
     }
 }
 
@@ -132,11 +122,7 @@ mod tests {
     use super::*;
     use std::time::{Duration, Instant};
 
-    fn mkfifo(path: &Path) {
-        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
-        // SAFETY: a valid NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-    }
+    use crate::platform::testing::{make_fifo as mkfifo, symlink};
 
     #[test]
     fn non_regular_files_are_refused_at_once() {
@@ -171,7 +157,7 @@ mod tests {
         let file = dir.path().join("f");
         std::fs::write(&file, b"12345").unwrap();
         let link = dir.path().join("l");
-        std::os::unix::fs::symlink(&file, &link).unwrap();
+        symlink(&file, &link);
         assert_eq!(read_regular(&link, 5, Links::Follow).unwrap(), b"12345");
         assert!(matches!(
             read_regular(&link, 5, Links::Refuse),
@@ -185,7 +171,7 @@ mod tests {
         let fifo = dir.path().join("fifo");
         mkfifo(&fifo);
         let to_fifo = dir.path().join("to-fifo");
-        std::os::unix::fs::symlink(&fifo, &to_fifo).unwrap();
+        symlink(&fifo, &to_fifo);
         assert!(matches!(
             read_regular(&to_fifo, 5, Links::Follow),
             Err(ReadError::NotRegular("a FIFO"))

@@ -64,6 +64,7 @@ pub mod login;
 pub mod manifest;
 pub mod network;
 pub mod output;
+pub mod platform;
 pub mod policy;
 pub mod private_dir;
 pub mod protocol;

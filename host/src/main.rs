@@ -321,23 +321,7 @@ extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
     // and stdout is flushed before exit. std still gets the arguments and
     // environment from glibc.
     //
-    // SAFETY: called once, first thing, while credbox is single-threaded;
-    // `poll`, `open` and `signal` have no other preconditions.
-    unsafe {
-        let mut fds = [0, 1, 2].map(|fd| libc::pollfd {
-            fd,
-            events: 0,
-            revents: 0,
-        });
-        if libc::poll(fds.as_mut_ptr(), 3, 0) != -1 {
-            for pollfd in fds {
-                if pollfd.revents & libc::POLLNVAL != 0 {
-                    libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
-                }
-            }
-        }
-        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
-    }
+    credbox::platform::start_process();
     let code = entry();
     let _ = std::io::stdout().flush();
     c_int::from(code)

@@ -902,15 +902,10 @@ mod tests {
     ) -> Result<NetworkPolicy, String> {
         use crate::manifest::ClientCertTable;
         use credbox_test_artifacts::tls;
-        use std::os::unix::fs::PermissionsExt;
         std::fs::copy(tls::CA, dir.join("ca.pem")).unwrap();
         std::fs::copy(tls::CLIENT_CERT, dir.join("client.pem")).unwrap();
         std::fs::copy(tls::CLIENT_KEY, dir.join("client.key")).unwrap();
-        std::fs::set_permissions(
-            dir.join("client.key"),
-            std::fs::Permissions::from_mode(0o600),
-        )
-        .unwrap();
+        crate::platform::testing::set_mode(&dir.join("client.key"), 0o600);
         let config = NetworkTable {
             allow: entries.iter().map(|e| e.to_string()).collect(),
             ca_bundle: Some("ca.pem".into()),
@@ -964,7 +959,6 @@ mod tests {
 
     #[test]
     fn client_certificate_tables_are_checked_when_read() {
-        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let err =
             mtls_policy(dir.path(), &["https://a.example"], &["https://b.example"]).unwrap_err();
@@ -993,7 +987,7 @@ mod tests {
         // A key others may read is refused, like ssh does.
         mtls_policy(dir.path(), &["https://a.example"], &["https://a.example"]).unwrap();
         let key = dir.path().join("client.key");
-        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        crate::platform::testing::set_mode(&key, 0o644);
         let config = NetworkTable {
             allow: vec!["https://a.example".into()],
             client_cert: vec![crate::manifest::ClientCertTable {
@@ -1012,7 +1006,7 @@ mod tests {
         // A key that is not the certificate's.
         let other_key = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/keys/es256.pem");
         std::fs::copy(other_key, &key).unwrap();
-        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        crate::platform::testing::set_mode(&key, 0o600);
         let err = NetworkPolicy::from_config(&config, dir.path()).unwrap_err();
         assert!(
             err.starts_with("[[network.client_cert]] 1 key: ") && err.ends_with("client.pem"),

@@ -10,16 +10,13 @@
 //! already have written to it. Files are read without following links and
 //! without waiting on a FIFO or device (see [`crate::files`]).
 
-use std::fs::{DirBuilder, File, OpenOptions};
+use std::fs::File;
 use std::io::{ErrorKind, Write};
-#[cfg(test)]
-use std::os::unix::ffi::OsStringExt;
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::files::{self, Links};
+use crate::platform::{self, Exposure, Owners};
 
 /// Environment variable that moves credbox's cache directory (tests and
 /// benchmarks use it; so can users with an unusual `$HOME`).
@@ -68,11 +65,11 @@ fn cache_root_from(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Result<P
 
 /// The cache directory could not be made: why, and what to do.
 fn cannot_create(path: &Path, e: &std::io::Error) -> Error {
-    let hint = match e.raw_os_error() {
-        Some(libc::EROFS) | Some(libc::EACCES) | Some(libc::EPERM) => {
+    let hint = match e.kind() {
+        ErrorKind::ReadOnlyFilesystem | ErrorKind::PermissionDenied => {
             format!("point {CACHE_DIR_ENV} at a directory you can write, or run with --no-cache")
         }
-        Some(libc::ENOTDIR) | Some(libc::EEXIST) => format!(
+        ErrorKind::NotADirectory | ErrorKind::AlreadyExists => format!(
             "a file stands where a directory should; remove it or set {CACHE_DIR_ENV} elsewhere"
         ),
         _ => format!("set {CACHE_DIR_ENV} to a directory you can write, or run with --no-cache"),
@@ -105,42 +102,37 @@ fn check_private(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
             format!("remove it, or set {CACHE_DIR_ENV} elsewhere"),
         ));
     }
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let me = unsafe { libc::geteuid() };
-    if meta.uid() != me {
-        return Err(refuse(
-            format!("it belongs to uid {}, not to you (uid {me})", meta.uid()),
-            format!(
-                "someone else may have written to it; remove it, or set {CACHE_DIR_ENV} to a directory of yours"
-            ),
-        ));
-    }
-    if meta.mode() & 0o077 != 0 {
-        return Err(refuse(
-            format!("its mode is {:o}, not 700", meta.mode() & 0o777),
-            format!(
-                "only its owner may have access: run `chmod 700 {}` if nobody else wrote to it, else remove it",
-                path.display()
-            ),
-        ));
+    match platform::exposure(meta, Owners::Me) {
+        None => {}
+        Some(Exposure::OtherOwner { owner, me }) => {
+            return Err(refuse(
+                format!("it belongs to {owner}, not to you ({me})"),
+                format!(
+                    "someone else may have written to it; remove it, or set {CACHE_DIR_ENV} to a directory of yours"
+                ),
+            ));
+        }
+        Some(Exposure::OpenToOthers { access, private }) => {
+            return Err(refuse(
+                format!("its mode is {access}, not {private}"),
+                format!(
+                    "only its owner may have access: run `{}` if nobody else wrote to it, else remove it",
+                    platform::restrict_command(path, true)
+                ),
+            ));
+        }
     }
     Ok(())
 }
 
 /// The PID in a temporary file's name (`.{name}.{pid}.{nanos}.{n}.tmp`),
 /// or `None` for any other name.
-fn temp_pid(name: &str) -> Option<i32> {
+fn temp_pid(name: &str) -> Option<u32> {
     let rest = name.strip_prefix('.')?.strip_suffix(".tmp")?;
     let mut parts = rest.rsplitn(4, '.');
     let (_attempt, _nanos, pid) = (parts.next()?, parts.next()?, parts.next()?);
     parts.next()?;
-    pid.parse().ok().filter(|&pid: &i32| pid > 0)
-}
-
-/// Whether a process `pid` exists (in this PID namespace).
-fn process_exists(pid: i32) -> bool {
-    // SAFETY: signal 0 checks for existence and sends nothing.
-    unsafe { libc::kill(pid, 0) == 0 || *libc::__errno_location() == libc::EPERM }
+    pid.parse().ok().filter(|&pid: &u32| pid > 0)
 }
 
 /// A directory checked to be private to the current user.
@@ -157,11 +149,7 @@ impl PrivateDir {
         // first: this is on the path of every cached answer.
         let meta = match std::fs::symlink_metadata(path) {
             Err(e) if e.kind() == ErrorKind::NotFound => {
-                DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o700)
-                    .create(path)
-                    .map_err(|e| cannot_create(path, &e))?;
+                platform::create_private_dir(path).map_err(|e| cannot_create(path, &e))?;
                 std::fs::symlink_metadata(path)
             }
             other => other,
@@ -198,8 +186,7 @@ impl PrivateDir {
     /// than `cap` bytes.
     pub fn read(&self, name: &str, cap: u64) -> Option<Vec<u8>> {
         let (file, meta) = files::open_regular(&self.path.join(name), Links::Refuse).ok()?;
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        if meta.mode() & 0o077 != 0 || meta.uid() != unsafe { libc::geteuid() } {
+        if platform::exposure(&meta, Owners::Me).is_some() {
             return None;
         }
         files::read_capped(file, &meta, cap).ok()
@@ -245,13 +232,7 @@ impl PrivateDir {
     pub fn lock_file(&self, name: &str) -> Result<File> {
         let path = self.path.join(name);
         let open = || -> std::io::Result<File> {
-            let file = OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .mode(0o600)
-                .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_NOCTTY)
-                .open(&path)?;
+            let file = platform::open_lock_file(&path)?;
             if !file.metadata()?.is_file() {
                 return Err(std::io::Error::new(ErrorKind::InvalidData, "not a file"));
             }
@@ -291,7 +272,8 @@ impl PrivateDir {
                     now.duration_since(t).is_ok_and(|age| age > max_age)
                         || t.duration_since(now).is_ok_and(|ahead| ahead > max_age)
                 });
-            if (old || !process_exists(pid)) && std::fs::remove_file(entry.path()).is_ok() {
+            if (old || !platform::process_exists(pid)) && std::fs::remove_file(entry.path()).is_ok()
+            {
                 removed += 1;
             }
         }
@@ -308,18 +290,8 @@ impl PrivateDir {
             let temp_path = self
                 .path
                 .join(format!(".{name}.{pid}.{nanos}.{attempt}.tmp"));
-            match OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&temp_path)
-            {
-                Ok(file) => {
-                    // The mode given at creation is filtered by the umask;
-                    // make sure it is exactly 0600.
-                    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-                    return Ok((temp_path, file));
-                }
+            match platform::create_private_file(&temp_path) {
+                Ok(file) => return Ok((temp_path, file)),
                 Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(e),
             }
@@ -334,16 +306,15 @@ impl PrivateDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::platform::testing::{make_fifo, mode, set_mode, symlink};
 
     #[test]
     fn creates_a_private_directory_and_private_files() {
         let temp = tempfile::tempdir().unwrap();
         let dir = PrivateDir::open(&temp.path().join("a/b")).unwrap();
-        let mode = std::fs::metadata(dir.path()).unwrap().mode() & 0o777;
-        assert_eq!(mode, 0o700);
+        assert_eq!(mode(dir.path()), 0o700);
         dir.write_atomic("x", b"hello").unwrap();
-        let mode = std::fs::metadata(dir.path().join("x")).unwrap().mode() & 0o777;
-        assert_eq!(mode, 0o600);
+        assert_eq!(mode(&dir.path().join("x")), 0o600);
         assert_eq!(dir.read("x", 1 << 20).as_deref(), Some(&b"hello"[..]));
         dir.write_atomic("x", b"again").unwrap();
         assert_eq!(dir.read("x", 1 << 20).as_deref(), Some(&b"again"[..]));
@@ -360,13 +331,13 @@ mod tests {
         let temp = tempfile::tempdir().unwrap();
         let path = temp.path().join("shared");
         std::fs::create_dir(&path).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777)).unwrap();
+        set_mode(&path, 0o777);
         let err = PrivateDir::open(&path).unwrap_err();
         assert!(
             err.to_string().contains("its mode is 777, not 700"),
             "{err}"
         );
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o750)).unwrap();
+        set_mode(&path, 0o750);
         assert!(PrivateDir::open(&path).is_err());
     }
 
@@ -375,8 +346,7 @@ mod tests {
         let temp = tempfile::tempdir().unwrap();
         let dir = PrivateDir::open(&temp.path().join("c")).unwrap();
         dir.write_atomic("x", b"v").unwrap();
-        std::fs::set_permissions(dir.path().join("x"), std::fs::Permissions::from_mode(0o666))
-            .unwrap();
+        set_mode(&dir.path().join("x"), 0o666);
         assert_eq!(dir.read("x", 1 << 20), None);
     }
 
@@ -423,12 +393,12 @@ mod tests {
 
         let real = PrivateDir::open(&temp.path().join("real")).unwrap();
         let link = temp.path().join("link");
-        std::os::unix::fs::symlink(real.path(), &link).unwrap();
+        symlink(real.path(), &link);
         let err = PrivateDir::open(&link).unwrap_err();
         assert!(err.to_string().contains("symbolic link"), "{err}");
         assert!(!err.hint().contains("chmod"), "{}", err.hint());
 
-        std::fs::set_permissions(real.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        set_mode(real.path(), 0o755);
         let err = PrivateDir::open(real.path()).unwrap_err();
         assert!(err.hint().contains("chmod 700"), "{}", err.hint());
     }
@@ -437,10 +407,7 @@ mod tests {
     fn a_fifo_in_place_of_a_lock_is_replaced_not_waited_on() {
         let temp = tempfile::tempdir().unwrap();
         let dir = PrivateDir::open(&temp.path().join("c")).unwrap();
-        let c =
-            std::ffi::CString::new(dir.path().join("k.lock").into_os_string().into_vec()).unwrap();
-        // SAFETY: a valid NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        make_fifo(&dir.path().join("k.lock"));
         let file = dir.lock_file("k.lock").unwrap();
         assert!(file.metadata().unwrap().is_file());
     }

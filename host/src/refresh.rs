@@ -22,8 +22,6 @@
 
 use std::ffi::OsString;
 use std::fs::File;
-use std::os::fd::AsRawFd;
-use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -51,7 +49,6 @@ pub enum Refresh {
 /// not wait for it.
 pub fn spawn(lock: &File, args: &[OsString], key: &CacheKey) -> std::io::Result<()> {
     let exe = std::env::current_exe()?;
-    let fd = lock.as_raw_fd();
     let mut command = Command::new(exe);
     command
         .args(args)
@@ -60,32 +57,12 @@ pub fn spawn(lock: &File, args: &[OsString], key: &CacheKey) -> std::io::Result<
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    // SAFETY: runs in the forked child before exec and only calls
-    // async-signal-safe functions (setsid, fcntl) on its own state.
-    unsafe {
-        command.pre_exec(move || {
-            if libc::setsid() == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // Keep the lock across exec: credbox opens files close-on-exec.
-            if libc::fcntl(fd, libc::F_SETFD, 0) == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    // Not waited for: it outlives this process, and init reaps it.
-    command.spawn().map(drop)
+    // Not waited for: it outlives this process.
+    crate::platform::spawn_detached(command, lock).map(drop)
 }
 
 /// Ends this process with `SIGALRM` once `deadline` has passed (rounded
 /// up to a whole second).
 pub fn limit_lifetime(deadline: Duration) {
-    let secs = deadline.as_secs() + u64::from(deadline.subsec_nanos() > 0);
-    let secs = libc::c_uint::try_from(secs.max(1)).unwrap_or(libc::c_uint::MAX);
-    // SAFETY: alarm has no preconditions; SIGALRM's default action ends
-    // the process, and credbox installs no handler for it.
-    unsafe {
-        libc::alarm(secs);
-    }
+    crate::platform::limit_lifetime(deadline);
 }

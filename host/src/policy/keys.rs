@@ -54,8 +54,6 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt;
-use std::os::unix::ffi::OsStringExt;
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
@@ -67,6 +65,7 @@ use crate::error::Error;
 use crate::files::{self, Links};
 use crate::fingerprint::{Fingerprint, Fingerprinter};
 use crate::manifest::KeyTable;
+use crate::platform::{self, Exposure, Owners};
 use crate::redact::clip;
 
 /// Largest key file read: a PEM private key is a few hundred bytes.
@@ -225,7 +224,7 @@ impl KeysPolicy {
                 }
                 (None, Some(variable)) => {
                     check_variable(variable).map_err(|e| format!("{at} env: {e}"))?;
-                    let bytes = lookup(variable).map(|v| Zeroizing::new(v.into_vec()));
+                    let bytes = lookup(variable).map(|v| Zeroizing::new(v.into_encoded_bytes()));
                     let secret = match bytes {
                         Some(bytes) if !bytes.is_empty() => {
                             let secret = Secret::parse(algorithm, bytes)
@@ -496,20 +495,20 @@ pub(crate) fn read_private_file(path: &Path, cap: u64) -> Result<Zeroizing<Vec<u
     let shown = clip(&path.display().to_string());
     let (file, meta) = files::open_regular(path, Links::Follow)
         .map_err(|e| format!("cannot read {shown}: {e}"))?;
-    let mode = meta.mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(format!(
-            "{shown} is readable or writable by group or others (mode {mode:03o}): \
-             a private key must not be; run `chmod 600 {shown}`"
-        ));
-    }
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let uid = unsafe { libc::geteuid() };
-    if meta.uid() != uid && meta.uid() != 0 {
-        return Err(format!(
-            "{shown} belongs to another user (uid {}): a private key must be the user's own",
-            meta.uid()
-        ));
+    match platform::exposure(&meta, Owners::MeOrAdmin) {
+        None => {}
+        Some(Exposure::OpenToOthers { access, .. }) => {
+            return Err(format!(
+                "{shown} is readable or writable by group or others (mode {access}): \
+                 a private key must not be; run `{}`",
+                platform::restrict_command(Path::new(&shown), false)
+            ));
+        }
+        Some(Exposure::OtherOwner { owner, .. }) => {
+            return Err(format!(
+                "{shown} belongs to another user ({owner}): a private key must be the user's own"
+            ));
+        }
     }
     files::read_capped(file, &meta, cap)
         .map(Zeroizing::new)
@@ -590,7 +589,6 @@ impl Fingerprint for KeysPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
     use std::path::PathBuf;
 
     /// RFC 8032 §7.1, test 1: the Ed25519 seed as PKCS#8 PEM.
@@ -620,14 +618,10 @@ mod tests {
         for name in ["es256.pem", "es256-sec1.pem", "ed25519.pem", "hmac.key"] {
             let to = dir.path().join(name);
             std::fs::copy(testdata(name), &to).unwrap();
-            std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o600)).unwrap();
+            crate::platform::testing::set_mode(&to, 0o600);
         }
         std::fs::write(dir.path().join("rfc8032.pem"), RFC8032_PEM).unwrap();
-        std::fs::set_permissions(
-            dir.path().join("rfc8032.pem"),
-            std::fs::Permissions::from_mode(0o600),
-        )
-        .unwrap();
+        crate::platform::testing::set_mode(&dir.path().join("rfc8032.pem"), 0o600);
         dir
     }
 
@@ -793,7 +787,7 @@ mod tests {
         let dir = key_dir();
         let path = dir.path().join("es256.pem");
         for mode in [0o640, 0o604, 0o620, 0o644] {
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            crate::platform::testing::set_mode(&path, mode);
             let err = policy_with(
                 "[keys.k]\nalgorithm = \"es256\"\nfile = \"es256.pem\"\n",
                 dir.path(),
@@ -809,7 +803,7 @@ mod tests {
             );
             assert!(err.ends_with(&format!("run `chmod 600 {}`", path.display())));
         }
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400)).unwrap();
+        crate::platform::testing::set_mode(&path, 0o400);
         policy_with(
             "[keys.k]\nalgorithm = \"es256\"\nfile = \"es256.pem\"\n",
             dir.path(),
@@ -831,7 +825,7 @@ mod tests {
         );
         let big = dir.path().join("big.key");
         std::fs::write(&big, vec![b'k'; MAX_KEY_FILE_SIZE as usize + 1]).unwrap();
-        std::fs::set_permissions(&big, std::fs::Permissions::from_mode(0o600)).unwrap();
+        crate::platform::testing::set_mode(&big, 0o600);
         let err = policy_with(&table("big.key"), dir.path(), &[]).unwrap_err();
         assert!(err.ends_with("it is larger than 64 KiB"), "{err}");
         std::fs::write(&big, vec![b'k'; MAX_KEY_FILE_SIZE as usize]).unwrap();

@@ -187,7 +187,7 @@ pub fn install(dir: &Path, exe: &Path) -> Result<String> {
             }
         },
         Err(_) => {
-            std::os::unix::fs::symlink(exe, &link).map_err(|e| {
+            crate::platform::link_program(exe, &link).map_err(|e| {
                 Error::Usage(format!("cannot create the link {}: {e}", link.display()))
             })?;
             format!("linked {} -> {}\n", link.display(), exe.display())

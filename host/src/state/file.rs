@@ -84,7 +84,7 @@ impl Backend for FileStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use crate::platform::testing::{mode, set_mode};
 
     #[test]
     fn values_are_private_files_and_nothing_is_made_before_a_write() {
@@ -98,15 +98,14 @@ mod tests {
         store.write(Key::Name(".."), b"v").unwrap();
         store.write(Key::Index, b"..\n").unwrap();
         for dir in ["state", "state/files", "state/files/abc"] {
-            let mode = std::fs::metadata(temp.path().join(dir)).unwrap().mode() & 0o777;
-            assert_eq!(mode, 0o700, "{dir}");
+            assert_eq!(mode(&temp.path().join(dir)), 0o700, "{dir}");
         }
         let file = temp.path().join("state/files/abc/v_..");
-        assert_eq!(std::fs::metadata(&file).unwrap().mode() & 0o777, 0o600);
+        assert_eq!(mode(&file), 0o600);
         assert_eq!(store.read(Key::Name(".."), 100).unwrap().unwrap(), b"v");
         assert_eq!(store.read(Key::Name(".."), 0).unwrap(), None);
         // A file others could have written is not trusted.
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        set_mode(&file, 0o644);
         assert_eq!(store.read(Key::Name(".."), 100).unwrap(), None);
         store.remove(Key::Name("..")).unwrap();
         assert!(!file.exists());

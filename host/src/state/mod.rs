@@ -543,7 +543,7 @@ mod tests {
         let dir = temp.path().join("helper");
         std::fs::create_dir(&dir).unwrap();
         std::fs::write(dir.join("credbox.toml"), "component = \"a.wasm\"\n").unwrap();
-        std::os::unix::fs::symlink(&dir, temp.path().join("link")).unwrap();
+        crate::platform::testing::symlink(&dir, &temp.path().join("link"));
         let direct = HelperId::of_manifest(&dir.join("credbox.toml")).unwrap();
         let via_link =
             HelperId::of_manifest(&temp.path().join("link/../helper/credbox.toml")).unwrap();

@@ -1,0 +1,267 @@
+//! The Unix side of [`crate::platform`]: Linux and macOS (and the other
+//! Unixes Rust's std supports), through std's Unix extensions and `libc`.
+
+use std::fmt;
+use std::fs::{DirBuilder, File, Metadata, OpenOptions};
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::{Exposure, Owners};
+
+/// What identifies a file's content without reading it: device, inode,
+/// size, and modification and status-change times to the nanosecond.
+/// Replacing, rewriting, renaming over or touching the file changes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileStamp {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl FileStamp {
+    /// The stamp of the file `meta` describes.
+    pub fn of(meta: &Metadata) -> FileStamp {
+        FileStamp {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            size: meta.size(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+
+    /// When the file last changed in any way (content, name, owner or
+    /// access): its status-change time. `None` before 1970.
+    pub fn changed(&self) -> Option<SystemTime> {
+        let (secs, nanos) = self.ctime;
+        let secs = u64::try_from(secs).ok()?;
+        Some(UNIX_EPOCH + Duration::new(secs, nanos.clamp(0, 999_999_999) as u32))
+    }
+}
+
+impl fmt::Display for FileStamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}:{}.{}:{}.{}",
+            self.dev, self.ino, self.size, self.mtime.0, self.mtime.1, self.ctime.0, self.ctime.1
+        )
+    }
+}
+
+/// Whether `a` and `b` describe the same file (not only equal contents).
+pub fn same_file(a: &Metadata, b: &Metadata) -> bool {
+    (a.dev(), a.ino()) == (b.dev(), b.ino())
+}
+
+fn euid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// How the file or directory `meta` describes is open to others than the
+/// current user (owned by someone else, or with any permission for group
+/// or others), or `None` when it is private.
+pub fn exposure(meta: &Metadata, owners: Owners) -> Option<Exposure> {
+    let me = euid();
+    let owner_ok = meta.uid() == me || (owners == Owners::MeOrAdmin && meta.uid() == 0);
+    if !owner_ok {
+        return Some(Exposure::OtherOwner {
+            owner: format!("uid {}", meta.uid()),
+            me: format!("uid {me}"),
+        });
+    }
+    if meta.mode() & 0o077 != 0 {
+        return Some(Exposure::OpenToOthers {
+            access: format!("{:03o}", meta.mode() & 0o777),
+            private: if meta.is_dir() { "700" } else { "600" }.to_owned(),
+        });
+    }
+    None
+}
+
+/// The command that makes `path` private to its owner (for a hint).
+pub fn restrict_command(path: &Path, dir: bool) -> String {
+    let mode = if dir { "700" } else { "600" };
+    format!("chmod {mode} {}", path.display())
+}
+
+/// Creates the directory `path` and any missing parents, each private to
+/// the current user (mode 0700, less the umask's bits).
+pub fn create_private_dir(path: &Path) -> io::Result<()> {
+    DirBuilder::new().recursive(true).mode(0o700).create(path)
+}
+
+/// Creates the new file `path` (an error if anything is there), private
+/// to the current user: exactly mode 0600, whatever the umask.
+pub fn create_private_file(path: &Path) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    // The mode given at creation is filtered by the umask.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    Ok(file)
+}
+
+/// Opens `path` for reading without ever waiting (a FIFO with no writer
+/// opens at once, a terminal does not become the controlling one);
+/// without `follow`, a symbolic link as the last component fails (see
+/// [`is_refused_link`]).
+pub fn open_regular_nonblocking(path: &Path, follow: bool) -> io::Result<File> {
+    let mut flags = libc::O_NONBLOCK | libc::O_NOCTTY;
+    if !follow {
+        flags |= libc::O_NOFOLLOW;
+    }
+    OpenOptions::new().read(true).custom_flags(flags).open(path)
+}
+
+/// A person's name for a kind of file that is neither a regular file, a
+/// directory nor a symbolic link (`a FIFO`, `a socket`, `a device`), or
+/// `None` for a kind this OS has no name for.
+pub fn special_kind(kind: &std::fs::FileType) -> Option<&'static str> {
+    if kind.is_fifo() {
+        Some("a FIFO")
+    } else if kind.is_socket() {
+        Some("a socket")
+    } else if kind.is_char_device() || kind.is_block_device() {
+        Some("a device")
+    } else {
+        None
+    }
+}
+
+/// Whether an open without following links failed because the path is a
+/// symbolic link.
+pub fn is_refused_link(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ELOOP)
+}
+
+/// Opens (creating it private if needed) the lock file `path`, without
+/// following a link or waiting on a FIFO. The caller checks that it is a
+/// regular file.
+pub fn open_lock_file(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_NOCTTY)
+        .open(path)
+}
+
+/// Whether a process `pid` exists (in this PID namespace).
+pub fn process_exists(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 checks for existence and sends nothing.
+    let sent = unsafe { libc::kill(pid, 0) };
+    sent == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Starts `command` detached from its caller: in a session of its own (a
+/// signal to the caller's process group, a closed terminal, does not
+/// reach it), keeping `inherit` open across exec (the lock it takes over).
+/// Does not wait for it; init reaps it if the caller exits first.
+pub fn spawn_detached(mut command: Command, inherit: &File) -> io::Result<Child> {
+    let fd = inherit.as_raw_fd();
+    // SAFETY: runs in the forked child before exec and only calls
+    // async-signal-safe functions (setsid, fcntl) on its own state.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setsid() == -1 {
+                return Err(io::Error::last_os_error());
+            }
+            // Keep the lock across exec: std opens files close-on-exec.
+            if libc::fcntl(fd, libc::F_SETFD, 0) == -1 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    command.spawn()
+}
+
+/// Ends this process (`SIGALRM`, whose default action credbox keeps) once
+/// `lifetime` has passed, rounded up to a whole second, whatever it is
+/// doing then.
+pub fn limit_lifetime(lifetime: Duration) {
+    let secs = lifetime.as_secs() + u64::from(lifetime.subsec_nanos() > 0);
+    let secs = libc::c_uint::try_from(secs.max(1)).unwrap_or(libc::c_uint::MAX);
+    // SAFETY: alarm has no preconditions.
+    unsafe {
+        libc::alarm(secs);
+    }
+}
+
+/// Makes `link` start `program` (a symbolic link), for clients that find
+/// credbox under another name.
+pub fn link_program(program: &Path, link: &Path) -> io::Result<()> {
+    std::os::unix::fs::symlink(program, link)
+}
+
+/// What Rust's start-up would have done that credbox needs (its `main`
+/// skips std's, see main.rs): standard descriptors that are closed are
+/// opened on `/dev/null` (else a file credbox opens could become its
+/// stdout), and `SIGPIPE` is ignored (a closed pipe is an error to
+/// report, not a kill).
+///
+/// Call it once, first thing, while the process has one thread.
+pub fn start_process() {
+    // SAFETY: called while credbox is single-threaded; `poll`, `open` and
+    // `signal` have no other preconditions.
+    unsafe {
+        let mut fds = [0, 1, 2].map(|fd| libc::pollfd {
+            fd,
+            events: 0,
+            revents: 0,
+        });
+        if libc::poll(fds.as_mut_ptr(), 3, 0) != -1 {
+            for pollfd in fds {
+                if pollfd.revents & libc::POLLNVAL != 0 {
+                    libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+                }
+            }
+        }
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+}
+
+/// What tests need of the OS: set and read access bits, make FIFOs and
+/// links.
+#[cfg(test)]
+pub mod testing {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::path::Path;
+
+    /// Sets `path`'s mode bits.
+    pub fn set_mode(path: &Path, mode: u32) {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    /// `path`'s mode bits (permissions only).
+    pub fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().mode() & 0o777
+    }
+
+    /// Makes a FIFO at `path`.
+    pub fn make_fifo(path: &Path) {
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: `c` is a valid C string.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    }
+
+    /// Makes a symbolic link at `link` to `target`.
+    pub fn symlink(target: &Path, link: &Path) {
+        std::os::unix::fs::symlink(target, link).unwrap();
+    }
+}
