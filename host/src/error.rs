@@ -124,7 +124,35 @@ pub enum Error {
     Internal(String),
 }
 
+/// The exit code of [`Error::NotFound`].
+const NOT_FOUND_EXIT: u8 = 10;
+
 impl Error {
+    /// The one line that reports this error about `subject` (a helper's
+    /// name, a manifest's path, `routes`): `credbox: SUBJECT: MESSAGE
+    /// (HINT)`, the subject cut to 128 bytes and the whole escaped and cut
+    /// to one line (names and paths come from manifests; a run's messages
+    /// are redacted already, see [`crate::run`]).
+    pub fn report(&self, subject: &str) -> String {
+        let message = format!("{self} ({})", self.hint());
+        format!(
+            "credbox: {}: {}",
+            crate::redact::one_line(subject, 128),
+            crate::redact::one_line(&message, MAX_LINE)
+        )
+    }
+
+    /// Whether this is the helper's "not mine" (its `not-found`, or one
+    /// the cache remembers): each client protocol then answers its own
+    /// "not mine", so that the client asks elsewhere.
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            Error::NotFound(_) => true,
+            Error::CachedFailure { exit_code, .. } => *exit_code == NOT_FOUND_EXIT,
+            _ => false,
+        }
+    }
+
     /// The process exit code for this error (see the README's table).
     pub fn exit_code(&self) -> u8 {
         match self {
@@ -141,7 +169,7 @@ impl Error {
             Error::InvalidOutput(_) => 7,
             Error::HelperFailed(_) | Error::HelperError(_) => 8,
             Error::RequestDenied { .. } => 9,
-            Error::NotFound(_) => 10,
+            Error::NotFound(_) => NOT_FOUND_EXIT,
             Error::CachedFailure { exit_code, .. } => *exit_code,
         }
     }

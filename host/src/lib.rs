@@ -53,6 +53,8 @@
 #![warn(missing_docs)]
 
 pub mod cache;
+pub mod cli;
+pub mod commands;
 pub mod doctor;
 pub mod engine;
 pub mod error;
@@ -73,6 +75,7 @@ pub mod refresh;
 pub mod request;
 pub mod routes;
 pub mod scaffold;
+pub mod serve;
 pub mod state;
 pub mod units;
 pub mod validation;
@@ -97,9 +100,8 @@ const LOCK_MARGIN: std::time::Duration = std::time::Duration::from_secs(1);
 /// ([`output::render`] for `credbox run`; each client protocol renders it
 /// in its own form).
 /// With `[cache] share = true` the helper is asked for
-/// [`request::Client::Any`] whatever the client. `refresh` says where a refresh ahead of expiry runs (see
-/// [`refresh`]); as [`Refresh::Child`], this call is that refresh, and its
-/// answer is empty.
+/// [`request::Client::Any`] whatever the client. `refresh` says where a
+/// refresh ahead of expiry runs (see [`refresh`]).
 ///
 /// With `options.no_cache`, nothing is created, written or removed under
 /// the cache directory (an existing compiled-component cache is still
@@ -115,73 +117,97 @@ pub fn run(
 ) -> Result<Answer> {
     let request = &asked(policy, request);
     let env = policy.env.resolve(|name| std::env::var(name).ok());
-    // The component is read (and its pin checked) only when it must run: a
-    // cached answer is keyed by the file's metadata (cache::component_stamp).
-    let fetch = |compiled: engine::Artifacts| {
-        // The deadline bounds the whole call: reading and compiling the
-        // component, then the guest's run.
-        let deadline = std::time::Instant::now() + policy.limits.timeout;
-        let redactor = guest::redactor(policy, &env);
-        let fetched = engine::read_component(
-            &policy.component,
-            policy.sha256.as_deref(),
-            policy.limits.component_size,
-        )
-        .and_then(|(bytes, sha256)| {
-            fetch(
-                policy,
-                request,
-                options,
-                compiled,
-                bytes,
-                &sha256,
-                env.clone(),
-                deadline,
-            )
-        });
-        // Every message passes the redactor on its way out, to stderr and
-        // to the cache's failure record alike.
-        fetched.map_err(|e| e.redacted(&redactor))
-    };
     if options.no_cache {
         let compiled = private_dir::cache_root()
             .ok()
             .and_then(|root| PrivateDir::open_existing(&root.join("compiled")))
             .map_or(engine::Artifacts::Off, engine::Artifacts::ReadOnly);
-        return fetch(compiled).map(|(credential, _)| Answer {
-            credential,
-            warning: None,
-        });
+        return fetch_by_deadline(policy, request, options, compiled, &env).map(
+            |(credential, _)| Answer {
+                credential,
+                warning: None,
+            },
+        );
     }
     let root = cache_root()?;
     let credentials = CredentialCache::open(&root)?;
     let key = cache_key(policy, request, &env)?;
     // A compiled-component cache that cannot be made costs a compile.
     let fetch = || {
-        fetch(
-            root.subdir("compiled")
-                .map_or(engine::Artifacts::Off, engine::Artifacts::ReadWrite),
-        )
+        let compiled = root
+            .subdir("compiled")
+            .map_or(engine::Artifacts::Off, engine::Artifacts::ReadWrite);
+        fetch_by_deadline(policy, request, options, compiled, &env)
     };
     let wait = policy.limits.timeout + LOCK_MARGIN;
     match refresh {
         Refresh::Here => credentials.get_or_run(&key, policy, wait, fetch, None),
-        Refresh::Detached(args) => {
-            let start = |lock: &std::fs::File| refresh::spawn(lock, args, &key);
+        Refresh::Detached(ticket) => {
+            let start = |lock: &std::fs::File| refresh::spawn(lock, ticket, &key);
             credentials.get_or_run(&key, policy, wait, fetch, Some(&start))
         }
-        Refresh::Child(wanted) => {
-            // No longer than a caller would wait for the lock it holds.
-            refresh::limit_lifetime(wait);
-            if key.as_str() == wanted {
-                credentials.refresh(&key, policy, fetch);
-            }
-            Ok(Answer {
-                credential: validation::Credential::default(),
-                warning: None,
-            })
-        }
     }
+}
+
+/// The background refresh of the cache entry `wanted` (see [`refresh`]):
+/// runs the helper `policy` describes for `request` and stores what it
+/// answers, if `request` still leads to that entry. The caller's lock on
+/// the entry is this process's; it ends, whatever it is doing, once a
+/// caller would have stopped waiting for that lock.
+pub fn refresh_entry(policy: &Policy, request: &Request, wanted: &str) -> Result<()> {
+    let request = &asked(policy, request);
+    let wait = policy.limits.timeout + LOCK_MARGIN;
+    refresh::limit_lifetime(wait);
+    let env = policy.env.resolve(|name| std::env::var(name).ok());
+    let root = cache_root()?;
+    let credentials = CredentialCache::open(&root)?;
+    let key = cache_key(policy, request, &env)?;
+    if key.as_str() == wanted {
+        let options = RunOptions::default();
+        credentials.refresh(&key, policy, || {
+            let compiled = root
+                .subdir("compiled")
+                .map_or(engine::Artifacts::Off, engine::Artifacts::ReadWrite);
+            fetch_by_deadline(policy, request, &options, compiled, &env)
+        });
+    }
+    Ok(())
+}
+
+/// Reads the component and runs it ([`fetch`]), all by the policy's
+/// deadline; every message passes the run's redactor on its way out, to
+/// stderr and to the cache's failure record alike.
+fn fetch_by_deadline(
+    policy: &Policy,
+    request: &Request,
+    options: &RunOptions,
+    compiled: engine::Artifacts,
+    env: &[(String, String)],
+) -> cache::Fetched {
+    // The deadline bounds the whole call: reading and compiling the
+    // component, then the guest's run. The component is read (and its pin
+    // checked) only when it must run: a cached answer is keyed by the
+    // file's metadata (cache::component_stamp).
+    let deadline = std::time::Instant::now() + policy.limits.timeout;
+    let redactor = guest::redactor(policy, env);
+    engine::read_component(
+        &policy.component,
+        policy.sha256.as_deref(),
+        policy.limits.component_size,
+    )
+    .and_then(|(bytes, sha256)| {
+        fetch(
+            policy,
+            request,
+            options,
+            compiled,
+            bytes,
+            &sha256,
+            env.to_vec(),
+            deadline,
+        )
+    })
+    .map_err(|e| e.redacted(&redactor))
 }
 
 /// Runs the helper: engine, guest, validation, all by `deadline`.

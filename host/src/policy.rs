@@ -26,7 +26,7 @@ use network::NetworkPolicy;
 use state::StatePolicy;
 
 /// Settings from the command line that override the manifest.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Overrides {
     /// `--format`.
     pub format: Option<Format>,

@@ -5,18 +5,20 @@
 //! the request is handed to the helper and is part of the credential
 //! cache's key, every field of it.
 
+use serde::{Deserialize, Serialize};
+
 use crate::fingerprint::{Fingerprint, Fingerprinter};
 use crate::manifest::Format;
 
 /// What the caller asked for.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Request {
     /// Who asked, and with what context.
     pub client: Client,
 }
 
 /// The client protocol that asks, with its context.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Client {
     /// A JSON object of HTTP headers (Claude Code's `headersHelper`).
     Headers {
@@ -59,7 +61,7 @@ impl Default for Client {
 }
 
 /// What git asked for.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GitRequest {
     /// `protocol`, such as `https`.
     pub protocol: Option<String>,
@@ -74,7 +76,7 @@ pub struct GitRequest {
 }
 
 /// What Cargo asked for.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CargoRequest {
     /// The registry's name, when Cargo knows it.
     pub registry_name: Option<String>,

@@ -432,6 +432,21 @@ fn segments(path: &str) -> Vec<String> {
         .collect()
 }
 
+/// The manifest that answers a request about `url`: `named` (from the
+/// command line) when given, else the most specific of the user's routes
+/// ([`Routes::load`]). `Ok(None)`: no route covers it, so the client gets
+/// its protocol's "not mine" answer.
+pub fn manifest_for(named: Option<&Path>, url: Option<&RequestUrl>) -> Result<Option<PathBuf>> {
+    if let Some(path) = named {
+        return Ok(Some(path.to_owned()));
+    }
+    let Some(url) = url else {
+        return Ok(None);
+    };
+    let routes = Routes::load()?;
+    Ok(routes.lookup(url).map(|route| route.manifest.clone()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,8 +21,14 @@
 
 use serde::Serialize;
 
+use std::path::Path;
+
 use super::rfc3339;
 use crate::error::Error;
+use crate::guest::RunOptions;
+use crate::policy::Overrides;
+use crate::request::{Client, Request};
+use crate::serve::{Manner, Out, Target, serve};
 use crate::validation::Credential;
 
 /// Which client reads the answer.
@@ -111,6 +117,20 @@ pub fn answer(credential: &Credential, shape: Shape) -> Result<String, Error> {
         session_token: aws.session_token.as_deref(),
     };
     Ok(render(keys, credential.expires_at, shape))
+}
+
+/// `credbox aws MANIFEST [--claude-export]`: the credentials of the helper
+/// at `target` in `shape` on stdout, or the one-line failure.
+pub fn handle(target: &Path, shape: Shape, out: &mut Out) -> u8 {
+    serve(
+        out,
+        Target::named(target),
+        Overrides::default(),
+        &Request::new(Client::Aws),
+        &RunOptions::default(),
+        |credential| answer(credential, shape),
+        &Manner::plain(),
+    )
 }
 
 #[cfg(test)]

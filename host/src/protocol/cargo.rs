@@ -27,15 +27,20 @@
 //! `cargo logout` forgets its stored state and cached credentials, as
 //! `credbox logout` does (see [`Account`]).
 
-use std::io::{BufRead, Read, Write};
-use std::path::PathBuf;
+use std::io::{BufRead, Read};
+use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::redact::{MAX_LINE as MAX_MESSAGE, one_line};
+use crate::guest::RunOptions;
+use crate::policy::Overrides;
+use crate::redact::one_line;
 pub use crate::request::CargoRequest;
+use crate::request::{Client, Request};
+use crate::routes::RequestUrl;
+use crate::serve::{Helper, Out, Reply, Target, answer_by};
 use crate::validation::Credential;
 
 /// What credbox says first: the protocol versions it speaks.
@@ -73,8 +78,48 @@ pub struct Message {
     pub args: Vec<String>,
 }
 
+/// A request as Cargo writes it (cargo-credential's `CredentialRequest`):
+/// only the fields credbox reads; the rest (`headers`, `vers`, `cksum`,
+/// `token`, …) are ignored.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct WireRequest {
+    registry: WireRegistry,
+    #[serde(flatten)]
+    kind: WireKind,
+    #[serde(default)]
+    args: Option<Vec<String>>,
+}
+
+/// A request's `registry` (cargo-credential's `RegistryInfo`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct WireRegistry {
+    index_url: String,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// A request's `kind`, with the fields of a `get` (cargo-credential's
+/// `Action` and `Operation`).
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+enum WireKind {
+    Get {
+        operation: String,
+        #[serde(default)]
+        name: Option<String>,
+    },
+    Login,
+    Logout,
+    #[serde(other)]
+    Unknown,
+}
+
 /// Reads one request line. The error says what is wrong without quoting
-/// any value (a `login` request may carry a token).
+/// any value (a `login` request may carry a token): it names the field,
+/// from serde's path to it, and never repeats serde's own message, which
+/// may quote what it got.
 pub fn parse_request(line: &str) -> Result<Message, String> {
     let value: Value = serde_json::from_str(line).map_err(|e| {
         format!(
@@ -83,105 +128,74 @@ pub fn parse_request(line: &str) -> Result<Message, String> {
             e.column()
         )
     })?;
-    let request = value
-        .as_object()
-        .ok_or("Cargo's request is not a JSON object")?;
-    if request.get("v").and_then(Value::as_u64) != Some(1) {
+    let Some(object) = value.as_object() else {
+        return Err("Cargo's request is not a JSON object".into());
+    };
+    if object.get("v").and_then(Value::as_u64) != Some(1) {
         return Err("Cargo's request is not version 1 of the protocol".into());
     }
-    let args = match request.get("args") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(args)) => args
-            .iter()
-            .map(|a| a.as_str().map(str::to_owned))
-            .collect::<Option<Vec<_>>>()
-            .ok_or("Cargo's request has an `args` entry that is not a string")?,
-        Some(_) => return Err("Cargo's request has `args` that is not a list".into()),
-    };
-    let action = match request.get("kind").and_then(Value::as_str) {
-        Some("get") => Action::Get(get_request(request)?),
-        Some("login") => Action::Login(index_url(request)?),
-        Some("logout") => Action::Logout(index_url(request)?),
-        Some(_) => Action::Unknown,
-        None => return Err("Cargo's request has no `kind`".into()),
-    };
-    Ok(Message { action, args })
-}
-
-/// A request's `registry.index-url`.
-fn index_url(request: &serde_json::Map<String, Value>) -> Result<String, String> {
-    match request.pointer_get("registry", "index-url") {
-        Some(Value::String(s)) if s.len() > MAX_FIELD => Err(format!(
-            "Cargo's request has a `registry.index-url` longer than {MAX_FIELD} bytes"
-        )),
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(_) => Err("Cargo's request has a `registry.index-url` that is not a string".into()),
-        None => Err("Cargo's request has no `registry.index-url`".into()),
-    }
-}
-
-/// `map[first][second]`, when both are there.
-trait PointerGet {
-    fn pointer_get(&self, first: &str, second: &str) -> Option<&Value>;
-}
-
-impl PointerGet for serde_json::Map<String, Value> {
-    fn pointer_get(&self, first: &str, second: &str) -> Option<&Value> {
-        self.get(first)?.as_object()?.get(second)
-    }
-}
-
-/// The fields of a `get` request.
-fn get_request(request: &serde_json::Map<String, Value>) -> Result<CargoRequest, String> {
-    let field = |value: Option<&Value>, name: &str| -> Result<Option<String>, String> {
-        match value {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if s.len() > MAX_FIELD => Err(format!(
-                "Cargo's request has a `{name}` longer than {MAX_FIELD} bytes"
-            )),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(format!(
-                "Cargo's request has a `{name}` that is not a string"
-            )),
+    let wire: WireRequest = serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let missing = e.inner().to_string();
+        let missing = missing
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next());
+        match missing {
+            Some("registry") => "Cargo's request has no `registry` object".to_owned(),
+            Some(field) if path == "." => format!("Cargo's request has no `{field}`"),
+            Some(field) => format!("Cargo's request has no `{path}.{field}`"),
+            None if path.starts_with("args[") => {
+                "Cargo's request has an `args` entry that is not a string".to_owned()
+            }
+            None if path == "args" => "Cargo's request has `args` that is not a list".to_owned(),
+            None if path == "registry" => "Cargo's request has no `registry` object".to_owned(),
+            None => format!("Cargo's request has a `{path}` that is not a string"),
         }
+    })?;
+    let long = |name: &str, value: &str| {
+        (value.len() > MAX_FIELD)
+            .then(|| format!("Cargo's request has a `{name}` longer than {MAX_FIELD} bytes"))
     };
-    let registry = request
-        .get("registry")
-        .and_then(Value::as_object)
-        .ok_or("Cargo's request has no `registry` object")?;
-    let index_url = field(registry.get("index-url"), "registry.index-url")?
-        .ok_or("Cargo's request has no `registry.index-url`")?;
-    let operation = field(request.get("operation"), "operation")?
-        .ok_or("Cargo's request has no `operation`")?;
-    Ok(CargoRequest {
-        registry_name: field(registry.get("name"), "registry.name")?,
-        index_url,
-        crate_name: match operation.as_str() {
-            "read" => None,
-            _ => field(request.get("name"), "name")?,
-        },
-        operation,
+    let registry = wire.registry;
+    let index_url = registry.index_url;
+    let fields = [
+        ("registry.index-url", Some(&index_url)),
+        ("registry.name", registry.name.as_ref()),
+    ];
+    if let Some(error) = fields
+        .iter()
+        .find_map(|(name, value)| value.and_then(|v| long(name, v)))
+    {
+        return Err(error);
+    }
+    let action = match wire.kind {
+        WireKind::Get { operation, name } => {
+            let crate_name = if operation == "read" { None } else { name };
+            let fields = [
+                ("operation", Some(&operation)),
+                ("name", crate_name.as_ref()),
+            ];
+            if let Some(error) = fields
+                .iter()
+                .find_map(|(name, value)| value.and_then(|v| long(name, v)))
+            {
+                return Err(error);
+            }
+            Action::Get(CargoRequest {
+                registry_name: registry.name,
+                index_url,
+                operation,
+                crate_name,
+            })
+        }
+        WireKind::Login => Action::Login(index_url),
+        WireKind::Logout => Action::Logout(index_url),
+        WireKind::Unknown => Action::Unknown,
+    };
+    Ok(Message {
+        action,
+        args: wire.args.unwrap_or_default(),
     })
-}
-
-/// A `get` request for `request` as one line of JSON, that
-/// [`parse_request`] reads back as `request` (a background refresh is
-/// handed its request this way).
-pub fn request_line(request: &CargoRequest) -> String {
-    let mut registry = serde_json::Map::new();
-    registry.insert("index-url".into(), request.index_url.clone().into());
-    if let Some(name) = &request.registry_name {
-        registry.insert("name".into(), name.clone().into());
-    }
-    let mut line = serde_json::Map::new();
-    line.insert("v".into(), 1.into());
-    line.insert("registry".into(), registry.into());
-    line.insert("kind".into(), "get".into());
-    line.insert("operation".into(), request.operation.clone().into());
-    if let Some(name) = &request.crate_name {
-        line.insert("name".into(), name.clone().into());
-    }
-    Value::Object(line).to_string()
 }
 
 /// Where the manifest is: `cli`, the one on the command line, else the
@@ -251,20 +265,34 @@ pub enum Response {
     },
 }
 
+/// An answer as Cargo reads it (cargo-credential's `Result<
+/// CredentialResponse, Error>`).
 #[derive(Serialize)]
 enum Line<'a> {
-    Ok(Get<'a>),
+    Ok(Done<'a>),
     Err(Failure<'a>),
 }
 
+/// cargo-credential's `CredentialResponse`.
 #[derive(Serialize)]
-struct Get<'a> {
-    kind: &'static str,
-    token: &'a str,
-    cache: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    expiration: Option<u64>,
-    operation_independent: bool,
+#[serde(tag = "kind", rename_all = "kebab-case")]
+enum Done<'a> {
+    Get {
+        token: &'a str,
+        #[serde(flatten)]
+        cache: Cache,
+        operation_independent: bool,
+    },
+    Login,
+    Logout,
+}
+
+/// cargo-credential's `CacheControl`: how long Cargo may keep a token.
+#[derive(Serialize)]
+#[serde(tag = "cache", rename_all = "kebab-case")]
+enum Cache {
+    Expires { expiration: u64 },
+    Session,
 }
 
 #[derive(Serialize)]
@@ -291,20 +319,19 @@ impl Response {
     /// registry's, whatever the operation.
     pub fn line(&self) -> String {
         let line = match self {
-            Response::Token { token, expires_at } => Line::Ok(Get {
-                kind: "get",
+            Response::Token { token, expires_at } => Line::Ok(Done::Get {
                 token,
-                cache: if expires_at.is_some() {
-                    "expires"
-                } else {
-                    "session"
+                cache: match expires_at {
+                    // Cargo reads a timestamp no later than year 9999.
+                    Some(at) => Cache::Expires {
+                        expiration: (*at).min(super::rfc3339::MAX_UNIX),
+                    },
+                    None => Cache::Session,
                 },
-                // Cargo reads a timestamp no later than year 9999.
-                expiration: expires_at.map(|at| at.min(super::rfc3339::MAX_UNIX)),
                 operation_independent: true,
             }),
-            Response::LoggedIn => return "{\"Ok\":{\"kind\":\"login\"}}\n".to_owned(),
-            Response::LoggedOut => return "{\"Ok\":{\"kind\":\"logout\"}}\n".to_owned(),
+            Response::LoggedIn => Line::Ok(Done::Login),
+            Response::LoggedOut => Line::Ok(Done::Logout),
             Response::Error { kind, message } => Line::Err(Failure {
                 kind: *kind,
                 message,
@@ -321,17 +348,20 @@ impl Response {
 /// one (a shared cache entry from a helper that has none) is an `other`
 /// failure, as any invalid output.
 pub fn response(helper: &str, credential: &Credential) -> Response {
+    token(credential).unwrap_or_else(|e| failure(helper, &e))
+}
+
+/// `credential`'s token as Cargo's answer, or the invalid output that
+/// its absence is.
+fn token(credential: &Credential) -> Result<Response, Error> {
     match &credential.token {
-        Some(token) => Response::Token {
+        Some(token) => Ok(Response::Token {
             token: token.clone(),
             expires_at: credential.expires_at,
-        },
-        None => failure(
-            helper,
-            &Error::InvalidOutput(
-                "no token for cargo (return Credential::bearer or Credential::token)".into(),
-            ),
-        ),
+        }),
+        None => Err(Error::InvalidOutput(
+            "no token for cargo (return Credential::bearer or Credential::token)".into(),
+        )),
     }
 }
 
@@ -341,20 +371,12 @@ pub fn response(helper: &str, credential: &Credential) -> Response {
 /// <what happened> (<what to do>)`: the error's text is redacted already,
 /// and the line is cut and escaped here.
 pub fn failure(helper: &str, error: &Error) -> Response {
-    let kind = if error.exit_code() == Error::NotFound(String::new()).exit_code() {
+    let kind = if error.is_not_found() {
         ErrorKind::NotFound
     } else {
         ErrorKind::Other
     };
-    let message = format!("{error} ({})", error.hint());
-    Response::error(
-        kind,
-        format!(
-            "credbox: {}: {}",
-            one_line(helper, 128),
-            one_line(&message, MAX_MESSAGE)
-        ),
-    )
+    Response::error(kind, error.report(helper))
 }
 
 /// What `cargo login` and `cargo logout` ask of a helper.
@@ -366,19 +388,20 @@ pub enum Account {
     Logout,
 }
 
-/// Speaks the protocol on `input` and `output`: the hello, then an answer
-/// to each request (at most [`MAX_REQUESTS`]) until `input` ends. `get`
-/// answers a `get` request, given the request's `args`; `account` a
-/// `login` or `logout`, given the args and the registry's index URL. An
-/// unreadable
-/// request (not UTF-8, longer than [`MAX_LINE`]) is answered `other` and
-/// ends the exchange. Errors are those of writing `output`.
-pub fn serve(
+/// Speaks the protocol on `input` and `out`'s stdout: the hello, then an
+/// answer to each request (at most [`MAX_REQUESTS`]) until `input` ends.
+/// `get` answers a `get` request, given the request's `args`; `account` a
+/// `login` or `logout`, given the args and the registry's index URL; both
+/// may write on `out`'s stderr (Cargo shows its provider's stderr). An
+/// unreadable request (not UTF-8, longer than [`MAX_LINE`]) is answered
+/// `other` and ends the exchange. Errors are those of writing stdout.
+pub fn exchange(
     mut input: impl BufRead,
-    mut output: impl Write,
-    mut get: impl FnMut(&[String], CargoRequest) -> Response,
-    mut account: impl FnMut(&[String], Account, String) -> Response,
+    out: &mut Out,
+    mut get: impl FnMut(&mut Out, &[String], CargoRequest) -> Response,
+    mut account: impl FnMut(&mut Out, &[String], Account, String) -> Response,
 ) -> std::io::Result<()> {
+    let output = out.stdout();
     output.write_all(HELLO.as_bytes())?;
     output.write_all(b"\n")?;
     output.flush()?;
@@ -397,15 +420,15 @@ pub fn serve(
                     Ok(Message {
                         action: Action::Get(request),
                         args,
-                    }) => get(&args, request),
+                    }) => get(out, &args, request),
                     Ok(Message {
                         action: Action::Login(index_url),
                         args,
-                    }) => account(&args, Account::Login, index_url),
+                    }) => account(out, &args, Account::Login, index_url),
                     Ok(Message {
                         action: Action::Logout(index_url),
                         args,
-                    }) => account(&args, Account::Logout, index_url),
+                    }) => account(out, &args, Account::Logout, index_url),
                     Ok(Message {
                         action: Action::Unknown,
                         ..
@@ -428,6 +451,7 @@ pub fn serve(
                 true,
             ),
         };
+        let output = out.stdout();
         output.write_all(response.line().as_bytes())?;
         output.flush()?;
         if stop {
@@ -435,6 +459,101 @@ pub fn serve(
         }
     }
     Ok(())
+}
+
+/// `credbox cargo [MANIFEST]` and `credbox --cargo-plugin`: Cargo's
+/// provider protocol on `stdin` and `out`, for the manifest on the command
+/// line (`cli`) or in each request's `args`, else the user's route for the
+/// registry's index URL. Every answer, failures included, is a line on
+/// stdout and the exit code is 0, as Cargo expects; only losing stdout
+/// fails.
+pub fn handle(cli: Option<&Path>, stdin: impl BufRead, out: &mut Out) -> u8 {
+    let exchanged = exchange(
+        stdin,
+        out,
+        |out, args, request| get(out, cli, args, request),
+        |out, args, account, index_url| account_for(out, cli, args, account, &index_url),
+    );
+    match exchanged {
+        Ok(()) => 0,
+        Err(e) => {
+            out.line(&format!(
+                "credbox: cargo: cannot answer Cargo on stdout: {e} (Cargo stopped reading; nothing to fix here unless it keeps happening)"
+            ));
+            1
+        }
+    }
+}
+
+/// The helper that answers Cargo about the registry of `index_url`: the
+/// manifest on the command line (`cli`) or in the request's `args`, else
+/// the user's route; `Err` is the answer to give instead.
+fn helper_for(cli: Option<&Path>, args: &[String], index_url: &str) -> Result<Helper, Response> {
+    let named = manifest(cli.map(Path::to_owned), args)
+        .map_err(|message| Response::error(ErrorKind::Other, format!("credbox: {message}")))?;
+    let url = RequestUrl::parse(index_url).ok();
+    let target = Target {
+        named: named.as_deref(),
+        url: url.as_ref(),
+    };
+    match Helper::resolve(target, Overrides::default()) {
+        Ok(Some(helper)) => Ok(helper),
+        Ok(None) => Err(no_route(index_url)),
+        Err(f) => Err(failure(&f.subject, &f.error)),
+    }
+}
+
+/// Answers one `get` request (`url-not-supported` when no route covers
+/// the registry).
+fn get(out: &mut Out, cli: Option<&Path>, args: &[String], request: CargoRequest) -> Response {
+    let helper = match helper_for(cli, args, &request.index_url) {
+        Ok(helper) => helper,
+        Err(response) => return response,
+    };
+    let index_url = request.index_url.clone();
+    let asked = Request::new(Client::Cargo(request));
+    match answer_by(&helper, &asked, &RunOptions::default(), token) {
+        Reply::Answer {
+            helper,
+            text,
+            warning,
+        } => {
+            // Cargo passes its provider's stderr through.
+            out.warn(&helper, warning.as_deref());
+            text
+        }
+        Reply::NotMine(None) => no_route(&index_url),
+        Reply::NotMine(Some(f)) | Reply::Failed(f) => failure(&f.subject, &f.error),
+    }
+}
+/// `cargo login` and `cargo logout`: the helper's login, as `credbox
+/// login` runs it (its messages on stderr, which Cargo shows), or
+/// forgetting its state and cached credentials, as `credbox logout`.
+fn account_for(
+    out: &mut Out,
+    cli: Option<&Path>,
+    args: &[String],
+    account: Account,
+    index_url: &str,
+) -> Response {
+    let helper = match helper_for(cli, args, index_url) {
+        Ok(helper) => helper,
+        Err(response) => return response,
+    };
+    let done = match account {
+        Account::Login => crate::login::login(&helper.policy, &RunOptions::default())
+            .map(|_| (Response::LoggedIn, "logged in")),
+        Account::Logout => {
+            crate::login::logout(&helper.policy).map(|_| (Response::LoggedOut, "logged out"))
+        }
+    };
+    match done {
+        Ok((response, what)) => {
+            out.say(helper.name(), what);
+            response
+        }
+        Err(e) => failure(helper.name(), &e),
+    }
 }
 
 #[cfg(test)]
@@ -530,30 +649,6 @@ mod tests {
                 .unwrap_err()
                 .contains("longer than 2048")
         );
-    }
-
-    #[test]
-    fn a_request_line_reads_back_as_the_request() {
-        for request in [
-            get("read", None),
-            get("yank", Some("pkg")),
-            CargoRequest {
-                registry_name: None,
-                index_url: "https://x/\"quoted\"".into(),
-                operation: "publish".into(),
-                crate_name: Some("c".into()),
-            },
-        ] {
-            let line = request_line(&request);
-            assert!(!line.contains('\n'));
-            assert_eq!(
-                parse_request(&line).unwrap(),
-                Message {
-                    action: Action::Get(request),
-                    args: vec![]
-                }
-            );
-        }
     }
 
     #[test]
@@ -675,17 +770,18 @@ mod tests {
     fn exchange(input: &[u8]) -> (Vec<String>, Vec<(Vec<String>, CargoRequest)>) {
         let mut asked = Vec::new();
         let mut output = Vec::new();
-        serve(
+        let mut errors = Vec::new();
+        super::exchange(
             input,
-            &mut output,
-            |args, request| {
+            &mut Out::new(&mut output, &mut errors),
+            |_, args, request| {
                 asked.push((args.to_vec(), request));
                 Response::Token {
                     token: format!("tok-{}", asked.len()),
                     expires_at: None,
                 }
             },
-            |_, account, index_url| {
+            |_, _, account, index_url| {
                 assert_eq!(index_url, "u");
                 match account {
                     Account::Login => Response::LoggedIn,
@@ -748,5 +844,39 @@ mod tests {
         let (lines, asked) = exchange(input.as_bytes());
         assert_eq!(asked.len(), MAX_REQUESTS);
         assert_eq!(lines.len(), MAX_REQUESTS + 1);
+    }
+
+    #[test]
+    fn the_front_end_says_hello_and_what_it_cannot_serve() {
+        use crate::serve::tests::written;
+        let input = concat!(
+            r#"{"v":1,"registry":{"index-url":"not a url"},"kind":"get","operation":"read","args":["cargo"]}"#,
+            "\n",
+            r#"{"v":1,"registry":{"index-url":"u"},"kind":"get","operation":"read","args":["npm"]}"#,
+            "\n",
+            r#"{"v":1,"registry":{"index-url":"u"},"kind":"get","operation":"read","args":["cargo","/nonexistent/m.toml"]}"#,
+            "\n",
+        );
+        let w = written(|out| handle(None, input.as_bytes(), out));
+        assert_eq!(w.code, 0);
+        let lines: Vec<&str> = w.stdout.lines().collect();
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        assert_eq!(lines[0], HELLO);
+        assert!(
+            lines[1]
+                .starts_with(r#"{"Err":{"kind":"url-not-supported","message":"credbox: no route"#),
+            "{}",
+            lines[1]
+        );
+        assert!(
+            lines[2].contains(r#""kind":"other","message":"credbox: no manifest"#),
+            "{}",
+            lines[2]
+        );
+        assert!(
+            lines[3].contains(r#""message":"credbox: /nonexistent/m.toml: "#),
+            "{}",
+            lines[3]
+        );
     }
 }

@@ -24,9 +24,15 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use std::io::BufRead;
+
+use super::{MAX_STDIN, read_capped};
 use crate::error::{Error, Result};
+use crate::guest::RunOptions;
+use crate::policy::Overrides;
 use crate::request::{Client, Request};
 use crate::routes::RequestUrl;
+use crate::serve::{Helper, Manner, NotMine, Out, Target, answer_by};
 use crate::validation::Credential;
 
 /// The client's "not found", recognised by its exact text.
@@ -205,6 +211,67 @@ pub fn install(dir: &Path, exe: &Path) -> Result<String> {
     Ok(report)
 }
 
+/// How a Docker client hears credbox: failures on stdout too (clients
+/// show stdout), "not mine" as the exact [`NOT_FOUND`] and exit code 1.
+fn manner() -> Manner {
+    Manner {
+        not_mine: NotMine::Say {
+            text: NOT_FOUND,
+            code: 1,
+        },
+        failures_on_stdout: true,
+    }
+}
+
+/// `docker-credential-credbox OPERATION` (or `credbox docker OPERATION
+/// [--manifest M]`): answers a Docker or OCI client's request on `stdin`
+/// for the helper `named`, else the user's route for the server URL.
+pub fn handle(operation: &str, named: Option<&Path>, stdin: &mut dyn BufRead, out: &mut Out) -> u8 {
+    let operation = Operation::parse(operation);
+    let manner = manner();
+    let fail = |out: &mut Out, subject: &str, error: &Error| manner.fail(out, subject, error);
+    let url = match &operation {
+        Operation::List => return out.print("docker", "{}\n"),
+        Operation::Version => {
+            let text = format!("{PROGRAM} (credbox) {}\n", crate::version::CREDBOX);
+            return out.print("docker", &text);
+        }
+        Operation::Other(op) => return fail(out, "docker", &unknown_operation(op)),
+        Operation::Store => {
+            let _ = read_capped(stdin, MAX_STDIN, false);
+            return fail(out, "docker", &store_refused());
+        }
+        Operation::Get | Operation::Erase => {
+            read_capped(stdin, MAX_STDIN, false).and_then(|text| server_url(&text))
+        }
+    };
+    let url = match url {
+        Ok(url) => url,
+        Err(e) => return fail(out, "docker", &e),
+    };
+    let route = route_url(&url);
+    let target = Target {
+        named,
+        url: route.as_ref(),
+    };
+    let helper = match Helper::resolve(target, Overrides::default()) {
+        Ok(Some(helper)) => helper,
+        Ok(None) => return crate::serve::Reply::NotMine(None).write(out, &manner),
+        Err(failure) => return fail(out, &failure.subject, &failure.error),
+    };
+    let request = request(&url);
+    if operation == Operation::Erase {
+        return match helper.forget(&request) {
+            Ok(_) => 0,
+            Err(e) => fail(out, helper.name(), &e),
+        };
+    }
+    answer_by(&helper, &request, &RunOptions::default(), |c| {
+        answer(c, &url)
+    })
+    .write(out, &manner)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,5 +341,46 @@ mod tests {
         assert_eq!(Operation::parse("get"), Operation::Get);
         assert_eq!(Operation::parse("list"), Operation::List);
         assert_eq!(Operation::parse("x"), Operation::Other("x".into()));
+    }
+
+    #[test]
+    fn the_front_end_answers_what_needs_no_helper() {
+        use crate::serve::tests::written;
+        let handle = |op: &str, named: Option<&str>, stdin: &[u8]| {
+            let mut stdin = stdin;
+            written(|out| handle(op, named.map(Path::new), &mut stdin, out))
+        };
+        let w = handle("list", None, b"");
+        assert_eq!((w.code, &w.stdout[..], &w.stderr[..]), (0, "{}\n", ""));
+        let w = handle("version", None, b"");
+        assert!(
+            w.stdout.starts_with("docker-credential-credbox (credbox) "),
+            "{}",
+            w.stdout
+        );
+        // Failures go on stdout too, where Docker clients show them.
+        for (op, stdin, what) in [
+            ("frob", &b""[..], "frob"),
+            (
+                "store",
+                &br#"{"ServerURL":"r","Username":"u","Secret":"s3cr3t"}"#[..],
+                "read-only",
+            ),
+        ] {
+            let w = handle(op, None, stdin);
+            assert_ne!(w.code, 0, "{op}");
+            assert!(w.stderr.starts_with("credbox: docker: "), "{}", w.stderr);
+            assert!(w.stderr.contains(what), "{}", w.stderr);
+            assert_eq!(w.stdout, w.stderr, "{op}");
+            assert!(!w.stderr.contains("s3cr3t"), "{}", w.stderr);
+        }
+        let w = handle("get", Some("/nonexistent/m.toml"), b"registry.example\n");
+        assert_eq!(w.code, 2);
+        assert!(
+            w.stdout.starts_with("credbox: /nonexistent/m.toml: "),
+            "{}",
+            w.stdout
+        );
+        assert_eq!(w.stdout, w.stderr);
     }
 }

@@ -21,9 +21,16 @@
 //! "Not mine" (no route, or the helper's `not-found`) is an empty answer:
 //! git goes on to its next helper or its prompt.
 
+use std::io::BufRead;
+use std::path::Path;
+
+use super::{MAX_STDIN, read_capped};
 use crate::error::{Error, Result};
+use crate::guest::RunOptions;
+use crate::policy::Overrides;
 use crate::request::{Client, GitRequest, Request};
 use crate::routes::RequestUrl;
+use crate::serve::{Helper, Manner, NotMine, Out, Target, answer_by};
 use crate::validation::Credential;
 
 /// The username that goes with a bare token as password, when git has
@@ -128,28 +135,6 @@ impl Input {
         RequestUrl::new(r.protocol.as_deref(), r.host.as_deref()?, r.path.as_deref()).ok()
     }
 
-    /// The request as git's `key=value` lines, which [`Input::parse`]
-    /// reads back into the same request (for a background refresh, which
-    /// has no stdin).
-    pub fn request_text(&self) -> String {
-        let r = &self.request;
-        let mut text = String::new();
-        for (key, value) in [
-            ("protocol", &r.protocol),
-            ("host", &r.host),
-            ("path", &r.path),
-            ("username", &r.username),
-        ] {
-            if let Some(value) = value {
-                text += &format!("{key}={value}\n");
-            }
-        }
-        for value in &r.wwwauth {
-            text += &format!("wwwauth[]={value}\n");
-        }
-        text
-    }
-
     /// Whether git announced `capability`.
     pub fn has_capability(&self, capability: &str) -> bool {
         self.capabilities.iter().any(|c| c == capability)
@@ -243,6 +228,52 @@ pub fn answer(credential: &Credential, input: &Input) -> Result<String> {
         line("password_expiry_utc", expiry)?;
     }
     Ok(out)
+}
+
+/// `credbox git [MANIFEST] OPERATION`: answers git's request on `stdin`
+/// for the helper `named`, else the user's route for the request's URL.
+/// Failures are one stderr line and a non-zero exit, as for `run`: git
+/// shows the line, ignores the exit code and goes on to its next helper or
+/// its prompt, which is what its users expect when a helper cannot answer.
+/// "Not mine" is silence and 0.
+pub fn handle(named: Option<&Path>, operation: &str, stdin: &mut dyn BufRead, out: &mut Out) -> u8 {
+    let operation = Operation::parse(operation);
+    if operation == Operation::Other {
+        return 0;
+    }
+    let input = match read_capped(stdin, MAX_STDIN, true).and_then(|text| Input::parse(&text)) {
+        Ok(input) => input,
+        Err(e) => return out.fail("git", &e),
+    };
+    if operation == Operation::Store {
+        return 0;
+    }
+    let url = input.url();
+    let target = Target {
+        named,
+        url: url.as_ref(),
+    };
+    let helper = match Helper::resolve(target, Overrides::default()) {
+        Ok(Some(helper)) => helper,
+        Ok(None) => return 0,
+        Err(failure) => return out.fail(&failure.subject, &failure.error),
+    };
+    if operation == Operation::Erase {
+        for request in input.erase_requests() {
+            if let Err(e) = helper.forget(&request) {
+                return out.fail(helper.name(), &e);
+            }
+        }
+        return 0;
+    }
+    let manner = Manner {
+        not_mine: NotMine::Silent,
+        failures_on_stdout: false,
+    };
+    answer_by(&helper, &input.request(), &RunOptions::default(), |c| {
+        answer(c, &input)
+    })
+    .write(out, &manner)
 }
 
 #[cfg(test)]
@@ -413,19 +444,44 @@ mod tests {
     }
 
     #[test]
-    fn the_request_text_reads_back_as_the_same_request() {
-        let input = Input::parse(GET_FROM_GIT_2_47).unwrap();
-        let again = Input::parse(&input.request_text()).unwrap();
-        assert_eq!(again.request(), input.request());
-        let empty = Input::parse("wwwauth[]=\n").unwrap();
-        assert_eq!(Input::parse(&empty.request_text()).unwrap(), empty);
-    }
-
-    #[test]
     fn operations() {
         assert_eq!(Operation::parse("get"), Operation::Get);
         assert_eq!(Operation::parse("store"), Operation::Store);
         assert_eq!(Operation::parse("erase"), Operation::Erase);
         assert_eq!(Operation::parse("capability"), Operation::Other);
+    }
+
+    #[test]
+    fn the_front_end_answers_what_needs_no_helper() {
+        use crate::serve::tests::written;
+        let handle = |named: Option<&str>, op: &str, stdin: &[u8]| {
+            let mut stdin = stdin;
+            written(|out| handle(named.map(Path::new), op, &mut stdin, out))
+        };
+        // Unknown operations and store are silent, whatever the input.
+        for (op, stdin) in [("frob", &b"\xff"[..]), ("store", b"host=h\npassword=p\n\n")] {
+            let w = handle(None, op, stdin);
+            assert_eq!((w.code, &w.stdout[..], &w.stderr[..]), (0, "", ""), "{op}");
+        }
+        // A request that is not text: one line, exit 2, nothing on stdout.
+        let w = handle(None, "get", b"host=\xff\n\n");
+        assert_eq!((w.code, &w.stdout[..]), (2, ""));
+        assert!(w.stderr.starts_with("credbox: git: "), "{}", w.stderr);
+        assert_eq!(w.stderr.lines().count(), 1);
+        // No host to route by, no manifest: not mine, silence.
+        let w = handle(None, "get", b"protocol=https\n\n");
+        assert_eq!((w.code, &w.stdout[..], &w.stderr[..]), (0, "", ""));
+        // A named manifest that is not there is named.
+        let w = handle(
+            Some("/nonexistent/m.toml"),
+            "get",
+            b"protocol=https\nhost=h\n\n",
+        );
+        assert_eq!((w.code, &w.stdout[..]), (2, ""));
+        assert!(
+            w.stderr.starts_with("credbox: /nonexistent/m.toml: "),
+            "{}",
+            w.stderr
+        );
     }
 }

@@ -24,8 +24,15 @@
 
 use serde::Serialize;
 
+use std::path::Path;
+
 use super::rfc3339;
 use crate::error::Error;
+use crate::guest::RunOptions;
+use crate::policy::Overrides;
+use crate::request::{Client, Request};
+use crate::routes::RequestUrl;
+use crate::serve::{Manner, NotMine, Out, Target, serve};
 use crate::validation::Credential;
 
 /// The environment variable client-go describes the request in.
@@ -152,6 +159,65 @@ pub fn answer(credential: &Credential, api_version: &str) -> Result<String, Erro
     Ok(render(api_version, token, credential.expires_at))
 }
 
+/// `credbox k8s [MANIFEST]`: an `ExecCredential` for kubectl on stdout,
+/// from the helper `named`, else the user's route for the cluster's
+/// server; `exec_info` is [`EXEC_INFO_VAR`]'s value as the environment
+/// has it.
+pub fn handle(
+    named: Option<&Path>,
+    exec_info: std::result::Result<String, std::env::VarError>,
+    out: &mut Out,
+) -> u8 {
+    let subject = named.map_or("k8s".to_owned(), |t| t.display().to_string());
+    let value = match exec_info {
+        Ok(value) => Some(value),
+        Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(_)) => {
+            let error = Error::Environment {
+                message: format!("{EXEC_INFO_VAR} is not UTF-8"),
+                hint: "kubectl sets it to JSON: check the kubeconfig user's exec section".into(),
+            };
+            return out.fail(&subject, &error);
+        }
+    };
+    let info = match parse_exec_info(value.as_deref()) {
+        Ok(info) => info,
+        Err(e) => return out.fail(&subject, &e),
+    };
+    // Without a manifest, the user's route for the cluster's server.
+    let url = info
+        .server
+        .as_deref()
+        .and_then(|server| RequestUrl::parse(server).ok());
+    let no_route = match &info.server {
+        Some(server) => format!("no route in credbox's config.toml covers {server}"),
+        None => "no manifest named, and no cluster server to route by (set provideClusterInfo: true in the kubeconfig)".to_owned(),
+    };
+    let manner = Manner {
+        not_mine: NotMine::Fail {
+            subject: "k8s".into(),
+            no_route,
+        },
+        failures_on_stdout: false,
+    };
+    let request = Request::new(Client::Kubernetes {
+        server: info.server,
+    });
+    let api_version = info.api_version;
+    serve(
+        out,
+        Target {
+            named,
+            url: url.as_ref(),
+        },
+        Overrides::default(),
+        &request,
+        &RunOptions::default(),
+        |credential| answer(credential, api_version),
+        &manner,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,6 +302,36 @@ mod tests {
         assert_eq!(
             render(V1BETA1, "t", None),
             "{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"t\"}}\n"
+        );
+    }
+
+    #[test]
+    fn the_front_end_names_what_kubectl_must_fix() {
+        use crate::serve::tests::written;
+        let not_unicode = std::env::VarError::NotUnicode("\u{fffd}".into());
+        let w = written(|out| handle(None, Err(not_unicode), out));
+        assert_eq!((w.code, &w.stdout[..]), (2, ""));
+        assert!(
+            w.stderr
+                .starts_with("credbox: k8s: KUBERNETES_EXEC_INFO is not UTF-8 ("),
+            "{}",
+            w.stderr
+        );
+        // No manifest, no server to route by: not found, about k8s.
+        let w = written(|out| handle(None, Err(std::env::VarError::NotPresent), out));
+        assert_eq!((w.code, &w.stdout[..]), (10, ""));
+        assert!(
+            w.stderr
+                .starts_with("credbox: k8s: not found: no manifest named, and no cluster server"),
+            "{}",
+            w.stderr
+        );
+        let w = written(|out| handle(Some(Path::new("/nonexistent/m.toml")), Ok("{".into()), out));
+        assert_eq!(w.code, 2);
+        assert!(
+            w.stderr.starts_with("credbox: /nonexistent/m.toml: "),
+            "{}",
+            w.stderr
         );
     }
 }

@@ -8,9 +8,9 @@
 //! the client's own "not mine" answer. [`rfc3339`] writes their expiry
 //! times.
 //!
-//! Shared here: reading a request from stdin within a cap, and finding the
-//! manifest that answers: the one named on the command line, or the
-//! user's route for the URL asked about ([`crate::routes`]).
+//! Shared here: reading a request from stdin within a cap. Each front end
+//! hands its request to [`crate::serve`], which finds the helper that
+//! answers and runs it.
 
 pub mod aws;
 pub mod cargo;
@@ -18,12 +18,11 @@ pub mod docker;
 pub mod git;
 pub mod kubernetes;
 pub mod rfc3339;
+pub mod run;
 
 use std::io::{BufRead, Read};
-use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::routes::{RequestUrl, Routes};
 
 /// Largest request read from a client's stdin: git's and Docker's are a
 /// few hundred bytes.
@@ -45,11 +44,15 @@ const STDIN_HINT: &str =
 /// Reads a client's request from `input`: to end of file or, with
 /// `until_blank_line`, to the first empty line (git's end of request),
 /// refusing more than `cap` bytes or text that is not UTF-8.
-pub fn read_capped(input: &mut impl BufRead, cap: usize, until_blank_line: bool) -> Result<String> {
+pub fn read_capped(
+    input: &mut (impl BufRead + ?Sized),
+    cap: usize,
+    until_blank_line: bool,
+) -> Result<String> {
     let mut text = Vec::new();
     loop {
         let start = text.len();
-        let read = Read::by_ref(input)
+        let read = (&mut *input)
             .take((cap + 1 - start) as u64)
             .read_until(b'\n', &mut text)
             .map_err(|e| {
@@ -68,21 +71,6 @@ pub fn read_capped(input: &mut impl BufRead, cap: usize, until_blank_line: bool)
     }
     String::from_utf8(text)
         .map_err(|_| bad_request("the request on stdin is not UTF-8 text", STDIN_HINT))
-}
-
-/// The manifest that answers a request about `url`: `named` (from the
-/// command line) when given, else the most specific of the user's routes
-/// ([`Routes::load`]). `Ok(None)`: no route covers it, so the client gets
-/// its protocol's "not mine" answer.
-pub fn manifest_for(named: Option<&Path>, url: Option<&RequestUrl>) -> Result<Option<PathBuf>> {
-    if let Some(path) = named {
-        return Ok(Some(path.to_owned()));
-    }
-    let Some(url) = url else {
-        return Ok(None);
-    };
-    let routes = Routes::load()?;
-    Ok(routes.lookup(url).map(|route| route.manifest.clone()))
 }
 
 #[cfg(test)]

@@ -1,0 +1,279 @@
+//! credbox's command line, as clap parses it: every subcommand, its
+//! arguments and its help. `main.rs` parses and dispatches; what each
+//! command does lives in [`crate::protocol`] (the clients' front ends) and
+//! [`crate::commands`] (the rest).
+//!
+//! The background refresh has no subcommand here: it is started as
+//! `credbox --refresh-child` and reads its ticket from stdin (see
+//! [`crate::refresh`]), and Cargo's `credbox --cargo-plugin` is caught
+//! before clap, as main.rs says.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Parser, Subcommand};
+
+use crate::manifest::Format;
+
+/// credbox's command line.
+#[derive(Parser)]
+#[command(
+    name = "credbox",
+    version = crate::version::LONG,
+    about = "Run Claude Code credential helpers as sandboxed WASI components"
+)]
+pub struct Cli {
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run a helper and print its credential.
+    Run(RunArgs),
+    /// Compile a helper ahead of time, check that it implements the credbox
+    /// world, and print its sha256 for pinning in the manifest.
+    Build(BuildArgs),
+    /// Manage the credential cache.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+    /// List cached credentials: age, expiry and last failure (never the
+    /// credential itself).
+    Status,
+    /// Create a helper crate and its credbox.toml from a sample, ready to
+    /// build and run (outside this repository).
+    New(NewArgs),
+    /// Check a helper: manifest, component, environment, network and cache,
+    /// one line per check; then print the Claude Code settings that use it.
+    Doctor(DoctorArgs),
+    /// Describe a component without running it: the world it targets and
+    /// its version, what it imports and exports, size, sha256, and whether
+    /// it is compiled.
+    Inspect(InspectArgs),
+    /// Print AWS credentials for an AWS profile's `credential_process`
+    /// (`credential_process = /path/to/credbox aws /path/to/credbox.toml`),
+    /// or with --claude-export for Claude Code's `awsCredentialExport`.
+    Aws(AwsArgs),
+    /// Answer kubectl as an exec credential plugin (`command: credbox`,
+    /// `args: [k8s, /path/to/credbox.toml]`), reading KUBERNETES_EXEC_INFO.
+    K8s(K8sArgs),
+    /// Answer Cargo as a credential provider (`credential-provider =
+    /// ["/path/to/credbox", "cargo", "/path/to/credbox.toml"]`), in JSON
+    /// lines on stdin and stdout.
+    Cargo(CargoArgs),
+    /// Log a helper in: run its `login` (which may show a URL and code to
+    /// open), within [limits] login_timeout, and keep what it stores in the
+    /// OS keystore (or the manifest's [state] file store).
+    Login(LoginArgs),
+    /// Log a helper out: forget its stored state and its cached
+    /// credentials.
+    Logout(LogoutArgs),
+    /// Answer git as its credential helper: set `credential.helper` to
+    /// `!credbox git [MANIFEST]` (without a manifest, the user's routes
+    /// choose one); git appends get, store or erase.
+    #[command(override_usage = "credbox git [MANIFEST] <OPERATION>")]
+    Git(GitArgs),
+    /// Answer a Docker or OCI client (the Docker credential helper
+    /// protocol): `docker-credential-credbox OPERATION` is the same.
+    Docker(DockerArgs),
+    /// Set credbox up for a client.
+    #[command(subcommand)]
+    Install(InstallCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish or
+    /// powershell) on stdout.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// The command line of `credbox run` alone: the same arguments, help and
+/// errors as [`Cli`]'s `run`, without building clap's tree of every
+/// subcommand (a sixth of a cache hit's instructions).
+#[derive(Parser)]
+#[command(name = "credbox")]
+pub struct RunOnly {
+    /// `run`.
+    #[command(subcommand)]
+    pub command: RunOnlyCommand,
+}
+
+/// [`RunOnly`]'s one subcommand.
+#[derive(Subcommand)]
+pub enum RunOnlyCommand {
+    /// Run a helper and print its credential.
+    Run(RunArgs),
+}
+
+/// `credbox cache`'s subcommands.
+#[derive(Subcommand)]
+pub enum CacheCommand {
+    /// Forget cached credentials and failures, of one helper or all.
+    Clear {
+        /// The helper's name, as shown by `credbox status`.
+        helper: Option<String>,
+    },
+}
+
+/// `credbox install`'s subcommands.
+#[derive(Subcommand)]
+pub enum InstallCommand {
+    /// Link `docker-credential-credbox` to credbox, so that Docker, Podman,
+    /// skopeo and other OCI clients find it; then name `credbox` in their
+    /// `credHelpers`.
+    Docker {
+        /// Where to make the link (default: ~/.local/bin, or $XDG_BIN_HOME).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+/// `credbox git`'s arguments.
+#[derive(clap::Args)]
+pub struct GitArgs {
+    /// The helper's manifest (optional: else the user's routes choose),
+    /// then the operation git appends: get, store or erase.
+    #[arg(num_args = 1..=2, required = true, value_name = "[MANIFEST] OPERATION")]
+    pub args: Vec<PathBuf>,
+}
+
+/// `credbox docker`'s arguments.
+#[derive(clap::Args)]
+pub struct DockerArgs {
+    /// get, store, erase, list or version.
+    pub operation: String,
+    /// The helper's manifest (default: the user's routes choose one).
+    #[arg(long, value_name = "MANIFEST")]
+    pub manifest: Option<PathBuf>,
+}
+
+/// `credbox login`'s arguments.
+#[derive(clap::Args)]
+pub struct LoginArgs {
+    /// The helper's manifest (credbox.toml): it identifies the helper's
+    /// state.
+    pub target: PathBuf,
+    /// Show the helper's info logs and output (-vv: debug too).
+    #[arg(short, long, action = ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// `credbox logout`'s arguments.
+#[derive(clap::Args)]
+pub struct LogoutArgs {
+    /// The helper's manifest (credbox.toml).
+    pub target: PathBuf,
+}
+
+/// `credbox new`'s arguments.
+#[derive(clap::Args)]
+pub struct NewArgs {
+    /// The helper's name: its package, crate and component name.
+    pub name: String,
+    /// The sample to start from.
+    #[arg(
+        long,
+        default_value = crate::scaffold::DEFAULT_TEMPLATE,
+        value_parser = clap::builder::PossibleValuesParser::new(
+            crate::scaffold::TEMPLATES
+                .iter()
+                .map(|t| clap::builder::PossibleValue::new(t.name).help(t.about)),
+        ),
+    )]
+    pub template: String,
+    /// Where to create it (default: ./NAME); must not exist, or be empty.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// `credbox doctor`'s arguments.
+#[derive(clap::Args)]
+pub struct DoctorArgs {
+    /// The helper's manifest (credbox.toml) or a component (.wasm).
+    pub target: PathBuf,
+}
+
+/// `credbox inspect`'s arguments.
+#[derive(clap::Args)]
+pub struct InspectArgs {
+    /// A component (.wasm) or the manifest (credbox.toml) that names one.
+    pub target: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `credbox build`'s arguments.
+#[derive(clap::Args)]
+pub struct BuildArgs {
+    /// The helper's manifest (credbox.toml) or a component (.wasm).
+    pub target: PathBuf,
+}
+
+/// `credbox aws`'s arguments.
+#[derive(clap::Args)]
+pub struct AwsArgs {
+    /// The helper's manifest (credbox.toml) or a component (.wasm).
+    pub target: PathBuf,
+    /// Print Claude Code's `awsCredentialExport` shape
+    /// (`{"Credentials":{...}}`) instead of `credential_process`'s.
+    #[arg(long)]
+    pub claude_export: bool,
+}
+
+/// `credbox k8s`'s arguments.
+#[derive(clap::Args)]
+pub struct K8sArgs {
+    /// The helper's manifest (credbox.toml) or a component (.wasm); without
+    /// it, the user's route for the cluster's server (provideClusterInfo).
+    pub target: Option<PathBuf>,
+}
+
+/// `credbox cargo`'s arguments.
+#[derive(clap::Args)]
+pub struct CargoArgs {
+    /// The helper's manifest (credbox.toml) or a component (.wasm). Cargo
+    /// itself runs `credbox --cargo-plugin` and names it in each request.
+    pub target: Option<PathBuf>,
+    /// Cargo's flag for its providers (accepted, changes nothing).
+    #[arg(long = "cargo-plugin", hide = true)]
+    pub cargo_plugin: bool,
+}
+
+/// `credbox run`'s arguments.
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// The helper's manifest (credbox.toml) or a component (.wasm).
+    pub target: PathBuf,
+    /// What to print: a JSON object of headers or a single API key.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Let the helper read this environment variable (repeatable).
+    #[arg(long = "allow-env", value_name = "VAR")]
+    pub allow_env: Vec<String>,
+    /// Let the helper reach this origin, scheme://host[:port] (repeatable;
+    /// added to [network] allow).
+    #[arg(long = "allow-url", value_name = "URL")]
+    pub allow_url: Vec<String>,
+    /// Set a config value for the helper (repeatable; wins over [config]).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub config: Vec<String>,
+    /// Instruction budget.
+    #[arg(long, value_name = "N")]
+    pub fuel: Option<u64>,
+    /// Wall-clock deadline, e.g. 5s or 1500ms.
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+    /// Memory cap, e.g. 64MiB.
+    #[arg(long, value_name = "SIZE")]
+    pub memory: Option<String>,
+    /// Show the helper's info logs and output (-vv: debug too).
+    #[arg(short, long, action = ArgAction::Count)]
+    pub verbose: u8,
+    /// Neither read nor write the credential cache for this call, and
+    /// create nothing under the cache directory.
+    #[arg(long)]
+    pub no_cache: bool,
+}

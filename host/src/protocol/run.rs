@@ -1,0 +1,32 @@
+//! `credbox run`: Claude Code's `apiKeyHelper` and `headersHelper` (and
+//! any other program that runs a command for a credential).
+//!
+//! The credential goes on stdout in the manifest's (or `--format`'s) form,
+//! rendered by [`crate::output`]: a JSON object of headers, or the API key
+//! alone. The request says which MCP server asks, from Claude Code's
+//! `CLAUDE_CODE_MCP_SERVER_NAME` and `CLAUDE_CODE_MCP_SERVER_URL`. A
+//! failure is one line on stderr and the exit code of its class; the
+//! helper's `not-found` is a failure like any other (exit code 10).
+
+use std::path::Path;
+
+use crate::guest::RunOptions;
+use crate::policy::Overrides;
+use crate::request::Request;
+use crate::serve::{Helper, Manner, Out, answer_by};
+
+/// Runs the helper at `target` (a manifest or a bare component) with the
+/// command line's `overrides` and `options`, and writes its credential on
+/// `out`'s stdout, or the one-line failure on its stderr; the exit code.
+pub fn handle(target: &Path, overrides: Overrides, options: &RunOptions, out: &mut Out) -> u8 {
+    let helper = match Helper::load(target.to_owned(), overrides) {
+        Ok(helper) => helper,
+        Err(failure) => return out.fail(&failure.subject, &failure.error),
+    };
+    let format = helper.policy.format;
+    let request = Request::from_env(format);
+    answer_by(&helper, &request, options, |credential| {
+        crate::output::render(credential, format)
+    })
+    .write(out, &Manner::plain())
+}
