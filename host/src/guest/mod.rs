@@ -21,79 +21,60 @@
 //!   [`stdio::CAPTURE_LIMIT`], log lines and messages cut before they are
 //!   processed. Together they stay within 64 MiB of host memory beyond the
 //!   cap, whatever the guest does.
+//!
+//! One file per concern, one per host interface:
+//!
+//! - `mod.rs` (here): [`run`], [`run_login`] and [`check`], and a run's
+//!   steps: set up the store, link, instantiate, call, collect.
+//! - `bindings.rs`: both worlds' bindings (`credbox:helper@0.1.0` and
+//!   `@0.2.0`), the request and credential in each world's terms.
+//! - `limits.rs`: fuel, the deadline (epoch ticker and timeout), the
+//!   memory and table limiter, the host-side bounds, [`network_deadline`].
+//! - `host.rs`: the `host` interface (`get-config`, `log`), both worlds.
+//! - `state.rs`: the `state` interface, on the helper's own store.
+//! - `keys.rs`: the `keys` interface, signing with the manifest's keys.
+//! - `user.rs`: the `user` interface, only under `credbox login`.
+//! - [`log`]: the helper's log lines, redacted and capped.
+//! - [`stdio`]: its stdout and stderr, captured and capped.
+//!
+//! [`EPOCH_TICK`]: crate::engine::EPOCH_TICK
+//! [`ResourceLimiter`]: wasmtime::ResourceLimiter
 
+mod bindings;
+mod host;
+mod keys;
+mod limits;
 pub mod log;
+mod state;
 pub mod stdio;
+mod user;
 
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use tokio::time::error::Elapsed;
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Engine, ResourceLimiter, Store};
+use wasmtime::{Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::engine::EPOCH_TICK;
 use crate::error::{Error, GuestFailure, HelperErrorKind, Result};
 use crate::network::HttpHooks;
 use crate::policy::Policy;
 use crate::policy::config::ConfigPolicy;
-use crate::policy::keys::{Algorithm, KeysPolicy};
+use crate::policy::keys::KeysPolicy;
 use crate::redact::Redactor;
-use crate::request::{Client, Request};
-use crate::state::StateStore;
+use crate::request::Request;
 use crate::units::first_line;
+use bindings::{HelperError, world_v1, world_v2};
+use limits::MemoryLimiter;
 use log::{GuestLog, LogLevel};
+use state::StateAccess;
 use stdio::Captured;
 
-/// Host bindings for the `credbox:helper/helper` world, both versions.
-/// Host calls are sync; the deadline still cancels a guest blocked in
-/// WASI's own async calls (sleeps, streams).
-mod bindings {
-    /// `credbox:helper@0.1.0`, frozen (wit/v0.1.0): its components keep
-    /// running unchanged.
-    pub mod v1 {
-        wasmtime::component::bindgen!({
-            path: "../wit/v0.1.0",
-            world: "helper",
-            exports: { default: async },
-        });
-    }
-    /// `credbox:helper@0.2.0` (wit/helper.wit).
-    pub mod v2 {
-        wasmtime::component::bindgen!({
-            path: "../wit",
-            world: "helper",
-            exports: { default: async },
-        });
-    }
-}
-
-use bindings::v1::credbox::helper::{host as v1_host, types as v1};
-use bindings::v2::credbox::helper::{
-    host as v2_host, keys as v2_keys, state as v2_state, types as v2, user as v2_user,
-};
-
-/// Most table elements a guest may have (function tables of real programs
-/// hold a few thousand).
-const MAX_TABLE_ELEMENTS: usize = 100_000;
-
-/// Most host resources a guest may hold at once (a helper making one
-/// request holds about ten). Each is bounded in size, so this bounds the
-/// host memory they take: 512 resources, none over 80 KiB, is at most
-/// 40 MiB, and in practice far less (a request needs three of them).
-pub const MAX_RESOURCES: usize = 512;
-
-/// Largest `wasi:http` `fields` (headers), in wasmtime's in-memory
-/// accounting: room for a few 8 KiB headers.
-pub const FIELD_SIZE_LIMIT: usize = 16 << 10;
-
-/// Most random bytes one `get-random-bytes` call may ask for (wasmtime's
-/// default is 64 MiB).
-pub const MAX_RANDOM_BYTES: u64 = 64 << 10;
+pub use limits::{FIELD_SIZE_LIMIT, MAX_RANDOM_BYTES, MAX_RESOURCES, network_deadline};
+pub use state::{MAX_STATE_CALLS, MAX_STATE_VALUES};
+pub use user::Mode;
 
 /// A credential as the guest returned it, in host types: not yet checked
 /// (see [`crate::validation`]). A 0.1.0 component fills only headers,
@@ -133,15 +114,6 @@ impl WorldVersion {
     }
 }
 
-/// Whether a run may talk to the user: only `credbox login` may.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// `fetch`: never interactive.
-    Fetch,
-    /// `login`: `user.show` reaches the terminal.
-    Login,
-}
-
 /// How a run reports, as opposed to what it may do.
 #[derive(Debug, Clone, Copy)]
 pub struct RunOptions {
@@ -163,7 +135,8 @@ impl Default for RunOptions {
     }
 }
 
-/// Everything the store holds for one run.
+/// Everything the store holds for one run. Each host interface's file
+/// implements its side on it.
 struct HostState {
     wasi: WasiCtx,
     http: WasiHttpCtx,
@@ -179,72 +152,6 @@ struct HostState {
     log: GuestLog,
     mode: Mode,
     state: StateAccess,
-}
-
-/// The run's access to the helper's host-kept state (see [`crate::state`]).
-enum StateAccess {
-    /// A bare component: no manifest, no identity, no state.
-    Nobody,
-    /// The state could not be opened (the message says why); every call
-    /// fails with it.
-    Broken(String),
-    /// The helper's own state.
-    Store {
-        store: StateStore,
-        /// Each value read or written, masked in everything the run
-        /// prints or stores (at most [`MAX_STATE_VALUES`]).
-        values: Vec<String>,
-        /// State calls made (at most [`MAX_STATE_CALLS`]).
-        calls: usize,
-        /// Whether a `get` found nothing, or a `delete` dropped something:
-        /// a `misconfigured` helper is then told to log in
-        /// ([`Error::LoginNeeded`]).
-        missed: bool,
-        /// The first failure of the store itself (no keystore, a locked
-        /// one): reported instead of the helper's error that follows it.
-        failure: Option<Error>,
-    },
-}
-
-/// Most state calls in one run: a helper makes a few; a loop of them
-/// would hammer the keystore.
-pub const MAX_STATE_CALLS: usize = 256;
-/// Most distinct state values one run may read or write: each is kept to
-/// be masked (at most 16 KiB each, so 1 MiB at most).
-pub const MAX_STATE_VALUES: usize = 64;
-
-impl StateAccess {
-    fn open(policy: &Policy, deadline: Instant) -> StateAccess {
-        match StateStore::for_policy(policy) {
-            Ok(None) => StateAccess::Nobody,
-            Ok(Some(store)) => StateAccess::Store {
-                store: store.with_deadline(deadline),
-                values: Vec::new(),
-                calls: 0,
-                missed: false,
-                failure: None,
-            },
-            Err(e) => StateAccess::Broken(format!("{e} ({})", e.hint())),
-        }
-    }
-
-    fn missed(&self) -> bool {
-        matches!(self, StateAccess::Store { missed: true, .. })
-    }
-
-    fn take_failure(&mut self) -> Option<Error> {
-        match self {
-            StateAccess::Store { failure, .. } => failure.take(),
-            _ => None,
-        }
-    }
-
-    fn values(&self) -> &[String] {
-        match self {
-            StateAccess::Store { values, .. } => values,
-            _ => &[],
-        }
-    }
 }
 
 impl WasiView for HostState {
@@ -266,303 +173,10 @@ impl WasiHttpView for HostState {
     }
 }
 
-impl HostState {
-    fn get_config(&self, name: &str) -> Option<String> {
-        self.config.get(name).map(str::to_owned).or_else(|| {
-            self.env
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.clone())
-        })
-    }
-}
-
-/// The `host` interface is the same in both worlds; only the generated
-/// types differ.
-macro_rules! host_interface {
-    ($types:ident, $host:ident) => {
-        impl $types::Host for HostState {}
-
-        impl $host::Host for HostState {
-            fn get_config(&mut self, name: String) -> Option<String> {
-                HostState::get_config(self, &name)
-            }
-
-            fn log(&mut self, level: $host::Level, message: String) {
-                let level = match level {
-                    $host::Level::Debug => LogLevel::Debug,
-                    $host::Level::Info => LogLevel::Info,
-                    $host::Level::Warn => LogLevel::Warn,
-                    $host::Level::Error => LogLevel::Error,
-                };
-                self.log.log(level, &message);
-            }
-        }
-    };
-}
-
-host_interface!(v1, v1_host);
-host_interface!(v2, v2_host);
-
-impl HostState {
-    /// Runs one state call: counted, on the helper's own store, with the
-    /// value (the one read, or `remember`) masked from then on.
-    fn with_state<T>(
-        &mut self,
-        remember: Option<&str>,
-        call: impl FnOnce(&StateStore) -> Result<T>,
-        seen: impl FnOnce(&T) -> Option<&str>,
-    ) -> std::result::Result<T, v2::Error> {
-        let (store, values, calls, failure) = match &mut self.state {
-            StateAccess::Nobody => {
-                return Err(v2::Error::Misconfigured(
-                    "credbox keeps state only for a helper run from its manifest \
-                     (a bare component has none)"
-                        .into(),
-                ));
-            }
-            StateAccess::Broken(why) => return Err(v2::Error::Misconfigured(why.clone())),
-            StateAccess::Store {
-                store,
-                values,
-                calls,
-                failure,
-                ..
-            } => (store, values, calls, failure),
-        };
-        *calls += 1;
-        if *calls > MAX_STATE_CALLS {
-            return Err(v2::Error::Misconfigured(format!(
-                "more than {MAX_STATE_CALLS} state calls in one run"
-            )));
-        }
-        let mut learn = |value: &str, log: &mut GuestLog| {
-            if values.iter().any(|v| v == value) {
-                return Ok(());
-            }
-            if values.len() >= MAX_STATE_VALUES {
-                return Err(v2::Error::Misconfigured(format!(
-                    "more than {MAX_STATE_VALUES} distinct state values in one run"
-                )));
-            }
-            log.add_secret(value);
-            values.push(value.to_owned());
-            Ok(())
-        };
-        if let Some(value) = remember
-            && value.len() <= crate::state::MAX_VALUE_LEN
-        {
-            learn(value, &mut self.log)?;
-        }
-        let result = match call(store) {
-            Ok(result) => result,
-            Err(e) => {
-                let wit = state_error(&e);
-                if failure.is_none()
-                    && matches!(e, Error::Environment { .. } | Error::Unavailable(_))
-                {
-                    *failure = Some(e);
-                }
-                return Err(wit);
-            }
-        };
-        if let Some(value) = seen(&result) {
-            learn(value, &mut self.log)?;
-        }
-        Ok(result)
-    }
-}
-
-/// A state store's error in the WIT's terms. Its messages never hold a
-/// value (see [`crate::state`]).
-fn state_error(e: &Error) -> v2::Error {
-    match e {
-        Error::Misconfigured(m) => v2::Error::Misconfigured(m.clone()),
-        Error::Unavailable(m) => v2::Error::Unavailable(m.clone()),
-        Error::Environment { .. } | Error::Usage(_) => {
-            v2::Error::Misconfigured(format!("{e} ({})", e.hint()))
-        }
-        e => v2::Error::Other(e.to_string()),
-    }
-}
-
-impl v2_state::Host for HostState {
-    fn get(&mut self, name: String) -> std::result::Result<Option<String>, v2::Error> {
-        let value = self.with_state(None, |s| s.get(&name), |v| v.as_deref())?;
-        if value.is_none()
-            && let StateAccess::Store { missed, .. } = &mut self.state
-        {
-            *missed = true;
-        }
-        Ok(value)
-    }
-
-    fn set(&mut self, name: String, value: String) -> std::result::Result<(), v2::Error> {
-        self.with_state(Some(&value), |s| s.set(&name, &value), |_| None)
-    }
-
-    fn delete(&mut self, name: String) -> std::result::Result<(), v2::Error> {
-        self.with_state(None, |s| s.delete(&name), |_| None)?;
-        // A helper that drops its state (a refresh token refused for good)
-        // and then gives up needs a login, as one that found none.
-        if let StateAccess::Store { missed, .. } = &mut self.state {
-            *missed = true;
-        }
-        Ok(())
-    }
-}
-
-impl v2_keys::Host for HostState {
-    fn info(&mut self, name: String) -> std::result::Result<v2_keys::KeyInfo, v2::Error> {
-        let info = self.keys.info(&name).map_err(|e| self.key_error(e))?;
-        Ok(v2_keys::KeyInfo {
-            algorithm: algorithm_to_wit(info.algorithm),
-            key_id: info.key_id,
-            public_key: info.public_key,
-        })
-    }
-
-    fn sign(
-        &mut self,
-        name: String,
-        algorithm: v2_keys::Algorithm,
-        data: Vec<u8>,
-    ) -> std::result::Result<Vec<u8>, v2::Error> {
-        let algorithm = match algorithm {
-            v2_keys::Algorithm::HmacSha256 => Algorithm::HmacSha256,
-            v2_keys::Algorithm::Es256 => Algorithm::Es256,
-            v2_keys::Algorithm::Ed25519 => Algorithm::Ed25519,
-        };
-        self.keys
-            .sign(&name, algorithm, &data)
-            .map_err(|e| self.key_error(e))
-    }
-}
-
-impl HostState {
-    /// A [`KeysPolicy`] error as the guest's: `misconfigured` with the
-    /// message (which names keys and variables, never key bytes). An
-    /// unset variable is also kept, to be reported if the helper fails.
-    fn key_error(&mut self, error: Error) -> v2::Error {
-        let guest = match &error {
-            Error::Misconfigured(message) => v2::Error::Misconfigured(message.clone()),
-            Error::Environment { message, .. } => v2::Error::Misconfigured(message.clone()),
-            other => v2::Error::Other(other.to_string()),
-        };
-        if matches!(error, Error::Environment { .. }) {
-            self.key_failure.get_or_insert(error);
-        }
-        guest
-    }
-}
-
-fn algorithm_to_wit(algorithm: Algorithm) -> v2_keys::Algorithm {
-    match algorithm {
-        Algorithm::HmacSha256 => v2_keys::Algorithm::HmacSha256,
-        Algorithm::Es256 => v2_keys::Algorithm::Es256,
-        Algorithm::Ed25519 => v2_keys::Algorithm::Ed25519,
-    }
-}
-
-impl v2_user::Host for HostState {
-    fn show(&mut self, message: String) -> std::result::Result<(), v2::Error> {
-        match self.mode {
-            Mode::Fetch => Err(v2::Error::Misconfigured(
-                "the helper asked to show the user a message outside `credbox login` \
-                 (fetch never interacts; log in first)"
-                    .into(),
-            )),
-            Mode::Login => {
-                self.log.show(&message);
-                Ok(())
-            }
-        }
-    }
-}
-
-/// Caps the total size of the guest's linear memories.
-struct MemoryLimiter {
-    cap: u64,
-    used: u64,
-    hit: bool,
-}
-
-impl ResourceLimiter for MemoryLimiter {
-    fn memory_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        _: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        let growth = desired.saturating_sub(current) as u64;
-        if self.used.saturating_add(growth) > self.cap {
-            self.hit = true;
-            return Ok(false);
-        }
-        self.used += growth;
-        Ok(true)
-    }
-
-    fn table_growing(
-        &mut self,
-        _: usize,
-        desired: usize,
-        _: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        Ok(desired <= MAX_TABLE_ELEMENTS)
-    }
-
-    fn instances(&self) -> usize {
-        64
-    }
-
-    fn tables(&self) -> usize {
-        64
-    }
-
-    fn memories(&self) -> usize {
-        16
-    }
-}
-
-/// Advances the engine's epoch every [`EPOCH_TICK`] until dropped.
-struct EpochTicker {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl EpochTicker {
-    fn start(engine: &Engine) -> EpochTicker {
-        let stop = Arc::new(AtomicBool::new(false));
-        let engine = engine.clone();
-        let flag = stop.clone();
-        let thread = std::thread::spawn(move || {
-            while !flag.load(Ordering::Relaxed) {
-                std::thread::park_timeout(EPOCH_TICK);
-                engine.increment_epoch();
-            }
-        });
-        EpochTicker {
-            stop,
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for EpochTicker {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            thread.thread().unpark();
-            let _ = thread.join();
-        }
-    }
-}
-
 /// A component linked and checked against one version of the world.
 enum Pre {
-    V1(bindings::v1::HelperPre<HostState>),
-    V2(bindings::v2::HelperPre<HostState>),
+    V1(world_v1::HelperPre<HostState>),
+    V2(world_v2::HelperPre<HostState>),
 }
 
 impl Pre {
@@ -572,6 +186,63 @@ impl Pre {
             Pre::V2(_) => WorldVersion::V0_2,
         }
     }
+
+    /// Instantiates the component in `store`.
+    async fn instantiate(&self, store: &mut Store<HostState>) -> wasmtime::Result<Instance> {
+        Ok(match self {
+            Pre::V1(pre) => Instance::V1(pre.instantiate_async(store).await?),
+            Pre::V2(pre) => Instance::V2(pre.instantiate_async(store).await?),
+        })
+    }
+}
+
+/// An instance of the component, in its world's version.
+enum Instance {
+    V1(world_v1::Helper),
+    V2(world_v2::Helper),
+}
+
+/// What a helper answered: a credential (none from `login`) or its own
+/// error.
+type Answer = std::result::Result<Option<RawCredential>, HelperError>;
+
+impl Instance {
+    /// Calls the export `call` names, and converts what it returns.
+    async fn call(&self, store: &mut Store<HostState>, call: Call<'_>) -> wasmtime::Result<Answer> {
+        match (self, call) {
+            (Instance::V1(helper), Call::Fetch(request)) => {
+                let outcome = helper
+                    .call_fetch(store, &bindings::v1_request(request))
+                    .await?;
+                Ok(outcome
+                    .map(|c| Some(bindings::from_v1(c)))
+                    .map_err(bindings::from_v1_error))
+            }
+            (Instance::V1(_), Call::Login) => Ok(Err((
+                HelperErrorKind::Misconfigured,
+                "a credbox:helper@0.1.0 component has no `login`: nothing to log in to".to_owned(),
+            ))),
+            (Instance::V2(helper), Call::Fetch(request)) => {
+                let outcome = helper
+                    .call_fetch(store, &bindings::v2_request(request))
+                    .await?;
+                Ok(outcome
+                    .map(|c| Some(bindings::from_v2(c)))
+                    .map_err(bindings::from_v2_error))
+            }
+            (Instance::V2(helper), Call::Login) => {
+                let outcome = helper.call_login(store).await?;
+                Ok(outcome.map(|()| None).map_err(bindings::from_v2_error))
+            }
+        }
+    }
+}
+
+/// A trap or host error that stopped the guest, and whether it happened
+/// while instantiating.
+struct Trap {
+    error: wasmtime::Error,
+    instantiating: bool,
 }
 
 /// Whether `component` names `credbox:helper@0.1.0` in an import or export.
@@ -602,12 +273,11 @@ fn prepare(engine: &Engine, component: &Component, path: &Path) -> Result<Pre> {
         ))
     };
     let v1 = |mut linker: Linker<HostState>| -> Result<Pre> {
-        bindings::v1::Helper::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
-            .map_err(internal)?;
+        world_v1::Helper::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).map_err(internal)?;
         let pre = linker
             .instantiate_pre(component)
             .map_err(|e| misfit(WorldVersion::V0_1, e))?;
-        bindings::v1::HelperPre::new(pre)
+        world_v1::HelperPre::new(pre)
             .map(Pre::V1)
             .map_err(|e| misfit(WorldVersion::V0_1, e))
     };
@@ -615,12 +285,12 @@ fn prepare(engine: &Engine, component: &Component, path: &Path) -> Result<Pre> {
         return v1(linker);
     }
     let fallback = linker.clone();
-    bindings::v2::Helper::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).map_err(internal)?;
+    world_v2::Helper::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).map_err(internal)?;
     let v2 = linker
         .instantiate_pre(component)
         .map_err(|e| misfit(WorldVersion::V0_2, e))
         .and_then(|pre| {
-            bindings::v2::HelperPre::new(pre)
+            world_v2::HelperPre::new(pre)
                 .map(Pre::V2)
                 .map_err(|e| misfit(WorldVersion::V0_2, e))
         });
@@ -701,6 +371,26 @@ enum Call<'a> {
     Login,
 }
 
+impl Call<'_> {
+    /// Whether the run may talk to the user, and how long it may take.
+    fn mode_and_timeout(self, policy: &Policy) -> (Mode, Duration) {
+        match self {
+            Call::Fetch(_) => (Mode::Fetch, policy.limits.timeout),
+            Call::Login => (Mode::Login, policy.limits.login_timeout),
+        }
+    }
+}
+
+/// What the host keeps of a run to report on it: the redactor, which
+/// learns the state values the helper handles, and its captured stdio.
+struct Report {
+    redactor: Redactor,
+    stdout: Captured,
+    stderr: Captured,
+}
+
+/// One run, step by step: set up the store, link, instantiate and call
+/// under the limits, collect the outcome.
 fn execute(
     engine: &Engine,
     component: &Component,
@@ -710,20 +400,57 @@ fn execute(
     options: &RunOptions,
     deadline: Instant,
 ) -> Result<Option<RawCredential>> {
-    let (mode, timeout) = match call {
-        Call::Fetch(_) => (Mode::Fetch, policy.limits.timeout),
-        Call::Login => (Mode::Login, policy.limits.login_timeout),
-    };
-    let mut redactor = redactor(policy, &env);
+    let (mode, timeout) = call.mode_and_timeout(policy);
+    let (state, mut report) = setup(
+        policy,
+        mode,
+        env,
+        options,
+        network_deadline(deadline, timeout),
+    );
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    let pre = prepare(engine, component, &policy.component)?;
+    let mut store = Store::new(engine, state);
+    limits::bound(&mut store, policy.limits.fuel, |s| &mut s.limiter)?;
+    let outcome = limits::within(engine, remaining, async {
+        let instance = pre.instantiate(&mut store).await.map_err(|error| Trap {
+            error,
+            instantiating: true,
+        })?;
+        instance.call(&mut store, call).await.map_err(|error| Trap {
+            error,
+            instantiating: false,
+        })
+    })?;
+    collect(
+        store.data_mut(),
+        outcome,
+        policy,
+        call,
+        options,
+        timeout,
+        &mut report,
+    )
+}
+
+/// The store's data for a run: WASI granting nothing but `env` and
+/// captured stdio, the bounded HTTP context and resource table, the
+/// policy's config and keys, the helper's state. Requests and state calls
+/// give up at `network_deadline`.
+fn setup(
+    policy: &Policy,
+    mode: Mode,
+    env: Vec<(String, String)>,
+    options: &RunOptions,
+    network_deadline: Instant,
+) -> (HostState, Report) {
+    let redactor = redactor(policy, &env);
     // State calls block the run (a keystore round trip): they give up
     // when the helper's requests must, leaving it time to report it.
-    let state = StateAccess::open(policy, network_deadline(deadline, timeout));
+    let state = StateAccess::open(policy, network_deadline);
     // A secret cut by the capture's end must be seen whole to be masked:
     // state values, learnt during the run, are up to 16 KiB.
-    let lookahead = match state {
-        StateAccess::Store { .. } => redactor.longest().max(crate::state::MAX_VALUE_LEN),
-        _ => redactor.longest(),
-    };
+    let lookahead = redactor.longest().max(state.longest_value());
     let stdout = Captured::new(lookahead);
     let stderr = Captured::new(lookahead);
     let wasi = WasiCtx::builder()
@@ -735,21 +462,16 @@ fn execute(
         .allow_ip_name_lookup(false)
         .max_random_size(MAX_RANDOM_BYTES)
         .build();
-    let remaining = deadline.saturating_duration_since(Instant::now());
     let mut http = WasiHttpCtx::new();
     http.set_field_size_limit(FIELD_SIZE_LIMIT);
     let mut table = ResourceTable::new();
     table.set_max_capacity(MAX_RESOURCES);
-    let state = HostState {
+    let host = HostState {
         wasi,
         http,
-        network: HttpHooks::new(policy.network.clone(), network_deadline(deadline, timeout)),
+        network: HttpHooks::new(policy.network.clone(), network_deadline),
         table,
-        limiter: MemoryLimiter {
-            cap: policy.limits.memory,
-            used: 0,
-            hit: false,
-        },
+        limiter: MemoryLimiter::new(policy.limits.memory),
         config: policy.config.clone(),
         keys: policy.keys.clone(),
         key_failure: None,
@@ -763,101 +485,77 @@ fn execute(
             Box::new(std::io::stderr()),
         ),
     };
-
-    let pre = prepare(engine, component, &policy.component)?;
-    let mut store = Store::new(engine, state);
-    store.limiter(|s| &mut s.limiter);
-    store
-        .set_fuel(policy.limits.fuel)
-        .map_err(|e| Error::Internal(format!("cannot set fuel: {e}")))?;
-    // Yield to the executor at every epoch tick, so the deadline below is
-    // checked even while the guest spins in wasm.
-    store.epoch_deadline_async_yield_and_update(1);
-
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
-    let ticker = EpochTicker::start(engine);
-    let guest = async {
-        // The error, and whether it happened while instantiating.
-        match &pre {
-            Pre::V1(pre) => {
-                let helper = pre
-                    .instantiate_async(&mut store)
-                    .await
-                    .map_err(|e| (e, true))?;
-                let Call::Fetch(request) = call else {
-                    return Ok(Err((
-                        HelperErrorKind::Misconfigured,
-                        "a credbox:helper@0.1.0 component has no `login`: nothing to log in to"
-                            .to_owned(),
-                    )));
-                };
-                let outcome = helper
-                    .call_fetch(&mut store, &v1_request(request))
-                    .await
-                    .map_err(|e| (e, false))?;
-                Ok(outcome.map(|c| Some(from_v1(c))).map_err(from_v1_error))
-            }
-            Pre::V2(pre) => {
-                let helper = pre
-                    .instantiate_async(&mut store)
-                    .await
-                    .map_err(|e| (e, true))?;
-                match call {
-                    Call::Fetch(request) => {
-                        let outcome = helper
-                            .call_fetch(&mut store, &v2_request(request))
-                            .await
-                            .map_err(|e| (e, false))?;
-                        Ok(outcome.map(|c| Some(from_v2(c))).map_err(from_v2_error))
-                    }
-                    Call::Login => {
-                        let outcome = helper
-                            .call_login(&mut store)
-                            .await
-                            .map_err(|e| (e, false))?;
-                        Ok(outcome.map(|()| None).map_err(from_v2_error))
-                    }
-                }
-            }
-        }
+    let report = Report {
+        redactor,
+        stdout,
+        stderr,
     };
-    // The timer is made inside the runtime: tokio 1.54.1 timers need its
-    // handle when created.
-    let outcome = runtime.block_on(async { tokio::time::timeout(remaining, guest).await });
-    drop(ticker);
-    // Do not wait for a name lookup still blocked in the resolver (a DNS
-    // server that stopped answering): the deadline has passed or the
-    // helper is done with it.
-    runtime.shutdown_background();
+    (host, report)
+}
 
+/// The run's result, from what the guest did (`outcome`) and what the
+/// host saw it do (`host`, `report`).
+fn collect(
+    host: &mut HostState,
+    outcome: std::result::Result<std::result::Result<Answer, Trap>, Elapsed>,
+    policy: &Policy,
+    call: Call<'_>,
+    options: &RunOptions,
+    timeout: Duration,
+    report: &mut Report,
+) -> Result<Option<RawCredential>> {
     // Every state value the helper read or wrote is masked from here on.
-    for value in store.data().state.values() {
-        redactor.add(value);
+    for value in host.state.values() {
+        report.redactor.add(value);
     }
-    let result = match outcome {
+    let result = verdict(host, outcome, policy, call, timeout, report);
+    if options.log_level <= LogLevel::Info {
+        replay_stdio(
+            &mut host.log,
+            &report.redactor,
+            &report.stdout,
+            &report.stderr,
+        );
+    }
+    explain(result, host, &report.redactor)
+}
+
+/// The outcome as credbox's result: the deadline, a trap (with what it
+/// hit), the helper's own error (a login needed when it found no state),
+/// or its credential.
+fn verdict(
+    host: &HostState,
+    outcome: std::result::Result<std::result::Result<Answer, Trap>, Elapsed>,
+    policy: &Policy,
+    call: Call<'_>,
+    timeout: Duration,
+    report: &Report,
+) -> Result<Option<RawCredential>> {
+    let redactor = &report.redactor;
+    match outcome {
         Err(_elapsed) => Err(Error::DeadlineExceeded(timeout)),
-        Ok(Err((error, instantiating))) => Err(Error::from_guest_failure(
+        Ok(Err(Trap {
+            error,
+            instantiating,
+        })) => Err(Error::from_guest_failure(
             GuestFailure {
                 error,
                 instantiating,
-                memory_cap_hit: store.data().limiter.hit,
-                stderr: &redactor.mask(&stderr.text(), stderr.dropped() == 0),
+                memory_cap_hit: host.limiter.hit(),
+                stderr: &redactor.mask(&report.stderr.text(), report.stderr.dropped() == 0),
                 fuel: policy.limits.fuel,
                 memory: policy.limits.memory,
                 resources: MAX_RESOURCES,
             },
-            &redactor,
+            redactor,
         )),
         Ok(Ok(Err((kind, message)))) => {
-            let error = Error::from_helper(kind, &message, &redactor);
+            let error = Error::from_helper(kind, &message, redactor);
             match (error, &policy.state.manifest) {
                 // It looked for its state, found none, and gave up: the
                 // user must log in.
                 (Error::Misconfigured(message), Some(manifest))
-                    if matches!(call, Call::Fetch(_)) && store.data().state.missed() =>
+                    if matches!(call, Call::Fetch(_)) && host.state.missed() =>
                 {
                     Err(Error::LoginNeeded {
                         message,
@@ -868,151 +566,40 @@ fn execute(
             }
         }
         Ok(Ok(Ok(credential))) => Ok(credential),
-    };
-    if options.log_level <= LogLevel::Info {
-        replay_stdio(&mut store.data_mut().log, &redactor, &stdout, &stderr);
     }
+}
+
+/// A helper's failure explained by what the host refused it first, if
+/// anything: its state store failing, a request denied, a key's variable
+/// unset. That is reported instead, since it is what to fix.
+fn explain(
+    result: Result<Option<RawCredential>>,
+    host: &mut HostState,
+    redactor: &Redactor,
+) -> Result<Option<RawCredential>> {
     // A helper that failed after its state store did (no keystore, a
     // locked one) failed because of it: the store's failure is reported,
     // with its own hint.
-    let result = match (result, store.data_mut().state.take_failure()) {
+    let result = match (result, host.state.take_failure()) {
         (Err(error), Some(failure)) if error.is_explained_by_denial() => {
-            return Err(failure.redacted(&redactor));
+            return Err(failure.redacted(redactor));
         }
         (result, _) => result,
     };
     // A helper that failed after credbox refused one of its requests most
     // likely failed because of it: the refusal is reported instead.
-    let result =
-        match (result, store.data().network.denial()) {
-            (Err(error), Some(denial)) if error.is_explained_by_denial() => Err(
-                Error::request_denied(&denial.url, &denial.reason, &redactor),
-            ),
-            (result, _) => result,
-        };
+    let result = match (result, host.network.denial()) {
+        (Err(error), Some(denial)) if error.is_explained_by_denial() => {
+            Err(Error::request_denied(&denial.url, &denial.reason, redactor))
+        }
+        (result, _) => result,
+    };
     // Likewise a helper that failed after asking for a key whose variable
     // is unset: what to fix is credbox's environment, not the manifest.
-    match (result, store.data_mut().key_failure.take()) {
+    match (result, host.key_failure.take()) {
         (Err(error), Some(unset)) if error.is_explained_by_denial() => Err(unset),
         (result, _) => result,
     }
-}
-
-/// The request in the 0.1.0 world's terms: it knows headers (with the MCP
-/// server) and API keys; every other client reaches a 0.1.0 helper as a
-/// request for headers, whose token or headers the client then uses.
-fn v1_request(request: &Request) -> v1::Request {
-    let (purpose, name, url) = match &request.client {
-        Client::ApiKey => (v1::Purpose::ApiKey, None, None),
-        Client::Headers {
-            mcp_server_name,
-            mcp_server_url,
-        } => (
-            v1::Purpose::Headers,
-            mcp_server_name.clone(),
-            mcp_server_url.clone(),
-        ),
-        _ => (v1::Purpose::Headers, None, None),
-    };
-    v1::Request {
-        purpose,
-        mcp_server_name: name,
-        mcp_server_url: url,
-    }
-}
-
-fn v2_request(request: &Request) -> v2::Request {
-    let client = match &request.client {
-        Client::Headers {
-            mcp_server_name,
-            mcp_server_url,
-        } => v2::Client::Headers(v2::McpServer {
-            name: mcp_server_name.clone(),
-            url: mcp_server_url.clone(),
-        }),
-        Client::ApiKey => v2::Client::ApiKey,
-        Client::Git(git) => v2::Client::Git(v2::GitRequest {
-            protocol: git.protocol.clone(),
-            host: git.host.clone(),
-            path: git.path.clone(),
-            username: git.username.clone(),
-            wwwauth: git.wwwauth.clone(),
-        }),
-        Client::Docker { server_url } => v2::Client::Docker(v2::DockerRequest {
-            server_url: server_url.clone(),
-        }),
-        Client::Aws => v2::Client::Aws,
-        Client::Kubernetes { server } => v2::Client::Kubernetes(v2::KubernetesRequest {
-            server: server.clone(),
-        }),
-        Client::Cargo(cargo) => v2::Client::Cargo(v2::CargoRequest {
-            registry_name: cargo.registry_name.clone(),
-            index_url: cargo.index_url.clone(),
-            operation: cargo.operation.clone(),
-            crate_name: cargo.crate_name.clone(),
-        }),
-        Client::Any => v2::Client::Any,
-    };
-    v2::Request { client }
-}
-
-fn from_v1(credential: v1::Credential) -> RawCredential {
-    RawCredential {
-        headers: credential
-            .headers
-            .into_iter()
-            .map(|h| (h.name, h.value))
-            .collect(),
-        token: credential.token,
-        expires_in: credential.expires_in,
-        ..RawCredential::default()
-    }
-}
-
-fn from_v2(credential: v2::Credential) -> RawCredential {
-    RawCredential {
-        headers: credential
-            .headers
-            .into_iter()
-            .map(|h| (h.name, h.value))
-            .collect(),
-        token: credential.token,
-        user_secret: credential.user_secret.map(|u| (u.username, u.secret)),
-        aws: credential
-            .aws
-            .map(|a| (a.access_key_id, a.secret_access_key, a.session_token)),
-        expires_in: credential.expires_in,
-        expires_at: credential.expires_at,
-    }
-}
-
-/// A helper's own error: its kind and its message (redacted and capped by
-/// [`Error::from_helper`]).
-fn from_v1_error(error: v1::Error) -> (HelperErrorKind, String) {
-    match error {
-        v1::Error::Misconfigured(m) => (HelperErrorKind::Misconfigured, m),
-        v1::Error::Denied(m) => (HelperErrorKind::Denied, m),
-        v1::Error::Unavailable(m) => (HelperErrorKind::Unavailable, m),
-        v1::Error::Other(m) => (HelperErrorKind::Other, m),
-    }
-}
-
-fn from_v2_error(error: v2::Error) -> (HelperErrorKind, String) {
-    match error {
-        v2::Error::Misconfigured(m) => (HelperErrorKind::Misconfigured, m),
-        v2::Error::Denied(m) => (HelperErrorKind::Denied, m),
-        v2::Error::Unavailable(m) => (HelperErrorKind::Unavailable, m),
-        v2::Error::NotFound(m) => (HelperErrorKind::NotFound, m),
-        v2::Error::Other(m) => (HelperErrorKind::Other, m),
-    }
-}
-
-/// When the helper's requests must be done: a tenth of the timeout before
-/// the run's deadline, so that a stalled network leaves the helper time to
-/// report it (as `unavailable`) instead of being cut off. `doctor` gives
-/// each of its network probes the same time.
-pub fn network_deadline(deadline: Instant, timeout: Duration) -> Instant {
-    deadline - timeout / 10
 }
 
 /// Shows what the helper printed, through the redacting, capped log. The
@@ -1030,24 +617,5 @@ fn replay_stdio(log: &mut GuestLog, redactor: &Redactor, stdout: &Captured, stde
                 &format!("{stream}: {} more bytes dropped", captured.dropped()),
             );
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn memory_limiter_sums_memories_and_remembers_refusals() {
-        let mut limiter = MemoryLimiter {
-            cap: 100,
-            used: 0,
-            hit: false,
-        };
-        assert!(limiter.memory_growing(0, 60, None).unwrap());
-        assert!(limiter.memory_growing(0, 40, None).unwrap());
-        assert!(!limiter.hit);
-        assert!(!limiter.memory_growing(40, 41, None).unwrap());
-        assert!(limiter.hit);
     }
 }
