@@ -148,3 +148,164 @@ pub fn from_v2_error(error: v2::Error) -> HelperError {
         v2::Error::Other(m) => (HelperErrorKind::Other, m),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::{CargoRequest, GitRequest};
+
+    #[test]
+    fn a_0_1_helper_sees_other_clients_as_a_request_for_headers() {
+        let git = Request {
+            client: Client::Git(GitRequest {
+                host: Some("example.com".into()),
+                ..GitRequest::default()
+            }),
+        };
+        let request = v1_request(&git);
+        assert!(matches!(request.purpose, v1::Purpose::Headers));
+        assert_eq!(request.mcp_server_name, None);
+        assert_eq!(request.mcp_server_url, None);
+
+        let headers = Request {
+            client: Client::Headers {
+                mcp_server_name: Some("docs".into()),
+                mcp_server_url: Some("https://mcp.example.com".into()),
+            },
+        };
+        let request = v1_request(&headers);
+        assert!(matches!(request.purpose, v1::Purpose::Headers));
+        assert_eq!(request.mcp_server_name.as_deref(), Some("docs"));
+        assert_eq!(
+            request.mcp_server_url.as_deref(),
+            Some("https://mcp.example.com")
+        );
+
+        let api_key = v1_request(&Request {
+            client: Client::ApiKey,
+        });
+        assert!(matches!(api_key.purpose, v1::Purpose::ApiKey));
+    }
+
+    #[test]
+    fn a_0_2_helper_sees_each_client_with_its_context() {
+        let git = v2_request(&Request {
+            client: Client::Git(GitRequest {
+                protocol: Some("https".into()),
+                host: Some("example.com".into()),
+                path: Some("org/repo.git".into()),
+                username: Some("bot".into()),
+                wwwauth: vec!["Bearer realm=x".into()],
+            }),
+        });
+        let v2::Client::Git(git) = git.client else {
+            panic!("not a git request");
+        };
+        assert_eq!(git.protocol.as_deref(), Some("https"));
+        assert_eq!(git.host.as_deref(), Some("example.com"));
+        assert_eq!(git.path.as_deref(), Some("org/repo.git"));
+        assert_eq!(git.username.as_deref(), Some("bot"));
+        assert_eq!(git.wwwauth, ["Bearer realm=x"]);
+
+        let cargo = v2_request(&Request {
+            client: Client::Cargo(CargoRequest {
+                registry_name: Some("corp".into()),
+                index_url: "sparse+https://crates.example.com/".into(),
+                operation: "publish".into(),
+                crate_name: Some("widget".into()),
+            }),
+        });
+        let v2::Client::Cargo(cargo) = cargo.client else {
+            panic!("not a cargo request");
+        };
+        assert_eq!(cargo.registry_name.as_deref(), Some("corp"));
+        assert_eq!(cargo.index_url, "sparse+https://crates.example.com/");
+        assert_eq!(cargo.operation, "publish");
+        assert_eq!(cargo.crate_name.as_deref(), Some("widget"));
+
+        let kubernetes = v2_request(&Request {
+            client: Client::Kubernetes {
+                server: Some("https://k8s.example.com".into()),
+            },
+        });
+        let v2::Client::Kubernetes(kubernetes) = kubernetes.client else {
+            panic!("not a kubernetes request");
+        };
+        assert_eq!(
+            kubernetes.server.as_deref(),
+            Some("https://k8s.example.com")
+        );
+    }
+
+    #[test]
+    fn credentials_keep_every_part_their_world_has() {
+        let header = |name: &str, value: &str| (name.to_owned(), value.to_owned());
+        let old = from_v1(v1::Credential {
+            headers: vec![v1::Header {
+                name: "X-Key".into(),
+                value: "k".into(),
+            }],
+            token: Some("t".into()),
+            expires_in: Some(60),
+        });
+        assert_eq!(
+            old,
+            RawCredential {
+                headers: vec![header("X-Key", "k")],
+                token: Some("t".into()),
+                expires_in: Some(60),
+                ..RawCredential::default()
+            }
+        );
+
+        let new = from_v2(v2::Credential {
+            headers: vec![v2::Header {
+                name: "X-Key".into(),
+                value: "k".into(),
+            }],
+            token: Some("t".into()),
+            user_secret: Some(v2::UserSecret {
+                username: "bot".into(),
+                secret: "s".into(),
+            }),
+            aws: Some(v2::AwsCredentials {
+                access_key_id: "AKID".into(),
+                secret_access_key: "secret".into(),
+                session_token: Some("session".into()),
+            }),
+            expires_in: Some(60),
+            expires_at: Some(1_767_225_600),
+        });
+        assert_eq!(
+            new,
+            RawCredential {
+                headers: vec![header("X-Key", "k")],
+                token: Some("t".into()),
+                user_secret: Some(("bot".into(), "s".into())),
+                aws: Some(("AKID".into(), "secret".into(), Some("session".into()))),
+                expires_in: Some(60),
+                expires_at: Some(1_767_225_600),
+            }
+        );
+    }
+
+    #[test]
+    fn helper_errors_keep_their_kind_and_message() {
+        assert_eq!(
+            from_v1_error(v1::Error::Denied("no".into())),
+            (HelperErrorKind::Denied, "no".to_owned())
+        );
+        assert_eq!(
+            from_v1_error(v1::Error::Unavailable("down".into())),
+            (HelperErrorKind::Unavailable, "down".to_owned())
+        );
+        assert_eq!(
+            from_v2_error(v2::Error::NotFound("none".into())),
+            (HelperErrorKind::NotFound, "none".to_owned())
+        );
+        assert_eq!(
+            from_v2_error(v2::Error::Misconfigured("bad".into())),
+            (HelperErrorKind::Misconfigured, "bad".to_owned())
+        );
+    }
+}

@@ -61,3 +61,24 @@ fn algorithm_to_wit(algorithm: Algorithm) -> v2_keys::Algorithm {
         Algorithm::Ed25519 => v2_keys::Algorithm::Ed25519,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_algorithm_has_its_wit_name() {
+        assert!(matches!(
+            algorithm_to_wit(Algorithm::HmacSha256),
+            v2_keys::Algorithm::HmacSha256
+        ));
+        assert!(matches!(
+            algorithm_to_wit(Algorithm::Es256),
+            v2_keys::Algorithm::Es256
+        ));
+        assert!(matches!(
+            algorithm_to_wit(Algorithm::Ed25519),
+            v2_keys::Algorithm::Ed25519
+        ));
+    }
+}

@@ -194,4 +194,41 @@ mod tests {
         assert!(!limiter.memory_growing(40, 41, None).unwrap());
         assert!(limiter.hit);
     }
+
+    #[test]
+    fn tables_grow_up_to_the_element_cap() {
+        let mut limiter = MemoryLimiter::new(100);
+        assert!(limiter.table_growing(0, MAX_TABLE_ELEMENTS, None).unwrap());
+        assert!(
+            !limiter
+                .table_growing(0, MAX_TABLE_ELEMENTS + 1, None)
+                .unwrap()
+        );
+        assert!(!limiter.hit());
+    }
+
+    #[test]
+    fn requests_end_a_tenth_of_the_timeout_before_the_deadline() {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        assert_eq!(
+            network_deadline(deadline, Duration::from_secs(10)),
+            deadline - Duration::from_secs(1)
+        );
+    }
+
+    #[test]
+    fn within_gives_up_on_a_guest_that_never_ends() {
+        let engine = Engine::default();
+        let start = Instant::now();
+        let outcome = within(
+            &engine,
+            Duration::from_millis(50),
+            std::future::pending::<()>(),
+        )
+        .unwrap();
+        assert!(outcome.is_err());
+        assert!(start.elapsed() >= Duration::from_millis(50));
+        let done = within(&engine, Duration::from_secs(5), async { 7 }).unwrap();
+        assert_eq!(done.unwrap(), 7);
+    }
 }

@@ -199,3 +199,35 @@ impl v2_state::Host for HostState {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_errors_reach_the_helper_as_its_kinds() {
+        let unavailable = state_error(&Error::Unavailable("keystore locked".into()));
+        assert!(matches!(unavailable, v2::Error::Unavailable(m) if m == "keystore locked"));
+        let environment = state_error(&Error::Environment {
+            message: "no keystore".into(),
+            hint: "install one".into(),
+        });
+        assert!(
+            matches!(&environment, v2::Error::Misconfigured(m) if m.starts_with("no keystore") && m.contains("install one")),
+            "{environment:?}"
+        );
+        let internal = state_error(&Error::Internal("bug".into()));
+        assert!(matches!(internal, v2::Error::Other(m) if m.contains("bug")));
+    }
+
+    #[test]
+    fn without_a_store_nothing_is_missed_failed_or_learnt() {
+        let mut nobody = StateAccess::Nobody;
+        assert!(!nobody.missed());
+        assert!(nobody.take_failure().is_none());
+        assert!(nobody.values().is_empty());
+        assert_eq!(nobody.longest_value(), 0);
+        let broken = StateAccess::Broken("no keystore".into());
+        assert_eq!(broken.longest_value(), 0);
+    }
+}
