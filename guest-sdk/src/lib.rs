@@ -52,7 +52,9 @@
 //!
 //! Helpers that fetch a token over the network use [`http::Client`], a
 //! blocking client on `wasi:http` (its `json` feature, on by default, adds
-//! JSON bodies and answers through `serde`).
+//! JSON bodies and answers through `serde`, and the `oauth2` module: an
+//! OAuth 2.0 token endpoint's answers, and a token response as a
+//! [`Credential`]).
 //!
 //! Everything that talks to credbox ([`config`], [`config_required`], the
 //! [`log`] functions and macros, sending an [`http`] request, [`state`],
@@ -72,6 +74,8 @@ mod error;
 pub mod http;
 pub mod keys;
 pub mod log;
+#[cfg(feature = "json")]
+pub mod oauth2;
 mod request;
 pub mod state;
 pub mod user;

@@ -20,10 +20,11 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use credbox_guest::http::{Client, StatusCode};
+use credbox_guest::http::Client;
 use credbox_guest::keys::{self, base64url, hex};
+use credbox_guest::oauth2::{ErrorResponse, TokenResponse};
 use credbox_guest::{Credential, Error, Helper, Request, config, config_required};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// The name of the key in the manifest's `[keys]`.
 const KEY: &str = "assertion";
@@ -47,19 +48,6 @@ struct Claims<'a> {
     iat: u64,
     exp: u64,
     jti: &'a str,
-}
-
-/// The token response (RFC 6749 §5.1); other fields are ignored.
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: String,
-    expires_in: Option<u64>,
-}
-
-/// The error response (RFC 6749 §5.2).
-#[derive(Deserialize)]
-struct ErrorResponse {
-    error: String,
 }
 
 struct Jwt;
@@ -97,11 +85,7 @@ impl Helper for Jwt {
             form.push(("scope", scope));
         }
         let response = Client::new().post_form(&token_url, &form).send()?;
-        if matches!(
-            response.status,
-            StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED
-        ) && let Ok(oauth) = response.json::<ErrorResponse>()
-        {
+        if let Some(oauth) = ErrorResponse::from_response(&response) {
             return Err(match oauth.error.as_str() {
                 "invalid_client" | "invalid_grant" | "unauthorized_client" => {
                     Error::denied(format!(
@@ -113,11 +97,7 @@ impl Helper for Jwt {
             });
         }
         let token: TokenResponse = response.error_for_status()?.json()?;
-        let credential = Credential::bearer(token.access_token);
-        Ok(match token.expires_in {
-            Some(seconds) => credential.expires_in(Duration::from_secs(seconds)),
-            None => credential,
-        })
+        Ok(token.into_credential())
     }
 }
 

@@ -16,19 +16,9 @@
 //!   allowlisted variable.
 //! - `SCOPE`: optional, space-separated scopes.
 
-use std::time::Duration;
-
 use credbox_guest::http::Client;
+use credbox_guest::oauth2::TokenResponse;
 use credbox_guest::{Credential, Error, Helper, Request, config, config_required};
-use serde::Deserialize;
-
-/// The token response (RFC 6749 §5.1); other fields are ignored.
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: String,
-    /// Seconds the token stays valid, when the provider says.
-    expires_in: Option<u64>,
-}
 
 struct Mtls;
 
@@ -56,11 +46,8 @@ impl Helper for Mtls {
             .error_for_status()?
             .json()?;
 
-        let credential = Credential::bearer(token.access_token);
-        Ok(match token.expires_in {
-            Some(seconds) => credential.expires_in(Duration::from_secs(seconds)),
-            None => credential,
-        })
+        // `Authorization: Bearer <access_token>`, for its `expires_in`.
+        Ok(token.into_credential())
     }
 }
 

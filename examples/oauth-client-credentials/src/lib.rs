@@ -11,25 +11,9 @@
 //! credbox caches the token for its `expires_in`, less a safety margin, so
 //! the endpoint is called once per token lifetime, not once per request.
 
-use std::time::Duration;
-
 use credbox_guest::http::{Client, StatusCode};
+use credbox_guest::oauth2::{ErrorResponse, TokenResponse};
 use credbox_guest::{Credential, Error, Helper, Request, config, config_required};
-use serde::Deserialize;
-
-/// The token response (RFC 6749 §5.1); other fields are ignored.
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: String,
-    /// Seconds the token stays valid, when the provider says.
-    expires_in: Option<u64>,
-}
-
-/// The error response (RFC 6749 §5.2), sent with status 400 or 401.
-#[derive(Deserialize)]
-struct ErrorResponse {
-    error: String,
-}
 
 struct ClientCredentials;
 
@@ -75,11 +59,8 @@ impl Helper for ClientCredentials {
         // then the JSON body (an error never quotes it: it holds the token).
         let token: TokenResponse = response.error_for_status()?.json()?;
 
-        let credential = Credential::bearer(token.access_token);
-        Ok(match token.expires_in {
-            Some(seconds) => credential.expires_in(Duration::from_secs(seconds)),
-            None => credential,
-        })
+        // `Authorization: Bearer <access_token>`, for its `expires_in`.
+        Ok(token.into_credential())
     }
 }
 

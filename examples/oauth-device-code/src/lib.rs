@@ -21,7 +21,8 @@
 
 use std::time::{Duration, Instant};
 
-use credbox_guest::http::{Client, Response, StatusCode};
+use credbox_guest::http::Client;
+use credbox_guest::oauth2::{ErrorResponse, TokenResponse};
 use credbox_guest::{Credential, Error, Helper, Request, config, config_required, state, user};
 use serde::Deserialize;
 
@@ -42,29 +43,6 @@ struct DeviceCode {
     verification_uri: String,
     expires_in: u64,
     interval: Option<u64>,
-}
-
-/// A token response (RFC 6749 §5.1).
-#[derive(Deserialize)]
-struct Tokens {
-    access_token: String,
-    refresh_token: Option<String>,
-    expires_in: Option<u64>,
-}
-
-/// An error response (RFC 6749 §5.2, RFC 8628 §3.5).
-#[derive(Deserialize)]
-struct OAuthError {
-    error: String,
-}
-
-/// The OAuth error code of a 400 or 401 answer, if it has one.
-fn oauth_error(response: &Response) -> Option<String> {
-    let status = response.status;
-    if status != StatusCode::BAD_REQUEST && status != StatusCode::UNAUTHORIZED {
-        return None;
-    }
-    response.json::<OAuthError>().ok().map(|e| e.error)
 }
 
 /// Keeps `text` to one short line of printable characters: it came from
@@ -93,7 +71,7 @@ impl Helper for DeviceCodeHelper {
                 ],
             )
             .send()?;
-        if let Some(error) = oauth_error(&response) {
+        if let Some(ErrorResponse { error, .. }) = ErrorResponse::from_response(&response) {
             return Err(match error.as_str() {
                 // Expired, revoked, or reused after a rotation: it will
                 // never work again. Forgetting it makes every later run ask
@@ -113,7 +91,7 @@ impl Helper for DeviceCodeHelper {
                 )),
             });
         }
-        let tokens: Tokens = response.error_for_status()?.json()?;
+        let tokens: TokenResponse = response.error_for_status()?.json()?;
         // Rotation: the old refresh token is now spent; keep the new one
         // before handing anything out.
         if let Some(rotated) = &tokens.refresh_token
@@ -121,11 +99,7 @@ impl Helper for DeviceCodeHelper {
         {
             state::set(REFRESH_TOKEN, rotated)?;
         }
-        let credential = Credential::bearer(tokens.access_token);
-        Ok(match tokens.expires_in {
-            Some(seconds) => credential.expires_in(Duration::from_secs(seconds)),
-            None => credential,
-        })
+        Ok(tokens.into_credential())
     }
 
     fn login() -> Result<(), Error> {
@@ -168,7 +142,8 @@ impl Helper for DeviceCodeHelper {
                     ],
                 )
                 .send()?;
-            match oauth_error(&response).as_deref() {
+            let error = ErrorResponse::from_response(&response).map(|e| e.error);
+            match error.as_deref() {
                 None => {}
                 Some("authorization_pending") => continue,
                 Some("slow_down") => {
@@ -188,7 +163,7 @@ impl Helper for DeviceCodeHelper {
                     )));
                 }
             }
-            let tokens: Tokens = response.error_for_status()?.json()?;
+            let tokens: TokenResponse = response.error_for_status()?.json()?;
             let Some(refresh_token) = tokens.refresh_token else {
                 return Err(Error::misconfigured(
                     "the server sent no refresh token (does SCOPE need offline_access?)",
