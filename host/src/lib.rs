@@ -11,44 +11,51 @@
 //!    interpret the manifest and the command line's flags into what the
 //!    run may do: limits, environment, config, cache rules, keys, state,
 //!    network.
-//! 3. [`cache`] (`cache.rs`): wraps the run. The key is a
+//! 3. [`cache`] (`cache/`): wraps the run. The key (`cache/key.rs`) is a
 //!    [`fingerprint`] of the policy, the [`request`], the allowlisted
-//!    environment's values and the component file's stamp. A hit is
-//!    answered at once; a miss takes the entry's lock and runs the steps
-//!    below once across processes, then stores the result. Past a
-//!    credential's refresh time the cached one is answered at once and a
-//!    detached credbox ([`refresh`]) runs the steps below:
+//!    environment's values and the component file's stamp. What to do with
+//!    an entry is decided by a pure state machine (`cache/decide.rs`); the
+//!    store (`cache/store.rs`) answers a hit at once, and on a miss takes
+//!    the entry's lock and runs the steps below once across processes,
+//!    then stores the result (`cache/entry.rs`). Past a credential's
+//!    refresh time the cached one is answered at once and a detached
+//!    credbox ([`refresh`]) runs the steps below:
 //!    1. [`engine`] (`engine.rs`): configure wasmtime and load the
 //!       compiled component (from the compiled-component cache).
-//!    2. [`guest`] (`guest.rs`, `guest/*.rs`): run `fetch` under fuel,
-//!       deadline and memory limits; its HTTP requests go through
-//!       [`network`] (`network.rs`).
+//!    2. [`guest`] (`guest/`, one file per host interface): run `fetch`
+//!       under fuel, deadline and memory limits; its HTTP requests go
+//!       through [`network`] (`network.rs`).
 //!    3. [`validation`] (`validation.rs`): check every part of the
 //!       credential, and that the part the client needs is there; the
 //!       cache stores the result.
-//! 4. [`output`] (`output.rs`): render the credential for `credbox run`;
-//!    [`protocol`] renders it for the other clients.
+//! 4. [`output`] (`output.rs`): render the credential for `credbox run`.
+//! 5. [`serve`] (`serve.rs`): one path from a client's request to the
+//!    bytes on stdout: the helper named or routed to, its credential (by
+//!    [`run`]), the client's rendering, and how the client hears "not
+//!    mine" and failures. Each client's front end is in [`protocol`]
+//!    (`run`, `git`, `docker`, `aws`, `kubernetes`, `cargo`): it parses its
+//!    client's input into a [`Request`] and hands it to [`serve`].
 //!
 //! Beside the flow, imported by the steps and importing none of them:
-//! [`error`] (what every failure means: exit code, hint, whether the cache
-//! remembers it), [`redact`] (secrets out of every message), [`units`]
-//! (durations, sizes, digests), [`state`] (a helper's own secrets, kept
-//! between runs in the OS keystore), [`files`] (every file read: regular files
-//! only, never blocking, capped), [`fingerprint`] and [`private_dir`] (the
-//! user-private cache directory).
+//! [`error`] (what every failure means: exit code, hint, the one-line
+//! report, whether the cache remembers it), [`redact`] (secrets out of
+//! every message), [`units`] (durations, sizes, digests), [`state`] (a
+//! helper's own secrets, kept between runs in the OS keystore), [`files`]
+//! (every file read: regular files only, never blocking, capped),
+//! [`fingerprint`], [`private_dir`] (the user-private cache directory),
+//! [`routes`] (which manifest answers a URL) and [`platform`] (every call
+//! that differs between operating systems).
 //!
 //! [`run`] strings the steps together; the `credbox` binary (`main.rs`)
-//! adds the command line and error reporting.
-//!
-//! The other commands each have a module, which uses the steps and which
-//! no step uses: [`protocol`] (git, Docker, AWS, Kubernetes and Cargo:
-//! each reads its client's request and renders the answer in its form),
-//! [`routes`] (which manifest answers a URL), [`scaffold`] (`credbox new`: a helper crate from a
-//! sample), [`inspect`] (`credbox inspect`: a component's world, imports
-//! and exports), [`doctor`] (`credbox doctor`: every check `run` depends
-//! on, one line each), [`login`] (`credbox login` / `logout`: a helper's
-//! host-kept state) and [`version`] (`--version`: credbox, wasmtime and
-//! the WIT package).
+//! parses the command line ([`cli`]) and dispatches to a front end or to
+//! [`commands`] (`build`, `login`, `logout`, `status`, `cache clear`,
+//! `install`). The other commands each have a module, which uses the steps
+//! and which no step uses: [`scaffold`] (`credbox new`: a helper crate
+//! from a sample), [`inspect`] (`credbox inspect`: a component's world,
+//! imports and exports), [`doctor`] (`credbox doctor`: every check `run`
+//! depends on, one line each), [`login`] (`credbox login` / `logout`: a
+//! helper's host-kept state) and [`version`] (`--version`: credbox,
+//! wasmtime and the WIT package).
 
 #![warn(missing_docs)]
 
