@@ -11,8 +11,8 @@ use credbox::units::hex_sha256;
 
 use credbox_test_artifacts::{ENV_BEARER, GUEST_HTTP_GET, GUEST_UNIQUE};
 
-use crate::server::Server;
-use crate::util::{Cache, TempManifest, manifest, outcome};
+use crate::support::servers::Server;
+use crate::support::util::{Cache, TempManifest, manifest, outcome};
 
 const RAN: &str = "info: fetching";
 

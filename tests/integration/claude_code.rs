@@ -15,10 +15,10 @@ use std::time::Duration;
 use credbox_test_artifacts::{ENV_BEARER, GUEST_ECHO_REQUEST, OAUTH_CLIENT_CREDENTIALS};
 use serde_json::{Value, json};
 
-use crate::claude_client::{Finished, claude, run};
-use crate::mock_apis::{ANSWER, anthropic_api, mcp_method, mcp_server, path};
-use crate::server::{Server, closed_port};
-use crate::util::{Cache, TempManifest, example_manifest, manifest};
+use crate::support::claude_client::{Finished, claude, run};
+use crate::support::servers::mock_apis::{ANSWER, anthropic_api, mcp_method, mcp_server, path};
+use crate::support::servers::{Server, closed_port};
+use crate::support::util::{Cache, TempManifest, example_manifest, manifest};
 
 /// The longest a client run may take before it is killed.
 const CLIENT_DEADLINE: Duration = Duration::from_secs(60);
@@ -167,7 +167,7 @@ fn claude_code_gets_its_api_key_and_mcp_headers_from_credbox() {
     }
 
     // Each MCP server was initialised and listed with its helper's headers.
-    let connected = |requests: &[crate::server::Request]| {
+    let connected = |requests: &[crate::support::servers::Request]| {
         let methods: Vec<String> = requests.iter().filter_map(mcp_method).collect();
         assert!(
             methods.iter().any(|m| m == "initialize") && methods.iter().any(|m| m == "tools/list"),

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use credbox_test_artifacts::*;
 
 use crate::hostile::wait_with_peak_rss;
-use crate::util::{Cache, credbox, manifest};
+use crate::support::util::{Cache, credbox, manifest};
 
 /// How late credbox may exit after its deadline.
 const GRACE: Duration = Duration::from_millis(250);

@@ -12,8 +12,8 @@ use credbox::cache::{CacheKey, Entry};
 use credbox_test_artifacts::{GUEST_HTTP_GET, GUEST_UNIQUE};
 
 use crate::cache::entry_file;
-use crate::server::Server;
-use crate::util::{Cache, Outcome, manifest, outcome};
+use crate::support::servers::Server;
+use crate::support::util::{Cache, Outcome, manifest, outcome};
 
 const RAN: &str = "info: fetching";
 

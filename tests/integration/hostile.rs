@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use credbox_test_artifacts::*;
 
-use crate::util::{Cache, credbox, within};
+use crate::support::util::{Cache, credbox, within};
 
 const DEFAULT_DEADLINE: Duration = Duration::from_secs(5);
 

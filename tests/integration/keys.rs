@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use credbox_test_artifacts::{GUEST_KEY_THIEF, GUEST_STATE_AND_KEYS};
 
-use crate::util::{Cache, TempManifest, manifest};
+use crate::support::util::{Cache, TempManifest, manifest};
 
 /// The HMAC secret, in credbox's environment only.
 const HMAC_SECRET: &str = "hmac-S3CRET-never-seen-7f41c2";
@@ -22,7 +22,9 @@ pub const ES256_PUBLIC: &str = "04c2c4a73440299763c5a11f76aa93c5ebdafbfb29de22c0
 const ED25519_PUBLIC: &str = "25f6083392bec7e77d958d9620bbd856d71207cbfd3a92b9d145060082a32313";
 
 fn testdata(name: &str) -> PathBuf {
-    crate::util::root().join("host/testdata/keys").join(name)
+    crate::support::util::root()
+        .join("host/testdata/keys")
+        .join(name)
 }
 
 pub fn hex(bytes: &[u8]) -> String {

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use credbox_test_artifacts::OAUTH_DEVICE_CODE;
 
-use crate::server::{Reply, Request, Server};
 use crate::state::{Keyring, all_bytes_under, contains, service_of};
-use crate::util::{Cache, Outcome, TempManifest, manifest};
+use crate::support::servers::{Reply, Request, Server};
+use crate::support::util::{Cache, Outcome, TempManifest, manifest};
 
 /// Every refresh token the server issues has this in it, to look for.
 const RT_MARK: &str = "s3cret-refresh";

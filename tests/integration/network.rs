@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use credbox_test_artifacts::{GUEST_HTTP_GET, OAUTH_CLIENT_CREDENTIALS, VPN_AWARE};
 
-use crate::server::{Reply, Request, Server, closed_port};
-use crate::util::{Cache, Outcome, TempManifest, example_manifest, manifest, within};
+use crate::support::servers::{Reply, Request, Server, closed_port};
+use crate::support::util::{Cache, Outcome, TempManifest, example_manifest, manifest, within};
 
 /// Upper bound for a run that fails or succeeds without waiting on
 /// anything: process start, loading the compiled helper, loopback traffic.

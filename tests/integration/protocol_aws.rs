@@ -11,11 +11,11 @@ use credbox_test_artifacts::{
 };
 use serde_json::{Value, json};
 
-use crate::claude_client::{Finished, claude, run};
-use crate::clients::{CLIENT_DEADLINE, client};
-use crate::server::{Reply, Request, Server};
-use crate::sigv4;
-use crate::util::{Cache, manifest};
+use crate::support::claude_client::{Finished, claude, run};
+use crate::support::clients::{CLIENT_DEADLINE, client};
+use crate::support::servers::{Reply, Request, Server};
+use crate::support::sigv4;
+use crate::support::util::{Cache, manifest};
 
 /// The AWS keys echo-request hands the `aws` client: the key id, and as
 /// secret the client's context word (`aws`: the client has no fields).

@@ -14,11 +14,11 @@ use credbox_test_artifacts::{
 };
 use serde_json::{Value, json};
 
-use crate::claude_client::{Finished, run};
-use crate::clients::CLIENT_DEADLINE;
-use crate::mock_apis::path;
-use crate::server::{Reply, Request, Server};
-use crate::util::{Cache, Outcome, manifest, outcome};
+use crate::support::claude_client::{Finished, run};
+use crate::support::clients::CLIENT_DEADLINE;
+use crate::support::servers::mock_apis::path;
+use crate::support::servers::{Reply, Request, Server};
+use crate::support::util::{Cache, Outcome, manifest, outcome};
 
 /// The registry's name in Cargo's configuration.
 const REGISTRY: &str = "credbox-test";

@@ -14,8 +14,8 @@ use credbox_test_artifacts::{ENV_BEARER, GUEST_ECHO_REQUEST, GUEST_ERROR_KINDS, 
 use sha2::{Digest, Sha256};
 
 use crate::protocol_git::{base64, eventually, refreshing_helper, require};
-use crate::server::{Reply, Request, Server};
-use crate::util::{Cache, Outcome, example_manifest, manifest, outcome};
+use crate::support::servers::{Reply, Request, Server};
+use crate::support::util::{Cache, Outcome, example_manifest, manifest, outcome};
 
 const NOT_FOUND: &str = "credentials not found in native keychain\n";
 /// The access token the mock registry's token service hands out.

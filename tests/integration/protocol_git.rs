@@ -11,8 +11,8 @@ use std::time::Instant;
 
 use credbox_test_artifacts::{ENV_BEARER, GUEST_ECHO_REQUEST, GUEST_ERROR_KINDS, GUEST_HTTP_GET};
 
-use crate::server::{Reply, Request, Server};
-use crate::util::{Cache, Outcome, example_manifest, manifest, outcome};
+use crate::support::servers::{Reply, Request, Server};
+use crate::support::util::{Cache, Outcome, example_manifest, manifest, outcome};
 
 /// Whether the tests run under CI, where a missing client is a failure.
 fn on_ci() -> bool {
@@ -579,7 +579,7 @@ fn each_host_and_path_has_its_own_cached_credential() {
 /// A helper whose credential lives 15 s (refreshed from 12 s on), fetched
 /// from a token server that answers its first request at once and the
 /// later ones after 1 s.
-pub fn refreshing_helper() -> (Server, crate::util::TempManifest) {
+pub fn refreshing_helper() -> (Server, crate::support::util::TempManifest) {
     let tokens = Server::numbered_tokens(|n| match n {
         1 => std::time::Duration::ZERO,
         _ => std::time::Duration::from_secs(1),

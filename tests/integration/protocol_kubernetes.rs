@@ -11,11 +11,11 @@ use credbox_test_artifacts::{
 };
 use serde_json::{Value, json};
 
-use crate::claude_client::{Finished, run};
-use crate::clients::{CLIENT_DEADLINE, client};
-use crate::mock_apis::path;
-use crate::server::{Reply, Request, Server};
-use crate::util::{Cache, manifest};
+use crate::support::claude_client::{Finished, run};
+use crate::support::clients::{CLIENT_DEADLINE, client};
+use crate::support::servers::mock_apis::path;
+use crate::support::servers::{Reply, Request, Server};
+use crate::support::util::{Cache, manifest};
 
 const VERSION: &str =
     r#"{"major":"1","minor":"32","gitVersion":"v1.32.4","platform":"linux/amd64"}"#;

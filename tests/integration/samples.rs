@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use credbox_test_artifacts::{API_KEY_SECRET, CUSTOM_HEADERS, MULTI_TENANT};
 
-use crate::server::{Reply, Request, Server};
-use crate::util::{Cache, TempManifest, example_manifest};
+use crate::support::servers::{Reply, Request, Server};
+use crate::support::util::{Cache, TempManifest, example_manifest};
 
 /// Sends a `GET path` to `server` with the headers of credbox's output (a
 /// JSON object), as Claude Code sends them to an MCP server; returns the
@@ -169,7 +169,7 @@ fn sample_manifest(
     replace: &[(&str, &str)],
     files: &[(&str, &str)],
 ) -> TempManifest {
-    let path = crate::util::root()
+    let path = crate::support::util::root()
         .join("examples")
         .join(example)
         .join("credbox.toml");
@@ -186,7 +186,7 @@ fn sample_manifest(
         .filter(|l| !l.trim_start().starts_with("component"))
         .map(|l| format!("{l}\n"))
         .collect();
-    let m = crate::util::manifest(example, component, &body);
+    let m = crate::support::util::manifest(example, component, &body);
     let dir = m.path.parent().unwrap();
     for (name, from) in files {
         use std::os::unix::fs::PermissionsExt;
@@ -399,7 +399,7 @@ fn unbase64url(text: &str) -> Vec<u8> {
 /// with the test ES256 key beside it.
 fn jwt_manifest(token_url: Option<&str>) -> TempManifest {
     use credbox_test_artifacts::JWT;
-    let key = crate::util::root().join("host/testdata/keys/es256.pem");
+    let key = crate::support::util::root().join("host/testdata/keys/es256.pem");
     let key = key.to_str().unwrap();
     let url = "TOKEN_URL = \"https://auth.example.com/oauth/token\"";
     let replacement = match token_url {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use credbox_test_artifacts::GUEST_STATE_PROBE;
 
-use crate::util::{Cache, Outcome, TempManifest, manifest, within};
+use crate::support::util::{Cache, Outcome, TempManifest, manifest, within};
 
 /// The value the probe's `login` is given; it stores it reversed.
 const LOGIN_VALUE: &str = "0123456789-device-refresh-token";

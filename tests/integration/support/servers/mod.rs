@@ -5,6 +5,11 @@
 //! at all, or a body dripped a byte a second. It stops (and hands back the
 //! requests it read) when the test stops it or drops it; every loop in it
 //! is bounded by that stop flag and by [`MAX_LIFETIME`].
+//!
+//! [`mock_apis`] holds handlers that stand in for the APIs Claude Code
+//! talks to.
+
+pub mod mock_apis;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};

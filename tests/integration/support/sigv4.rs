@@ -4,7 +4,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::server::Request;
+use crate::support::servers::Request;
 
 /// What a correctly signed request says about its signer.
 #[derive(Debug, PartialEq, Eq)]
