@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 
 use credbox_test_artifacts::*;
 
-use crate::hostile::wait_with_peak_rss;
-use crate::support::util::{Cache, credbox, manifest};
+use crate::support::util::{Cache, credbox, manifest, wait_with_peak_rss};
 
 /// How late credbox may exit after its deadline.
 const GRACE: Duration = Duration::from_millis(250);

@@ -9,62 +9,20 @@ use std::path::{Path, PathBuf};
 
 use credbox_test_artifacts::{GUEST_KEY_THIEF, GUEST_STATE_AND_KEYS};
 
+use crate::support::crypto::{base64, base64url, hex, hmac_sha256, unhex};
+use crate::support::testkeys::{ED25519_PUBLIC, ES256_PUBLIC, key_file};
 use crate::support::util::{Cache, TempManifest, manifest};
 
 /// The HMAC secret, in credbox's environment only.
 const HMAC_SECRET: &str = "hmac-S3CRET-never-seen-7f41c2";
-
-/// The public key of `host/testdata/keys/es256.pem`, from `openssl pkey
-/// -pubout`.
-pub const ES256_PUBLIC: &str = "04c2c4a73440299763c5a11f76aa93c5ebdafbfb29de22c0479b3e1548d4736aa89d28e438328e38f8747600c2db559a39519116870f28589fe13b25a973060672";
-
-/// The public key of `host/testdata/keys/ed25519.pem`, from openssl.
-const ED25519_PUBLIC: &str = "25f6083392bec7e77d958d9620bbd856d71207cbfd3a92b9d145060082a32313";
-
-fn testdata(name: &str) -> PathBuf {
-    crate::support::util::root()
-        .join("host/testdata/keys")
-        .join(name)
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-pub fn unhex(text: &str) -> Vec<u8> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-        .collect()
-}
-
-/// `bytes` in base64 with `alphabet`'s last two characters, unpadded.
-fn base64(bytes: &[u8], url: bool) -> String {
-    let tail = if url { "-_" } else { "+/" };
-    let alphabet: Vec<char> =
-        format!("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789{tail}")
-            .chars()
-            .collect();
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
-        for i in 0..=chunk.len() {
-            out.push(alphabet[(n >> (18 - 6 * i)) as usize & 63]);
-        }
-    }
-    out
-}
 
 /// Every form in which a key's bytes could leak: the HMAC secret; the
 /// P-256 scalar and the Ed25519 seed, raw in hex and base64 (standard and
 /// URL); and each line of the PEM files' bodies.
 fn forbidden() -> Vec<String> {
     use ed25519_dalek::pkcs8::DecodePrivateKey as _;
-    let es_pem = std::fs::read_to_string(testdata("es256.pem")).unwrap();
-    let ed_pem = std::fs::read_to_string(testdata("ed25519.pem")).unwrap();
+    let es_pem = std::fs::read_to_string(key_file("es256.pem")).unwrap();
+    let ed_pem = std::fs::read_to_string(key_file("ed25519.pem")).unwrap();
     let scalar = p256::SecretKey::from_pkcs8_pem(&es_pem)
         .unwrap()
         .to_bytes()
@@ -78,8 +36,8 @@ fn forbidden() -> Vec<String> {
         all.push(hex(secret));
         all.push(hex(secret).to_uppercase());
         // A 3-byte-aligned stretch, so that it shows whatever precedes it.
-        all.push(base64(&secret[..secret.len() / 3 * 3], false));
-        all.push(base64(&secret[..secret.len() / 3 * 3], true));
+        all.push(base64(&secret[..secret.len() / 3 * 3]));
+        all.push(base64url(&secret[..secret.len() / 3 * 3]));
     }
     for pem in [es_pem, ed_pem] {
         all.extend(
@@ -117,7 +75,7 @@ fn keys_manifest(component: &str, body: &str, key_mode: u32) -> TempManifest {
     );
     let dir = m.path.parent().unwrap();
     for (name, mode) in [("es256.pem", key_mode), ("ed25519.pem", 0o600)] {
-        std::fs::copy(testdata(name), dir.join(name)).unwrap();
+        std::fs::copy(key_file(name), dir.join(name)).unwrap();
         std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(mode)).unwrap();
     }
     m
@@ -140,13 +98,6 @@ fn answers(value: &str) -> std::collections::BTreeMap<&str, &str> {
         .split(';')
         .map(|pair| pair.split_once('=').unwrap())
         .collect()
-}
-
-fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
-    use hmac::Mac as _;
-    let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(key).unwrap();
-    mac.update(data);
-    mac.finalize().into_bytes().to_vec()
 }
 
 /// Every file under `dir`, with its contents.

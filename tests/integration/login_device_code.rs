@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use credbox_test_artifacts::OAUTH_DEVICE_CODE;
 
-use crate::state::{Keyring, all_bytes_under, contains, service_of};
+use crate::support::keyring::{Keyring, service_of};
+use crate::support::secrets::{all_bytes_under, contains};
 use crate::support::servers::{Reply, Request, Server};
 use crate::support::util::{Cache, Outcome, TempManifest, manifest};
 

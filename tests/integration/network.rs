@@ -482,7 +482,7 @@ fn oauth_client_credentials_returns_the_access_token_and_its_lifetime() {
         "grant_type=client_credentials&client_id=cli-1&client_secret=s3cret+%26+co&scope=mcp%3Atools"
     );
     // expires_in 90 s, less credbox's 30 s safety margin.
-    let file = crate::cache::entry_file(&cache);
+    let file = cache.entry_file();
     let key = credbox::cache::CacheKey::parse(file.file_stem().unwrap().to_str().unwrap()).unwrap();
     let entry = credbox::cache::Entry::decode(&std::fs::read(&file).unwrap(), &key).unwrap();
     let stored = entry.credential.as_ref().unwrap();

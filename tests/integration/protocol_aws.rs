@@ -11,8 +11,8 @@ use credbox_test_artifacts::{
 };
 use serde_json::{Value, json};
 
-use crate::support::claude_client::{Finished, claude, run};
-use crate::support::clients::{CLIENT_DEADLINE, client};
+use crate::support::claude_client::{ONE_AT_A_TIME, claude};
+use crate::support::clients::{CLIENT_DEADLINE, Finished, client, run};
 use crate::support::servers::{Reply, Request, Server};
 use crate::support::sigv4;
 use crate::support::util::{Cache, manifest};
@@ -288,9 +288,7 @@ fn claude_code_signs_bedrock_requests_with_the_keys_credbox_exports() {
         .env("DISABLE_AUTOUPDATER", "1")
         .env("CREDBOX_CACHE_DIR", cache.path());
     let finished = {
-        let _one = crate::claude_code::ONE_AT_A_TIME
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
         run(cmd, CLIENT_DEADLINE).unwrap()
     };
     assert!(!finished.timed_out, "{finished:#?}");

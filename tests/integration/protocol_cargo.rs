@@ -14,8 +14,7 @@ use credbox_test_artifacts::{
 };
 use serde_json::{Value, json};
 
-use crate::support::claude_client::{Finished, run};
-use crate::support::clients::CLIENT_DEADLINE;
+use crate::support::clients::{CLIENT_DEADLINE, Finished, run};
 use crate::support::servers::mock_apis::path;
 use crate::support::servers::{Reply, Request, Server};
 use crate::support::util::{Cache, Outcome, manifest, outcome};

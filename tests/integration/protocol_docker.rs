@@ -10,12 +10,13 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use credbox_test_artifacts::{ENV_BEARER, GUEST_ECHO_REQUEST, GUEST_ERROR_KINDS, GUEST_HTTP_GET};
+use credbox_test_artifacts::{ENV_BEARER, GUEST_ECHO_REQUEST, GUEST_ERROR_KINDS};
 use sha2::{Digest, Sha256};
 
-use crate::protocol_git::{base64, eventually, refreshing_helper, require};
-use crate::support::servers::{Reply, Request, Server};
-use crate::support::util::{Cache, Outcome, example_manifest, manifest, outcome};
+use crate::support::clients::require;
+use crate::support::crypto::base64;
+use crate::support::servers::{Reply, Request, Server, refreshing_helper, token_helper};
+use crate::support::util::{Cache, Outcome, eventually, example_manifest, manifest, outcome};
 
 const NOT_FOUND: &str = "credentials not found in native keychain\n";
 /// The access token the mock registry's token service hands out.
@@ -175,7 +176,7 @@ fn skopeo_inspect(
 
 /// skopeo ≥ 1.9 (credHelpers in containers-auth.json).
 fn skopeo() -> Option<PathBuf> {
-    require("skopeo", "skopeo", |version| {
+    require("skopeo", "the Debian package skopeo", |version| {
         version.contains("skopeo version")
     })
 }
@@ -272,11 +273,7 @@ fn helper(bin: &Path, cache: &Cache, op: &str, stdin: &str, env: &[(&str, &str)]
 #[test]
 fn get_list_store_erase_and_not_found_as_the_protocol_says() {
     let tokens = Server::numbered_tokens(|_| Duration::ZERO);
-    let body = format!(
-        "[network]\nallow = [{origin:?}]\n[config]\nURL = \"{origin}/token\"\n",
-        origin = tokens.origin()
-    );
-    let m = manifest("token-server", GUEST_HTTP_GET, &body);
+    let m = token_helper("token-server", &tokens, "");
     let cache = Cache::warmed(m.arg());
     let (_bin_dir, bin) = installed(&cache);
     let (_routes_dir, config) = routes("https://registry.example.com", m.arg());

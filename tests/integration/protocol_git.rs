@@ -9,48 +9,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use credbox_test_artifacts::{ENV_BEARER, GUEST_ECHO_REQUEST, GUEST_ERROR_KINDS, GUEST_HTTP_GET};
+use credbox_test_artifacts::{ENV_BEARER, GUEST_ECHO_REQUEST, GUEST_ERROR_KINDS};
 
-use crate::support::servers::{Reply, Request, Server};
-use crate::support::util::{Cache, Outcome, example_manifest, manifest, outcome};
-
-/// Whether the tests run under CI, where a missing client is a failure.
-fn on_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-/// `program` on PATH, if its `--version` runs and `version_ok` accepts
-/// what it prints. Missing: a failure under CI (naming the Debian
-/// `package` to install), else a note and `None` (the test skips).
-pub fn require(program: &str, package: &str, version_ok: impl Fn(&str) -> bool) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .map(|dir| dir.join(program))
-            .find(|p| p.is_file())
-    });
-    let why = match &found {
-        None => format!("{program} is not on PATH"),
-        Some(path) => match Command::new(path).arg("--version").output() {
-            Ok(out) if version_ok(&String::from_utf8_lossy(&out.stdout)) => {
-                return found;
-            }
-            Ok(out) => format!(
-                "{program} is too old: {}",
-                String::from_utf8_lossy(&out.stdout).trim()
-            ),
-            Err(e) => format!("{program} does not run: {e}"),
-        },
-    };
-    if on_ci() {
-        panic!("{why}: install the Debian package `{package}` (CI=true makes this a failure)");
-    }
-    let _ = writeln!(std::io::stderr(), "skipped: {why} (install `{package}`)");
-    None
-}
+use crate::support::clients::require;
+use crate::support::crypto::base64;
+use crate::support::servers::{Reply, Request, Server, refreshing_helper, token_helper};
+use crate::support::util::{Cache, Outcome, eventually, example_manifest, manifest, outcome};
 
 /// git ≥ 2.46 (`authtype` and `credential` in the helper protocol).
 fn git() -> Option<PathBuf> {
-    require("git", "git", |version| {
+    require("git", "the Debian package git", |version| {
         let numbers: Vec<u32> = version
             .trim()
             .trim_start_matches("git version ")
@@ -60,23 +28,6 @@ fn git() -> Option<PathBuf> {
             .collect();
         numbers.len() == 2 && (numbers[0], numbers[1]) >= (2, 46)
     })
-}
-
-/// Base64 (standard alphabet, padded), for `Authorization: Basic`.
-pub fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().fold(0u32, |n, &b| n << 8 | u32::from(b)) << (8 * (3 - chunk.len()));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// A bare repository with one commit, under `root`: `root/repo.git`.
@@ -308,11 +259,7 @@ fn erase_after_a_401(challenge: &'static str, authorization: fn(&str) -> String)
     let server = git_server(&git, &root.path().join("repos"), challenge, move |auth| {
         auth == accepted
     });
-    let body = format!(
-        "[network]\nallow = [{origin:?}]\n[config]\nURL = \"{origin}/token\"\n",
-        origin = tokens.origin()
-    );
-    let m = manifest("token-server", GUEST_HTTP_GET, &body);
+    let m = token_helper("token-server", &tokens, "");
     // Through a route, not a manifest argument.
     let config_dir = tempfile::tempdir().unwrap();
     let config = config_dir.path().join("config.toml");
@@ -574,33 +521,6 @@ fn each_host_and_path_has_its_own_cached_credential() {
     assert_eq!(get("b.example", "x.git"), answer("b.example", "x.git"));
     assert_eq!(get("a.example", "y.git"), answer("a.example", "y.git"));
     assert_eq!(get("a.example", "x.git"), answer("a.example", "x.git"));
-}
-
-/// A helper whose credential lives 15 s (refreshed from 12 s on), fetched
-/// from a token server that answers its first request at once and the
-/// later ones after 1 s.
-pub fn refreshing_helper() -> (Server, crate::support::util::TempManifest) {
-    let tokens = Server::numbered_tokens(|n| match n {
-        1 => std::time::Duration::ZERO,
-        _ => std::time::Duration::from_secs(1),
-    });
-    let body = format!(
-        "[cache]\nttl = \"15s\"\n[network]\nallow = [{origin:?}]\n[config]\nURL = \"{origin}/token\"\n",
-        origin = tokens.origin()
-    );
-    (tokens, manifest("swr", GUEST_HTTP_GET, &body))
-}
-
-/// Calls `get` until it answers `wanted`, up to `deadline`; whether it
-/// did.
-pub fn eventually(get: impl Fn() -> String, wanted: &str, deadline: Instant) -> bool {
-    while Instant::now() < deadline {
-        if get() == wanted {
-            return true;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    false
 }
 
 #[test]

@@ -3,14 +3,13 @@
 //! the opt-in file store, and a hostile guest (tests/guests/state-probe)
 //! against the bounds and the isolation between helpers.
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
 
 use credbox_test_artifacts::GUEST_STATE_PROBE;
 
+use crate::support::keyring::{Keyring, service_of};
+use crate::support::secrets::{all_bytes_under, contains};
 use crate::support::util::{Cache, Outcome, TempManifest, manifest, within};
 
 /// The value the probe's `login` is given; it stores it reversed.
@@ -31,173 +30,10 @@ fn probe(name: &str, mode: &str, extra: &str) -> TempManifest {
     )
 }
 
-/// Every byte of every file under `dir`, for "the secret is nowhere here".
-pub fn all_bytes_under(dir: &Path) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return bytes;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let kind = entry.file_type().unwrap();
-        if kind.is_dir() {
-            bytes.extend(all_bytes_under(&path));
-        } else if kind.is_file() {
-            bytes.extend(std::fs::read(&path).unwrap());
-        }
-    }
-    bytes
-}
-
-pub fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
-}
-
 #[track_caller]
 fn assert_quiet(outcome: &Outcome, secret: &str) {
     assert!(!outcome.stdout.contains(secret), "{outcome:#?}");
     assert!(!outcome.stderr.contains(secret), "{outcome:#?}");
-}
-
-/// Whether `program` is on PATH; if not, under CI=true the test fails
-/// naming the package, else it is skipped.
-fn have(program: &str, package: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{program} is missing: install the Debian package {package}");
-        }
-        eprintln!("skipped: {program} is missing (Debian package {package})");
-    }
-    found
-}
-
-/// A real Secret Service for one test: a private D-Bus session bus and a
-/// gnome-keyring daemon on it, its login keyring created and unlocked
-/// with a password on stdin. Both are stopped when dropped.
-pub struct Keyring {
-    dir: tempfile::TempDir,
-    pub address: String,
-    bus: Child,
-    daemon: Child,
-}
-
-impl Keyring {
-    pub fn start() -> Option<Keyring> {
-        if !(have("dbus-daemon", "dbus-daemon")
-            && have("dbus-send", "dbus-bin")
-            && have("gnome-keyring-daemon", "gnome-keyring")
-            && have("secret-tool", "libsecret-tools"))
-        {
-            return None;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        for sub in ["home", "run", "cache", "data"] {
-            std::fs::create_dir(dir.path().join(sub)).unwrap();
-            std::fs::set_permissions(dir.path().join(sub), std::fs::Permissions::from_mode(0o700))
-                .unwrap();
-        }
-        let mut bus = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address=1"])
-            .arg(format!("--address=unix:path={}/bus", dir.path().display()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dbus-daemon starts");
-        let mut line = String::new();
-        BufReader::new(bus.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let address = line.trim().to_owned();
-        assert!(address.starts_with("unix:"), "{address:?}");
-        let mut keyring = Keyring {
-            daemon: Command::new("true").spawn().unwrap(),
-            dir,
-            address,
-            bus,
-        };
-        let _ = keyring.daemon.wait();
-        keyring.daemon = keyring
-            .command("gnome-keyring-daemon")
-            .args(["--unlock", "--components=secrets", "--foreground"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("gnome-keyring-daemon starts");
-        let mut stdin = keyring.daemon.stdin.take().unwrap();
-        stdin.write_all(b"test-keyring-password").unwrap();
-        drop(stdin);
-        // Wait (bounded) for the daemon to own the Secret Service's name:
-        // asking before would make the bus start another daemon.
-        for _ in 0..100 {
-            let owned = keyring
-                .command("dbus-send")
-                .args([
-                    "--session",
-                    "--print-reply",
-                    "--dest=org.freedesktop.DBus",
-                    "/org/freedesktop/DBus",
-                    "org.freedesktop.DBus.NameHasOwner",
-                    "string:org.freedesktop.secrets",
-                ])
-                .output()
-                .unwrap();
-            if String::from_utf8_lossy(&owned.stdout).contains("boolean true") {
-                return Some(keyring);
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("gnome-keyring-daemon did not take org.freedesktop.secrets within 10 s");
-    }
-
-    /// A command in this session: its bus, and a home of its own.
-    pub fn command(&self, program: &str) -> Command {
-        let mut cmd = Command::new(program);
-        let sub = |s: &str| self.dir.path().join(s);
-        cmd.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", sub("home"))
-            .env("XDG_RUNTIME_DIR", sub("run"))
-            .env("XDG_CACHE_HOME", sub("cache"))
-            .env("XDG_DATA_HOME", sub("data"))
-            .env("DBUS_SESSION_BUS_ADDRESS", &self.address);
-        cmd
-    }
-
-    /// The secret of the item with these attributes, as `secret-tool
-    /// lookup` (libsecret, a real client) sees it.
-    pub fn lookup(&self, service: &str, user: &str) -> Option<String> {
-        let out = self
-            .command("secret-tool")
-            .args(["lookup", "service", service, "username", user])
-            .output()
-            .unwrap();
-        out.status
-            .success()
-            .then(|| String::from_utf8(out.stdout).unwrap())
-    }
-}
-
-impl Drop for Keyring {
-    fn drop(&mut self) {
-        for child in [&mut self.daemon, &mut self.bus] {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// The keystore service of the helper whose manifest is `m`.
-pub fn service_of(m: &TempManifest) -> String {
-    format!("credbox:{}", m.path.canonicalize().unwrap().display())
 }
 
 #[test]

@@ -131,7 +131,7 @@ fn an_expiry_in_the_past_is_refused_and_the_earlier_expiry_counts() {
         "",
     );
     cache.run(&["run", soon.arg()], &[]).ok();
-    let file = crate::cache::entry_file(&cache);
+    let file = cache.entry_file();
     let key = credbox::cache::CacheKey::parse(file.file_stem().unwrap().to_str().unwrap()).unwrap();
     let entry = credbox::cache::Entry::decode(&std::fs::read(&file).unwrap(), &key).unwrap();
     let stored = entry.credential.unwrap();

@@ -15,6 +15,10 @@
 
 pub mod claude_client;
 pub mod clients;
+pub mod crypto;
+pub mod keyring;
+pub mod secrets;
 pub mod servers;
 pub mod sigv4;
+pub mod testkeys;
 pub mod util;

@@ -85,6 +85,18 @@ impl Cache {
         self.dir.path().join("credbox")
     }
 
+    /// The one credential file in the cache.
+    #[track_caller]
+    pub fn entry_file(&self) -> PathBuf {
+        let files: Vec<_> = std::fs::read_dir(self.path().join("credentials"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        files.into_iter().next().unwrap()
+    }
+
     /// Runs credbox with this cache and waits for it.
     pub fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Outcome {
         let start = Instant::now();
@@ -170,4 +182,29 @@ pub fn root() -> &'static Path {
 /// component come on top (generous, for a loaded 2-core machine).
 pub fn within(deadline: Duration) -> Duration {
     deadline + Duration::from_secs(4)
+}
+
+/// Waits for `child` (whose pipes are not read: credbox prints a line at
+/// most) and returns its exit code and peak resident memory in KiB.
+pub fn wait_with_peak_rss(child: std::process::Child) -> (i32, i64) {
+    let mut status = 0;
+    // SAFETY: rusage is plain data; zero is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: the pid is our own child's; both pointers are valid.
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32, "wait4 failed");
+    assert!(libc::WIFEXITED(status), "killed: status {status}");
+    (libc::WEXITSTATUS(status), usage.ru_maxrss)
+}
+
+/// Calls `get` until it answers `wanted`, up to `deadline`; whether it
+/// did.
+pub fn eventually(get: impl Fn() -> String, wanted: &str, deadline: Instant) -> bool {
+    while Instant::now() < deadline {
+        if get() == wanted {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    false
 }
