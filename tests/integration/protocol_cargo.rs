@@ -15,6 +15,7 @@ use credbox_test_artifacts::{
 use serde_json::{Value, json};
 
 use crate::support::clients::{CLIENT_DEADLINE, Finished, run};
+use crate::support::routes::Routes;
 use crate::support::servers::mock_apis::path;
 use crate::support::servers::{Reply, Request, Server};
 use crate::support::util::{Cache, Outcome, manifest, outcome};
@@ -463,19 +464,9 @@ fn without_a_manifest_the_route_for_the_index_url_answers_cargo() {
             "cargo;registry-name={REGISTRY};index-url=sparse+{origin}/index/;operation=read;crate-name=-"
         )
     });
-    let routes = tempfile::tempdir().unwrap();
-    let config = routes.path().join("config.toml");
     // `sparse+http` is matched by its transport, `http`.
-    std::fs::write(
-        &config,
-        format!(
-            "[[route]]\nurl = \"{}/index\"\nmanifest = {:?}\n",
-            server.origin(),
-            echo.arg()
-        ),
-    )
-    .unwrap();
-    let env = [("CREDBOX_CONFIG", config.to_str().unwrap())];
+    let routes = Routes::new(&[(&format!("{}/index", server.origin()), echo.arg())]);
+    let env = [routes.env()];
     let finished = cargo_with(
         &Cache::new(),
         None,

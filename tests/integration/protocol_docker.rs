@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::support::clients::require;
 use crate::support::crypto::base64;
+use crate::support::routes::Routes;
 use crate::support::servers::{Reply, Request, Server, refreshing_helper, token_helper};
 use crate::support::util::{Cache, Outcome, eventually, example_manifest, manifest, outcome};
 
@@ -124,18 +125,6 @@ fn installed(cache: &Cache) -> (tempfile::TempDir, PathBuf) {
     (dir, bin)
 }
 
-/// A routes file sending `pattern` to `manifest`.
-fn routes(pattern: &str, manifest: &str) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("config.toml");
-    std::fs::write(
-        &path,
-        format!("[[route]]\nurl = {pattern:?}\nmanifest = {manifest:?}\n"),
-    )
-    .unwrap();
-    (dir, path)
-}
-
 /// `skopeo inspect --raw` of `image` with credbox as the registry's
 /// credential helper.
 fn skopeo_inspect(
@@ -189,11 +178,8 @@ fn skopeo_inspects_an_image_with_credbox_as_its_credential_helper() {
     let m = example_manifest("env-bearer", ENV_BEARER);
     let cache = Cache::warmed(m.arg());
     let (_bin_dir, bin) = installed(&cache);
-    let (_routes_dir, config) = routes(&host, m.arg());
-    let env = [
-        ("CREDBOX_CONFIG", config.to_str().unwrap()),
-        ("API_TOKEN", "identity-token-7"),
-    ];
+    let routes = Routes::new(&[(&host, m.arg())]);
+    let env = [routes.env(), ("API_TOKEN", "identity-token-7")];
     let out = skopeo_inspect(
         &skopeo,
         &bin,
@@ -224,8 +210,8 @@ fn skopeo_without_a_route_goes_on_anonymously() {
     let m = example_manifest("env-bearer", ENV_BEARER);
     let cache = Cache::new();
     let (_bin_dir, bin) = installed(&cache);
-    let (_routes_dir, config) = routes("registry.example.com", m.arg());
-    let env = [("CREDBOX_CONFIG", config.to_str().unwrap())];
+    let routes = Routes::new(&[("registry.example.com", m.arg())]);
+    let env = [routes.env()];
     let out = skopeo_inspect(
         &skopeo,
         &bin,
@@ -276,8 +262,8 @@ fn get_list_store_erase_and_not_found_as_the_protocol_says() {
     let m = token_helper("token-server", &tokens, "");
     let cache = Cache::warmed(m.arg());
     let (_bin_dir, bin) = installed(&cache);
-    let (_routes_dir, config) = routes("https://registry.example.com", m.arg());
-    let env = [("CREDBOX_CONFIG", config.to_str().unwrap())];
+    let routes = Routes::new(&[("https://registry.example.com", m.arg())]);
+    let env = [routes.env()];
     let get = |url: &str| helper(&bin, &cache, "get", url, &env);
     let answer = |n: u32| {
         format!(
@@ -349,15 +335,9 @@ fn a_failing_helper_reports_on_stdout_as_docker_clients_expect() {
     let m = example_manifest("env-bearer", ENV_BEARER);
     let cache = Cache::new();
     let (_bin_dir, bin) = installed(&cache);
-    let (_routes_dir, config) = routes("registry.example.com", m.arg());
+    let routes = Routes::new(&[("registry.example.com", m.arg())]);
     // No API_TOKEN: misconfigured.
-    let out = helper(
-        &bin,
-        &cache,
-        "get",
-        "registry.example.com",
-        &[("CREDBOX_CONFIG", config.to_str().unwrap())],
-    );
+    let out = helper(&bin, &cache, "get", "registry.example.com", &[routes.env()]);
     assert_eq!(out.code, 3, "{out:#?}");
     assert!(
         out.stdout
@@ -384,8 +364,8 @@ fn skopeo_logs_in_with_a_user_secret_for_the_server_url_it_asked_about() {
     let m = manifest("echo", GUEST_ECHO_REQUEST, "");
     let cache = Cache::warmed(m.arg());
     let (_bin_dir, bin) = installed(&cache);
-    let (_routes_dir, config) = routes(&host, m.arg());
-    let env = [("CREDBOX_CONFIG", config.to_str().unwrap())];
+    let routes = Routes::new(&[(&host, m.arg())]);
+    let env = [routes.env()];
     let out = skopeo_inspect(
         &skopeo,
         &bin,
@@ -414,14 +394,8 @@ fn the_helpers_not_found_is_dockers_not_found() {
     );
     let cache = Cache::warmed(m.arg());
     let (_bin_dir, bin) = installed(&cache);
-    let (_routes_dir, config) = routes("registry.example.com", m.arg());
-    let out = helper(
-        &bin,
-        &cache,
-        "get",
-        "registry.example.com",
-        &[("CREDBOX_CONFIG", config.to_str().unwrap())],
-    );
+    let routes = Routes::new(&[("registry.example.com", m.arg())]);
+    let out = helper(&bin, &cache, "get", "registry.example.com", &[routes.env()]);
     assert_eq!(
         (out.code, out.stdout.as_str(), out.stderr.as_str()),
         (1, NOT_FOUND, ""),
@@ -434,8 +408,8 @@ fn near_its_expiry_a_registry_credential_is_answered_at_once_and_refreshed_in_th
     let (tokens, m) = refreshing_helper();
     let cache = Cache::warmed(m.arg());
     let (_bin_dir, bin) = installed(&cache);
-    let (_routes_dir, config) = routes("registry.example.com", m.arg());
-    let env = [("CREDBOX_CONFIG", config.to_str().unwrap())];
+    let routes = Routes::new(&[("registry.example.com", m.arg())]);
+    let env = [routes.env()];
     let get = || {
         let out = helper(&bin, &cache, "get", "registry.example.com", &env);
         (out.ok().to_owned(), out.elapsed)

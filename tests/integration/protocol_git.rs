@@ -13,6 +13,7 @@ use credbox_test_artifacts::{ENV_BEARER, GUEST_ECHO_REQUEST, GUEST_ERROR_KINDS};
 
 use crate::support::clients::require;
 use crate::support::crypto::base64;
+use crate::support::routes::Routes;
 use crate::support::servers::{Reply, Request, Server, refreshing_helper, token_helper};
 use crate::support::util::{Cache, Outcome, eventually, example_manifest, manifest, outcome};
 
@@ -260,21 +261,11 @@ fn erase_after_a_401(challenge: &'static str, authorization: fn(&str) -> String)
         auth == accepted
     });
     let m = token_helper("token-server", &tokens, "");
-    // Through a route, not a manifest argument.
-    let config_dir = tempfile::tempdir().unwrap();
-    let config = config_dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[[route]]\nurl = \"{}/repo.git\"\nmanifest = {:?}\n",
-            server.origin(),
-            m.arg()
-        ),
-    )
-    .unwrap();
-    let env = [("CREDBOX_CONFIG", config.to_str().unwrap())];
-    let cache = Cache::warmed(m.arg());
     let url = format!("{}/repo.git", server.origin());
+    // Through a route, not a manifest argument.
+    let routes = Routes::new(&[(&url, m.arg())]);
+    let env = [routes.env()];
+    let cache = Cache::warmed(m.arg());
     // credential.useHttpPath: git sends the path, which the route names.
     let with_path = |cache: &Cache| {
         ls_remote(
@@ -387,14 +378,8 @@ fn credbox_git_answers_get_and_ignores_store_and_unknown_operations() {
 #[test]
 fn credbox_git_without_a_route_answers_nothing() {
     let cache = Cache::new();
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        "[[route]]\nurl = \"https://other.example\"\nmanifest = \"x.toml\"\n",
-    )
-    .unwrap();
-    let env = [("CREDBOX_CONFIG", config.to_str().unwrap())];
+    let routes = Routes::new(&[("https://other.example", "x.toml")]);
+    let env = [routes.env()];
     for op in ["get", "erase"] {
         let out = credbox_git(
             &cache,
@@ -409,12 +394,12 @@ fn credbox_git_without_a_route_answers_nothing() {
         );
     }
     // No routes file at all: the same.
-    let missing = dir.path().join("none.toml");
+    let missing = Routes::missing();
     let out = credbox_git(
         &cache,
         &["get"],
         "protocol=https\nhost=git.example.com\n",
-        &[("CREDBOX_CONFIG", missing.to_str().unwrap())],
+        &[missing.env()],
     );
     assert_eq!((out.code, out.stdout.as_str()), (0, ""));
 }
@@ -426,14 +411,12 @@ fn credbox_git_rejects_bad_input_and_bad_routes_in_one_line() {
     let out = credbox_git(&cache, &[m.arg(), "get"], "host=h\npassword hunter2\n", &[]);
     let line = out.fails(2, "line 2 of git's request has no `=`");
     assert!(!line.contains("hunter2"), "{line}");
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.toml");
-    std::fs::write(&config, "[[route]]\nurl = \"https://h\"\nmanfest = \"x\"\n").unwrap();
+    let routes = Routes::text("[[route]]\nurl = \"https://h\"\nmanfest = \"x\"\n");
     let out = credbox_git(
         &cache,
         &["get"],
         "protocol=https\nhost=h\n",
-        &[("CREDBOX_CONFIG", config.to_str().unwrap())],
+        &[routes.env()],
     );
     out.fails(2, "line 3: unknown field `manfest`");
     let big = "x".repeat(70_000);

@@ -12,6 +12,7 @@ use credbox_test_artifacts::{
 use serde_json::{Value, json};
 
 use crate::support::clients::{CLIENT_DEADLINE, Finished, client, run};
+use crate::support::routes::Routes;
 use crate::support::servers::mock_apis::path;
 use crate::support::servers::{Reply, Request, Server};
 use crate::support::util::{Cache, manifest};
@@ -260,16 +261,7 @@ fn k8s_failures_never_carry_the_helper_s_secret() {
 #[test]
 fn without_a_manifest_the_route_for_the_cluster_answers() {
     let echo = manifest("echo-request", GUEST_ECHO_REQUEST, "");
-    let routes = tempfile::tempdir().unwrap();
-    let config = routes.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[[route]]\nurl = \"https://k8s.example:6443\"\nmanifest = {:?}\n",
-            echo.arg()
-        ),
-    )
-    .unwrap();
+    let routes = Routes::new(&[("https://k8s.example:6443", echo.arg())]);
     let info = |server: &str| {
         format!(
             r#"{{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{{"cluster":{{"server":"{server}"}},"interactive":false}}}}"#
@@ -277,10 +269,7 @@ fn without_a_manifest_the_route_for_the_cluster_answers() {
     };
     let cache = Cache::new();
     let routed = info("https://k8s.example:6443");
-    let env = [
-        ("CREDBOX_CONFIG", config.to_str().unwrap()),
-        ("KUBERNETES_EXEC_INFO", routed.as_str()),
-    ];
+    let env = [routes.env(), ("KUBERNETES_EXEC_INFO", routed.as_str())];
     let answer: Value = serde_json::from_str(cache.run(&["k8s"], &env).ok()).unwrap();
     assert_eq!(
         answer["status"]["token"],
@@ -288,16 +277,13 @@ fn without_a_manifest_the_route_for_the_cluster_answers() {
     );
     // Another cluster: no route, a clear failure (not found, exit 10).
     let other = info("https://other.example:6443");
-    let env = [
-        ("CREDBOX_CONFIG", config.to_str().unwrap()),
-        ("KUBERNETES_EXEC_INFO", other.as_str()),
-    ];
+    let env = [routes.env(), ("KUBERNETES_EXEC_INFO", other.as_str())];
     cache.run(&["k8s"], &env).fails(
         10,
         "credbox: k8s: not found: no route in credbox's config.toml covers https://other.example:6443",
     );
     // No server to route by.
-    let env = [("CREDBOX_CONFIG", config.to_str().unwrap())];
+    let env = [routes.env()];
     cache
         .run(&["k8s"], &env)
         .fails(10, "set provideClusterInfo: true");
@@ -313,18 +299,8 @@ fn kubectl_with_args_k8s_alone_is_answered_by_the_cluster_s_route() {
     let server = api_server(token.clone());
     let expected = format!("kubernetes;server={}", server.origin());
     token.set(expected.clone()).unwrap();
-    let routes = tempfile::tempdir().unwrap();
-    let config = routes.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[[route]]\nurl = \"{}\"\nmanifest = {:?}\n",
-            server.origin(),
-            echo.arg()
-        ),
-    )
-    .unwrap();
-    let env = [("CREDBOX_CONFIG", config.to_str().unwrap())];
+    let routes = Routes::new(&[(&server.origin(), echo.arg())]);
+    let env = [routes.env()];
     let finished = get_version_with(&kubectl, &Cache::new(), None, &server.origin(), &env);
     assert_eq!(finished.code, Some(0), "{finished:#?}");
     let requests = server.stop();

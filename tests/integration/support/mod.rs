@@ -17,6 +17,7 @@ pub mod claude_client;
 pub mod clients;
 pub mod crypto;
 pub mod keyring;
+pub mod routes;
 pub mod secrets;
 pub mod servers;
 pub mod sigv4;
