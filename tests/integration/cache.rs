@@ -12,7 +12,7 @@ use credbox::units::hex_sha256;
 use credbox_test_artifacts::{ENV_BEARER, GUEST_UNIQUE};
 
 use crate::support::servers::{Server, token_helper};
-use crate::support::util::{Cache, TempManifest, manifest, outcome};
+use crate::support::util::{Cache, TempManifest, manifest};
 
 const RAN: &str = "info: fetching";
 
@@ -427,14 +427,7 @@ fn concurrent_calls_run_the_helper_once() {
     let cache = Cache::new();
     let m = token_helper("token-server", &server, "");
     cache.warm(m.arg());
-    let start = Instant::now();
-    let children: Vec<_> = (0..32)
-        .map(|_| cache.command(&["run", m.arg()], &[]).spawn().unwrap())
-        .collect();
-    let outcomes: Vec<_> = children
-        .into_iter()
-        .map(|c| outcome(c.wait_with_output().unwrap(), start))
-        .collect();
+    let outcomes = cache.run_at_once(32, &["run", m.arg()], &[]);
     assert_eq!(server.stop().len(), 1, "{outcomes:#?}");
     for o in &outcomes {
         assert_eq!(o.ok(), "{\"Authorization\":\"Bearer tok-1\"}\n");

@@ -18,7 +18,7 @@ use crate::support::claude_client::{ONE_AT_A_TIME, claude};
 use crate::support::clients::{CLIENT_DEADLINE, Finished, run};
 use crate::support::servers::mock_apis::{ANSWER, anthropic_api, mcp_method, mcp_server, path};
 use crate::support::servers::{Server, closed_port};
-use crate::support::util::{Cache, TempManifest, example_manifest, manifest};
+use crate::support::util::{Cache, TempManifest, example_manifest, manifest, sh_quote};
 
 /// How soon the client must give up when credbox fails: start-up, one
 /// helper run, the client's own two retries of the refused request (about
@@ -28,11 +28,6 @@ const FAILURE_BOUND: Duration = Duration::from_secs(15);
 
 /// The credbox binary under test.
 const CREDBOX: &str = env!("CARGO_BIN_EXE_credbox");
-
-/// `text` quoted for a POSIX shell (Claude Code runs helpers through one).
-fn sh_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
-}
 
 /// The shell command that runs credbox with `args`.
 fn credbox_command(args: &[&str]) -> String {

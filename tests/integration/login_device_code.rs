@@ -165,12 +165,7 @@ fn login_once_then_runs_rotate_the_refresh_token_in_the_keystore() {
     let (server, oauth) = oauth_server();
     let m = device_manifest(&server, "credbox-cli", "");
     let cache = Cache::warmed(m.arg());
-    let state = tempfile::tempdir().unwrap();
-    let state_dir = state.path().join("s");
-    let env = [
-        ("DBUS_SESSION_BUS_ADDRESS", keyring.address.as_str()),
-        ("CREDBOX_STATE_DIR", state_dir.to_str().unwrap()),
-    ];
+    let env = keyring.env();
 
     let login = cache.run(&["login", m.arg()], &env);
     assert_eq!(login.code, 0, "{login:#?}");

@@ -6,16 +6,14 @@
 use std::path::Path;
 use std::process::Command;
 
-use credbox_test_artifacts::{
-    GUEST_ECHO_REQUEST, GUEST_ERROR_KINDS, GUEST_LEAK_EVERYWHERE, GUEST_V02_PARTS,
-};
+use credbox_test_artifacts::{GUEST_ECHO_REQUEST, GUEST_LEAK_EVERYWHERE, GUEST_V02_PARTS};
 use serde_json::{Value, json};
 
 use crate::support::claude_client::{ONE_AT_A_TIME, claude};
 use crate::support::clients::{CLIENT_DEADLINE, Finished, client, run};
 use crate::support::servers::{Reply, Request, Server};
 use crate::support::sigv4;
-use crate::support::util::{Cache, manifest};
+use crate::support::util::{Cache, error_kinds, manifest, sh_quote};
 
 /// The AWS keys echo-request hands the `aws` client: the key id, and as
 /// secret the client's context word (`aws`: the client has no fields).
@@ -167,11 +165,7 @@ fn a_failing_helper_fails_the_aws_cli_with_credbox_s_one_line() {
     let Some(aws) = client("aws", "the pip package awscli") else {
         return;
     };
-    let denied = manifest(
-        "error-kinds",
-        GUEST_ERROR_KINDS,
-        "[config]\nKIND = \"denied\"\n",
-    );
+    let denied = error_kinds("denied");
     let server = sts(ECHO_SECRET);
     let finished = get_caller_identity(&aws, &Cache::new(), denied.arg(), &server.origin());
     assert_ne!(finished.code, Some(0), "{finished:#?}");
@@ -207,11 +201,7 @@ fn credential_process_and_claude_export_shapes() {
 #[test]
 fn a_credential_without_aws_keys_is_refused() {
     // error-kinds' `ok` is a bearer token that expires in 60 s: no AWS part.
-    let token_only = manifest(
-        "error-kinds",
-        GUEST_ERROR_KINDS,
-        "[config]\nKIND = \"ok\"\n",
-    );
+    let token_only = error_kinds("ok");
     let outcome = Cache::new().run(&["aws", token_only.arg()], &[]);
     let line = outcome.fails(7, "error-kinds");
     assert!(!line.contains("tok-ok"), "{line}");
@@ -235,12 +225,6 @@ fn bedrock() -> Server {
             body: br#"{"message":"credbox test: stop here"}"#.to_vec(),
         }
     })
-}
-
-/// `text` quoted for a POSIX shell (Claude Code runs its AWS commands
-/// through one).
-fn sh_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
 }
 
 #[test]

@@ -4,20 +4,21 @@
 //! loopback registry that demands a bearer token from its token service.
 //! Plus the link fed by hand, for the protocol's other operations.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use credbox_test_artifacts::{ENV_BEARER, GUEST_ECHO_REQUEST, GUEST_ERROR_KINDS};
+use credbox_test_artifacts::{ENV_BEARER, GUEST_ECHO_REQUEST};
 use sha2::{Digest, Sha256};
 
 use crate::support::clients::require;
 use crate::support::crypto::base64;
 use crate::support::routes::Routes;
 use crate::support::servers::{Reply, Request, Server, refreshing_helper, token_helper};
-use crate::support::util::{Cache, Outcome, eventually, example_manifest, manifest, outcome};
+use crate::support::util::{
+    Cache, Outcome, error_kinds, eventually, example_manifest, feed, manifest, outcome,
+};
 
 const NOT_FOUND: &str = "credentials not found in native keychain\n";
 /// The access token the mock registry's token service hands out.
@@ -240,20 +241,8 @@ fn skopeo_without_a_route_goes_on_anonymously() {
 
 /// Runs the link `bin/docker-credential-credbox <op>` with `stdin`.
 fn helper(bin: &Path, cache: &Cache, op: &str, stdin: &str, env: &[(&str, &str)]) -> Outcome {
-    let start = Instant::now();
-    let mut child = Command::new(bin.join("docker-credential-credbox"))
-        .arg(op)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("CREDBOX_CACHE_DIR", cache.path())
-        .envs(env.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-    outcome(child.wait_with_output().unwrap(), start)
+    let link = bin.join("docker-credential-credbox");
+    feed(cache.command_of(&link, &[op], env), stdin)
 }
 
 #[test]
@@ -387,11 +376,7 @@ fn skopeo_logs_in_with_a_user_secret_for_the_server_url_it_asked_about() {
 
 #[test]
 fn the_helpers_not_found_is_dockers_not_found() {
-    let m = manifest(
-        "kinds",
-        GUEST_ERROR_KINDS,
-        "[config]\nKIND = \"not-found\"\n",
-    );
+    let m = error_kinds("not-found");
     let cache = Cache::warmed(m.arg());
     let (_bin_dir, bin) = installed(&cache);
     let routes = Routes::new(&[("registry.example.com", m.arg())]);

@@ -9,13 +9,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use credbox_test_artifacts::{ENV_BEARER, GUEST_ECHO_REQUEST, GUEST_ERROR_KINDS};
+use credbox_test_artifacts::{ENV_BEARER, GUEST_ECHO_REQUEST};
 
 use crate::support::clients::require;
 use crate::support::crypto::base64;
 use crate::support::routes::Routes;
 use crate::support::servers::{Reply, Request, Server, refreshing_helper, token_helper};
-use crate::support::util::{Cache, Outcome, eventually, example_manifest, manifest, outcome};
+use crate::support::util::{
+    Cache, Outcome, error_kinds, eventually, example_manifest, manifest, outcome,
+};
 
 /// git ≥ 2.46 (`authtype` and `credential` in the helper protocol).
 fn git() -> Option<PathBuf> {
@@ -340,15 +342,7 @@ fn a_failing_helper_tells_git_users_why_and_git_falls_through() {
 
 /// Runs `credbox git <args>` with `stdin`.
 fn credbox_git(cache: &Cache, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Outcome {
-    let mut all = vec!["git"];
-    all.extend_from_slice(args);
-    let mut command = cache.command(&all, env);
-    command.stdin(Stdio::piped());
-    let start = Instant::now();
-    let mut child = command.spawn().unwrap();
-    // credbox may not read what it ignores: a closed pipe is fine.
-    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-    outcome(child.wait_with_output().unwrap(), start)
+    cache.feed(&[&["git"], args].concat(), env, stdin)
 }
 
 #[test]
@@ -473,11 +467,7 @@ fn git_hands_the_helper_its_request_and_takes_its_user_secret() {
 
 #[test]
 fn the_helpers_not_found_is_gits_empty_answer() {
-    let m = manifest(
-        "kinds",
-        GUEST_ERROR_KINDS,
-        "[config]\nKIND = \"not-found\"\n",
-    );
+    let m = error_kinds("not-found");
     let cache = Cache::warmed(m.arg());
     let out = credbox_git(&cache, &[m.arg(), "get"], "protocol=https\nhost=h\n", &[]);
     assert_eq!(

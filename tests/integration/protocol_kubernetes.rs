@@ -6,16 +6,14 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
 
-use credbox_test_artifacts::{
-    GUEST_ECHO_REQUEST, GUEST_ERROR_KINDS, GUEST_LEAK_EVERYWHERE, GUEST_UNIQUE, tls,
-};
+use credbox_test_artifacts::{GUEST_ECHO_REQUEST, GUEST_LEAK_EVERYWHERE, GUEST_UNIQUE, tls};
 use serde_json::{Value, json};
 
 use crate::support::clients::{CLIENT_DEADLINE, Finished, client, run};
 use crate::support::routes::Routes;
 use crate::support::servers::mock_apis::path;
 use crate::support::servers::{Reply, Request, Server};
-use crate::support::util::{Cache, manifest};
+use crate::support::util::{Cache, error_kinds, manifest};
 
 const VERSION: &str =
     r#"{"major":"1","minor":"32","gitVersion":"v1.32.4","platform":"linux/amd64"}"#;
@@ -116,11 +114,7 @@ fn a_failing_helper_fails_kubectl_with_credbox_s_one_line() {
     let Some(kubectl) = client("kubectl", "the Debian package kubectl") else {
         return;
     };
-    let denied = manifest(
-        "error-kinds",
-        GUEST_ERROR_KINDS,
-        "[config]\nKIND = \"denied\"\n",
-    );
+    let denied = error_kinds("denied");
     let server = api_server(Arc::new(OnceLock::new()));
     let finished = get_version(&kubectl, &Cache::new(), denied.arg(), &server.origin());
     assert_ne!(finished.code, Some(0), "{finished:#?}");
@@ -185,11 +179,7 @@ fn bad_exec_info_is_a_usage_error() {
 #[test]
 fn the_expiry_is_an_rfc3339_timestamp() {
     // error-kinds' `ok`: a bearer token that expires in 60 s.
-    let ok = manifest(
-        "error-kinds",
-        GUEST_ERROR_KINDS,
-        "[config]\nKIND = \"ok\"\n",
-    );
+    let ok = error_kinds("ok");
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

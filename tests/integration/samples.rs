@@ -12,7 +12,7 @@ use credbox_test_artifacts::{API_KEY_SECRET, CUSTOM_HEADERS, MULTI_TENANT};
 use crate::support::crypto::{hex, hmac_sha256, unbase64url, unhex};
 use crate::support::servers::{Reply, Request, Server};
 use crate::support::testkeys::{ES256_PUBLIC, key_file};
-use crate::support::util::{Cache, TempManifest, example_manifest};
+use crate::support::util::{Cache, TempManifest, example_manifest, sample_manifest};
 
 /// Sends a `GET path` to `server` with the headers of credbox's output (a
 /// JSON object), as Claude Code sends them to an MCP server; returns the
@@ -160,43 +160,6 @@ fn multi_tenant_picks_each_servers_tenant_and_caches_them_apart() {
 
     let out = as_server("jira", "https://jira.example/mcp");
     out.fails(3, "misconfigured: no tenant for the MCP server jira");
-}
-
-/// The manifest of `examples/<example>` in a folder of its own, its
-/// component line pointed at `component`, each `(from, to)` of `replace`
-/// applied to its text, and `files` copied beside it (mode 0600).
-fn sample_manifest(
-    example: &str,
-    component: &str,
-    replace: &[(&str, &str)],
-    files: &[(&str, &str)],
-) -> TempManifest {
-    let path = crate::support::util::root()
-        .join("examples")
-        .join(example)
-        .join("credbox.toml");
-    let mut text = std::fs::read_to_string(path).unwrap();
-    for (from, to) in replace {
-        assert!(
-            text.contains(from),
-            "{example}'s credbox.toml lacks {from:?}"
-        );
-        text = text.replace(from, to);
-    }
-    let body: String = text
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("component"))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    let m = crate::support::util::manifest(example, component, &body);
-    let dir = m.path.parent().unwrap();
-    for (name, from) in files {
-        use std::os::unix::fs::PermissionsExt;
-        let to = dir.join(name);
-        std::fs::copy(from, &to).unwrap();
-        std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
-    m
 }
 
 #[test]

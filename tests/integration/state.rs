@@ -43,12 +43,7 @@ fn login_then_runs_rotate_the_token_in_the_real_keystore_and_logout_clears_it() 
     };
     let m = probe("keystore-probe", "rotate", "");
     let cache = Cache::warmed(m.arg());
-    let state = tempfile::tempdir().unwrap();
-    let state_dir = state.path().join("s");
-    let env = [
-        ("DBUS_SESSION_BUS_ADDRESS", keyring.address.as_str()),
-        ("CREDBOX_STATE_DIR", state_dir.to_str().unwrap()),
-    ];
+    let env = keyring.env();
 
     let login = cache.run(&["login", m.arg()], &env);
     assert_eq!(login.code, 0, "{login:#?}");

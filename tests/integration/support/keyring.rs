@@ -4,6 +4,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -15,7 +16,8 @@ use super::util::TempManifest;
 /// with a password on stdin. Both are stopped when dropped.
 pub struct Keyring {
     dir: tempfile::TempDir,
-    pub address: String,
+    address: String,
+    state_dir: PathBuf,
     bus: Child,
     daemon: Child,
 }
@@ -52,6 +54,7 @@ impl Keyring {
         assert!(address.starts_with("unix:"), "{address:?}");
         let mut keyring = Keyring {
             daemon: Command::new("true").spawn().unwrap(),
+            state_dir: dir.path().join("state"),
             dir,
             address,
             bus,
@@ -89,6 +92,15 @@ impl Keyring {
             std::thread::sleep(Duration::from_millis(100));
         }
         panic!("gnome-keyring-daemon did not take org.freedesktop.secrets within 10 s");
+    }
+
+    /// The environment that points credbox at this keystore, with a
+    /// state directory of its own (for a file store, not yet made).
+    pub fn env(&self) -> [(&'static str, &str); 2] {
+        [
+            ("DBUS_SESSION_BUS_ADDRESS", self.address.as_str()),
+            ("CREDBOX_STATE_DIR", self.state_dir.to_str().unwrap()),
+        ]
     }
 
     /// A command in this session: its bus, and a home of its own.
