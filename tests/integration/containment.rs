@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use credbox_test_artifacts::*;
 
+use crate::support::secrets::assert_no_secret;
 use crate::support::util::{Cache, credbox, manifest, wait_with_peak_rss};
 
 /// How late credbox may exit after its deadline.
@@ -349,12 +350,13 @@ fn an_allowlisted_secret_never_reaches_stderr_or_the_cache() {
         let out = cache.run(&args, &[("API_TOKEN", SECRET)]);
         assert_ne!(out.code, 0, "{mode}: {out:#?}");
         assert_eq!(out.stdout, "", "{mode}");
-        let stderr = out.stderr.to_ascii_lowercase();
-        assert!(
-            !stderr.contains(SECRET_PREFIX),
-            "{mode} {extra:?}: the secret reached stderr: {}",
-            out.stderr
+        assert_no_secret(
+            &format!("{mode} {extra:?}"),
+            &[SECRET, SECRET_PREFIX],
+            &out.streams(),
+            None,
         );
+        let stderr = out.stderr.to_ascii_lowercase();
         // Where the secret was quoted, it shows masked (values are never
         // quoted, a refused URL is reported by its origin alone, a capture
         // cut through the secret drops it).
@@ -370,24 +372,12 @@ fn an_allowlisted_secret_never_reaches_stderr_or_the_cache() {
     // The failure records, and what `credbox status` prints of them.
     let status = cache.run(&["status"], &[]);
     assert!(status.ok().contains("guest_leak_everywhere"), "{status:#?}");
-    assert!(!status.stdout.to_ascii_lowercase().contains(SECRET_PREFIX));
-    let mut files = vec![cache.path()];
-    let mut seen = 0;
-    while let Some(path) = files.pop() {
-        if path.is_dir() {
-            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
-        } else {
-            seen += 1;
-            let bytes = std::fs::read(&path).unwrap().to_ascii_lowercase();
-            assert!(
-                !bytes
-                    .windows(SECRET_PREFIX.len())
-                    .any(|w| w == SECRET_PREFIX.as_bytes()),
-                "the secret is in {}",
-                path.display()
-            );
-        }
-    }
+    let seen = assert_no_secret(
+        "status, cache",
+        &[SECRET, SECRET_PREFIX],
+        &status.streams(),
+        Some(&cache.path()),
+    );
     assert!(seen > 1, "the cache holds records");
 }
 

@@ -9,8 +9,8 @@ use std::time::Duration;
 use credbox_test_artifacts::GUEST_STATE_PROBE;
 
 use crate::support::keyring::{Keyring, service_of};
-use crate::support::secrets::{all_bytes_under, contains};
-use crate::support::util::{Cache, Outcome, TempManifest, manifest, within};
+use crate::support::secrets::assert_no_secret;
+use crate::support::util::{Cache, TempManifest, manifest, within};
 
 /// The value the probe's `login` is given; it stores it reversed.
 const LOGIN_VALUE: &str = "0123456789-device-refresh-token";
@@ -28,12 +28,6 @@ fn probe(name: &str, mode: &str, extra: &str) -> TempManifest {
             "format = \"api-key\"\n{extra}\n[config]\nMODE = {mode:?}\nLOGIN_VALUE = {LOGIN_VALUE:?}\n"
         ),
     )
-}
-
-#[track_caller]
-fn assert_quiet(outcome: &Outcome, secret: &str) {
-    assert!(!outcome.stdout.contains(secret), "{outcome:#?}");
-    assert!(!outcome.stderr.contains(secret), "{outcome:#?}");
 }
 
 #[test]
@@ -73,7 +67,7 @@ fn login_then_runs_rotate_the_token_in_the_real_keystore_and_logout_clears_it() 
             format!("access-{}\n", value.len() + i),
             "{run:#?}"
         );
-        assert_quiet(&run, &value);
+        assert_no_secret("run", &[&value], &run.streams(), None);
     }
     let rotated = format!("{value}xxx");
     assert_eq!(
@@ -83,9 +77,12 @@ fn login_then_runs_rotate_the_token_in_the_real_keystore_and_logout_clears_it() 
     // The cached path too: the credential is cached, the token is not.
     cache.run(&["run", m.arg()], &env).ok();
     let status = cache.run(&["status"], &env);
-    assert_quiet(&status, &value);
-    let cached = all_bytes_under(&cache.path());
-    assert!(!contains(&cached, &value), "the token is in the cache");
+    assert_no_secret(
+        "status, cache",
+        &[&value],
+        &status.streams(),
+        Some(&cache.path()),
+    );
 
     let logout = cache.run(&["logout", m.arg()], &env);
     assert_eq!(
@@ -173,7 +170,7 @@ fn the_file_store_keeps_private_files_and_logout_removes_them() {
     let token = helper.join("v_token");
     assert_eq!(std::fs::metadata(&token).unwrap().mode() & 0o777, 0o600);
     assert_eq!(std::fs::read_to_string(&token).unwrap(), value);
-    assert!(!contains(&all_bytes_under(&cache.path()), &value));
+    assert_no_secret("cache", &[&value], &[], Some(&cache.path()));
 
     let logout = cache.run(&["logout", m.arg()], &env);
     assert_eq!(logout.code, 0, "{logout:#?}");
@@ -255,7 +252,7 @@ fn a_hostile_helper_cannot_break_the_bounds_prompt_or_leak_state() {
     ] {
         let outcome = run(mode, &[]);
         outcome.fails(3, message);
-        assert_quiet(&outcome, &value);
+        assert_no_secret(mode, &[&value], &outcome.streams(), None);
     }
     // `many` is not the same helper (another manifest): its 16 names are
     // its own, and the logged-in helper's token is intact.
@@ -278,12 +275,12 @@ fn a_hostile_helper_cannot_break_the_bounds_prompt_or_leak_state() {
             .ends_with("failed: error: [redacted] (run with --verbose to see the helper's log; report it to its author if it persists)\n"),
         "{outcome:#?}"
     );
-    assert!(!outcome.stderr.contains(&value[..12]), "{outcome:#?}");
+    assert_no_secret("leak", &[&value[..12]], &outcome.streams(), None);
     let outcome = cache.run(&["run", "--no-cache", "-vv", login.arg()], &env);
     assert_eq!(outcome.code, 8, "{outcome:#?}");
     assert!(outcome.stderr.contains("stdout: "), "{outcome:#?}");
     assert!(outcome.stderr.contains("log: "), "{outcome:#?}");
-    assert!(!outcome.stderr.contains(&value[..12]), "{outcome:#?}");
+    assert_no_secret("leak -vv", &[&value[..12]], &outcome.streams(), None);
     assert_eq!(outcome.stdout, "");
 }
 

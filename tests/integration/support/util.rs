@@ -15,6 +15,13 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// Stdout and stderr, named, for [`assert_no_secret`].
+    ///
+    /// [`assert_no_secret`]: super::secrets::assert_no_secret
+    pub fn streams(&self) -> [(&'static str, &str); 2] {
+        [("stdout", &self.stdout), ("stderr", &self.stderr)]
+    }
+
     /// Asserts success and returns stdout.
     #[track_caller]
     pub fn ok(&self) -> &str {
