@@ -31,5 +31,6 @@ mod protocol_git;
 mod protocol_kubernetes;
 mod samples;
 mod scaffold;
+mod secrets;
 mod state;
 mod worlds;

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use credbox_test_artifacts::{GUEST_ECHO_REQUEST, GUEST_LEAK_EVERYWHERE, GUEST_V02_PARTS};
+use credbox_test_artifacts::{GUEST_ECHO_REQUEST, GUEST_V02_PARTS};
 use serde_json::{Value, json};
 
 use crate::support::claude_client::{ONE_AT_A_TIME, claude};
@@ -297,34 +297,5 @@ fn claude_code_signs_bedrock_requests_with_the_keys_credbox_exports() {
             request.method,
             request.target
         );
-    }
-}
-
-/// The secret leak-everywhere puts in errors, logs, panics and an invalid
-/// token (in mixed case).
-const LEAKED: &str = "s3cr3t-leaky-value";
-
-#[test]
-fn aws_failures_never_carry_the_helper_s_secret() {
-    let cache = Cache::new();
-    for mode in ["denied", "other", "log", "panic", "token"] {
-        let leaky = manifest(
-            "leak-everywhere",
-            GUEST_LEAK_EVERYWHERE,
-            &format!("[config]\nAPI_TOKEN = \"{LEAKED}\"\nMODE = \"{mode}\"\n"),
-        );
-        for args in [
-            &["aws", leaky.arg()][..],
-            &["aws", "--claude-export", leaky.arg()],
-        ] {
-            let out = cache.run(args, &[]);
-            // Nothing printed; the helper's log lines (redacted) may
-            // precede the error on stderr.
-            assert_ne!(out.code, 0, "{mode}");
-            assert_eq!(out.stdout, "", "{mode}");
-            assert!(out.stderr.contains("credbox: leak-everywhere: "));
-            let seen = out.stderr.to_lowercase();
-            assert!(!seen.contains(LEAKED), "{mode}: {out:#?}");
-        }
     }
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use credbox_test_artifacts::{
-    GUEST_ECHO_REQUEST, GUEST_LEAK_EVERYWHERE, GUEST_STATE_PROBE, GUEST_UNIQUE, GUEST_V02_PARTS,
+    GUEST_ECHO_REQUEST, GUEST_STATE_PROBE, GUEST_UNIQUE, GUEST_V02_PARTS,
 };
 use serde_json::{Value, json};
 
@@ -400,34 +400,6 @@ fn each_registry_and_operation_has_its_own_cache_entry() {
         read,
         "another operation"
     );
-}
-
-/// The secret leak-everywhere puts in errors, logs, panics and an invalid
-/// token (in mixed case).
-const LEAKED: &str = "s3cr3t-leaky-value";
-
-#[test]
-fn cargo_answers_never_carry_the_helper_s_secret() {
-    let cache = Cache::new();
-    let read =
-        r#"{"v":1,"registry":{"index-url":"https://r.example/"},"kind":"get","operation":"read"}"#;
-    for mode in ["denied", "other", "log", "panic", "token"] {
-        let leaky = manifest(
-            "leak-everywhere",
-            GUEST_LEAK_EVERYWHERE,
-            &format!("[config]\nAPI_TOKEN = \"{LEAKED}\"\nMODE = \"{mode}\"\n"),
-        );
-        let out = converse(&cache, &["cargo", leaky.arg()], &format!("{read}\n"));
-        // An `Err` answer after the hello; the helper's log lines
-        // (redacted) go to stderr, which Cargo shows.
-        assert_eq!(out.code, 0, "{mode}");
-        let lines: Vec<&str> = out.stdout.lines().collect();
-        assert_eq!(lines.len(), 2, "{mode}: {out:#?}");
-        let answer: Value = serde_json::from_str(lines[1]).unwrap();
-        assert!(answer["Err"].is_object(), "{mode}: {answer}");
-        let seen = format!("{}{}", out.stdout, out.stderr).to_lowercase();
-        assert!(!seen.contains(LEAKED), "{mode}: {out:#?}");
-    }
 }
 
 #[test]
