@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use credbox_test_artifacts::*;
 
-use crate::support::secrets::assert_no_secret;
+use crate::support::secrets::{LEAK_EVERYWHERE_MODES, assert_no_secret};
 use crate::support::util::{Cache, credbox, manifest, wait_with_peak_rss};
 
 /// How late credbox may exit after its deadline.
@@ -304,29 +304,10 @@ const SECRET_PREFIX: &str = "sk-live-7f";
 #[test]
 fn an_allowlisted_secret_never_reaches_stderr_or_the_cache() {
     let cache = Cache::warmed(GUEST_LEAK_EVERYWHERE);
-    let mut modes: Vec<(String, Vec<String>)> = [
-        "name-empty",
-        "name-long",
-        "name-crlf",
-        "name-token",
-        "name-twice",
-        "name-hop",
-        "value-control",
-        "token",
-        "misconfigured",
-        "denied",
-        "unavailable",
-        "other",
-        "log",
-        "panic",
-        "deny-host",
-        "deny-path",
-        "deny-userinfo",
-        "stdout-split",
-    ]
-    .iter()
-    .map(|m| (m.to_string(), vec![]))
-    .collect();
+    let mut modes: Vec<(String, Vec<String>)> = LEAK_EVERYWHERE_MODES
+        .iter()
+        .map(|m| (m.to_string(), vec![]))
+        .collect();
     // The capture keeps 64 KiB plus the longest secret: a secret cut by
     // that end too.
     modes.push((

@@ -13,7 +13,7 @@ use credbox_test_artifacts::{GUEST_LEAK_EVERYWHERE, GUEST_STATE_AND_KEYS};
 use serde_json::{Value, json};
 
 use crate::support::routes::Routes;
-use crate::support::secrets::assert_no_secret;
+use crate::support::secrets::{LEAK_EVERYWHERE_MODES, assert_no_secret};
 use crate::support::util::{Cache, Outcome, feed, manifest};
 
 /// The secret every case hands its helper.
@@ -173,28 +173,6 @@ struct Case {
     answer: fn(&FrontEnd) -> Option<&'static str>,
 }
 
-/// leak-everywhere's modes that place the secret and fail.
-const FAILING_MODES: &[&str] = &[
-    "name-empty",
-    "name-long",
-    "name-crlf",
-    "name-token",
-    "name-twice",
-    "name-hop",
-    "value-control",
-    "token",
-    "misconfigured",
-    "denied",
-    "unavailable",
-    "other",
-    "log",
-    "panic",
-    "deny-host",
-    "deny-path",
-    "deny-userinfo",
-    "stdout-split",
-];
-
 fn cases() -> Vec<Case> {
     let leak = |config: String, source, answer| Case {
         helper: "leak-everywhere",
@@ -205,7 +183,7 @@ fn cases() -> Vec<Case> {
     };
     let mut cases = Vec::new();
     for source in [Source::Config, Source::Env] {
-        for mode in FAILING_MODES {
+        for mode in LEAK_EVERYWHERE_MODES {
             cases.push(leak(format!("MODE = {mode:?}\n"), source, |_| None));
         }
         // The capture keeps 64 KiB plus the longest secret: cut there too.

@@ -7,6 +7,29 @@ use std::path::{Path, PathBuf};
 
 use super::crypto::{base64, base64url, hex};
 
+/// The modes of the `leak-everywhere` guest that place its secret
+/// somewhere (a header name, an error message, a log line, ...) and fail.
+pub const LEAK_EVERYWHERE_MODES: &[&str] = &[
+    "name-empty",
+    "name-long",
+    "name-crlf",
+    "name-token",
+    "name-twice",
+    "name-hop",
+    "value-control",
+    "token",
+    "misconfigured",
+    "denied",
+    "unavailable",
+    "other",
+    "log",
+    "panic",
+    "deny-host",
+    "deny-path",
+    "deny-userinfo",
+    "stdout-split",
+];
+
 /// Asserts that no form of any of `secrets` (see [`forms`]) is in any of
 /// `outputs`, `(name, text)` pairs such as [`Outcome::streams`] gives, nor
 /// in any file under `dir` (when given; a directory that is not there
