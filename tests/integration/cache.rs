@@ -9,10 +9,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use credbox::units::hex_sha256;
 
-use credbox_test_artifacts::{ENV_BEARER, GUEST_HTTP_GET, GUEST_UNIQUE};
+use credbox_test_artifacts::{ENV_BEARER, GUEST_UNIQUE};
 
-use crate::server::Server;
-use crate::util::{Cache, TempManifest, manifest, outcome};
+use crate::support::servers::{Server, token_helper};
+use crate::support::util::{Cache, TempManifest, manifest};
 
 const RAN: &str = "info: fetching";
 
@@ -43,17 +43,6 @@ fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
-/// The one credential file in the cache.
-pub fn entry_file(cache: &Cache) -> std::path::PathBuf {
-    let files: Vec<_> = std::fs::read_dir(cache.path().join("credentials"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    assert_eq!(files.len(), 1, "{files:?}");
-    files.into_iter().next().unwrap()
-}
-
 #[test]
 fn a_second_call_is_answered_from_the_cache() {
     let cache = Cache::new();
@@ -68,7 +57,7 @@ fn a_second_call_is_answered_from_the_cache() {
     // Private on disk.
     assert_eq!(mode(&cache.path()), 0o700);
     assert_eq!(mode(&cache.path().join("credentials")), 0o700);
-    assert_eq!(mode(&entry_file(&cache)), 0o600);
+    assert_eq!(mode(&cache.entry_file()), 0o600);
 }
 
 #[test]
@@ -384,7 +373,7 @@ fn a_corrupt_entry_is_a_miss() {
     let cache = Cache::new();
     let m = unique("");
     let token = cache.run(&["run", m.arg()], &[]).ok().to_owned();
-    let file = entry_file(&cache);
+    let file = cache.entry_file();
     for junk in [&b""[..], b"{\"version\":1,", b"\x00\x01garbage"] {
         std::fs::write(&file, junk).unwrap();
         let out = cache.run(&["run", m.arg(), "-v"], &[]);
@@ -436,20 +425,9 @@ fn concurrent_calls_run_the_helper_once() {
     // run is going.
     let server = Server::numbered_tokens(|_| Duration::from_millis(300));
     let cache = Cache::new();
-    let body = format!(
-        "[network]\nallow = [{origin:?}]\n[config]\nURL = \"{origin}/token\"\n",
-        origin = server.origin()
-    );
-    let m = manifest("token-server", GUEST_HTTP_GET, &body);
+    let m = token_helper("token-server", &server, "");
     cache.warm(m.arg());
-    let start = Instant::now();
-    let children: Vec<_> = (0..32)
-        .map(|_| cache.command(&["run", m.arg()], &[]).spawn().unwrap())
-        .collect();
-    let outcomes: Vec<_> = children
-        .into_iter()
-        .map(|c| outcome(c.wait_with_output().unwrap(), start))
-        .collect();
+    let outcomes = cache.run_at_once(32, &["run", m.arg()], &[]);
     assert_eq!(server.stop().len(), 1, "{outcomes:#?}");
     for o in &outcomes {
         assert_eq!(o.ok(), "{\"Authorization\":\"Bearer tok-1\"}\n");

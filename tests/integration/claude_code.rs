@@ -9,19 +9,16 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use credbox_test_artifacts::{ENV_BEARER, GUEST_ECHO_REQUEST, OAUTH_CLIENT_CREDENTIALS};
 use serde_json::{Value, json};
 
-use crate::claude_client::{Finished, claude, run};
-use crate::mock_apis::{ANSWER, anthropic_api, mcp_method, mcp_server, path};
-use crate::server::{Server, closed_port};
-use crate::util::{Cache, TempManifest, example_manifest, manifest};
-
-/// The longest a client run may take before it is killed.
-const CLIENT_DEADLINE: Duration = Duration::from_secs(60);
+use crate::support::claude_client::{ONE_AT_A_TIME, claude};
+use crate::support::clients::{CLIENT_DEADLINE, Finished, run};
+use crate::support::servers::mock_apis::{ANSWER, anthropic_api, mcp_method, mcp_server, path};
+use crate::support::servers::{Server, closed_port};
+use crate::support::util::{Cache, TempManifest, example_manifest, manifest, sh_quote};
 
 /// How soon the client must give up when credbox fails: start-up, one
 /// helper run, the client's own two retries of the refused request (about
@@ -31,15 +28,6 @@ const FAILURE_BOUND: Duration = Duration::from_secs(15);
 
 /// The credbox binary under test.
 const CREDBOX: &str = env!("CARGO_BIN_EXE_credbox");
-
-/// One client at a time: each is a large process, and the failure test
-/// measures time (protocol_aws's Claude Code test takes it too).
-pub static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-/// `text` quoted for a POSIX shell (Claude Code runs helpers through one).
-fn sh_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
-}
 
 /// The shell command that runs credbox with `args`.
 fn credbox_command(args: &[&str]) -> String {
@@ -167,7 +155,7 @@ fn claude_code_gets_its_api_key_and_mcp_headers_from_credbox() {
     }
 
     // Each MCP server was initialised and listed with its helper's headers.
-    let connected = |requests: &[crate::server::Request]| {
+    let connected = |requests: &[crate::support::servers::Request]| {
         let methods: Vec<String> = requests.iter().filter_map(mcp_method).collect();
         assert!(
             methods.iter().any(|m| m == "initialize") && methods.iter().any(|m| m == "tools/list"),

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use credbox::units::hex_sha256;
 use credbox_test_artifacts::{ENV_BEARER, GUEST_NOT_A_HELPER};
 
-use crate::util::{Cache, manifest};
+use crate::support::util::{Cache, manifest};
 
 const TOKEN: (&str, &str) = ("API_TOKEN", "abc");
 const HEADERS: &str = "{\"Authorization\":\"Bearer abc\"}\n";

@@ -2,7 +2,7 @@
 
 use std::process::{Command, Stdio};
 
-use crate::util::credbox;
+use crate::support::util::credbox;
 
 #[test]
 fn version_names_wasmtime_and_the_wit_package() {

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use credbox_test_artifacts::*;
 
-use crate::hostile::wait_with_peak_rss;
-use crate::util::{Cache, credbox, manifest};
+use crate::support::secrets::{LEAK_EVERYWHERE_MODES, assert_no_secret};
+use crate::support::util::{Cache, credbox, manifest, wait_with_peak_rss};
 
 /// How late credbox may exit after its deadline.
 const GRACE: Duration = Duration::from_millis(250);
@@ -304,29 +304,10 @@ const SECRET_PREFIX: &str = "sk-live-7f";
 #[test]
 fn an_allowlisted_secret_never_reaches_stderr_or_the_cache() {
     let cache = Cache::warmed(GUEST_LEAK_EVERYWHERE);
-    let mut modes: Vec<(String, Vec<String>)> = [
-        "name-empty",
-        "name-long",
-        "name-crlf",
-        "name-token",
-        "name-twice",
-        "name-hop",
-        "value-control",
-        "token",
-        "misconfigured",
-        "denied",
-        "unavailable",
-        "other",
-        "log",
-        "panic",
-        "deny-host",
-        "deny-path",
-        "deny-userinfo",
-        "stdout-split",
-    ]
-    .iter()
-    .map(|m| (m.to_string(), vec![]))
-    .collect();
+    let mut modes: Vec<(String, Vec<String>)> = LEAK_EVERYWHERE_MODES
+        .iter()
+        .map(|m| (m.to_string(), vec![]))
+        .collect();
     // The capture keeps 64 KiB plus the longest secret: a secret cut by
     // that end too.
     modes.push((
@@ -350,12 +331,13 @@ fn an_allowlisted_secret_never_reaches_stderr_or_the_cache() {
         let out = cache.run(&args, &[("API_TOKEN", SECRET)]);
         assert_ne!(out.code, 0, "{mode}: {out:#?}");
         assert_eq!(out.stdout, "", "{mode}");
-        let stderr = out.stderr.to_ascii_lowercase();
-        assert!(
-            !stderr.contains(SECRET_PREFIX),
-            "{mode} {extra:?}: the secret reached stderr: {}",
-            out.stderr
+        assert_no_secret(
+            &format!("{mode} {extra:?}"),
+            &[SECRET, SECRET_PREFIX],
+            &out.streams(),
+            None,
         );
+        let stderr = out.stderr.to_ascii_lowercase();
         // Where the secret was quoted, it shows masked (values are never
         // quoted, a refused URL is reported by its origin alone, a capture
         // cut through the secret drops it).
@@ -371,24 +353,12 @@ fn an_allowlisted_secret_never_reaches_stderr_or_the_cache() {
     // The failure records, and what `credbox status` prints of them.
     let status = cache.run(&["status"], &[]);
     assert!(status.ok().contains("guest_leak_everywhere"), "{status:#?}");
-    assert!(!status.stdout.to_ascii_lowercase().contains(SECRET_PREFIX));
-    let mut files = vec![cache.path()];
-    let mut seen = 0;
-    while let Some(path) = files.pop() {
-        if path.is_dir() {
-            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
-        } else {
-            seen += 1;
-            let bytes = std::fs::read(&path).unwrap().to_ascii_lowercase();
-            assert!(
-                !bytes
-                    .windows(SECRET_PREFIX.len())
-                    .any(|w| w == SECRET_PREFIX.as_bytes()),
-                "the secret is in {}",
-                path.display()
-            );
-        }
-    }
+    let seen = assert_no_secret(
+        "status, cache",
+        &[SECRET, SECRET_PREFIX],
+        &status.streams(),
+        Some(&cache.path()),
+    );
     assert!(seen > 1, "the cache holds records");
 }
 

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use credbox_test_artifacts::{ENV_BEARER, GUEST_ERROR_KINDS};
 
-use crate::util::{Cache, credbox, example_manifest, manifest};
+use crate::support::util::{Cache, credbox, example_manifest, manifest};
 
 #[test]
 fn env_bearer_prints_a_bearer_header() {

@@ -9,11 +9,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use credbox::cache::{CacheKey, Entry};
-use credbox_test_artifacts::{GUEST_HTTP_GET, GUEST_UNIQUE};
+use credbox_test_artifacts::GUEST_UNIQUE;
 
-use crate::cache::entry_file;
-use crate::server::Server;
-use crate::util::{Cache, Outcome, manifest, outcome};
+use crate::support::servers::{Server, token_helper};
+use crate::support::util::{Cache, Outcome, manifest, outcome};
 
 const RAN: &str = "info: fetching";
 
@@ -89,7 +88,7 @@ fn fifos_in_every_position_finish_within_a_second() {
     out.fails(2, "a FIFO");
 
     // The cache entry and its lock: a miss, and the helper runs.
-    let entry = entry_file(&cache);
+    let entry = cache.entry_file();
     let lock = entry.with_extension("lock");
     for path in [&entry, &lock] {
         let _ = std::fs::remove_file(path);
@@ -121,7 +120,7 @@ fn tampered_truncated_symlinked_and_replayed_entries_are_never_printed() {
     let cache = Cache::new();
     let m = manifest("tamper", GUEST_UNIQUE, "");
     let token = cache.run(&["run", m.arg()], &[]).ok().to_owned();
-    let entry = entry_file(&cache);
+    let entry = cache.entry_file();
     let good = std::fs::read(&entry).unwrap();
     let key = CacheKey::parse(entry.file_stem().unwrap().to_str().unwrap()).unwrap();
 
@@ -207,7 +206,7 @@ fn a_cache_that_cannot_be_written_still_prints_a_fresh_credential_with_one_warni
     let cache = Cache::new();
     let m = manifest("unwritable", GUEST_UNIQUE, "[cache]\nttl = \"1s\"\n");
     cache.run(&["run", m.arg()], &[]).ok();
-    let entry = entry_file(&cache);
+    let entry = cache.entry_file();
     std::fs::remove_file(&entry).unwrap();
     std::fs::create_dir(&entry).unwrap();
     std::fs::write(entry.join("keep"), b"").unwrap();
@@ -362,25 +361,14 @@ fn the_refresh_window_serves_64_callers_in_hit_time_with_one_token_request() {
     });
     let cache = Cache::new();
     // Lifetime 10 s, refreshed from 8 s on.
-    let body = format!(
-        "[cache]\nttl = \"10s\"\n[network]\nallow = [{origin:?}]\n[config]\nURL = \"{origin}/token\"\n",
-        origin = server.origin()
-    );
-    let m = manifest("swr", GUEST_HTTP_GET, &body);
+    let m = token_helper("swr", &server, "ttl = \"10s\"\n");
     cache.warm(m.arg());
     let fetched = Instant::now();
     let first = cache.run(&["run", m.arg()], &[]);
     assert_eq!(first.ok(), "{\"Authorization\":\"Bearer tok-1\"}\n");
     std::thread::sleep(Duration::from_millis(8_200).saturating_sub(fetched.elapsed()));
 
-    let start = Instant::now();
-    let children: Vec<_> = (0..64)
-        .map(|_| cache.command(&["run", m.arg()], &[]).spawn().unwrap())
-        .collect();
-    let outcomes: Vec<_> = children
-        .into_iter()
-        .map(|c| outcome(c.wait_with_output().unwrap(), start))
-        .collect();
+    let outcomes = cache.run_at_once(64, &["run", m.arg()], &[]);
     assert!(
         fetched.elapsed() < Duration::from_secs(10),
         "too slow to test: the credential expired meanwhile"

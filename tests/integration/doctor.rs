@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use credbox_test_artifacts::ENV_BEARER;
 
-use crate::server::{Reply, Server, closed_port};
-use crate::util::{Cache, Outcome, TempManifest, manifest};
+use crate::support::servers::{Reply, Server, closed_port};
+use crate::support::util::{Cache, Outcome, TempManifest, manifest};
 
 /// `credbox doctor`'s exit code when a check failed.
 const CHECK_FAILED: i32 = 10;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use credbox_test_artifacts::*;
 
-use crate::util::{Cache, credbox, within};
+use crate::support::util::{Cache, credbox, wait_with_peak_rss, within};
 
 const DEFAULT_DEADLINE: Duration = Duration::from_secs(5);
 
@@ -220,19 +220,6 @@ fn a_stdout_flood_does_not_grow_credbox() {
         "peak RSS {} MiB for a 128 MiB flood",
         peak_rss_kib / 1024
     );
-}
-
-/// Waits for `child` (whose pipes are not read: credbox prints a line at
-/// most) and returns its exit code and peak resident memory in KiB.
-pub(crate) fn wait_with_peak_rss(child: std::process::Child) -> (i32, i64) {
-    let mut status = 0;
-    // SAFETY: rusage is plain data; zero is a valid value.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: the pid is our own child's; both pointers are valid.
-    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
-    assert_eq!(pid, child.id() as i32, "wait4 failed");
-    assert!(libc::WIFEXITED(status), "killed: status {status}");
-    (libc::WEXITSTATUS(status), usage.ru_maxrss)
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use credbox_test_artifacts::{ENV_BEARER, GUEST_NOT_A_HELPER, OAUTH_CLIENT_CREDENTIALS};
 
-use crate::util::{Cache, manifest};
+use crate::support::util::{Cache, manifest};
 
 fn json(cache: &Cache, target: &str) -> serde_json::Value {
     let out = cache.run(&["inspect", "--json", target], &[]);

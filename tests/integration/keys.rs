@@ -5,64 +5,24 @@
 //! independently, with the public keys openssl derives.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
 
 use credbox_test_artifacts::{GUEST_KEY_THIEF, GUEST_STATE_AND_KEYS};
 
-use crate::util::{Cache, TempManifest, manifest};
+use crate::support::crypto::{hex, hmac_sha256, unhex};
+use crate::support::secrets::{assert_no_secret, files_under};
+use crate::support::testkeys::{ED25519_PUBLIC, ES256_PUBLIC, key_file};
+use crate::support::util::{Cache, TempManifest, manifest};
 
 /// The HMAC secret, in credbox's environment only.
 const HMAC_SECRET: &str = "hmac-S3CRET-never-seen-7f41c2";
 
-/// The public key of `host/testdata/keys/es256.pem`, from `openssl pkey
-/// -pubout`.
-pub const ES256_PUBLIC: &str = "04c2c4a73440299763c5a11f76aa93c5ebdafbfb29de22c0479b3e1548d4736aa89d28e438328e38f8747600c2db559a39519116870f28589fe13b25a973060672";
-
-/// The public key of `host/testdata/keys/ed25519.pem`, from openssl.
-const ED25519_PUBLIC: &str = "25f6083392bec7e77d958d9620bbd856d71207cbfd3a92b9d145060082a32313";
-
-fn testdata(name: &str) -> PathBuf {
-    crate::util::root().join("host/testdata/keys").join(name)
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-pub fn unhex(text: &str) -> Vec<u8> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-        .collect()
-}
-
-/// `bytes` in base64 with `alphabet`'s last two characters, unpadded.
-fn base64(bytes: &[u8], url: bool) -> String {
-    let tail = if url { "-_" } else { "+/" };
-    let alphabet: Vec<char> =
-        format!("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789{tail}")
-            .chars()
-            .collect();
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
-        for i in 0..=chunk.len() {
-            out.push(alphabet[(n >> (18 - 6 * i)) as usize & 63]);
-        }
-    }
-    out
-}
-
-/// Every form in which a key's bytes could leak: the HMAC secret; the
-/// P-256 scalar and the Ed25519 seed, raw in hex and base64 (standard and
-/// URL); and each line of the PEM files' bodies.
-fn forbidden() -> Vec<String> {
+/// The key material that must never show: the HMAC secret, the P-256
+/// scalar, the Ed25519 seed, and each line of the PEM files' bodies
+/// ([`assert_no_secret`] looks for each raw and encoded).
+fn key_material() -> Vec<Vec<u8>> {
     use ed25519_dalek::pkcs8::DecodePrivateKey as _;
-    let es_pem = std::fs::read_to_string(testdata("es256.pem")).unwrap();
-    let ed_pem = std::fs::read_to_string(testdata("ed25519.pem")).unwrap();
+    let es_pem = std::fs::read_to_string(key_file("es256.pem")).unwrap();
+    let ed_pem = std::fs::read_to_string(key_file("ed25519.pem")).unwrap();
     let scalar = p256::SecretKey::from_pkcs8_pem(&es_pem)
         .unwrap()
         .to_bytes()
@@ -71,34 +31,15 @@ fn forbidden() -> Vec<String> {
         .unwrap()
         .secret_key
         .to_vec();
-    let mut all = vec![HMAC_SECRET.to_owned()];
-    for secret in [HMAC_SECRET.as_bytes(), &scalar, &seed] {
-        all.push(hex(secret));
-        all.push(hex(secret).to_uppercase());
-        // A 3-byte-aligned stretch, so that it shows whatever precedes it.
-        all.push(base64(&secret[..secret.len() / 3 * 3], false));
-        all.push(base64(&secret[..secret.len() / 3 * 3], true));
-    }
+    let mut all = vec![HMAC_SECRET.as_bytes().to_vec(), scalar, seed];
     for pem in [es_pem, ed_pem] {
         all.extend(
             pem.lines()
                 .filter(|l| !l.starts_with("-----") && l.len() >= 16)
-                .map(str::to_owned),
+                .map(|l| l.as_bytes().to_vec()),
         );
     }
     all
-}
-
-/// Asserts that `text` (named `what`) holds no form of any key.
-#[track_caller]
-fn assert_no_key(what: &str, text: &[u8]) {
-    let text = String::from_utf8_lossy(text);
-    for secret in forbidden() {
-        assert!(
-            !text.contains(&secret),
-            "{what} holds key material {secret:?}:\n{text}"
-        );
-    }
 }
 
 /// A manifest for `component` with the three test keys, copied beside it
@@ -115,7 +56,7 @@ fn keys_manifest(component: &str, body: &str, key_mode: u32) -> TempManifest {
     );
     let dir = m.path.parent().unwrap();
     for (name, mode) in [("es256.pem", key_mode), ("ed25519.pem", 0o600)] {
-        std::fs::copy(testdata(name), dir.join(name)).unwrap();
+        std::fs::copy(key_file(name), dir.join(name)).unwrap();
         std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(mode)).unwrap();
     }
     m
@@ -138,30 +79,6 @@ fn answers(value: &str) -> std::collections::BTreeMap<&str, &str> {
         .split(';')
         .map(|pair| pair.split_once('=').unwrap())
         .collect()
-}
-
-fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
-    use hmac::Mac as _;
-    let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(key).unwrap();
-    mac.update(data);
-    mac.finalize().into_bytes().to_vec()
-}
-
-/// Every file under `dir`, with its contents.
-fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut found = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return found;
-    };
-    for entry in entries {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            found.extend(files_under(&path));
-        } else if let Ok(bytes) = std::fs::read(&path) {
-            found.push((path, bytes));
-        }
-    }
-    found
 }
 
 #[test]
@@ -249,17 +166,17 @@ fn a_hostile_helper_gets_signatures_and_public_keys_never_a_key() {
         out.stderr
     );
 
-    assert_no_key("stdout", out.stdout.as_bytes());
-    assert_no_key("stderr", out.stderr.as_bytes());
-    let cached = files_under(&cache.path());
-    assert!(
-        cached
-            .iter()
-            .any(|(p, _)| p.extension().is_some_and(|e| e == "json"))
+    assert_no_secret(
+        "key-thief",
+        &key_material(),
+        &out.streams(),
+        Some(&cache.path()),
     );
-    for (path, bytes) in cached {
-        assert_no_key(&path.display().to_string(), &bytes);
-    }
+    assert!(
+        files_under(&cache.path())
+            .iter()
+            .any(|p| p.extension().is_some_and(|e| e == "json"))
+    );
 }
 
 #[test]
@@ -289,7 +206,7 @@ fn the_cache_keeps_credentials_of_different_keys_apart() {
     );
     let entries = files_under(&cache.path().join("credentials"))
         .into_iter()
-        .filter(|(p, _)| p.extension().is_some_and(|e| e == "json"))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .count();
     assert_eq!(entries, 2);
 }
@@ -314,7 +231,7 @@ fn keys_the_helper_could_read_or_others_could_are_refused() {
         &[("HMAC_SECRET", HMAC_SECRET)],
     );
     out.fails(2, "[keys.hmac] env: HMAC_SECRET is also in [env] allow");
-    assert_no_key("stderr", out.stderr.as_bytes());
+    assert_no_secret("refused", &key_material(), &out.streams(), None);
 
     // A key file others may read: refused as ssh refuses it.
     let m = keys_manifest(GUEST_STATE_AND_KEYS, "", 0o644);

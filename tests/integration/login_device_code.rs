@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 
 use credbox_test_artifacts::OAUTH_DEVICE_CODE;
 
-use crate::server::{Reply, Request, Server};
-use crate::state::{Keyring, all_bytes_under, contains, service_of};
-use crate::util::{Cache, Outcome, TempManifest, manifest};
+use crate::support::keyring::{Keyring, service_of};
+use crate::support::secrets::assert_no_secret;
+use crate::support::servers::{Reply, Request, Server};
+use crate::support::util::{Cache, TempManifest, manifest};
 
 /// Every refresh token the server issues has this in it, to look for.
 const RT_MARK: &str = "s3cret-refresh";
@@ -150,12 +151,6 @@ fn device_manifest(server: &Server, client_id: &str, extra: &str) -> TempManifes
     )
 }
 
-#[track_caller]
-fn assert_no_refresh_token(outcome: &Outcome) {
-    assert!(!outcome.stdout.contains(RT_MARK), "{outcome:#?}");
-    assert!(!outcome.stderr.contains(RT_MARK), "{outcome:#?}");
-}
-
 #[test]
 fn login_once_then_runs_rotate_the_refresh_token_in_the_keystore() {
     let Some(keyring) = Keyring::start() else {
@@ -164,12 +159,7 @@ fn login_once_then_runs_rotate_the_refresh_token_in_the_keystore() {
     let (server, oauth) = oauth_server();
     let m = device_manifest(&server, "credbox-cli", "");
     let cache = Cache::warmed(m.arg());
-    let state = tempfile::tempdir().unwrap();
-    let state_dir = state.path().join("s");
-    let env = [
-        ("DBUS_SESSION_BUS_ADDRESS", keyring.address.as_str()),
-        ("CREDBOX_STATE_DIR", state_dir.to_str().unwrap()),
-    ];
+    let env = keyring.env();
 
     let login = cache.run(&["login", m.arg()], &env);
     assert_eq!(login.code, 0, "{login:#?}");
@@ -203,7 +193,7 @@ fn login_once_then_runs_rotate_the_refresh_token_in_the_keystore() {
             run.ok(),
             format!("{{\"Authorization\":\"Bearer at-{n}\"}}\n")
         );
-        assert_no_refresh_token(&run);
+        assert_no_secret("run", &[RT_MARK], &run.streams(), None);
         assert_eq!(
             stored(&keyring).as_deref(),
             Some(&*format!("rt-{n}-{RT_MARK}-{}", 1000 + n))
@@ -216,8 +206,13 @@ fn login_once_then_runs_rotate_the_refresh_token_in_the_keystore() {
     }
     assert_eq!(oauth.lock().unwrap().issued, 6);
     assert_eq!(oauth.lock().unwrap().reused, 0);
-    assert_no_refresh_token(&cache.run(&["status"], &env));
-    assert!(!contains(&all_bytes_under(&cache.path()), RT_MARK));
+    let status = cache.run(&["status"], &env);
+    assert_no_secret(
+        "status, cache",
+        &[RT_MARK],
+        &status.streams(),
+        Some(&cache.path()),
+    );
 
     // Two runs at once (two MCP servers asking): the server rotates the
     // token at once but answers slowly, so a run that read the token

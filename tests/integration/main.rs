@@ -5,14 +5,10 @@
 //! guests under `tests/guests/`), and checks what a caller sees: the exit
 //! code, stdout, the one stderr line, and how long it took. `claude_code`
 //! runs it under the real Claude Code client, installed from npm on first
-//! use.
+//! use. Helpers shared between tests live in [`support`]; a test module
+//! imports from there, never from another test module.
 
-mod claude_client;
-mod clients;
-mod mock_apis;
-mod server;
-mod sigv4;
-mod util;
+mod support;
 
 mod cache;
 mod claude_code;
@@ -35,5 +31,6 @@ mod protocol_git;
 mod protocol_kubernetes;
 mod samples;
 mod scaffold;
+mod secrets;
 mod state;
 mod worlds;

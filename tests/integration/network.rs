@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use credbox_test_artifacts::{GUEST_HTTP_GET, OAUTH_CLIENT_CREDENTIALS, VPN_AWARE};
 
-use crate::server::{Reply, Request, Server, closed_port};
-use crate::util::{Cache, Outcome, TempManifest, example_manifest, manifest, within};
+use crate::support::servers::{Reply, Request, Server, closed_port};
+use crate::support::util::{Cache, Outcome, TempManifest, example_manifest, manifest, within};
 
 /// Upper bound for a run that fails or succeeds without waiting on
 /// anything: process start, loading the compiled helper, loopback traffic.
@@ -482,7 +482,7 @@ fn oauth_client_credentials_returns_the_access_token_and_its_lifetime() {
         "grant_type=client_credentials&client_id=cli-1&client_secret=s3cret+%26+co&scope=mcp%3Atools"
     );
     // expires_in 90 s, less credbox's 30 s safety margin.
-    let file = crate::cache::entry_file(&cache);
+    let file = cache.entry_file();
     let key = credbox::cache::CacheKey::parse(file.file_stem().unwrap().to_str().unwrap()).unwrap();
     let entry = credbox::cache::Entry::decode(&std::fs::read(&file).unwrap(), &key).unwrap();
     let stored = entry.credential.as_ref().unwrap();

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use credbox_test_artifacts::ENV_BEARER;
 
-use crate::util::{Cache, root};
+use crate::support::util::{Cache, root};
 
 fn plugin_source() -> PathBuf {
     root().join("examples/claude-plugin")

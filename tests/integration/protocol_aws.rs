@@ -6,16 +6,14 @@
 use std::path::Path;
 use std::process::Command;
 
-use credbox_test_artifacts::{
-    GUEST_ECHO_REQUEST, GUEST_ERROR_KINDS, GUEST_LEAK_EVERYWHERE, GUEST_V02_PARTS,
-};
+use credbox_test_artifacts::{GUEST_ECHO_REQUEST, GUEST_V02_PARTS};
 use serde_json::{Value, json};
 
-use crate::claude_client::{Finished, claude, run};
-use crate::clients::{CLIENT_DEADLINE, client};
-use crate::server::{Reply, Request, Server};
-use crate::sigv4;
-use crate::util::{Cache, manifest};
+use crate::support::claude_client::{ONE_AT_A_TIME, claude};
+use crate::support::clients::{CLIENT_DEADLINE, Finished, client, run};
+use crate::support::servers::{Reply, Request, Server};
+use crate::support::sigv4;
+use crate::support::util::{Cache, error_kinds, manifest, sh_quote};
 
 /// The AWS keys echo-request hands the `aws` client: the key id, and as
 /// secret the client's context word (`aws`: the client has no fields).
@@ -167,11 +165,7 @@ fn a_failing_helper_fails_the_aws_cli_with_credbox_s_one_line() {
     let Some(aws) = client("aws", "the pip package awscli") else {
         return;
     };
-    let denied = manifest(
-        "error-kinds",
-        GUEST_ERROR_KINDS,
-        "[config]\nKIND = \"denied\"\n",
-    );
+    let denied = error_kinds("denied");
     let server = sts(ECHO_SECRET);
     let finished = get_caller_identity(&aws, &Cache::new(), denied.arg(), &server.origin());
     assert_ne!(finished.code, Some(0), "{finished:#?}");
@@ -207,11 +201,7 @@ fn credential_process_and_claude_export_shapes() {
 #[test]
 fn a_credential_without_aws_keys_is_refused() {
     // error-kinds' `ok` is a bearer token that expires in 60 s: no AWS part.
-    let token_only = manifest(
-        "error-kinds",
-        GUEST_ERROR_KINDS,
-        "[config]\nKIND = \"ok\"\n",
-    );
+    let token_only = error_kinds("ok");
     let outcome = Cache::new().run(&["aws", token_only.arg()], &[]);
     let line = outcome.fails(7, "error-kinds");
     assert!(!line.contains("tok-ok"), "{line}");
@@ -235,12 +225,6 @@ fn bedrock() -> Server {
             body: br#"{"message":"credbox test: stop here"}"#.to_vec(),
         }
     })
-}
-
-/// `text` quoted for a POSIX shell (Claude Code runs its AWS commands
-/// through one).
-fn sh_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
 }
 
 #[test]
@@ -288,9 +272,7 @@ fn claude_code_signs_bedrock_requests_with_the_keys_credbox_exports() {
         .env("DISABLE_AUTOUPDATER", "1")
         .env("CREDBOX_CACHE_DIR", cache.path());
     let finished = {
-        let _one = crate::claude_code::ONE_AT_A_TIME
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
         run(cmd, CLIENT_DEADLINE).unwrap()
     };
     assert!(!finished.timed_out, "{finished:#?}");
@@ -315,34 +297,5 @@ fn claude_code_signs_bedrock_requests_with_the_keys_credbox_exports() {
             request.method,
             request.target
         );
-    }
-}
-
-/// The secret leak-everywhere puts in errors, logs, panics and an invalid
-/// token (in mixed case).
-const LEAKED: &str = "s3cr3t-leaky-value";
-
-#[test]
-fn aws_failures_never_carry_the_helper_s_secret() {
-    let cache = Cache::new();
-    for mode in ["denied", "other", "log", "panic", "token"] {
-        let leaky = manifest(
-            "leak-everywhere",
-            GUEST_LEAK_EVERYWHERE,
-            &format!("[config]\nAPI_TOKEN = \"{LEAKED}\"\nMODE = \"{mode}\"\n"),
-        );
-        for args in [
-            &["aws", leaky.arg()][..],
-            &["aws", "--claude-export", leaky.arg()],
-        ] {
-            let out = cache.run(args, &[]);
-            // Nothing printed; the helper's log lines (redacted) may
-            // precede the error on stderr.
-            assert_ne!(out.code, 0, "{mode}");
-            assert_eq!(out.stdout, "", "{mode}");
-            assert!(out.stderr.contains("credbox: leak-everywhere: "));
-            let seen = out.stderr.to_lowercase();
-            assert!(!seen.contains(LEAKED), "{mode}: {out:#?}");
-        }
     }
 }

@@ -3,22 +3,20 @@
 //! requires authentication (`auth-required: true`); and the protocol's
 //! exchange itself, spoken to credbox directly.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use credbox_test_artifacts::{
-    GUEST_ECHO_REQUEST, GUEST_ERROR_KINDS, GUEST_LEAK_EVERYWHERE, GUEST_STATE_PROBE, GUEST_UNIQUE,
-    GUEST_V02_PARTS,
+    GUEST_ECHO_REQUEST, GUEST_STATE_PROBE, GUEST_UNIQUE, GUEST_V02_PARTS,
 };
 use serde_json::{Value, json};
 
-use crate::claude_client::{Finished, run};
-use crate::clients::CLIENT_DEADLINE;
-use crate::mock_apis::path;
-use crate::server::{Reply, Request, Server};
-use crate::util::{Cache, Outcome, manifest, outcome};
+use crate::support::clients::{CLIENT_DEADLINE, Finished, run};
+use crate::support::routes::Routes;
+use crate::support::servers::mock_apis::path;
+use crate::support::servers::{Reply, Request, Server};
+use crate::support::util::{Cache, Outcome, error_kinds, manifest};
 
 /// The registry's name in Cargo's configuration.
 const REGISTRY: &str = "credbox-test";
@@ -175,11 +173,7 @@ fn cargo_authenticates_with_the_token_and_the_helper_sees_the_registry() {
 
 #[test]
 fn a_failing_helper_fails_cargo_with_credbox_s_message() {
-    let denied = manifest(
-        "error-kinds",
-        GUEST_ERROR_KINDS,
-        "[config]\nKIND = \"denied\"\n",
-    );
+    let denied = error_kinds("denied");
     let (server, _) = start_registry(|_| "unreachable".into());
     let finished = cargo(
         &Cache::new(),
@@ -238,19 +232,7 @@ fn a_helper_without_a_token_for_cargo_is_cargo_s_not_found() {
 
 /// Runs credbox with `input` on stdin (then end of file).
 fn converse(cache: &Cache, args: &[&str], input: &str) -> Outcome {
-    let start = Instant::now();
-    let mut child = cache
-        .command(args, &[])
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    outcome(child.wait_with_output().unwrap(), start)
+    cache.feed(args, &[], input)
 }
 
 fn answers(outcome: &Outcome) -> Vec<Value> {
@@ -326,11 +308,7 @@ fn provider_failures_are_err_answers_cargo_can_read() {
         "{got:?}"
     );
     // The helper's not-found: Cargo may try its next provider.
-    let not_found = manifest(
-        "error-kinds",
-        GUEST_ERROR_KINDS,
-        "[config]\nKIND = \"not-found\"\n",
-    );
+    let not_found = error_kinds("not-found");
     let got = answers(&converse(
         &cache,
         &["--cargo-plugin"],
@@ -338,11 +316,7 @@ fn provider_failures_are_err_answers_cargo_can_read() {
     ));
     assert_eq!(got[0]["Err"]["kind"], "not-found", "{got:?}");
     // Any other failure: `other`, with credbox's one line.
-    let denied = manifest(
-        "error-kinds",
-        GUEST_ERROR_KINDS,
-        "[config]\nKIND = \"denied\"\n",
-    );
+    let denied = error_kinds("denied");
     let got = answers(&converse(&cache, &["cargo", denied.arg()], &get(json!([]))));
     assert_eq!(got[0]["Err"]["kind"], "other");
     assert!(
@@ -428,34 +402,6 @@ fn each_registry_and_operation_has_its_own_cache_entry() {
     );
 }
 
-/// The secret leak-everywhere puts in errors, logs, panics and an invalid
-/// token (in mixed case).
-const LEAKED: &str = "s3cr3t-leaky-value";
-
-#[test]
-fn cargo_answers_never_carry_the_helper_s_secret() {
-    let cache = Cache::new();
-    let read =
-        r#"{"v":1,"registry":{"index-url":"https://r.example/"},"kind":"get","operation":"read"}"#;
-    for mode in ["denied", "other", "log", "panic", "token"] {
-        let leaky = manifest(
-            "leak-everywhere",
-            GUEST_LEAK_EVERYWHERE,
-            &format!("[config]\nAPI_TOKEN = \"{LEAKED}\"\nMODE = \"{mode}\"\n"),
-        );
-        let out = converse(&cache, &["cargo", leaky.arg()], &format!("{read}\n"));
-        // An `Err` answer after the hello; the helper's log lines
-        // (redacted) go to stderr, which Cargo shows.
-        assert_eq!(out.code, 0, "{mode}");
-        let lines: Vec<&str> = out.stdout.lines().collect();
-        assert_eq!(lines.len(), 2, "{mode}: {out:#?}");
-        let answer: Value = serde_json::from_str(lines[1]).unwrap();
-        assert!(answer["Err"].is_object(), "{mode}: {answer}");
-        let seen = format!("{}{}", out.stdout, out.stderr).to_lowercase();
-        assert!(!seen.contains(LEAKED), "{mode}: {out:#?}");
-    }
-}
-
 #[test]
 fn without_a_manifest_the_route_for_the_index_url_answers_cargo() {
     let echo = manifest("echo-request", GUEST_ECHO_REQUEST, "");
@@ -464,19 +410,9 @@ fn without_a_manifest_the_route_for_the_index_url_answers_cargo() {
             "cargo;registry-name={REGISTRY};index-url=sparse+{origin}/index/;operation=read;crate-name=-"
         )
     });
-    let routes = tempfile::tempdir().unwrap();
-    let config = routes.path().join("config.toml");
     // `sparse+http` is matched by its transport, `http`.
-    std::fs::write(
-        &config,
-        format!(
-            "[[route]]\nurl = \"{}/index\"\nmanifest = {:?}\n",
-            server.origin(),
-            echo.arg()
-        ),
-    )
-    .unwrap();
-    let env = [("CREDBOX_CONFIG", config.to_str().unwrap())];
+    let routes = Routes::new(&[(&format!("{}/index", server.origin()), echo.arg())]);
+    let env = [routes.env()];
     let finished = cargo_with(
         &Cache::new(),
         None,
@@ -497,18 +433,7 @@ fn without_a_manifest_the_route_for_the_index_url_answers_cargo() {
     // its next provider.
     let other = json!({"v": 1, "registry": {"index-url": "sparse+https://other.example/index/"},
                        "kind": "get", "operation": "read", "args": ["cargo"]});
-    let cache = Cache::new();
-    let mut cmd = cache.command(&["--cargo-plugin"], &env);
-    cmd.stdin(Stdio::piped());
-    let start = Instant::now();
-    let mut child = cmd.spawn().unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{other}\n").as_bytes())
-        .unwrap();
-    let got = answers(&outcome(child.wait_with_output().unwrap(), start));
+    let got = answers(&Cache::new().feed(&["--cargo-plugin"], &env, &format!("{other}\n")));
     assert_eq!(got[0]["Err"]["kind"], "url-not-supported", "{got:?}");
     assert!(
         got[0]["Err"]["message"]

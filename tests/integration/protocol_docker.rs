@@ -4,18 +4,21 @@
 //! loopback registry that demands a bearer token from its token service.
 //! Plus the link fed by hand, for the protocol's other operations.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use credbox_test_artifacts::{ENV_BEARER, GUEST_ECHO_REQUEST, GUEST_ERROR_KINDS, GUEST_HTTP_GET};
+use credbox_test_artifacts::{ENV_BEARER, GUEST_ECHO_REQUEST};
 use sha2::{Digest, Sha256};
 
-use crate::protocol_git::{base64, eventually, refreshing_helper, require};
-use crate::server::{Reply, Request, Server};
-use crate::util::{Cache, Outcome, example_manifest, manifest, outcome};
+use crate::support::clients::require;
+use crate::support::crypto::base64;
+use crate::support::routes::Routes;
+use crate::support::servers::{Reply, Request, Server, refreshing_helper, token_helper};
+use crate::support::util::{
+    Cache, Outcome, error_kinds, eventually, example_manifest, feed, manifest, outcome,
+};
 
 const NOT_FOUND: &str = "credentials not found in native keychain\n";
 /// The access token the mock registry's token service hands out.
@@ -123,18 +126,6 @@ fn installed(cache: &Cache) -> (tempfile::TempDir, PathBuf) {
     (dir, bin)
 }
 
-/// A routes file sending `pattern` to `manifest`.
-fn routes(pattern: &str, manifest: &str) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("config.toml");
-    std::fs::write(
-        &path,
-        format!("[[route]]\nurl = {pattern:?}\nmanifest = {manifest:?}\n"),
-    )
-    .unwrap();
-    (dir, path)
-}
-
 /// `skopeo inspect --raw` of `image` with credbox as the registry's
 /// credential helper.
 fn skopeo_inspect(
@@ -175,7 +166,7 @@ fn skopeo_inspect(
 
 /// skopeo ≥ 1.9 (credHelpers in containers-auth.json).
 fn skopeo() -> Option<PathBuf> {
-    require("skopeo", "skopeo", |version| {
+    require("skopeo", "the Debian package skopeo", |version| {
         version.contains("skopeo version")
     })
 }
@@ -188,11 +179,8 @@ fn skopeo_inspects_an_image_with_credbox_as_its_credential_helper() {
     let m = example_manifest("env-bearer", ENV_BEARER);
     let cache = Cache::warmed(m.arg());
     let (_bin_dir, bin) = installed(&cache);
-    let (_routes_dir, config) = routes(&host, m.arg());
-    let env = [
-        ("CREDBOX_CONFIG", config.to_str().unwrap()),
-        ("API_TOKEN", "identity-token-7"),
-    ];
+    let routes = Routes::new(&[(&host, m.arg())]);
+    let env = [routes.env(), ("API_TOKEN", "identity-token-7")];
     let out = skopeo_inspect(
         &skopeo,
         &bin,
@@ -223,8 +211,8 @@ fn skopeo_without_a_route_goes_on_anonymously() {
     let m = example_manifest("env-bearer", ENV_BEARER);
     let cache = Cache::new();
     let (_bin_dir, bin) = installed(&cache);
-    let (_routes_dir, config) = routes("registry.example.com", m.arg());
-    let env = [("CREDBOX_CONFIG", config.to_str().unwrap())];
+    let routes = Routes::new(&[("registry.example.com", m.arg())]);
+    let env = [routes.env()];
     let out = skopeo_inspect(
         &skopeo,
         &bin,
@@ -253,34 +241,18 @@ fn skopeo_without_a_route_goes_on_anonymously() {
 
 /// Runs the link `bin/docker-credential-credbox <op>` with `stdin`.
 fn helper(bin: &Path, cache: &Cache, op: &str, stdin: &str, env: &[(&str, &str)]) -> Outcome {
-    let start = Instant::now();
-    let mut child = Command::new(bin.join("docker-credential-credbox"))
-        .arg(op)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("CREDBOX_CACHE_DIR", cache.path())
-        .envs(env.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-    outcome(child.wait_with_output().unwrap(), start)
+    let link = bin.join("docker-credential-credbox");
+    feed(cache.command_of(&link, &[op], env), stdin)
 }
 
 #[test]
 fn get_list_store_erase_and_not_found_as_the_protocol_says() {
     let tokens = Server::numbered_tokens(|_| Duration::ZERO);
-    let body = format!(
-        "[network]\nallow = [{origin:?}]\n[config]\nURL = \"{origin}/token\"\n",
-        origin = tokens.origin()
-    );
-    let m = manifest("token-server", GUEST_HTTP_GET, &body);
+    let m = token_helper("token-server", &tokens, "");
     let cache = Cache::warmed(m.arg());
     let (_bin_dir, bin) = installed(&cache);
-    let (_routes_dir, config) = routes("https://registry.example.com", m.arg());
-    let env = [("CREDBOX_CONFIG", config.to_str().unwrap())];
+    let routes = Routes::new(&[("https://registry.example.com", m.arg())]);
+    let env = [routes.env()];
     let get = |url: &str| helper(&bin, &cache, "get", url, &env);
     let answer = |n: u32| {
         format!(
@@ -352,15 +324,9 @@ fn a_failing_helper_reports_on_stdout_as_docker_clients_expect() {
     let m = example_manifest("env-bearer", ENV_BEARER);
     let cache = Cache::new();
     let (_bin_dir, bin) = installed(&cache);
-    let (_routes_dir, config) = routes("registry.example.com", m.arg());
+    let routes = Routes::new(&[("registry.example.com", m.arg())]);
     // No API_TOKEN: misconfigured.
-    let out = helper(
-        &bin,
-        &cache,
-        "get",
-        "registry.example.com",
-        &[("CREDBOX_CONFIG", config.to_str().unwrap())],
-    );
+    let out = helper(&bin, &cache, "get", "registry.example.com", &[routes.env()]);
     assert_eq!(out.code, 3, "{out:#?}");
     assert!(
         out.stdout
@@ -387,8 +353,8 @@ fn skopeo_logs_in_with_a_user_secret_for_the_server_url_it_asked_about() {
     let m = manifest("echo", GUEST_ECHO_REQUEST, "");
     let cache = Cache::warmed(m.arg());
     let (_bin_dir, bin) = installed(&cache);
-    let (_routes_dir, config) = routes(&host, m.arg());
-    let env = [("CREDBOX_CONFIG", config.to_str().unwrap())];
+    let routes = Routes::new(&[(&host, m.arg())]);
+    let env = [routes.env()];
     let out = skopeo_inspect(
         &skopeo,
         &bin,
@@ -410,21 +376,11 @@ fn skopeo_logs_in_with_a_user_secret_for_the_server_url_it_asked_about() {
 
 #[test]
 fn the_helpers_not_found_is_dockers_not_found() {
-    let m = manifest(
-        "kinds",
-        GUEST_ERROR_KINDS,
-        "[config]\nKIND = \"not-found\"\n",
-    );
+    let m = error_kinds("not-found");
     let cache = Cache::warmed(m.arg());
     let (_bin_dir, bin) = installed(&cache);
-    let (_routes_dir, config) = routes("registry.example.com", m.arg());
-    let out = helper(
-        &bin,
-        &cache,
-        "get",
-        "registry.example.com",
-        &[("CREDBOX_CONFIG", config.to_str().unwrap())],
-    );
+    let routes = Routes::new(&[("registry.example.com", m.arg())]);
+    let out = helper(&bin, &cache, "get", "registry.example.com", &[routes.env()]);
     assert_eq!(
         (out.code, out.stdout.as_str(), out.stderr.as_str()),
         (1, NOT_FOUND, ""),
@@ -437,8 +393,8 @@ fn near_its_expiry_a_registry_credential_is_answered_at_once_and_refreshed_in_th
     let (tokens, m) = refreshing_helper();
     let cache = Cache::warmed(m.arg());
     let (_bin_dir, bin) = installed(&cache);
-    let (_routes_dir, config) = routes("registry.example.com", m.arg());
-    let env = [("CREDBOX_CONFIG", config.to_str().unwrap())];
+    let routes = Routes::new(&[("registry.example.com", m.arg())]);
+    let env = [routes.env()];
     let get = || {
         let out = helper(&bin, &cache, "get", "registry.example.com", &env);
         (out.ok().to_owned(), out.elapsed)

@@ -9,48 +9,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use credbox_test_artifacts::{ENV_BEARER, GUEST_ECHO_REQUEST, GUEST_ERROR_KINDS, GUEST_HTTP_GET};
+use credbox_test_artifacts::{ENV_BEARER, GUEST_ECHO_REQUEST};
 
-use crate::server::{Reply, Request, Server};
-use crate::util::{Cache, Outcome, example_manifest, manifest, outcome};
-
-/// Whether the tests run under CI, where a missing client is a failure.
-fn on_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-/// `program` on PATH, if its `--version` runs and `version_ok` accepts
-/// what it prints. Missing: a failure under CI (naming the Debian
-/// `package` to install), else a note and `None` (the test skips).
-pub fn require(program: &str, package: &str, version_ok: impl Fn(&str) -> bool) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .map(|dir| dir.join(program))
-            .find(|p| p.is_file())
-    });
-    let why = match &found {
-        None => format!("{program} is not on PATH"),
-        Some(path) => match Command::new(path).arg("--version").output() {
-            Ok(out) if version_ok(&String::from_utf8_lossy(&out.stdout)) => {
-                return found;
-            }
-            Ok(out) => format!(
-                "{program} is too old: {}",
-                String::from_utf8_lossy(&out.stdout).trim()
-            ),
-            Err(e) => format!("{program} does not run: {e}"),
-        },
-    };
-    if on_ci() {
-        panic!("{why}: install the Debian package `{package}` (CI=true makes this a failure)");
-    }
-    let _ = writeln!(std::io::stderr(), "skipped: {why} (install `{package}`)");
-    None
-}
+use crate::support::clients::require;
+use crate::support::crypto::base64;
+use crate::support::routes::Routes;
+use crate::support::servers::{Reply, Request, Server, refreshing_helper, token_helper};
+use crate::support::util::{
+    Cache, Outcome, error_kinds, eventually, example_manifest, manifest, outcome,
+};
 
 /// git ≥ 2.46 (`authtype` and `credential` in the helper protocol).
 fn git() -> Option<PathBuf> {
-    require("git", "git", |version| {
+    require("git", "the Debian package git", |version| {
         let numbers: Vec<u32> = version
             .trim()
             .trim_start_matches("git version ")
@@ -60,23 +31,6 @@ fn git() -> Option<PathBuf> {
             .collect();
         numbers.len() == 2 && (numbers[0], numbers[1]) >= (2, 46)
     })
-}
-
-/// Base64 (standard alphabet, padded), for `Authorization: Basic`.
-pub fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().fold(0u32, |n, &b| n << 8 | u32::from(b)) << (8 * (3 - chunk.len()));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// A bare repository with one commit, under `root`: `root/repo.git`.
@@ -308,26 +262,12 @@ fn erase_after_a_401(challenge: &'static str, authorization: fn(&str) -> String)
     let server = git_server(&git, &root.path().join("repos"), challenge, move |auth| {
         auth == accepted
     });
-    let body = format!(
-        "[network]\nallow = [{origin:?}]\n[config]\nURL = \"{origin}/token\"\n",
-        origin = tokens.origin()
-    );
-    let m = manifest("token-server", GUEST_HTTP_GET, &body);
-    // Through a route, not a manifest argument.
-    let config_dir = tempfile::tempdir().unwrap();
-    let config = config_dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[[route]]\nurl = \"{}/repo.git\"\nmanifest = {:?}\n",
-            server.origin(),
-            m.arg()
-        ),
-    )
-    .unwrap();
-    let env = [("CREDBOX_CONFIG", config.to_str().unwrap())];
-    let cache = Cache::warmed(m.arg());
+    let m = token_helper("token-server", &tokens, "");
     let url = format!("{}/repo.git", server.origin());
+    // Through a route, not a manifest argument.
+    let routes = Routes::new(&[(&url, m.arg())]);
+    let env = [routes.env()];
+    let cache = Cache::warmed(m.arg());
     // credential.useHttpPath: git sends the path, which the route names.
     let with_path = |cache: &Cache| {
         ls_remote(
@@ -402,15 +342,7 @@ fn a_failing_helper_tells_git_users_why_and_git_falls_through() {
 
 /// Runs `credbox git <args>` with `stdin`.
 fn credbox_git(cache: &Cache, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Outcome {
-    let mut all = vec!["git"];
-    all.extend_from_slice(args);
-    let mut command = cache.command(&all, env);
-    command.stdin(Stdio::piped());
-    let start = Instant::now();
-    let mut child = command.spawn().unwrap();
-    // credbox may not read what it ignores: a closed pipe is fine.
-    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-    outcome(child.wait_with_output().unwrap(), start)
+    cache.feed(&[&["git"], args].concat(), env, stdin)
 }
 
 #[test]
@@ -440,14 +372,8 @@ fn credbox_git_answers_get_and_ignores_store_and_unknown_operations() {
 #[test]
 fn credbox_git_without_a_route_answers_nothing() {
     let cache = Cache::new();
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        "[[route]]\nurl = \"https://other.example\"\nmanifest = \"x.toml\"\n",
-    )
-    .unwrap();
-    let env = [("CREDBOX_CONFIG", config.to_str().unwrap())];
+    let routes = Routes::new(&[("https://other.example", "x.toml")]);
+    let env = [routes.env()];
     for op in ["get", "erase"] {
         let out = credbox_git(
             &cache,
@@ -462,12 +388,12 @@ fn credbox_git_without_a_route_answers_nothing() {
         );
     }
     // No routes file at all: the same.
-    let missing = dir.path().join("none.toml");
+    let missing = Routes::missing();
     let out = credbox_git(
         &cache,
         &["get"],
         "protocol=https\nhost=git.example.com\n",
-        &[("CREDBOX_CONFIG", missing.to_str().unwrap())],
+        &[missing.env()],
     );
     assert_eq!((out.code, out.stdout.as_str()), (0, ""));
 }
@@ -479,14 +405,12 @@ fn credbox_git_rejects_bad_input_and_bad_routes_in_one_line() {
     let out = credbox_git(&cache, &[m.arg(), "get"], "host=h\npassword hunter2\n", &[]);
     let line = out.fails(2, "line 2 of git's request has no `=`");
     assert!(!line.contains("hunter2"), "{line}");
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.toml");
-    std::fs::write(&config, "[[route]]\nurl = \"https://h\"\nmanfest = \"x\"\n").unwrap();
+    let routes = Routes::text("[[route]]\nurl = \"https://h\"\nmanfest = \"x\"\n");
     let out = credbox_git(
         &cache,
         &["get"],
         "protocol=https\nhost=h\n",
-        &[("CREDBOX_CONFIG", config.to_str().unwrap())],
+        &[routes.env()],
     );
     out.fails(2, "line 3: unknown field `manfest`");
     let big = "x".repeat(70_000);
@@ -543,11 +467,7 @@ fn git_hands_the_helper_its_request_and_takes_its_user_secret() {
 
 #[test]
 fn the_helpers_not_found_is_gits_empty_answer() {
-    let m = manifest(
-        "kinds",
-        GUEST_ERROR_KINDS,
-        "[config]\nKIND = \"not-found\"\n",
-    );
+    let m = error_kinds("not-found");
     let cache = Cache::warmed(m.arg());
     let out = credbox_git(&cache, &[m.arg(), "get"], "protocol=https\nhost=h\n", &[]);
     assert_eq!(
@@ -574,33 +494,6 @@ fn each_host_and_path_has_its_own_cached_credential() {
     assert_eq!(get("b.example", "x.git"), answer("b.example", "x.git"));
     assert_eq!(get("a.example", "y.git"), answer("a.example", "y.git"));
     assert_eq!(get("a.example", "x.git"), answer("a.example", "x.git"));
-}
-
-/// A helper whose credential lives 15 s (refreshed from 12 s on), fetched
-/// from a token server that answers its first request at once and the
-/// later ones after 1 s.
-pub fn refreshing_helper() -> (Server, crate::util::TempManifest) {
-    let tokens = Server::numbered_tokens(|n| match n {
-        1 => std::time::Duration::ZERO,
-        _ => std::time::Duration::from_secs(1),
-    });
-    let body = format!(
-        "[cache]\nttl = \"15s\"\n[network]\nallow = [{origin:?}]\n[config]\nURL = \"{origin}/token\"\n",
-        origin = tokens.origin()
-    );
-    (tokens, manifest("swr", GUEST_HTTP_GET, &body))
-}
-
-/// Calls `get` until it answers `wanted`, up to `deadline`; whether it
-/// did.
-pub fn eventually(get: impl Fn() -> String, wanted: &str, deadline: Instant) -> bool {
-    while Instant::now() < deadline {
-        if get() == wanted {
-            return true;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    false
 }
 
 #[test]

@@ -6,16 +6,14 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
 
-use credbox_test_artifacts::{
-    GUEST_ECHO_REQUEST, GUEST_ERROR_KINDS, GUEST_LEAK_EVERYWHERE, GUEST_UNIQUE, tls,
-};
+use credbox_test_artifacts::{GUEST_ECHO_REQUEST, GUEST_UNIQUE, tls};
 use serde_json::{Value, json};
 
-use crate::claude_client::{Finished, run};
-use crate::clients::{CLIENT_DEADLINE, client};
-use crate::mock_apis::path;
-use crate::server::{Reply, Request, Server};
-use crate::util::{Cache, manifest};
+use crate::support::clients::{CLIENT_DEADLINE, Finished, client, run};
+use crate::support::routes::Routes;
+use crate::support::servers::mock_apis::path;
+use crate::support::servers::{Reply, Request, Server};
+use crate::support::util::{Cache, error_kinds, manifest};
 
 const VERSION: &str =
     r#"{"major":"1","minor":"32","gitVersion":"v1.32.4","platform":"linux/amd64"}"#;
@@ -116,11 +114,7 @@ fn a_failing_helper_fails_kubectl_with_credbox_s_one_line() {
     let Some(kubectl) = client("kubectl", "the Debian package kubectl") else {
         return;
     };
-    let denied = manifest(
-        "error-kinds",
-        GUEST_ERROR_KINDS,
-        "[config]\nKIND = \"denied\"\n",
-    );
+    let denied = error_kinds("denied");
     let server = api_server(Arc::new(OnceLock::new()));
     let finished = get_version(&kubectl, &Cache::new(), denied.arg(), &server.origin());
     assert_ne!(finished.code, Some(0), "{finished:#?}");
@@ -185,11 +179,7 @@ fn bad_exec_info_is_a_usage_error() {
 #[test]
 fn the_expiry_is_an_rfc3339_timestamp() {
     // error-kinds' `ok`: a bearer token that expires in 60 s.
-    let ok = manifest(
-        "error-kinds",
-        GUEST_ERROR_KINDS,
-        "[config]\nKIND = \"ok\"\n",
-    );
+    let ok = error_kinds("ok");
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -234,43 +224,10 @@ fn each_cluster_has_its_own_cache_entry() {
     );
 }
 
-/// The secret leak-everywhere puts in errors, logs, panics and an invalid
-/// token (in mixed case).
-const LEAKED: &str = "s3cr3t-leaky-value";
-
-#[test]
-fn k8s_failures_never_carry_the_helper_s_secret() {
-    let cache = Cache::new();
-    for mode in ["denied", "other", "log", "panic", "token"] {
-        let leaky = manifest(
-            "leak-everywhere",
-            GUEST_LEAK_EVERYWHERE,
-            &format!("[config]\nAPI_TOKEN = \"{LEAKED}\"\nMODE = \"{mode}\"\n"),
-        );
-        let out = cache.run(&["k8s", leaky.arg()], &[]);
-        // Nothing printed; the helper's log lines (redacted) may precede
-        // the error on stderr.
-        assert_ne!(out.code, 0, "{mode}");
-        assert_eq!(out.stdout, "", "{mode}");
-        assert!(out.stderr.contains("credbox: leak-everywhere: "));
-        let seen = out.stderr.to_lowercase();
-        assert!(!seen.contains(LEAKED), "{mode}: {out:#?}");
-    }
-}
-
 #[test]
 fn without_a_manifest_the_route_for_the_cluster_answers() {
     let echo = manifest("echo-request", GUEST_ECHO_REQUEST, "");
-    let routes = tempfile::tempdir().unwrap();
-    let config = routes.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[[route]]\nurl = \"https://k8s.example:6443\"\nmanifest = {:?}\n",
-            echo.arg()
-        ),
-    )
-    .unwrap();
+    let routes = Routes::new(&[("https://k8s.example:6443", echo.arg())]);
     let info = |server: &str| {
         format!(
             r#"{{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{{"cluster":{{"server":"{server}"}},"interactive":false}}}}"#
@@ -278,10 +235,7 @@ fn without_a_manifest_the_route_for_the_cluster_answers() {
     };
     let cache = Cache::new();
     let routed = info("https://k8s.example:6443");
-    let env = [
-        ("CREDBOX_CONFIG", config.to_str().unwrap()),
-        ("KUBERNETES_EXEC_INFO", routed.as_str()),
-    ];
+    let env = [routes.env(), ("KUBERNETES_EXEC_INFO", routed.as_str())];
     let answer: Value = serde_json::from_str(cache.run(&["k8s"], &env).ok()).unwrap();
     assert_eq!(
         answer["status"]["token"],
@@ -289,16 +243,13 @@ fn without_a_manifest_the_route_for_the_cluster_answers() {
     );
     // Another cluster: no route, a clear failure (not found, exit 10).
     let other = info("https://other.example:6443");
-    let env = [
-        ("CREDBOX_CONFIG", config.to_str().unwrap()),
-        ("KUBERNETES_EXEC_INFO", other.as_str()),
-    ];
+    let env = [routes.env(), ("KUBERNETES_EXEC_INFO", other.as_str())];
     cache.run(&["k8s"], &env).fails(
         10,
         "credbox: k8s: not found: no route in credbox's config.toml covers https://other.example:6443",
     );
     // No server to route by.
-    let env = [("CREDBOX_CONFIG", config.to_str().unwrap())];
+    let env = [routes.env()];
     cache
         .run(&["k8s"], &env)
         .fails(10, "set provideClusterInfo: true");
@@ -314,18 +265,8 @@ fn kubectl_with_args_k8s_alone_is_answered_by_the_cluster_s_route() {
     let server = api_server(token.clone());
     let expected = format!("kubernetes;server={}", server.origin());
     token.set(expected.clone()).unwrap();
-    let routes = tempfile::tempdir().unwrap();
-    let config = routes.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[[route]]\nurl = \"{}\"\nmanifest = {:?}\n",
-            server.origin(),
-            echo.arg()
-        ),
-    )
-    .unwrap();
-    let env = [("CREDBOX_CONFIG", config.to_str().unwrap())];
+    let routes = Routes::new(&[(&server.origin(), echo.arg())]);
+    let env = [routes.env()];
     let finished = get_version_with(&kubectl, &Cache::new(), None, &server.origin(), &env);
     assert_eq!(finished.code, Some(0), "{finished:#?}");
     let requests = server.stop();

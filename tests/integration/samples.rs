@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use credbox_test_artifacts::{API_KEY_SECRET, CUSTOM_HEADERS, MULTI_TENANT};
 
-use crate::server::{Reply, Request, Server};
-use crate::util::{Cache, TempManifest, example_manifest};
+use crate::support::crypto::{hex, hmac_sha256, unbase64url, unhex};
+use crate::support::servers::{Reply, Request, Server};
+use crate::support::testkeys::{ES256_PUBLIC, key_file};
+use crate::support::util::{Cache, TempManifest, example_manifest, sample_manifest};
 
 /// Sends a `GET path` to `server` with the headers of credbox's output (a
 /// JSON object), as Claude Code sends them to an MCP server; returns the
@@ -160,43 +162,6 @@ fn multi_tenant_picks_each_servers_tenant_and_caches_them_apart() {
     out.fails(3, "misconfigured: no tenant for the MCP server jira");
 }
 
-/// The manifest of `examples/<example>` in a folder of its own, its
-/// component line pointed at `component`, each `(from, to)` of `replace`
-/// applied to its text, and `files` copied beside it (mode 0600).
-fn sample_manifest(
-    example: &str,
-    component: &str,
-    replace: &[(&str, &str)],
-    files: &[(&str, &str)],
-) -> TempManifest {
-    let path = crate::util::root()
-        .join("examples")
-        .join(example)
-        .join("credbox.toml");
-    let mut text = std::fs::read_to_string(path).unwrap();
-    for (from, to) in replace {
-        assert!(
-            text.contains(from),
-            "{example}'s credbox.toml lacks {from:?}"
-        );
-        text = text.replace(from, to);
-    }
-    let body: String = text
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("component"))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    let m = crate::util::manifest(example, component, &body);
-    let dir = m.path.parent().unwrap();
-    for (name, from) in files {
-        use std::os::unix::fs::PermissionsExt;
-        let to = dir.join(name);
-        std::fs::copy(from, &to).unwrap();
-        std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
-    m
-}
-
 #[test]
 fn mtls_gets_a_token_with_the_client_certificate_credbox_holds() {
     use credbox_test_artifacts::MTLS;
@@ -272,13 +237,6 @@ fn now() -> u64 {
         .as_secs()
 }
 
-fn hmac_hex(key: &[u8], data: &[u8]) -> String {
-    use hmac::Mac as _;
-    let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(key).unwrap();
-    mac.update(data);
-    crate::keys::hex(&mac.finalize().into_bytes())
-}
-
 #[test]
 fn hmac_signature_is_checked_by_the_service_and_cached_within_its_skew() {
     use credbox_test_artifacts::HMAC_SIGNATURE;
@@ -291,7 +249,7 @@ fn hmac_signature_is_checked_by_the_service_and_cached_within_its_skew() {
         let fresh = ts.parse::<u64>().is_ok_and(|t| now().abs_diff(t) <= 300);
         r.header("x-api-key") == Some("ak-1")
             && fresh
-            && signature == hmac_hex(HMAC_SIGNING_SECRET.as_bytes(), ts.as_bytes())
+            && signature == hex(&hmac_sha256(HMAC_SIGNING_SECRET.as_bytes(), ts.as_bytes()))
     });
     let (m, cache) = warm("hmac-signature", HMAC_SIGNATURE);
     let env = [
@@ -320,7 +278,7 @@ fn hmac_signature_is_checked_by_the_service_and_cached_within_its_skew() {
     assert_eq!(call_with(&server, "/mcp", other.ok()), 401);
 
     // Cached no longer than the accepted skew: 300 s less credbox's margin.
-    let file = crate::cache::entry_file(&cache);
+    let file = cache.entry_file();
     let key = credbox::cache::CacheKey::parse(file.file_stem().unwrap().to_str().unwrap()).unwrap();
     let entry = credbox::cache::Entry::decode(&std::fs::read(&file).unwrap(), &key).unwrap();
     let stored = entry.credential.as_ref().unwrap();
@@ -362,7 +320,7 @@ fn verify_jwt(jwt: &str) -> (serde_json::Value, serde_json::Value) {
     use p256::ecdsa::signature::Verifier as _;
     let parts: Vec<&str> = jwt.split('.').collect();
     assert_eq!(parts.len(), 3, "{jwt}");
-    let public = crate::keys::unhex(crate::keys::ES256_PUBLIC);
+    let public = unhex(ES256_PUBLIC);
     let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&public).unwrap();
     let signature = p256::ecdsa::Signature::from_slice(&unbase64url(parts[2])).unwrap();
     let signed = format!("{}.{}", parts[0], parts[1]);
@@ -372,34 +330,11 @@ fn verify_jwt(jwt: &str) -> (serde_json::Value, serde_json::Value) {
     (json(parts[0]), json(parts[1]))
 }
 
-/// Decodes unpadded base64url.
-fn unbase64url(text: &str) -> Vec<u8> {
-    let value = |c: u8| match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'-' => 62,
-        b'_' => 63,
-        _ => panic!("not base64url: {text}"),
-    };
-    let mut out = Vec::new();
-    for chunk in text.as_bytes().chunks(4) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, &c)| n | u32::from(value(c)) << (18 - 6 * i));
-        for i in 0..chunk.len() - 1 {
-            out.push((n >> (16 - 8 * i)) as u8);
-        }
-    }
-    out
-}
-
 /// The jwt sample's manifest, its token endpoint at `token_url` (or none),
 /// with the test ES256 key beside it.
 fn jwt_manifest(token_url: Option<&str>) -> TempManifest {
     use credbox_test_artifacts::JWT;
-    let key = crate::util::root().join("host/testdata/keys/es256.pem");
+    let key = key_file("es256.pem");
     let key = key.to_str().unwrap();
     let url = "TOKEN_URL = \"https://auth.example.com/oauth/token\"";
     let replacement = match token_url {

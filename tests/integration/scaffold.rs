@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::server::{Reply, Server};
-use crate::util::{Cache, Outcome, credbox, root};
+use crate::support::servers::{Reply, Server};
+use crate::support::util::{Cache, Outcome, credbox, root};
 
 /// One target folder for every generated crate, kept between test runs:
 /// they share the SDK and its dependencies, which then build once.

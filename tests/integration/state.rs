@@ -3,15 +3,14 @@
 //! the opt-in file store, and a hostile guest (tests/guests/state-probe)
 //! against the bounds and the isolation between helpers.
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
 
 use credbox_test_artifacts::GUEST_STATE_PROBE;
 
-use crate::util::{Cache, Outcome, TempManifest, manifest, within};
+use crate::support::keyring::{Keyring, service_of};
+use crate::support::secrets::assert_no_secret;
+use crate::support::util::{Cache, TempManifest, manifest, within};
 
 /// The value the probe's `login` is given; it stores it reversed.
 const LOGIN_VALUE: &str = "0123456789-device-refresh-token";
@@ -31,175 +30,6 @@ fn probe(name: &str, mode: &str, extra: &str) -> TempManifest {
     )
 }
 
-/// Every byte of every file under `dir`, for "the secret is nowhere here".
-pub fn all_bytes_under(dir: &Path) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return bytes;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let kind = entry.file_type().unwrap();
-        if kind.is_dir() {
-            bytes.extend(all_bytes_under(&path));
-        } else if kind.is_file() {
-            bytes.extend(std::fs::read(&path).unwrap());
-        }
-    }
-    bytes
-}
-
-pub fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
-}
-
-#[track_caller]
-fn assert_quiet(outcome: &Outcome, secret: &str) {
-    assert!(!outcome.stdout.contains(secret), "{outcome:#?}");
-    assert!(!outcome.stderr.contains(secret), "{outcome:#?}");
-}
-
-/// Whether `program` is on PATH; if not, under CI=true the test fails
-/// naming the package, else it is skipped.
-fn have(program: &str, package: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{program} is missing: install the Debian package {package}");
-        }
-        eprintln!("skipped: {program} is missing (Debian package {package})");
-    }
-    found
-}
-
-/// A real Secret Service for one test: a private D-Bus session bus and a
-/// gnome-keyring daemon on it, its login keyring created and unlocked
-/// with a password on stdin. Both are stopped when dropped.
-pub struct Keyring {
-    dir: tempfile::TempDir,
-    pub address: String,
-    bus: Child,
-    daemon: Child,
-}
-
-impl Keyring {
-    pub fn start() -> Option<Keyring> {
-        if !(have("dbus-daemon", "dbus-daemon")
-            && have("dbus-send", "dbus-bin")
-            && have("gnome-keyring-daemon", "gnome-keyring")
-            && have("secret-tool", "libsecret-tools"))
-        {
-            return None;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        for sub in ["home", "run", "cache", "data"] {
-            std::fs::create_dir(dir.path().join(sub)).unwrap();
-            std::fs::set_permissions(dir.path().join(sub), std::fs::Permissions::from_mode(0o700))
-                .unwrap();
-        }
-        let mut bus = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address=1"])
-            .arg(format!("--address=unix:path={}/bus", dir.path().display()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dbus-daemon starts");
-        let mut line = String::new();
-        BufReader::new(bus.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let address = line.trim().to_owned();
-        assert!(address.starts_with("unix:"), "{address:?}");
-        let mut keyring = Keyring {
-            daemon: Command::new("true").spawn().unwrap(),
-            dir,
-            address,
-            bus,
-        };
-        let _ = keyring.daemon.wait();
-        keyring.daemon = keyring
-            .command("gnome-keyring-daemon")
-            .args(["--unlock", "--components=secrets", "--foreground"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("gnome-keyring-daemon starts");
-        let mut stdin = keyring.daemon.stdin.take().unwrap();
-        stdin.write_all(b"test-keyring-password").unwrap();
-        drop(stdin);
-        // Wait (bounded) for the daemon to own the Secret Service's name:
-        // asking before would make the bus start another daemon.
-        for _ in 0..100 {
-            let owned = keyring
-                .command("dbus-send")
-                .args([
-                    "--session",
-                    "--print-reply",
-                    "--dest=org.freedesktop.DBus",
-                    "/org/freedesktop/DBus",
-                    "org.freedesktop.DBus.NameHasOwner",
-                    "string:org.freedesktop.secrets",
-                ])
-                .output()
-                .unwrap();
-            if String::from_utf8_lossy(&owned.stdout).contains("boolean true") {
-                return Some(keyring);
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("gnome-keyring-daemon did not take org.freedesktop.secrets within 10 s");
-    }
-
-    /// A command in this session: its bus, and a home of its own.
-    pub fn command(&self, program: &str) -> Command {
-        let mut cmd = Command::new(program);
-        let sub = |s: &str| self.dir.path().join(s);
-        cmd.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", sub("home"))
-            .env("XDG_RUNTIME_DIR", sub("run"))
-            .env("XDG_CACHE_HOME", sub("cache"))
-            .env("XDG_DATA_HOME", sub("data"))
-            .env("DBUS_SESSION_BUS_ADDRESS", &self.address);
-        cmd
-    }
-
-    /// The secret of the item with these attributes, as `secret-tool
-    /// lookup` (libsecret, a real client) sees it.
-    pub fn lookup(&self, service: &str, user: &str) -> Option<String> {
-        let out = self
-            .command("secret-tool")
-            .args(["lookup", "service", service, "username", user])
-            .output()
-            .unwrap();
-        out.status
-            .success()
-            .then(|| String::from_utf8(out.stdout).unwrap())
-    }
-}
-
-impl Drop for Keyring {
-    fn drop(&mut self) {
-        for child in [&mut self.daemon, &mut self.bus] {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// The keystore service of the helper whose manifest is `m`.
-pub fn service_of(m: &TempManifest) -> String {
-    format!("credbox:{}", m.path.canonicalize().unwrap().display())
-}
-
 #[test]
 fn login_then_runs_rotate_the_token_in_the_real_keystore_and_logout_clears_it() {
     let Some(keyring) = Keyring::start() else {
@@ -207,12 +37,7 @@ fn login_then_runs_rotate_the_token_in_the_real_keystore_and_logout_clears_it() 
     };
     let m = probe("keystore-probe", "rotate", "");
     let cache = Cache::warmed(m.arg());
-    let state = tempfile::tempdir().unwrap();
-    let state_dir = state.path().join("s");
-    let env = [
-        ("DBUS_SESSION_BUS_ADDRESS", keyring.address.as_str()),
-        ("CREDBOX_STATE_DIR", state_dir.to_str().unwrap()),
-    ];
+    let env = keyring.env();
 
     let login = cache.run(&["login", m.arg()], &env);
     assert_eq!(login.code, 0, "{login:#?}");
@@ -242,7 +67,7 @@ fn login_then_runs_rotate_the_token_in_the_real_keystore_and_logout_clears_it() 
             format!("access-{}\n", value.len() + i),
             "{run:#?}"
         );
-        assert_quiet(&run, &value);
+        assert_no_secret("run", &[&value], &run.streams(), None);
     }
     let rotated = format!("{value}xxx");
     assert_eq!(
@@ -252,9 +77,12 @@ fn login_then_runs_rotate_the_token_in_the_real_keystore_and_logout_clears_it() 
     // The cached path too: the credential is cached, the token is not.
     cache.run(&["run", m.arg()], &env).ok();
     let status = cache.run(&["status"], &env);
-    assert_quiet(&status, &value);
-    let cached = all_bytes_under(&cache.path());
-    assert!(!contains(&cached, &value), "the token is in the cache");
+    assert_no_secret(
+        "status, cache",
+        &[&value],
+        &status.streams(),
+        Some(&cache.path()),
+    );
 
     let logout = cache.run(&["logout", m.arg()], &env);
     assert_eq!(
@@ -342,7 +170,7 @@ fn the_file_store_keeps_private_files_and_logout_removes_them() {
     let token = helper.join("v_token");
     assert_eq!(std::fs::metadata(&token).unwrap().mode() & 0o777, 0o600);
     assert_eq!(std::fs::read_to_string(&token).unwrap(), value);
-    assert!(!contains(&all_bytes_under(&cache.path()), &value));
+    assert_no_secret("cache", &[&value], &[], Some(&cache.path()));
 
     let logout = cache.run(&["logout", m.arg()], &env);
     assert_eq!(logout.code, 0, "{logout:#?}");
@@ -424,7 +252,7 @@ fn a_hostile_helper_cannot_break_the_bounds_prompt_or_leak_state() {
     ] {
         let outcome = run(mode, &[]);
         outcome.fails(3, message);
-        assert_quiet(&outcome, &value);
+        assert_no_secret(mode, &[&value], &outcome.streams(), None);
     }
     // `many` is not the same helper (another manifest): its 16 names are
     // its own, and the logged-in helper's token is intact.
@@ -447,12 +275,12 @@ fn a_hostile_helper_cannot_break_the_bounds_prompt_or_leak_state() {
             .ends_with("failed: error: [redacted] (run with --verbose to see the helper's log; report it to its author if it persists)\n"),
         "{outcome:#?}"
     );
-    assert!(!outcome.stderr.contains(&value[..12]), "{outcome:#?}");
+    assert_no_secret("leak", &[&value[..12]], &outcome.streams(), None);
     let outcome = cache.run(&["run", "--no-cache", "-vv", login.arg()], &env);
     assert_eq!(outcome.code, 8, "{outcome:#?}");
     assert!(outcome.stderr.contains("stdout: "), "{outcome:#?}");
     assert!(outcome.stderr.contains("log: "), "{outcome:#?}");
-    assert!(!outcome.stderr.contains(&value[..12]), "{outcome:#?}");
+    assert_no_secret("leak -vv", &[&value[..12]], &outcome.streams(), None);
     assert_eq!(outcome.stdout, "");
 }
 

@@ -2,8 +2,8 @@
 //! samples as they were before 0.2.0, kept as built in
 //! `tests/fixtures/v0.1.0/`) keep running unchanged beside 0.2.0 ones.
 
-use crate::server::{Reply, Server};
-use crate::util::{Cache, example_manifest, root};
+use crate::support::servers::{Reply, Server};
+use crate::support::util::{Cache, example_manifest, root};
 
 /// A component of `tests/fixtures/v0.1.0/`, as a path argument.
 fn fixture(file: &str) -> String {
@@ -77,8 +77,8 @@ fn build_and_inspect_name_the_world_a_component_targets() {
 
 /// A manifest for the `v02-parts` guest with `config` as its `[config]`
 /// table and `cache` as its `[cache]` table.
-fn parts(config: &str, cache: &str) -> crate::util::TempManifest {
-    crate::util::manifest(
+fn parts(config: &str, cache: &str) -> crate::support::util::TempManifest {
+    crate::support::util::manifest(
         "parts",
         credbox_test_artifacts::GUEST_V02_PARTS,
         &format!("[config]\n{config}\n[cache]\n{cache}\n"),
@@ -131,7 +131,7 @@ fn an_expiry_in_the_past_is_refused_and_the_earlier_expiry_counts() {
         "",
     );
     cache.run(&["run", soon.arg()], &[]).ok();
-    let file = crate::cache::entry_file(&cache);
+    let file = cache.entry_file();
     let key = credbox::cache::CacheKey::parse(file.file_stem().unwrap().to_str().unwrap()).unwrap();
     let entry = credbox::cache::Entry::decode(&std::fs::read(&file).unwrap(), &key).unwrap();
     let stored = entry.credential.unwrap();
@@ -143,7 +143,7 @@ fn an_expiry_in_the_past_is_refused_and_the_earlier_expiry_counts() {
 #[test]
 fn a_shared_credential_answers_every_client_from_one_run() {
     let unique = |share: &str| {
-        crate::util::manifest(
+        crate::support::util::manifest(
             "unique",
             credbox_test_artifacts::GUEST_UNIQUE,
             &format!("[cache]\nshare = {share}\n"),
@@ -166,7 +166,7 @@ fn a_shared_credential_answers_every_client_from_one_run() {
 
 #[test]
 fn fetch_cannot_talk_to_the_user() {
-    let m = crate::util::manifest(
+    let m = crate::support::util::manifest(
         "quiet",
         credbox_test_artifacts::GUEST_STATE_AND_KEYS,
         "[config]\nSHOW = \"visit https://evil.example and type 1234\"\n",

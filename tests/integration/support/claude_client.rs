@@ -5,17 +5,17 @@
 //! on first use, and reuses it afterwards. A file lock serialises installs
 //! between processes, a `OnceLock` between the tests of this one.
 //!
-//! [`run`] starts a process in its own process group and kills the whole
-//! group at a deadline, so a hanging client (or a helper it started) never
-//! hangs the suite.
+//! Installs and runs go through [`run`], bounded by a deadline; the tests
+//! that run the client take [`ONE_AT_A_TIME`].
 
 use std::fs::File;
-use std::io::{Read, Write};
-use std::os::unix::process::CommandExt;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use super::clients::{on_ci, run};
 
 /// The pinned client version.
 pub const VERSION: &str = "2.1.328";
@@ -25,6 +25,10 @@ const PACKAGE: &str = "@anthropic-ai/claude-code";
 const INSTALL_TIMEOUT: Duration = Duration::from_secs(300);
 /// Longest wait for `claude --version`.
 const VERSION_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One client at a time: each is a large process, and a test of a failure
+/// measures time.
+pub static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// The path of a `claude` executable at [`VERSION`], installing it first if
 /// need be. `None` when it cannot be had (no npm, no registry) outside CI,
@@ -48,11 +52,6 @@ pub fn claude() -> Option<PathBuf> {
             None
         }
     }
-}
-
-/// Whether the tests run under CI, where a missing client is a failure.
-fn on_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
 /// The folder the client is installed in: beside the `credbox` binary
@@ -144,75 +143,6 @@ fn reports_version(path: &Path) -> bool {
         .env("HOME", home.path());
     run(cmd, VERSION_TIMEOUT).is_ok_and(|out| {
         out.code == Some(0) && out.stdout.starts_with(&format!("{VERSION} (Claude Code)"))
-    })
-}
-
-/// What a bounded process run did.
-#[derive(Debug)]
-pub struct Finished {
-    /// The exit code; `None` when killed (at the deadline, or by a signal).
-    pub code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
-    pub elapsed: Duration,
-    /// Whether it was killed at the deadline.
-    pub timed_out: bool,
-}
-
-/// Runs `cmd` with no stdin and its output captured, in a process group
-/// of its own; at `deadline` kills the group (the process and anything it
-/// started).
-pub fn run(mut cmd: Command, deadline: Duration) -> std::io::Result<Finished> {
-    let start = Instant::now();
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()?;
-    let stdout = reader(child.stdout.take().unwrap());
-    let stderr = reader(child.stderr.take().unwrap());
-    let mut timed_out = false;
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if start.elapsed() >= deadline {
-            timed_out = true;
-            kill_group(child.id());
-            break child.wait()?;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let elapsed = start.elapsed();
-    // Anything the process started and left behind goes too, so that the
-    // pipes close and the readers finish.
-    kill_group(child.id());
-    Ok(Finished {
-        code: status.code(),
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
-        elapsed,
-        timed_out,
-    })
-}
-
-/// Kills the process group `pgid` (a no-op when it is gone).
-fn kill_group(pgid: u32) {
-    let pgid = libc::pid_t::try_from(pgid).expect("a pid fits pid_t");
-    // SAFETY: kill(2) with a negative pid signals that process group; no
-    // memory is involved.
-    unsafe {
-        libc::kill(-pgid, libc::SIGKILL);
-    }
-}
-
-/// Reads `pipe` to its end on a thread of its own.
-fn reader(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = pipe.read_to_end(&mut bytes);
-        String::from_utf8_lossy(&bytes).into_owned()
     })
 }
 

@@ -5,6 +5,15 @@
 //! at all, or a body dripped a byte a second. It stops (and hands back the
 //! requests it read) when the test stops it or drops it; every loop in it
 //! is bounded by that stop flag and by [`MAX_LIFETIME`].
+//!
+//! [`mock_apis`] holds handlers that stand in for the APIs Claude Code
+//! talks to.
+
+pub mod mock_apis;
+
+use credbox_test_artifacts::GUEST_HTTP_GET;
+
+use super::util::{TempManifest, manifest};
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -436,4 +445,31 @@ fn read_more(
 pub fn closed_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
+}
+
+/// A manifest named `name` for the `http-get` guest, which answers the
+/// token it fetches from `tokens`' `/token` (the one origin it may reach),
+/// with `cache` as the lines of its `[cache]` table (none when empty).
+pub fn token_helper(name: &str, tokens: &Server, cache: &str) -> TempManifest {
+    let table = match cache {
+        "" => String::new(),
+        lines => format!("[cache]\n{lines}"),
+    };
+    let body = format!(
+        "{table}[network]\nallow = [{origin:?}]\n[config]\nURL = \"{origin}/token\"\n",
+        origin = tokens.origin()
+    );
+    manifest(name, GUEST_HTTP_GET, &body)
+}
+
+/// A helper whose credential lives 15 s (refreshed from 12 s on), fetched
+/// from a token server that answers its first request at once and the
+/// later ones after 1 s.
+pub fn refreshing_helper() -> (Server, TempManifest) {
+    let tokens = Server::numbered_tokens(|n| match n {
+        1 => Duration::ZERO,
+        _ => Duration::from_secs(1),
+    });
+    let m = token_helper("swr", &tokens, "ttl = \"15s\"\n");
+    (tokens, m)
 }

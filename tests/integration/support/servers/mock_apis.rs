@@ -1,5 +1,5 @@
 //! Loopback stand-ins for what Claude Code talks to, as handlers for
-//! [`Server`](crate::server::Server): the Anthropic Messages API and an MCP
+//! [`Server`](crate::support::servers::Server): the Anthropic Messages API and an MCP
 //! server (streamable HTTP transport). Each implements what Claude Code
 //! 2.1.328 sends in print mode, as logged from the real client:
 //!
@@ -15,7 +15,7 @@
 
 use serde_json::{Value, json};
 
-use crate::server::{Reply, Request};
+use super::{Reply, Request};
 
 /// The text of the mock model's every answer.
 pub const ANSWER: &str = "pong from the loopback Messages API";
