@@ -29,6 +29,7 @@ mod protocol_cargo;
 mod protocol_docker;
 mod protocol_git;
 mod protocol_kubernetes;
+mod refresh_ticket;
 mod samples;
 mod scaffold;
 mod secrets;
