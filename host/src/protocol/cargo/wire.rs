@@ -271,15 +271,18 @@ impl Response {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// What Cargo 1.95 sent a provider configured as
     /// `["/path/provider", "cargo", "/some/manifest.toml"]` for
     /// `cargo owner --list` (recorded from a real run).
-    const CARGO_READ: &str = r#"{"v":1,"registry":{"index-url":"sparse+http://127.0.0.1:18765/index/","name":"myreg","headers":["Server: BaseHTTP/0.6 Python/3.11.7","WWW-Authenticate: Cargo login_url=\"http://127.0.0.1/me\""]},"kind":"get","operation":"read","args":["cargo","/some/manifest.toml"]}"#;
+    pub(in crate::protocol::cargo) const CARGO_READ: &str = r#"{"v":1,"registry":{"index-url":"sparse+http://127.0.0.1:18765/index/","name":"myreg","headers":["Server: BaseHTTP/0.6 Python/3.11.7","WWW-Authenticate: Cargo login_url=\"http://127.0.0.1/me\""]},"kind":"get","operation":"read","args":["cargo","/some/manifest.toml"]}"#;
 
-    fn get(operation: &str, crate_name: Option<&str>) -> CargoRequest {
+    pub(in crate::protocol::cargo) fn get(
+        operation: &str,
+        crate_name: Option<&str>,
+    ) -> CargoRequest {
         CargoRequest {
             registry_name: Some("myreg".into()),
             index_url: "sparse+http://127.0.0.1:18765/index/".into(),
