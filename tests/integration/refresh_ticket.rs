@@ -74,8 +74,8 @@ fn a_background_refresh_shows_nothing_of_its_request_in_ps() {
     std::thread::sleep(Duration::from_millis(12_200).saturating_sub(fetched.elapsed()));
     // In the refresh window: each answers from the cache and starts a
     // refresh, which waits 1 s on its token server.
-    for which in 0..3 {
-        assert_eq!(get(which), first[which]);
+    for (which, first) in first.iter().enumerate() {
+        assert_eq!(&get(which), first);
     }
     let seen = refresh_children(&ps, Instant::now() + Duration::from_millis(700));
     assert!(!seen.is_empty(), "no refresh child was seen in ps");
@@ -90,8 +90,8 @@ fn a_background_refresh_shows_nothing_of_its_request_in_ps() {
     }
     // And the refreshes did their work: each client gets token 2.
     let deadline = fetched + Duration::from_millis(14_800);
-    for which in 0..3 {
-        let second = first[which].replace("tok-1", "tok-2");
+    for (which, first) in first.iter().enumerate() {
+        let second = first.replace("tok-1", "tok-2");
         assert!(eventually(|| get(which), &second, deadline), "{which}");
     }
     for tokens in [git_tokens, docker_tokens, cargo_tokens] {
