@@ -1,16 +1,20 @@
-//! The clients credbox answers besides Claude Code, one module each:
-//! [`git`] (git's credential helper protocol), [`docker`] (the Docker
-//! credential helper protocol), [`aws`] (`credential_process` and Claude
-//! Code's `awsCredentialExport`), [`kubernetes`] (exec credential plugins)
-//! and [`cargo`] (Cargo's credential provider protocol). Each parses its
-//! client's request into a [`crate::request::Request`] and renders the
-//! checked credential in the client's own format, failures included, with
-//! the client's own "not mine" answer. [`rfc3339`] writes their expiry
-//! times.
+//! The front end of each client credbox answers, one module each:
+//! [`run`] (`credbox run`: Claude Code's `apiKeyHelper` and
+//! `headersHelper`), [`git`] (git's credential helper protocol), [`docker`]
+//! (the Docker credential helper protocol), [`aws`] (`credential_process`
+//! and Claude Code's `awsCredentialExport`), [`kubernetes`] (exec
+//! credential plugins) and [`cargo`] (Cargo's credential provider
+//! protocol). Each has a `handle` that parses its client's input into a
+//! [`crate::request::Request`], hands it to [`crate::serve`] (which finds
+//! the helper that answers and runs it), and renders the checked
+//! credential in the client's own format, failures included, with the
+//! client's own "not mine" answer. [`rfc3339`] writes their expiry times.
 //!
-//! Shared here: reading a request from stdin within a cap. Each front end
-//! hands its request to [`crate::serve`], which finds the helper that
-//! answers and runs it.
+//! To add a client: a module here with its `handle` (input → request,
+//! credential → text, its [`crate::serve::Manner`]), a subcommand in
+//! [`crate::cli`], and one line in `main.rs`'s dispatch.
+//!
+//! Shared here: reading a request from stdin within a cap.
 
 pub mod aws;
 pub mod cargo;
