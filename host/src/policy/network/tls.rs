@@ -107,7 +107,8 @@ impl ClientCert {
         if chain.is_empty() {
             return Err(format!("cert: no certificates in {}", cert.display()));
         }
-        let key_bytes = crate::policy::keys::read_private_file(key, MAX_CLIENT_CERT_SIZE)
+        let key_bytes = crate::policy::keys::KeyFile::check(key, MAX_CLIENT_CERT_SIZE)
+            .and_then(|file| file.read())
             .map_err(|e| format!("key: {e}"))?;
         let der = PrivateKeyDer::from_pem_slice(&key_bytes)
             .map_err(|_| format!("key: {} holds no PEM private key", key.display()))?;
