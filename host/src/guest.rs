@@ -716,7 +716,9 @@ fn execute(
     };
     // Keys are read when the helper runs, never on a cache hit: one that
     // cannot be fails the run here, before the helper starts.
-    policy.keys.load().map_err(Error::Usage)?;
+    (policy.keys.load())
+        .and_then(|()| policy.network.load_client_certs())
+        .map_err(Error::Usage)?;
     let mut redactor = redactor(policy, &env);
     // State calls block the run (a keystore round trip): they give up
     // when the helper's requests must, leaving it time to report it.
