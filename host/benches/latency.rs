@@ -13,6 +13,10 @@
 //! - `bash cached helper`: the common shell pattern (check the file's age,
 //!   then `cat` it).
 //! - `credbox hit`: a fresh credential in credbox's cache.
+//! - `credbox jwt hit`: the same for the `jwt` sample (its own manifest,
+//!   as a bearer JWT: `AUDIENCE` instead of `TOKEN_URL`), whose
+//!   `[keys.assertion]` is an ES256 key file credbox holds: what a key
+//!   costs a cached answer.
 //! - `credbox refresh-window hit`: the cached credential is past its
 //!   refresh time, still valid, and its refresh is running (the benchmark
 //!   holds the entry's lock as the detached refresh would): what every
@@ -194,6 +198,33 @@ fn test_keys(dir: &Path) -> credbox::policy::keys::KeysPolicy {
     credbox::policy::keys::KeysPolicy::from_config(&manifest.keys, dir, |_| None).unwrap()
 }
 
+/// The `jwt` sample's own manifest, written to `dir` as `jwt.toml` with
+/// the test ES256 key beside it (mode 0600) and the built component: a
+/// bearer JWT for `AUDIENCE` (no `TOKEN_URL`, so no network).
+fn jwt_manifest(dir: &Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let text = std::fs::read_to_string(root.join("examples/jwt/credbox.toml")).unwrap();
+    let token_url = "TOKEN_URL = \"https://auth.example.com/oauth/token\"";
+    assert!(text.contains(token_url), "the jwt sample lacks {token_url}");
+    let body: String = text
+        .replace(token_url, "AUDIENCE = \"https://mcp.example.com\"")
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("component"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let manifest = dir.join("jwt.toml");
+    std::fs::write(
+        &manifest,
+        format!("component = {:?}\n{body}", credbox_test_artifacts::JWT),
+    )
+    .unwrap();
+    let key = dir.join("assertion.pem");
+    std::fs::copy(root.join("host/testdata/keys/es256.pem"), &key).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    manifest
+}
+
 fn main() {
     let work = tempfile::tempdir().expect("tempdir");
     let credential = work.path().join("credential");
@@ -213,6 +244,10 @@ fn main() {
     .unwrap();
     let cache = work.path().join("cache");
     let m = manifest.as_os_str();
+    let jwt = jwt_manifest(work.path());
+    let j = jwt.as_os_str();
+    // A cache of its own: the refresh-window scenario expects one entry.
+    let jwt_cache = work.path().join("jwt-cache");
     let mut fresh = 0;
 
     let rows = vec![
@@ -228,6 +263,9 @@ fn main() {
         }),
         run("credbox hit", 300, || {
             credbox(&cache, &[OsStr::new("run"), m])
+        }),
+        run("credbox jwt hit", 300, || {
+            credbox(&jwt_cache, &[OsStr::new("run"), j])
         }),
         {
             // Hold the lock until the scenario is over.
@@ -317,7 +355,7 @@ fn main() {
     );
 
     use credbox::policy::keys::Algorithm;
-    let hit = rows[2].median.as_secs_f64();
+    let hit = median("credbox hit");
     let keys = test_keys(work.path());
     // What the samples sign: a timestamp (HMAC), a JWT's header and claims.
     let timestamp = b"1764167213";

@@ -268,6 +268,9 @@ fn key_checks(d: &mut Doctor, policy: &Policy) {
     for cert in policy.network.client_certs() {
         d.check(|| {
             let origin = cert.origin.to_string();
+            if let Err(e) = cert.load() {
+                return (Outcome::Fail, format!("{origin}: {e}"));
+            }
             let Some(leaf) = cert
                 .chain
                 .first()

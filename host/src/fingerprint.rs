@@ -9,11 +9,32 @@
 //!
 //! Every value is written with a label and its length, so that no two
 //! different sequences of fields hash the same bytes.
+//!
+//! A file a hit must not read (a `[keys]` file, a client certificate's
+//! key) is identified by its [`FileStamp`] once it has settled
+//! ([`stamp_is_settled`]).
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
+
+use crate::platform::FileStamp;
+
+/// How recently a file may have changed for its [`FileStamp`] not to be
+/// trusted as its identity: two writes within one tick of the file
+/// system's clock can leave the same times, so, as git does with its
+/// index, a file changed this recently is identified by its contents.
+pub const RACY_WINDOW: Duration = Duration::from_secs(2);
+
+/// Whether `stamp` identifies its file's contents at `now`: the file last
+/// changed at least [`RACY_WINDOW`] before `now`.
+pub fn stamp_is_settled(stamp: &FileStamp, now: SystemTime) -> bool {
+    stamp
+        .changed()
+        .and_then(|changed| now.duration_since(changed).ok())
+        .is_some_and(|age| age >= RACY_WINDOW)
+}
 
 /// Something that feeds its identity into a [`Fingerprinter`].
 pub trait Fingerprint {
@@ -161,5 +182,19 @@ mod tests {
         );
         assert_eq!(of("same"), of("same"));
         assert_eq!(of("x").len(), 64);
+    }
+
+    #[test]
+    fn a_stamp_settles_two_seconds_after_the_last_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"x").unwrap();
+        let stamp = FileStamp::of(&std::fs::metadata(&path).unwrap());
+        let changed = stamp.changed().unwrap();
+        assert!(!stamp_is_settled(&stamp, changed));
+        assert!(!stamp_is_settled(&stamp, changed + RACY_WINDOW / 2));
+        assert!(stamp_is_settled(&stamp, changed + RACY_WINDOW));
+        // A clock behind the file's change time trusts nothing.
+        assert!(!stamp_is_settled(&stamp, changed - RACY_WINDOW));
     }
 }

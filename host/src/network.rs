@@ -1007,7 +1007,10 @@ mod tests {
         let other_key = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/keys/es256.pem");
         std::fs::copy(other_key, &key).unwrap();
         crate::platform::testing::set_mode(&key, 0o600);
-        let err = NetworkPolicy::from_config(&config, dir.path()).unwrap_err();
+        // Read when first used (a cache hit never reads it), as a run does
+        // before its helper starts.
+        let policy = NetworkPolicy::from_config(&config, dir.path()).unwrap();
+        let err = policy.load_client_certs().unwrap_err();
         assert!(
             err.starts_with("[[network.client_cert]] 1 key: ") && err.ends_with("client.pem"),
             "{err}"

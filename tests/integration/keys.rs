@@ -212,6 +212,73 @@ fn the_cache_keeps_credentials_of_different_keys_apart() {
 }
 
 #[test]
+fn unusable_key_files_fail_the_run_before_the_helper_starts_and_doctor_names_them() {
+    // The helper signs with the HMAC key only; the Ed25519 file is no key.
+    let m = keys_manifest(
+        GUEST_STATE_AND_KEYS,
+        "[config]\nKEY = \"hmac\"\nSIGN_DATA = \"ts-1\"\n",
+        0o600,
+    );
+    let key = m.path.parent().unwrap().join("ed25519.pem");
+    std::fs::write(&key, "not a key\n").unwrap();
+    let cache = Cache::new();
+    let env = [("HMAC_SECRET", HMAC_SECRET)];
+    // A cache hit does not read key files, so a run reads every one before
+    // its helper starts: an unusable key fails it, used or not.
+    let unusable = format!(
+        "[keys.ed] file: {}: expected a PEM PRIVATE KEY block",
+        key.display()
+    );
+    cache.run(&["run", m.arg()], &env).fails(2, &unusable);
+    let out = cache.run(&["doctor", m.arg()], &env);
+    assert_eq!(out.code, 10, "{out:#?}");
+    assert!(
+        out.stdout.contains(&format!("✗ key ed: {unusable} (")),
+        "{}",
+        out.stdout
+    );
+    std::fs::copy(key_file("ed25519.pem"), &key).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    for _ in 0..2 {
+        let out = cache.run(&["run", m.arg()], &env);
+        assert_eq!(
+            header(&headers(out.ok()), "X-Sign"),
+            hex(&hmac_sha256(HMAC_SECRET.as_bytes(), b"ts-1"))
+        );
+    }
+
+    // Likewise a client certificate's key that is not the certificate's.
+    let m = keys_manifest(
+        GUEST_STATE_AND_KEYS,
+        &format!(
+            "[config]\nKEY = \"hmac\"\nSIGN_DATA = \"ts-1\"\n\
+             [network]\nallow = [\"https://127.0.0.1:9\"]\n\
+             [[network.client_cert]]\norigin = \"https://127.0.0.1:9\"\n\
+             cert = {:?}\nkey = \"es256.pem\"\n",
+            credbox_test_artifacts::tls::CLIENT_CERT
+        ),
+        0o600,
+    );
+    let key = m.path.parent().unwrap().join("es256.pem");
+    let mismatch = format!(
+        "key: {} is not the key of the certificate in {}",
+        key.display(),
+        credbox_test_artifacts::tls::CLIENT_CERT
+    );
+    cache
+        .run(&["run", m.arg()], &env)
+        .fails(2, &format!("[[network.client_cert]] 1 {mismatch}"));
+    let out = cache.run(&["doctor", m.arg()], &env);
+    assert_eq!(out.code, 10, "{out:#?}");
+    assert!(
+        out.stdout
+            .contains(&format!("✗ https://127.0.0.1:9: {mismatch} (")),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
 fn keys_the_helper_could_read_or_others_could_are_refused() {
     let cache = Cache::new();
     // The key's variable in [env] allow would hand it to the helper.

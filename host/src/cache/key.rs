@@ -2,11 +2,11 @@
 //! answer, and the component file's identity in it.
 
 use std::path::Path;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use crate::error::{Error, Result};
 use crate::files::{self, Links};
-use crate::fingerprint::Fingerprinter;
+use crate::fingerprint::{self, Fingerprinter};
 use crate::platform;
 use crate::policy::Policy;
 use crate::request::Request;
@@ -49,10 +49,6 @@ impl CacheKey {
     }
 }
 
-/// How recently a component may have changed for its metadata not to be
-/// trusted as its identity (see [`component_stamp`]).
-const RACY_WINDOW: Duration = Duration::from_secs(2);
-
 /// The component file's identity for the cache key, from its metadata
 /// alone: device, inode, size, and modification and change times in
 /// nanoseconds.
@@ -64,7 +60,9 @@ const RACY_WINDOW: Duration = Duration::from_secs(2);
 ///
 /// Two writes within one tick of the file system's clock can leave the
 /// same times, so, as git does with its index, metadata is not trusted for
-/// a file changed in the last [`RACY_WINDOW`]: such a file is identified
+/// a file changed in the last [`fingerprint::RACY_WINDOW`] (see
+/// [`fingerprint::stamp_is_settled`], the rule key files follow too): such
+/// a file is identified
 /// by the SHA-256 of its contents instead.
 ///
 /// The file is never opened when it is not a regular file (a FIFO would
@@ -89,11 +87,7 @@ fn component_stamp_at(path: &Path, cap: u64, now: SystemTime) -> Result<String> 
         )));
     }
     let stamp = platform::FileStamp::of(&meta);
-    let settled = stamp
-        .changed()
-        .and_then(|changed| now.duration_since(changed).ok())
-        .is_some_and(|age| age >= RACY_WINDOW);
-    if !settled {
+    if !fingerprint::stamp_is_settled(&stamp, now) {
         let bytes = files::read_regular(path, cap, Links::Follow)
             .map_err(|e| Error::Usage(format!("cannot read component {}: {e}", path.display())))?;
         return Ok(format!("sha256:{}", hex_sha256(&bytes)));
@@ -110,6 +104,7 @@ mod tests {
     use crate::manifest::{Format, NetworkTable};
     use crate::platform::testing::set_mode;
     use crate::policy::network::NetworkPolicy;
+    use std::time::Duration;
 
     #[test]
     fn keys_change_with_every_input() {

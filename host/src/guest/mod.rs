@@ -401,6 +401,11 @@ fn execute(
     deadline: Instant,
 ) -> Result<Option<RawCredential>> {
     let (mode, timeout) = call.mode_and_timeout(policy);
+    // Keys are read when the helper runs, never on a cache hit: one that
+    // cannot be fails the run here, before the helper starts.
+    (policy.keys.load())
+        .and_then(|()| policy.network.load_client_certs())
+        .map_err(Error::Usage)?;
     let (state, mut report) = setup(
         policy,
         mode,

@@ -1,5 +1,8 @@
 //! Keys: signatures made with keys that credbox holds and the helper never
-//! sees (the WIT `keys` interface).
+//! sees (the WIT `keys` interface). This module interprets the `[keys]`
+//! tables into a [`KeysPolicy`]; beside it, [`mod@file`] checks and
+//! identifies a key file without reading it, and [`sign`] parses a secret
+//! and signs with it.
 //!
 //! ```toml
 //! [keys.api]
@@ -14,59 +17,60 @@
 //!
 //! A key comes from exactly one source:
 //!
-//! - `file`: read when the policy is built, as every file credbox reads
-//!   ([`crate::files`]: a regular file, at most [`MAX_KEY_FILE_SIZE`]).
-//!   Like ssh with a private key, credbox refuses a key file that its
-//!   group or others may read or write (`chmod 600` it) or that another
-//!   user owns. For `hmac-sha256` the secret is the file's bytes exactly
-//!   (a trailing newline is part of it); for `es256` a PEM P-256 private
-//!   key, PKCS#8 (`PRIVATE KEY`) or SEC1 (`EC PRIVATE KEY`); for `ed25519`
-//!   a PKCS#8 PEM private key. Encrypted PEM is refused.
+//! - `file`: a [`KeyFile`], refused (as ssh refuses a private key) when
+//!   its group or others may read or write it (`chmod 600` it) or another
+//!   user owns it, and unless it is a regular file of at most
+//!   [`MAX_KEY_FILE_SIZE`]: one `stat` on every call, cache hits included.
 //! - `env`: credbox's own environment variable (never the helper's: a
-//!   variable also in `[env] allow` is refused): the HMAC secret's bytes,
-//!   or PEM text. An unset or empty variable is not an error until the
-//!   helper uses the key: then the helper's call fails as `misconfigured`,
-//!   and a helper that fails after it is reported as
-//!   [`Error::Environment`] (exit 2), which says to set the variable.
+//!   variable also in `[env] allow` is refused). An unset or empty
+//!   variable is not an error until the helper uses the key: then the
+//!   helper's call fails as `misconfigured`, and a helper that fails after
+//!   it is reported as [`Error::Environment`] (exit 2), which says to set
+//!   the variable.
+//!
+//! Either holds the HMAC secret's bytes exactly (a trailing newline is
+//! part of it), or a PEM private key (see [`sign`]).
 //!
 //! The helper calls [`KeysPolicy::info`] (algorithm, key id, public key)
 //! and [`KeysPolicy::sign`]; it never receives the key's bytes, and no
 //! error message contains them. An error is [`Error::Misconfigured`] with
 //! what to fix (an unknown name, an algorithm that is not the key's, more
-//! than [`MAX_SIGN_DATA`] bytes to sign), or [`Error::Environment`] for an
-//! unset variable.
+//! than [`MAX_SIGN_DATA`] bytes to sign), [`Error::Environment`] for an
+//! unset variable, or [`Error::Usage`] for a key that cannot be read or
+//! parsed.
 //!
-//! A key's identity, not its bytes, is part of the cache key: SHA-256 of
-//! its secret under a domain-separation prefix (a configuration with
-//! another key is another credential). The secret is hashed rather than
-//! the public key so that a cached answer does not pay for deriving the
-//! public key (a scalar multiplication); the signing key is derived on the
-//! first call that needs it.
-//!
-//! Key material is zeroized when dropped: the bytes read from the file or
-//! variable, the HMAC secret, the P-256 scalar and the Ed25519 seed. (The
-//! process environment itself cannot be wiped.)
+//! A cache hit neither reads nor parses a key. A key's identity, never its
+//! bytes, is part of the cache key: a file's stamp (see [`mod@file`]); a
+//! variable's SHA-256 of its value under a domain-separation prefix (not
+//! any other hash of the secret). The secret is read and parsed on first
+//! use ([`KeysPolicy::info`], [`KeysPolicy::sign`]) or by
+//! [`KeysPolicy::load`], with which a run checks every key before its
+//! helper starts. Key material is zeroized when dropped. (The process
+//! environment itself cannot be wiped.)
 //!
 //! RS256 is not offered: the one pure-Rust RSA crate, `rsa`, has an
 //! unfixed timing side channel in its private-key operations
 //! (RUSTSEC-2023-0071, "Marvin"), which a signing oracle exposes.
+
+pub mod file;
+pub mod sign;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
+use std::time::SystemTime;
 
-use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::error::Error;
-use crate::files::{self, Links};
 use crate::fingerprint::{Fingerprint, Fingerprinter};
 use crate::manifest::KeyTable;
-use crate::platform::{self, Exposure, Owners};
 use crate::redact::clip;
+pub use file::KeyFile;
+use sign::Secret;
 
 /// Largest key file read: a PEM private key is a few hundred bytes.
 pub const MAX_KEY_FILE_SIZE: u64 = 64 << 10;
@@ -152,52 +156,52 @@ struct Key {
     algorithm: Algorithm,
     key_id: Option<String>,
     source: Source,
-    /// `None`: its variable was unset or empty when the policy was built.
-    secret: Option<Arc<Secret>>,
+    /// The secret, read and parsed on first use (`Err`: why it could not
+    /// be, said once and kept). Shared by the policy's clones.
+    secret: Arc<OnceLock<Result<Secret, String>>>,
 }
 
-/// Where a key is read from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a key is read from, and what identifies it.
+#[derive(Clone)]
 enum Source {
     /// A file (resolved against the manifest's folder).
-    File(std::path::PathBuf),
-    /// credbox's environment variable.
-    Env(String),
+    File(KeyFile),
+    /// credbox's environment variable, and its value when the policy was
+    /// built (`None`: unset or empty).
+    Env {
+        variable: String,
+        value: Option<Arc<EnvValue>>,
+    },
 }
 
-/// A key's secret, its identity, and the signer derived from it on first
-/// use. Shared by the policy's clones, never copied.
-struct Secret {
-    kind: SecretKind,
-    /// SHA-256 of the secret under a domain-separation prefix.
+/// A key variable's value: its bytes, parsed on first use, and their
+/// identity.
+struct EnvValue {
+    bytes: Zeroizing<Vec<u8>>,
+    /// SHA-256 of the value under a domain-separation prefix.
     identity: [u8; 32],
-    signer: OnceLock<Signer>,
-}
-
-/// The secret as parsed. Each zeroizes itself on drop.
-enum SecretKind {
-    Hmac(Zeroizing<Vec<u8>>),
-    Es256(p256::SecretKey),
-    Ed25519(Zeroizing<[u8; 32]>),
-}
-
-/// What signs, derived from a [`SecretKind`], with the public key of an
-/// asymmetric key. The signing keys zeroize themselves on drop.
-enum Signer {
-    Hmac(Zeroizing<Vec<u8>>),
-    Es256(p256::ecdsa::SigningKey, Vec<u8>),
-    Ed25519(ed25519_dalek::SigningKey, Vec<u8>),
 }
 
 impl KeysPolicy {
-    /// The keys of a manifest's `[keys]` table. A relative `file` is read
-    /// from `base`, the manifest's folder; an `env` source is read through
-    /// `lookup` (normally [`std::env::var_os`]). `Err` names the key and
-    /// the field, never a key's bytes.
+    /// The keys of a manifest's `[keys]` table. A relative `file` is
+    /// checked (not read) from `base`, the manifest's folder; an `env`
+    /// source is read through `lookup` (normally [`std::env::var_os`]).
+    /// `Err` names the key and the field, never a key's bytes.
     pub fn from_config(
         table: &BTreeMap<String, KeyTable>,
         base: &Path,
         lookup: impl Fn(&str) -> Option<OsString>,
+    ) -> Result<KeysPolicy, String> {
+        KeysPolicy::from_config_at(table, base, lookup, SystemTime::now())
+    }
+
+    /// [`KeysPolicy::from_config`] with the time it is now (which decides
+    /// whether a file's stamp has settled).
+    fn from_config_at(
+        table: &BTreeMap<String, KeyTable>,
+        base: &Path,
+        lookup: impl Fn(&str) -> Option<OsString>,
+        now: SystemTime,
     ) -> Result<KeysPolicy, String> {
         let mut keys = BTreeMap::new();
         for (name, config) in table {
@@ -212,28 +216,25 @@ impl KeysPolicy {
                     "{at} key_id: expected 1 to {MAX_KEY_ID} bytes without control characters"
                 ));
             }
-            let (source, secret) = match (&config.file, &config.env) {
+            let source = match (&config.file, &config.env) {
                 (Some(file), None) => {
-                    let path = base.join(file);
-                    let shown = clip(&path.display().to_string());
-                    let bytes = read_private_file(&path, MAX_KEY_FILE_SIZE)
+                    let file = KeyFile::check_at(&base.join(file), MAX_KEY_FILE_SIZE, now)
                         .map_err(|e| format!("{at} file: {e}"))?;
-                    let secret = Secret::parse(algorithm, bytes)
-                        .map_err(|e| format!("{at} file: {shown}: {e}"))?;
-                    (Source::File(path), Some(Arc::new(secret)))
+                    Source::File(file)
                 }
                 (None, Some(variable)) => {
                     check_variable(variable).map_err(|e| format!("{at} env: {e}"))?;
-                    let bytes = lookup(variable).map(|v| Zeroizing::new(v.into_encoded_bytes()));
-                    let secret = match bytes {
-                        Some(bytes) if !bytes.is_empty() => {
-                            let secret = Secret::parse(algorithm, bytes)
-                                .map_err(|e| format!("{at} env: the variable {variable}: {e}"))?;
-                            Some(Arc::new(secret))
-                        }
-                        _ => None,
-                    };
-                    (Source::Env(variable.clone()), secret)
+                    let value = lookup(variable)
+                        .map(|v| Zeroizing::new(v.into_encoded_bytes()))
+                        .filter(|bytes| !bytes.is_empty())
+                        .map(|bytes| {
+                            let identity = env_identity(algorithm, &bytes);
+                            Arc::new(EnvValue { bytes, identity })
+                        });
+                    Source::Env {
+                        variable: variable.clone(),
+                        value,
+                    }
                 }
                 (Some(_), Some(_)) => {
                     return Err(format!("{at}: give `file` or `env`, not both"));
@@ -250,7 +251,7 @@ impl KeysPolicy {
                     algorithm,
                     key_id: config.key_id.clone(),
                     source,
-                    secret,
+                    secret: Arc::default(),
                 },
             );
         }
@@ -272,7 +273,7 @@ impl KeysPolicy {
     /// would then read the key itself.
     pub fn check_not_exposed(&self, allowed: &[String]) -> Result<(), String> {
         for (name, key) in &self.keys {
-            if let Source::Env(variable) = &key.source
+            if let Source::Env { variable, .. } = &key.source
                 && allowed.contains(variable)
             {
                 return Err(format!(
@@ -284,17 +285,27 @@ impl KeysPolicy {
         Ok(())
     }
 
+    /// Reads and parses every key now, as a run does before its helper
+    /// starts (a cache hit never does): a key that cannot be read or
+    /// parsed fails the run at once, whether or not the helper would have
+    /// used it. An unset variable is not an error until the helper uses
+    /// its key. `Err` names the key and the field, never a key's bytes.
+    pub fn load(&self) -> Result<(), String> {
+        for (name, key) in &self.keys {
+            if let Some(Err(e)) = key.loaded(name) {
+                return Err(e.clone());
+            }
+        }
+        Ok(())
+    }
+
     /// Describes the key `name`.
     pub fn info(&self, name: &str) -> Result<KeyInfo, Error> {
-        let (key, signer) = self.signer(name)?;
-        let public_key = match signer {
-            Signer::Hmac(_) => None,
-            Signer::Es256(_, public) | Signer::Ed25519(_, public) => Some(public.clone()),
-        };
+        let (key, secret) = self.secret(name)?;
         Ok(KeyInfo {
             algorithm: key.algorithm,
             key_id: key.key_id.clone(),
-            public_key,
+            public_key: secret.public_key(),
         })
     }
 
@@ -316,24 +327,8 @@ impl KeysPolicy {
                 MAX_SIGN_DATA >> 10
             )));
         }
-        let (_, signer) = self.signer(name)?;
-        Ok(match signer {
-            Signer::Hmac(secret) => {
-                let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret)
-                    .map_err(|_| Error::Internal("HMAC refused its key".into()))?;
-                mac.update(data);
-                mac.finalize().into_bytes().to_vec()
-            }
-            Signer::Es256(key, _) => {
-                use p256::ecdsa::signature::Signer as _;
-                let signature: p256::ecdsa::Signature = key.sign(data);
-                signature.to_bytes().to_vec()
-            }
-            Signer::Ed25519(key, _) => {
-                use ed25519_dalek::Signer as _;
-                key.sign(data).to_bytes().to_vec()
-            }
-        })
+        let (_, secret) = self.secret(name)?;
+        secret.sign(data)
     }
 
     /// The key called `name` (quoted clipped: it comes from the helper).
@@ -348,13 +343,17 @@ impl KeysPolicy {
         })
     }
 
-    /// The key `name` and its signer, derived on first use.
-    fn signer(&self, name: &str) -> Result<(&Key, &Signer), Error> {
+    /// The key `name` and its secret, read and parsed on first use.
+    fn secret(&self, name: &str) -> Result<(&Key, &Secret), Error> {
         let key = self.key(name)?;
-        let secret = match (&key.secret, &key.source) {
-            (Some(secret), _) => secret,
-            (None, Source::Env(variable)) => {
-                return Err(Error::Environment {
+        match key.loaded(name) {
+            Some(Ok(secret)) => Ok((key, secret)),
+            Some(Err(e)) => Err(Error::Usage(e.clone())),
+            None => {
+                let Source::Env { variable, .. } = &key.source else {
+                    return Err(Error::Internal(format!("key `{name}` was not read")));
+                };
+                Err(Error::Environment {
                     message: format!(
                         "the environment variable {variable}, which [keys.{name}] reads, is not set"
                     ),
@@ -362,157 +361,45 @@ impl KeysPolicy {
                         "set {variable} in credbox's environment; not in [env] allow: \
                          the helper must not read it"
                     ),
-                });
-            }
-            (None, Source::File(_)) => {
-                return Err(Error::Internal(format!("key `{name}` was not read")));
-            }
-        };
-        Ok((key, secret.signer.get_or_init(|| secret.kind.signer())))
-    }
-}
-
-impl Secret {
-    /// Parses the secret of an `algorithm` key from `bytes` (a file's or a
-    /// variable's). `Err` says what was expected, never what was found.
-    fn parse(algorithm: Algorithm, bytes: Zeroizing<Vec<u8>>) -> Result<Secret, String> {
-        let kind = match algorithm {
-            Algorithm::HmacSha256 => {
-                if bytes.is_empty() {
-                    return Err("an empty HMAC secret".into());
-                }
-                SecretKind::Hmac(bytes)
-            }
-            Algorithm::Es256 => {
-                let pem = pem_text(&bytes)?;
-                let key = match pem_label(pem) {
-                    Some("PRIVATE KEY") => {
-                        use p256::pkcs8::DecodePrivateKey as _;
-                        p256::SecretKey::from_pkcs8_pem(pem)
-                            .map_err(|_| "not a PKCS#8 P-256 private key".to_owned())?
-                    }
-                    Some("EC PRIVATE KEY") => p256::SecretKey::from_sec1_pem(pem)
-                        .map_err(|_| "not a SEC1 P-256 private key".to_owned())?,
-                    other => return Err(unexpected_pem(other, "PRIVATE KEY or EC PRIVATE KEY")),
-                };
-                SecretKind::Es256(key)
-            }
-            Algorithm::Ed25519 => {
-                let pem = pem_text(&bytes)?;
-                match pem_label(pem) {
-                    Some("PRIVATE KEY") => {}
-                    other => return Err(unexpected_pem(other, "PRIVATE KEY")),
-                }
-                use ed25519_dalek::pkcs8::DecodePrivateKey as _;
-                let pair = ed25519_dalek::pkcs8::KeypairBytes::from_pkcs8_pem(pem)
-                    .map_err(|_| "not a PKCS#8 Ed25519 private key".to_owned())?;
-                SecretKind::Ed25519(Zeroizing::new(pair.secret_key))
-            }
-        };
-        let identity = kind.identity(algorithm);
-        Ok(Secret {
-            kind,
-            identity,
-            signer: OnceLock::new(),
-        })
-    }
-}
-
-impl SecretKind {
-    /// SHA-256 of the secret under a prefix naming what it is: equal for
-    /// the same key (whatever file or encoding held it), unrelated to any
-    /// other hash of the secret.
-    fn identity(&self, algorithm: Algorithm) -> [u8; 32] {
-        let mut hash = Sha256::new();
-        hash.update(b"credbox key identity v1\0");
-        hash.update(algorithm.as_str().as_bytes());
-        hash.update(b"\0");
-        match self {
-            SecretKind::Hmac(secret) => hash.update(secret.as_slice()),
-            SecretKind::Es256(key) => hash.update(Zeroizing::new(key.to_bytes()).as_slice()),
-            SecretKind::Ed25519(seed) => hash.update(seed.as_slice()),
-        }
-        hash.finalize().into()
-    }
-
-    /// The signer, with the public key of an asymmetric key.
-    fn signer(&self) -> Signer {
-        match self {
-            SecretKind::Hmac(secret) => Signer::Hmac(secret.clone()),
-            SecretKind::Es256(key) => {
-                let signing = p256::ecdsa::SigningKey::from(key);
-                let public = signing
-                    .verifying_key()
-                    .to_encoded_point(false)
-                    .as_bytes()
-                    .to_vec();
-                Signer::Es256(signing, public)
-            }
-            SecretKind::Ed25519(seed) => {
-                let signing = ed25519_dalek::SigningKey::from_bytes(seed);
-                let public = signing.verifying_key().to_bytes().to_vec();
-                Signer::Ed25519(signing, public)
+                })
             }
         }
     }
 }
 
-/// The bytes as PEM text.
-fn pem_text(bytes: &[u8]) -> Result<&str, String> {
-    std::str::from_utf8(bytes).map_err(|_| "expected PEM text".to_owned())
-}
-
-/// The label of the first PEM block (`PRIVATE KEY` in `-----BEGIN
-/// PRIVATE KEY-----`), if any.
-fn pem_label(pem: &str) -> Option<&str> {
-    let start = pem.find("-----BEGIN ")? + "-----BEGIN ".len();
-    let rest = &pem[start..];
-    let end = rest.find("-----")?;
-    Some(&rest[..end])
-}
-
-/// What to say about a PEM block of the wrong kind.
-fn unexpected_pem(label: Option<&str>, expected: &str) -> String {
-    match label {
-        Some("ENCRYPTED PRIVATE KEY") => {
-            "an encrypted private key: credbox reads unencrypted keys (protect the file with \
-             chmod 600), e.g. `openssl pkey -in KEY -out KEY.pem`"
-                .into()
-        }
-        Some(label)
-            if label.len() <= 32 && label.bytes().all(|b| b.is_ascii_uppercase() || b == b' ') =>
-        {
-            format!("a PEM {label} block, expected {expected}")
-        }
-        _ => format!("expected a PEM {expected} block"),
-    }
-}
-
-/// Reads a private key file: a regular file of at most `cap` bytes, owned
-/// by this user (or root) and closed to group and others, as ssh demands
-/// of a private key. `Err` names the file, never its contents.
-pub(crate) fn read_private_file(path: &Path, cap: u64) -> Result<Zeroizing<Vec<u8>>, String> {
-    let shown = clip(&path.display().to_string());
-    let (file, meta) = files::open_regular(path, Links::Follow)
-        .map_err(|e| format!("cannot read {shown}: {e}"))?;
-    match platform::exposure(&meta, Owners::MeOrAdmin) {
-        None => {}
-        Some(Exposure::OpenToOthers { access, .. }) => {
-            return Err(format!(
-                "{shown} is readable or writable by group or others (mode {access}): \
-                 a private key must not be; run `{}`",
-                platform::restrict_command(Path::new(&shown), false)
-            ));
-        }
-        Some(Exposure::OtherOwner { owner, .. }) => {
-            return Err(format!(
-                "{shown} belongs to another user ({owner}): a private key must be the user's own"
-            ));
+impl Key {
+    /// The secret of the key called `name`, read and parsed on the first
+    /// call; `None` when its variable was unset or empty.
+    fn loaded(&self, name: &str) -> Option<&Result<Secret, String>> {
+        let at = || format!("[keys.{}]", clip(name));
+        match &self.source {
+            Source::File(file) => Some(self.secret.get_or_init(|| {
+                let bytes = file.read().map_err(|e| format!("{} file: {e}", at()))?;
+                Secret::parse(self.algorithm, bytes).map_err(|e| {
+                    let shown = clip(&file.path().display().to_string());
+                    format!("{} file: {shown}: {e}", at())
+                })
+            })),
+            Source::Env { variable, value } => {
+                let value = value.as_ref()?;
+                Some(self.secret.get_or_init(|| {
+                    Secret::parse(self.algorithm, value.bytes.clone())
+                        .map_err(|e| format!("{} env: the variable {variable}: {e}", at()))
+                }))
+            }
         }
     }
-    files::read_capped(file, &meta, cap)
-        .map(Zeroizing::new)
-        .map_err(|e| format!("cannot read {shown}: {e}"))
+}
+
+/// SHA-256 of an `algorithm` key variable's value under a prefix naming
+/// what it is: unrelated to any other hash of the secret.
+fn env_identity(algorithm: Algorithm, value: &[u8]) -> [u8; 32] {
+    let mut hash = Sha256::new();
+    hash.update(b"credbox key variable v1\0");
+    hash.update(algorithm.as_str().as_bytes());
+    hash.update(b"\0");
+    hash.update(value);
+    hash.finalize().into()
 }
 
 /// A key name: 1 to [`MAX_KEY_NAME`] ASCII letters, digits, `.`, `_`, `-`.
@@ -545,10 +432,20 @@ fn check_variable(name: &str) -> Result<(), String> {
     }
 }
 
+impl fmt::Debug for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::File(file) => f.debug_tuple("File").field(&file.path()).finish(),
+            Source::Env { variable, .. } => f.debug_tuple("Env").field(variable).finish(),
+        }
+    }
+}
+
 impl fmt::Debug for KeysPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut map = f.debug_map();
         for (name, key) in &self.keys {
+            let unset = matches!(key.source, Source::Env { value: None, .. });
             map.entry(
                 name,
                 &format_args!(
@@ -556,7 +453,7 @@ impl fmt::Debug for KeysPolicy {
                     key.algorithm,
                     key.key_id,
                     key.source,
-                    if key.secret.is_some() { "" } else { " (unset)" }
+                    if unset { " (unset)" } else { "" }
                 ),
             );
         }
@@ -565,8 +462,8 @@ impl fmt::Debug for KeysPolicy {
 }
 
 impl Fingerprint for KeysPolicy {
-    /// Each key's name, algorithm, key id and identity (a hash of the
-    /// secret, never the secret); not where it was read from.
+    /// Each key's name, algorithm, key id and identity (a file's stamp or
+    /// a hash, never the secret); not where it was read from.
     fn fingerprint(&self, f: &mut Fingerprinter) {
         let KeysPolicy { keys } = self;
         (keys.len() as u64).fingerprint(f);
@@ -574,38 +471,48 @@ impl Fingerprint for KeysPolicy {
             let Key {
                 algorithm,
                 key_id,
-                source: _,
-                secret,
+                source,
+                // Read from the source, which identifies it.
+                secret: _,
             } = key;
             f.field("name", name);
             f.field("algorithm", algorithm.as_str());
             f.field("key_id", key_id);
-            let identity = secret.as_ref().map(|s| s.identity.as_slice());
-            f.field("identity", &identity);
+            match source {
+                Source::File(file) => f.field("file", file),
+                Source::Env { variable: _, value } => {
+                    let identity = value.as_ref().map(|v| v.identity.as_slice());
+                    f.field("env", &identity);
+                }
+            }
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::path::PathBuf;
+    use std::time::Duration;
+
+    use crate::platform::testing::set_mode;
 
     /// RFC 8032 §7.1, test 1: the Ed25519 seed as PKCS#8 PEM.
     const RFC8032_PEM: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n-----END PRIVATE KEY-----\n";
 
     /// The public key of `testdata/keys/es256.pem`, as `openssl pkey
     /// -pubout` prints it (the last 65 bytes of its DER).
-    const ES256_PUBLIC: &str = "04c2c4a73440299763c5a11f76aa93c5ebdafbfb29de22c0479b3e1548d4736aa89d28e438328e38f8747600c2db559a39519116870f28589fe13b25a973060672";
+    pub(crate) const ES256_PUBLIC: &str = "04c2c4a73440299763c5a11f76aa93c5ebdafbfb29de22c0479b3e1548d4736aa89d28e438328e38f8747600c2db559a39519116870f28589fe13b25a973060672";
 
     /// The public key of `testdata/keys/ed25519.pem`, from openssl.
-    const ED25519_PUBLIC: &str = "25f6083392bec7e77d958d9620bbd856d71207cbfd3a92b9d145060082a32313";
+    pub(crate) const ED25519_PUBLIC: &str =
+        "25f6083392bec7e77d958d9620bbd856d71207cbfd3a92b9d145060082a32313";
 
-    fn hex(bytes: &[u8]) -> String {
+    pub(crate) fn hex(bytes: &[u8]) -> String {
         bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    fn testdata(name: &str) -> PathBuf {
+    pub(crate) fn testdata(name: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("testdata/keys")
             .join(name)
@@ -613,15 +520,15 @@ mod tests {
 
     /// A folder holding copies of the test keys, mode 0600 (git keeps
     /// files 0644).
-    fn key_dir() -> tempfile::TempDir {
+    pub(crate) fn key_dir() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         for name in ["es256.pem", "es256-sec1.pem", "ed25519.pem", "hmac.key"] {
             let to = dir.path().join(name);
             std::fs::copy(testdata(name), &to).unwrap();
-            crate::platform::testing::set_mode(&to, 0o600);
+            set_mode(&to, 0o600);
         }
         std::fs::write(dir.path().join("rfc8032.pem"), RFC8032_PEM).unwrap();
-        crate::platform::testing::set_mode(&dir.path().join("rfc8032.pem"), 0o600);
+        set_mode(&dir.path().join("rfc8032.pem"), 0o600);
         dir
     }
 
@@ -630,103 +537,43 @@ mod tests {
         manifest.keys
     }
 
-    fn policy_with(text: &str, base: &Path, env: &[(&str, &str)]) -> Result<KeysPolicy, String> {
+    /// The keys of `text` (a `[keys]` table), built at `now`, with the
+    /// environment `env`.
+    pub(crate) fn policy_at(
+        text: &str,
+        base: &Path,
+        env: &[(&str, &str)],
+        now: SystemTime,
+    ) -> Result<KeysPolicy, String> {
         let env: Vec<(String, String)> = env
             .iter()
             .map(|(n, v)| (n.to_string(), v.to_string()))
             .collect();
-        KeysPolicy::from_config(&table(text), base, |name| {
+        let lookup = |name: &str| {
             env.iter()
                 .find(|(n, _)| n == name)
                 .map(|(_, v)| OsString::from(v))
-        })
+        };
+        KeysPolicy::from_config_at(&table(text), base, lookup, now)
     }
 
-    #[test]
-    fn hmac_matches_rfc_4231() {
-        // RFC 4231 test case 2: key "Jefe".
-        let keys = policy_with(
-            "[keys.jefe]\nalgorithm = \"hmac-sha256\"\nenv = \"JEFE\"\n",
-            Path::new("."),
-            &[("JEFE", "Jefe")],
-        )
-        .unwrap();
-        let mac = keys
-            .sign(
-                "jefe",
-                Algorithm::HmacSha256,
-                b"what do ya want for nothing?",
-            )
-            .unwrap();
-        assert_eq!(
-            hex(&mac),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-        let info = keys.info("jefe").unwrap();
-        assert_eq!(
-            info,
-            KeyInfo {
-                algorithm: Algorithm::HmacSha256,
-                key_id: None,
-                public_key: None
-            }
-        );
+    pub(crate) fn policy_with(
+        text: &str,
+        base: &Path,
+        env: &[(&str, &str)],
+    ) -> Result<KeysPolicy, String> {
+        policy_at(text, base, env, SystemTime::now())
     }
 
-    #[test]
-    fn ed25519_matches_rfc_8032() {
-        let dir = key_dir();
-        let keys = policy_with(
-            "[keys.ed]\nalgorithm = \"ed25519\"\nfile = \"rfc8032.pem\"\nkey_id = \"k1\"\n",
-            dir.path(),
-            &[],
-        )
-        .unwrap();
-        let info = keys.info("ed").unwrap();
-        assert_eq!(info.key_id.as_deref(), Some("k1"));
-        assert_eq!(
-            hex(info.public_key.as_deref().unwrap()),
-            "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
-        );
-        assert_eq!(
-            hex(&keys.sign("ed", Algorithm::Ed25519, b"").unwrap()),
-            "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065\
-             224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
-        );
+    /// An hour from now: every file's stamp has settled.
+    pub(crate) fn later() -> SystemTime {
+        SystemTime::now() + Duration::from_secs(3600)
     }
 
-    #[test]
-    fn es256_signatures_verify_with_the_public_key_openssl_derives() {
-        use p256::ecdsa::signature::Verifier as _;
-        let dir = key_dir();
-        for file in ["es256.pem", "es256-sec1.pem"] {
-            let keys = policy_with(
-                &format!("[keys.jwt]\nalgorithm = \"es256\"\nfile = \"{file}\"\n"),
-                dir.path(),
-                &[],
-            )
-            .unwrap();
-            let public = keys.info("jwt").unwrap().public_key.unwrap();
-            assert_eq!(hex(&public), ES256_PUBLIC, "{file}");
-            let signature = keys
-                .sign("jwt", Algorithm::Es256, b"header.claims")
-                .unwrap();
-            assert_eq!(signature.len(), 64, "JWS r || s");
-            let verifying = p256::ecdsa::VerifyingKey::from_sec1_bytes(&public).unwrap();
-            let parsed = p256::ecdsa::Signature::from_slice(&signature).unwrap();
-            verifying.verify(b"header.claims", &parsed).unwrap();
-            assert!(verifying.verify(b"header.claimz", &parsed).is_err());
-        }
-        // The same key from PEM text in a variable.
-        let pem = std::fs::read_to_string(testdata("ed25519.pem")).unwrap();
-        let keys = policy_with(
-            "[keys.e]\nalgorithm = \"ed25519\"\nenv = \"PEM\"\n",
-            Path::new("."),
-            &[("PEM", &pem)],
-        )
-        .unwrap();
-        let public = keys.info("e").unwrap().public_key.unwrap();
-        assert_eq!(hex(&public), ED25519_PUBLIC);
+    pub(crate) fn of(keys: &KeysPolicy) -> String {
+        let mut f = Fingerprinter::new("test");
+        keys.fingerprint(&mut f);
+        f.finish()
     }
 
     #[test]
@@ -780,60 +627,8 @@ mod tests {
             }
             other => panic!("not an environment error: {other:?}"),
         }
-    }
-
-    #[test]
-    fn key_files_open_to_others_are_refused_as_ssh_does() {
-        let dir = key_dir();
-        let path = dir.path().join("es256.pem");
-        for mode in [0o640, 0o604, 0o620, 0o644] {
-            crate::platform::testing::set_mode(&path, mode);
-            let err = policy_with(
-                "[keys.k]\nalgorithm = \"es256\"\nfile = \"es256.pem\"\n",
-                dir.path(),
-                &[],
-            )
-            .unwrap_err();
-            assert!(
-                err.starts_with(&format!(
-                    "[keys.k] file: {} is readable or writable by group or others (mode {mode:03o})",
-                    path.display()
-                )),
-                "{err}"
-            );
-            assert!(err.ends_with(&format!("run `chmod 600 {}`", path.display())));
-        }
-        crate::platform::testing::set_mode(&path, 0o400);
-        policy_with(
-            "[keys.k]\nalgorithm = \"es256\"\nfile = \"es256.pem\"\n",
-            dir.path(),
-            &[],
-        )
-        .unwrap();
-    }
-
-    #[test]
-    fn key_files_are_regular_files_of_at_most_64_kib() {
-        let dir = key_dir();
-        let table =
-            |file: &str| format!("[keys.k]\nalgorithm = \"hmac-sha256\"\nfile = \"{file}\"\n");
-        std::fs::create_dir(dir.path().join("folder")).unwrap();
-        let err = policy_with(&table("folder"), dir.path(), &[]).unwrap_err();
-        assert!(
-            err.ends_with("it is a directory, not a regular file"),
-            "{err}"
-        );
-        let big = dir.path().join("big.key");
-        std::fs::write(&big, vec![b'k'; MAX_KEY_FILE_SIZE as usize + 1]).unwrap();
-        crate::platform::testing::set_mode(&big, 0o600);
-        let err = policy_with(&table("big.key"), dir.path(), &[]).unwrap_err();
-        assert!(err.ends_with("it is larger than 64 KiB"), "{err}");
-        std::fs::write(&big, vec![b'k'; MAX_KEY_FILE_SIZE as usize]).unwrap();
-        let keys = policy_with(&table("big.key"), dir.path(), &[]).unwrap();
-        assert_eq!(
-            keys.sign("k", Algorithm::HmacSha256, b"x").unwrap().len(),
-            32
-        );
+        // Not an error until it is used.
+        keys.load().unwrap();
     }
 
     #[test]
@@ -873,43 +668,6 @@ mod tests {
             err("[keys.k]\nalgorithm = \"es256\"\nfile = \"missing.pem\"\n")
                 .starts_with("[keys.k] file: cannot read ")
         );
-        // A key of another kind: said what it is, not what it holds.
-        let e = err("[keys.k]\nalgorithm = \"es256\"\nfile = \"ed25519.pem\"\n");
-        assert!(
-            e.ends_with("ed25519.pem: not a PKCS#8 P-256 private key"),
-            "{e}"
-        );
-        let e = err("[keys.k]\nalgorithm = \"ed25519\"\nfile = \"es256-sec1.pem\"\n");
-        assert!(
-            e.ends_with("a PEM EC PRIVATE KEY block, expected PRIVATE KEY"),
-            "{e}"
-        );
-        let e = err("[keys.k]\nalgorithm = \"es256\"\nfile = \"hmac.key\"\n");
-        assert!(
-            e.ends_with("hmac.key: expected a PEM PRIVATE KEY or EC PRIVATE KEY block"),
-            "{e}"
-        );
-        assert!(!e.contains("test-hmac-secret"), "{e}");
-        let secret = "not-a-pem-S3CRET";
-        let e = policy_with(
-            "[keys.k]\nalgorithm = \"es256\"\nenv = \"K\"\n",
-            dir.path(),
-            &[("K", secret)],
-        )
-        .unwrap_err();
-        assert_eq!(
-            e,
-            "[keys.k] env: the variable K: expected a PEM PRIVATE KEY or EC PRIVATE KEY block"
-        );
-        let encrypted =
-            "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n";
-        let e = policy_with(
-            "[keys.k]\nalgorithm = \"ed25519\"\nenv = \"K\"\n",
-            dir.path(),
-            &[("K", encrypted)],
-        )
-        .unwrap_err();
-        assert!(e.contains("an encrypted private key"), "{e}");
         // Strict fields.
         let e = crate::manifest::parse(
             "component = \"a.wasm\"\n[keys.k]\nalgorithm = \"es256\"\npath = \"k.pem\"\n",
@@ -939,21 +697,28 @@ mod tests {
     #[test]
     fn the_fingerprint_holds_the_keys_identity_not_its_bytes_or_place() {
         let dir = key_dir();
-        let of = |keys: &KeysPolicy| {
-            let mut f = Fingerprinter::new("test");
-            keys.fingerprint(&mut f);
-            f.finish()
-        };
-        let load = |text: &str, env: &[(&str, &str)]| policy_with(text, dir.path(), env).unwrap();
+        // Another name for es256.pem, made before any policy reads its
+        // stamp (a link changes the file's change time).
+        std::fs::hard_link(dir.path().join("es256.pem"), dir.path().join("linked.pem")).unwrap();
+        let load =
+            |text: &str, env: &[(&str, &str)]| policy_at(text, dir.path(), env, later()).unwrap();
         let pkcs8 = load(
             "[keys.k]\nalgorithm = \"es256\"\nfile = \"es256.pem\"\n",
             &[],
         );
+        let linked = load(
+            "[keys.k]\nalgorithm = \"es256\"\nfile = \"linked.pem\"\n",
+            &[],
+        );
+        assert_eq!(of(&pkcs8), of(&linked), "the same file, another name");
+        // A file is identified by its stamp, not by the key it holds,
+        // which a hit does not read: the same key in another file is
+        // another entry.
         let sec1 = load(
             "[keys.k]\nalgorithm = \"es256\"\nfile = \"es256-sec1.pem\"\n",
             &[],
         );
-        assert_eq!(of(&pkcs8), of(&sec1), "the same key, another encoding");
+        assert_ne!(of(&pkcs8), of(&sec1), "another file holding the same key");
         let other = load(
             "[keys.k]\nalgorithm = \"ed25519\"\nfile = \"ed25519.pem\"\n",
             &[],
@@ -992,8 +757,13 @@ mod tests {
         }
         // The identity is not a bare hash of the secret.
         let secret = hmac("one");
-        let identity = secret.keys["k"].secret.as_ref().unwrap().identity;
-        assert_ne!(identity, <[u8; 32]>::from(Sha256::digest(b"one")));
+        let Source::Env {
+            value: Some(value), ..
+        } = &secret.keys["k"].source
+        else {
+            panic!("the variable is set");
+        };
+        assert_ne!(value.identity, <[u8; 32]>::from(Sha256::digest(b"one")));
         // Debug shows no key material.
         let debug = format!("{:?}{:?}", hmac("S3CRET-VALUE"), pkcs8);
         assert!(!debug.contains("S3CRET"), "{debug}");

@@ -90,7 +90,7 @@ impl NetworkPolicy {
             }
         }
         for (i, entry) in config.client_cert.iter().enumerate() {
-            let at = format!("[[network.client_cert]] {}", i + 1);
+            let at = client_cert_label(i);
             let cert = ClientCert::read(
                 &entry.origin,
                 &base.join(&entry.cert),
@@ -172,6 +172,18 @@ impl NetworkPolicy {
         &self.client_certs
     }
 
+    /// Loads every client certificate's key now ([`ClientCert::load`]),
+    /// as a run does before its helper starts (a cache hit never does): a
+    /// key that cannot be read, parsed or matched to its certificate fails
+    /// the run at once. `Err` names the entry and the field.
+    pub fn load_client_certs(&self) -> Result<(), String> {
+        for (i, cert) in self.client_certs.iter().enumerate() {
+            cert.load()
+                .map_err(|e| format!("{} {e}", client_cert_label(i)))?;
+        }
+        Ok(())
+    }
+
     /// The ranges allowed names may resolve into (`[network]
     /// private_ranges`).
     pub fn private_ranges(&self) -> &[IpNet] {
@@ -194,6 +206,11 @@ impl NetworkPolicy {
             HostPattern::Name(_) | HostPattern::Subdomains(_) => false,
         })
     }
+}
+
+/// How errors name the `i`th (from 0) `[[network.client_cert]]`.
+fn client_cert_label(i: usize) -> String {
+    format!("[[network.client_cert]] {}", i + 1)
 }
 
 impl Fingerprint for NetworkPolicy {

@@ -6,9 +6,12 @@
 //! A client certificate is tied to one origin (`https://host[:port]`, no
 //! wildcard), which `[network] allow` must allow: credbox presents it on
 //! connections to that origin only, and the helper never sees its key. The
-//! key file is read as a `[keys]` file is (see [`crate::policy::keys`]):
-//! refused when its group or others may read it. The certificate and key
-//! are checked to match when the policy is built.
+//! key file is a [`KeyFile`], as a `[keys]` file is: refused when its
+//! group or others may read it (one `stat` on every call), identified by
+//! its stamp, and read only when it is used. The certificate is read with
+//! the policy; the key is read, parsed and checked to match it on first
+//! use ([`ClientCert::load`]), which a cache hit never makes: parsing a
+//! private key (RSA's above all) costs more than the rest of a hit.
 //!
 //! A bundle's certificates become trust anchors once, when it is read
 //! ([`CaBundle::read`] refuses one that cannot be an anchor);
@@ -17,7 +20,7 @@
 //! instead of happening with the policy (which a cache hit also builds).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rustls::sign::{CertifiedKey, SingleCertAndKey};
 use rustls::{ClientConfig, RootCertStore};
@@ -27,6 +30,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer, TrustAnchor};
 use super::allow::{AllowEntry, HostPattern, PortRule, RequestHost, Scheme};
 use crate::files::{self, Links};
 use crate::fingerprint::{Fingerprint, Fingerprinter};
+use crate::policy::keys::KeyFile;
 use crate::redact::clip;
 
 /// Largest CA bundle read: a system's whole bundle of roots is about
@@ -89,14 +93,21 @@ pub struct ClientCert {
     pub origin: AllowEntry,
     /// The certificate chain, leaf first (DER).
     pub chain: Vec<CertificateDer<'static>>,
-    /// The chain with its key, loaded and checked to match.
-    key: Arc<CertifiedKey>,
+    /// Where the chain was read from (named in errors).
+    cert: PathBuf,
+    /// Its private key's file: checked, not read.
+    key_file: KeyFile,
+    /// The chain with its key, loaded and checked to match on first use
+    /// (`Err`: why not, said once and kept). Shared by the policy's
+    /// clones.
+    key: Arc<OnceLock<Result<Arc<CertifiedKey>, String>>>,
 }
 
 impl ClientCert {
-    /// Reads `[[network.client_cert]]`'s files: `cert`, a PEM chain (leaf
-    /// first), and `key`, its PEM private key (PKCS#8, SEC1 or PKCS#1),
-    /// closed to group and others. `Err` names the field, never the key.
+    /// Reads `[[network.client_cert]]`'s `cert`, a PEM chain (leaf
+    /// first), and checks `key`, its PEM private key (PKCS#8, SEC1 or
+    /// PKCS#1), closed to group and others, without reading it (see
+    /// [`ClientCert::load`]). `Err` names the field, never the key.
     pub fn read(origin: &str, cert: &Path, key: &Path) -> Result<ClientCert, String> {
         let origin = parse_origin(origin).map_err(|e| format!("origin: {e}"))?;
         let cert_bytes = files::read_regular(cert, MAX_CLIENT_CERT_SIZE, Links::Follow)
@@ -107,25 +118,46 @@ impl ClientCert {
         if chain.is_empty() {
             return Err(format!("cert: no certificates in {}", cert.display()));
         }
-        let key_bytes = crate::policy::keys::read_private_file(key, MAX_CLIENT_CERT_SIZE)
-            .map_err(|e| format!("key: {e}"))?;
-        let der = PrivateKeyDer::from_pem_slice(&key_bytes)
-            .map_err(|_| format!("key: {} holds no PEM private key", key.display()))?;
-        let provider = rustls::crypto::ring::default_provider();
-        let certified =
-            CertifiedKey::from_der(chain.clone(), der, &provider).map_err(|e| match e {
-                rustls::Error::InconsistentKeys(_) => format!(
-                    "key: {} is not the key of the certificate in {}",
-                    key.display(),
-                    cert.display()
-                ),
-                _ => format!("key: {} is not a usable private key", key.display()),
-            })?;
+        let key_file =
+            KeyFile::check(key, MAX_CLIENT_CERT_SIZE).map_err(|e| format!("key: {e}"))?;
         Ok(ClientCert {
             origin,
             chain,
-            key: Arc::new(certified),
+            cert: cert.to_owned(),
+            key_file,
+            key: Arc::default(),
         })
+    }
+
+    /// Reads and parses the key, and checks that it is the certificate's,
+    /// once: a run does it before its helper starts, a connection to the
+    /// origin when it first presents the certificate. `Err` names the
+    /// field, never the key.
+    pub fn load(&self) -> Result<(), String> {
+        self.certified_key().map(drop)
+    }
+
+    /// The chain with its key (see [`ClientCert::load`]).
+    fn certified_key(&self) -> Result<Arc<CertifiedKey>, String> {
+        self.key
+            .get_or_init(|| {
+                let (cert, key) = (&self.cert, self.key_file.path());
+                let key_bytes = self.key_file.read().map_err(|e| format!("key: {e}"))?;
+                let der = PrivateKeyDer::from_pem_slice(&key_bytes)
+                    .map_err(|_| format!("key: {} holds no PEM private key", key.display()))?;
+                let provider = rustls::crypto::ring::default_provider();
+                let certified = CertifiedKey::from_der(self.chain.clone(), der, &provider)
+                    .map_err(|e| match e {
+                        rustls::Error::InconsistentKeys(_) => format!(
+                            "key: {} is not the key of the certificate in {}",
+                            key.display(),
+                            cert.display()
+                        ),
+                        _ => format!("key: {} is not a usable private key", key.display()),
+                    })?;
+                Ok(Arc::new(certified))
+            })
+            .clone()
     }
 
     /// Whether it is presented to `https://host:port` (`host` normalised).
@@ -155,8 +187,11 @@ fn parse_origin(text: &str) -> Result<AllowEntry, String> {
 
 impl PartialEq for ClientCert {
     fn eq(&self, other: &Self) -> bool {
-        // The key is the chain's (checked when read).
-        self.origin == other.origin && self.chain == other.chain
+        // The loaded key is the key file's.
+        self.origin == other.origin
+            && self.chain == other.chain
+            && self.cert == other.cert
+            && self.key_file == other.key_file
     }
 }
 
@@ -176,12 +211,17 @@ impl Fingerprint for ClientCert {
         let ClientCert {
             origin,
             chain,
-            // The chain's own key (checked when read): the chain stands for it.
+            // Where the chain was read from does not matter, what it holds
+            // does.
+            cert: _,
+            key_file,
+            // Read from the key file, which identifies it.
             key: _,
         } = self;
         f.field("origin", &origin.to_string());
         let chain: Vec<&[u8]> = chain.iter().map(|c| c.as_ref()).collect();
         f.field("chain", &chain);
+        f.field("key_file", key_file);
     }
 }
 
@@ -200,7 +240,8 @@ pub fn roots(bundle: Option<&CaBundle>) -> Arc<RootCertStore> {
 
 /// The TLS client configuration of the helper's `https` requests to one
 /// origin: `roots` (see [`roots`]), and `client_cert` when one is
-/// configured for the origin.
+/// configured for the origin (loaded here if it was not yet: a key that
+/// cannot be is [`rustls::Error::General`] with what is wrong).
 pub fn client_config(
     roots: Arc<RootCertStore>,
     client_cert: Option<&ClientCert>,
@@ -211,9 +252,12 @@ pub fn client_config(
             .with_root_certificates(roots);
     Ok(match client_cert {
         None => builder.with_no_client_auth(),
-        Some(cert) => builder.with_client_cert_resolver(Arc::new(SingleCertAndKey::from(
-            CertifiedKey::clone(&cert.key),
-        ))),
+        Some(cert) => {
+            let key = cert.certified_key().map_err(rustls::Error::General)?;
+            builder.with_client_cert_resolver(Arc::new(SingleCertAndKey::from(
+                CertifiedKey::clone(&key),
+            )))
+        }
     })
 }
 
@@ -284,6 +328,41 @@ mod tests {
         assert_eq!(
             CaBundle::read(&path).unwrap_err(),
             format!("no certificates in {}", path.display())
+        );
+    }
+
+    #[test]
+    fn a_client_key_is_checked_and_identified_not_read_until_used() {
+        let tls = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/tls");
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("client.key");
+        let of = |cert: &ClientCert| {
+            let mut f = Fingerprinter::new("test");
+            cert.fingerprint(&mut f);
+            f.finish()
+        };
+        let read = || ClientCert::read("https://a.example", &tls.join("client.pem"), &key);
+        std::fs::write(&key, "not a key\n").unwrap();
+        crate::platform::testing::set_mode(&key, 0o600);
+        // Garbage is not noticed until the key is loaded.
+        let garbage = read().unwrap();
+        let expected = format!("key: {} holds no PEM private key", key.display());
+        assert_eq!(garbage.load().unwrap_err(), expected);
+        let err = client_config(Arc::new(RootCertStore::empty()), Some(&garbage)).unwrap_err();
+        assert_eq!(err, rustls::Error::General(expected));
+        // The key file's contents are part of the fingerprint.
+        std::fs::copy(tls.join("client.key"), &key).unwrap();
+        crate::platform::testing::set_mode(&key, 0o600);
+        let good = read().unwrap();
+        assert_ne!(of(&good), of(&garbage));
+        good.load().unwrap();
+        client_config(Arc::new(RootCertStore::empty()), Some(&good)).unwrap();
+        // Its permissions are checked when it is read, on every call.
+        crate::platform::testing::set_mode(&key, 0o640);
+        let err = read().unwrap_err();
+        assert!(
+            err.starts_with(&format!("key: {} is readable or writable", key.display())),
+            "{err}"
         );
     }
 }
