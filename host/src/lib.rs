@@ -189,7 +189,10 @@ fn fetch_by_deadline(
     // checked) only when it must run: a cached answer is keyed by the
     // file's metadata (cache::component_stamp).
     let deadline = std::time::Instant::now() + policy.limits.timeout;
-    let redactor = guest::redactor(policy, env);
+    // One redactor for the whole run: the guest adds the state values it
+    // sees, so that validation's messages (which may quote a header name
+    // the helper chose) mask them too.
+    let mut redactor = guest::redactor(policy, env);
     engine::read_component(
         &policy.component,
         policy.sha256.as_deref(),
@@ -205,6 +208,7 @@ fn fetch_by_deadline(
             &sha256,
             env.to_vec(),
             deadline,
+            &mut redactor,
         )
     })
     .map_err(|e| e.redacted(&redactor))
@@ -222,6 +226,7 @@ fn fetch(
     sha256: &str,
     env: Vec<(String, String)>,
     deadline: std::time::Instant,
+    redactor: &mut redact::Redactor,
 ) -> cache::Fetched {
     let engine = engine::new_engine()?;
     let loaded = engine::load_by(
@@ -241,6 +246,7 @@ fn fetch(
         env,
         options,
         deadline,
+        redactor,
     )?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -22,6 +22,7 @@ mod containment;
 mod core;
 mod damage;
 mod doctor;
+mod hardening;
 mod hostile;
 mod inspect;
 mod keys;

@@ -1,0 +1,173 @@
+//! Hardening (issue #21): no secret in any message, and errors that name
+//! the right thing. Each test runs the real `credbox` binary on a hostile
+//! guest compiled from `tests/guests/` and a real filesystem.
+//!
+//! The helpers are kept here, apart from `util`, so that this file stands
+//! on its own.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use credbox_test_artifacts::GUEST_STATE_QUOTER;
+
+/// What one `credbox` invocation did.
+#[derive(Debug)]
+struct Ran {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Ran {
+    /// Asserts a failure with `code`, nothing on stdout and one stderr
+    /// line holding `needle`; returns that line.
+    #[track_caller]
+    fn fails(&self, code: i32, needle: &str) -> String {
+        assert_eq!(self.code, code, "{self:#?}");
+        assert_eq!(self.stdout, "", "{self:#?}");
+        let line = self.stderr.trim_end_matches('\n');
+        assert!(!line.contains('\n'), "more than one line: {self:#?}");
+        assert!(line.starts_with("credbox: "), "{self:#?}");
+        assert!(line.contains(needle), "{line:?} lacks {needle:?}");
+        line.to_owned()
+    }
+
+    /// Asserts success; returns stdout.
+    #[track_caller]
+    fn ok(&self) -> &str {
+        assert_eq!(self.code, 0, "{self:#?}");
+        &self.stdout
+    }
+}
+
+/// A cache and a state directory of their own, and a manifest folder.
+struct World {
+    dir: tempfile::TempDir,
+}
+
+impl World {
+    fn new() -> World {
+        World {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn cache(&self) -> PathBuf {
+        self.dir.path().join("cache")
+    }
+
+    fn state(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    /// Writes `<name>/credbox.toml` for `component` with `body`.
+    fn manifest(&self, name: &str, component: &str, body: &str) -> String {
+        let folder = self.dir.path().join("helpers").join(name);
+        std::fs::create_dir_all(&folder).unwrap();
+        let path = folder.join("credbox.toml");
+        std::fs::write(&path, format!("component = {component:?}\n{body}")).unwrap();
+        path.to_str().unwrap().to_owned()
+    }
+
+    /// Runs credbox with this world's directories, `stdin` on its stdin.
+    fn run_with(&self, args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Ran {
+        use std::io::Write;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_credbox"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("RUST_BACKTRACE", "1")
+            .env("CREDBOX_CACHE_DIR", self.cache())
+            .env("CREDBOX_STATE_DIR", self.state())
+            .envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("credbox starts");
+        let _ = child.stdin.take().unwrap().write_all(stdin);
+        let out = child.wait_with_output().unwrap();
+        Ran {
+            code: out.status.code().expect("exited normally"),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Ran {
+        self.run_with(args, &[], b"")
+    }
+}
+
+/// Every byte of every file under `dir`.
+fn all_bytes_under(dir: &Path) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            bytes.extend(all_bytes_under(&entry.path()));
+        } else if kind.is_file() {
+            bytes.extend(std::fs::read(entry.path()).unwrap());
+        }
+    }
+    bytes
+}
+
+/// Whether `haystack` holds `needle` in any ASCII case.
+fn holds(haystack: &[u8], needle: &str) -> bool {
+    let needle = needle.to_ascii_lowercase();
+    haystack
+        .to_ascii_lowercase()
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+/// The quoter's manifest in `mode`, logging in with `login_value` (stored
+/// reversed) in the file store.
+fn quoter(world: &World, name: &str, mode: &str, login_value: &str) -> String {
+    world.manifest(
+        name,
+        GUEST_STATE_QUOTER,
+        &format!(
+            "format = \"api-key\"\n[state]\nstore = \"file\"\n\
+             [config]\nMODE = {mode:?}\nLOGIN_VALUE = {login_value:?}\n"
+        ),
+    )
+}
+
+fn reversed(text: &str) -> String {
+    text.chars().rev().collect()
+}
+
+/// A helper that returns its refresh token (read from its state) as a
+/// header name: validation's message names the header, and must mask it,
+/// on stderr, in the cache's failure record and in `credbox status`.
+#[test]
+fn a_state_value_quoted_by_validation_is_masked_everywhere() {
+    let login_value = "hardening-refresh-token-0001";
+    let secret = reversed(login_value);
+    for (mode, needle) in [
+        ("header-name", "has an empty value"),
+        ("header-upper", "has an empty value"),
+        ("header-space", "is not an RFC 9110 token"),
+    ] {
+        let world = World::new();
+        let m = quoter(&world, &format!("quoter-{mode}"), mode, login_value);
+        world.run(&["login", &m]).ok();
+        let line = world.run(&["run", &m]).fails(7, needle);
+        assert!(!holds(line.as_bytes(), &secret), "{mode}: {line}");
+        assert!(line.contains("[redacted]"), "{mode}: {line}");
+        // Remembered, and still masked.
+        let again = world.run(&["run", &m]).fails(7, needle);
+        assert!(!holds(again.as_bytes(), &secret), "{mode}: {again}");
+        assert!(
+            !holds(&all_bytes_under(&world.cache()), &secret),
+            "{mode}: the cache holds the secret"
+        );
+        let status = world.run(&["status"]);
+        let shown = status.ok();
+        assert!(shown.contains(needle), "{mode}: {status:#?}");
+        assert!(!holds(shown.as_bytes(), &secret), "{mode}: {shown}");
+        assert!(!holds(status.stderr.as_bytes(), &secret), "{mode}");
+    }
+}
