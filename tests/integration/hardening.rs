@@ -171,3 +171,31 @@ fn a_state_value_quoted_by_validation_is_masked_everywhere() {
         assert!(!holds(status.stderr.as_bytes(), &secret), "{mode}");
     }
 }
+
+/// A state value under 6 bytes is a secret too: masked where it stands as
+/// a word, in validation's messages, the helper's log lines and its
+/// errors.
+#[test]
+fn a_short_state_value_is_masked() {
+    let login_value = "k3y5q";
+    let secret = reversed(login_value);
+    let world = World::new();
+    let m = quoter(&world, "quoter-short", "header-name", login_value);
+    world.run(&["login", &m]).ok();
+    let line = world.run(&["run", &m]).fails(7, "has an empty value");
+    assert!(line.contains("header [redacted] has"), "{line}");
+    assert!(!holds(&all_bytes_under(&world.cache()), &secret));
+
+    let m = quoter(&world, "quoter-say", "say", login_value);
+    world.run(&["login", &m]).ok();
+    let ran = world.run(&["run", &m]);
+    assert_eq!(ran.code, 8, "{ran:#?}");
+    assert!(!holds(ran.stderr.as_bytes(), &secret), "{ran:#?}");
+    assert!(
+        ran.stderr.contains("the token is [redacted]")
+            && ran.stderr.contains("refused [redacted]."),
+        "{ran:#?}"
+    );
+    let status = world.run(&["status"]);
+    assert!(!holds(status.ok().as_bytes(), &secret), "{status:#?}");
+}
