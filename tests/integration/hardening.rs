@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use credbox_test_artifacts::GUEST_STATE_QUOTER;
+use credbox_test_artifacts::{GUEST_STATE_QUOTER, GUEST_UNIQUE};
 
 /// What one `credbox` invocation did.
 #[derive(Debug)]
@@ -198,4 +198,38 @@ fn a_short_state_value_is_masked() {
     );
     let status = world.run(&["status"]);
     assert!(!holds(status.ok().as_bytes(), &secret), "{status:#?}");
+}
+
+/// git's request with a CR inside a value (`username=me\rpassword=evil`):
+/// credbox echoes the username, so the CR would reach git as a line of its
+/// own. It is refused, and a CR ending a line (CRLF) is dropped, as git
+/// does.
+#[test]
+fn a_cr_in_gits_request_never_reaches_the_answer() {
+    let world = World::new();
+    let m = world.manifest("git-token", GUEST_UNIQUE, "format = \"api-key\"\n");
+    let ran = world.run_with(
+        &["git", &m, "get"],
+        &[],
+        b"protocol=https\nhost=h\nusername=me\rpassword=evil\n\n",
+    );
+    let line = ran.fails(
+        2,
+        "line 3 of git's request contains a NUL byte or a carriage return",
+    );
+    assert!(line.starts_with("credbox: git: "), "{line}");
+    assert!(
+        line.contains("(credbox git reads git's credential protocol"),
+        "{line}"
+    );
+    assert!(!line.contains("evil"), "{line}");
+
+    let ran = world.run_with(
+        &["git", &m, "get"],
+        &[],
+        b"protocol=https\r\nhost=h\r\nusername=me\r\n\r\n",
+    );
+    let answer = ran.ok();
+    assert!(answer.starts_with("username=me\npassword="), "{ran:#?}");
+    assert!(!answer.contains('\r'), "{ran:#?}");
 }
