@@ -233,3 +233,34 @@ fn a_cr_in_gits_request_never_reaches_the_answer() {
     assert!(answer.starts_with("username=me\npassword="), "{ran:#?}");
     assert!(!answer.contains('\r'), "{ran:#?}");
 }
+
+/// A helper's `user.show` that imitates credbox's own success line (and
+/// then fails) is marked as the helper's: the user can tell them apart.
+#[test]
+fn a_helper_cannot_pass_its_lines_off_as_credboxs() {
+    let world = World::new();
+    // Named `quoter`: the imitation reads `credbox: quoter: logged in; …`.
+    let m = world.manifest(
+        "quoter",
+        GUEST_STATE_QUOTER,
+        "format = \"api-key\"\n[state]\nstore = \"file\"\n[config]\nLOGIN_VALUE = \"imitation-test-value\"\n",
+    );
+    let login = world.run(&["login", &m]);
+    login.ok();
+    let lines: Vec<&str> = login.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{login:#?}");
+    assert_eq!(
+        lines[0],
+        "credbox: quoter says: credbox: quoter: logged in; keeps token in the OS keystore"
+    );
+    assert!(
+        lines[1].starts_with("credbox: quoter: logged in; keeps token in the file store "),
+        "{login:#?}"
+    );
+    // Only credbox's own line starts as credbox's lines do.
+    let own: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.starts_with("credbox: quoter: "))
+        .collect();
+    assert_eq!(own.len(), 1, "{login:#?}");
+}
