@@ -264,3 +264,132 @@ fn a_helper_cannot_pass_its_lines_off_as_credboxs() {
         .collect();
     assert_eq!(own.len(), 1, "{login:#?}");
 }
+
+/// The state root as a symbolic link: refused, naming the state directory
+/// and `CREDBOX_STATE_DIR` (not the cache's variable).
+#[test]
+fn state_root_problems_name_the_state_directory() {
+    let world = World::new();
+    let m = quoter(&world, "quoter-link", "header-name", "link-test-value");
+    let real = world.dir.path().join("real-state");
+    std::fs::create_dir(&real).unwrap();
+    std::os::unix::fs::symlink(&real, world.state()).unwrap();
+    let line = world
+        .run(&["login", &m])
+        .fails(2, "refusing state directory");
+    assert!(
+        line.contains("set CREDBOX_STATE_DIR to the directory"),
+        "{line}"
+    );
+    assert!(!line.contains("CREDBOX_CACHE_DIR"), "{line}");
+    let line = world.run(&["run", &m]).fails(2, "refusing state directory");
+    assert!(!line.contains("CREDBOX_CACHE_DIR"), "{line}");
+}
+
+/// A read-only state folder (its `locks` folder there already): an
+/// environment problem, exit 2, naming `CREDBOX_STATE_DIR`, and not
+/// remembered as a failure of the helper.
+#[test]
+fn a_read_only_state_folder_is_an_environment_error_not_cached() {
+    let world = World::new();
+    let m = quoter(&world, "quoter-ro", "header-name", "read-only-test-value");
+    let Some(_mount) = ReadOnly::mount(&world.state(), &["locks"]) else {
+        return;
+    };
+    for _ in 0..2 {
+        let line = world.run(&["run", &m]).fails(2, "cannot open lock");
+        assert!(line.contains("CREDBOX_STATE_DIR"), "{line}");
+        assert!(!line.contains("internal error"), "{line}");
+        assert!(!line.contains("cached failure"), "{line}");
+    }
+}
+
+/// A file-store folder or value file that others may read is named, with
+/// the command that fixes it, never read as "not logged in".
+#[test]
+fn file_store_permission_problems_are_named_not_not_logged_in() {
+    use std::os::unix::fs::PermissionsExt;
+    let world = World::new();
+    let m = quoter(
+        &world,
+        "quoter-perm",
+        "header-name",
+        "permission-test-value",
+    );
+    world.run(&["login", &m]).ok();
+    let folder = std::fs::read_dir(world.state().join("files"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mode = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    mode(&folder, 0o755);
+    let line = world.run(&["run", &m]).fails(2, "its mode is 755, not 700");
+    assert!(line.contains("chmod 700 "), "{line}");
+    assert!(!line.contains("not logged in"), "{line}");
+    mode(&folder, 0o700);
+    mode(&folder.join("v_token"), 0o644);
+    let line = world.run(&["run", &m]).fails(2, "its mode is 644, not 600");
+    assert!(line.contains("chmod 600 "), "{line}");
+    assert!(!line.contains("not logged in"), "{line}");
+}
+
+/// A read-only folder at `path` holding the empty folders `dirs` (mode
+/// 0700): a read-only tmpfs as root (whom modes do not stop), else mode
+/// 0500. `None` (the test is skipped) when root cannot mount.
+struct ReadOnly {
+    path: PathBuf,
+    mounted: bool,
+}
+
+impl ReadOnly {
+    fn mount(path: &Path, dirs: &[&str]) -> Option<ReadOnly> {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::create_dir_all(path).unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let root = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
+        let mount = |options: &str| {
+            Command::new("mount")
+                .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+                .arg(path)
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if root && !mount("mode=0700,size=1m") {
+            eprintln!("skipped: cannot mount a tmpfs");
+            return None;
+        }
+        for dir in dirs {
+            std::fs::create_dir(path.join(dir)).unwrap();
+            std::fs::set_permissions(path.join(dir), std::fs::Permissions::from_mode(0o700))
+                .unwrap();
+        }
+        if root {
+            assert!(mount("remount,ro,mode=0700"), "remount read-only");
+        } else {
+            for dir in dirs {
+                std::fs::set_permissions(path.join(dir), std::fs::Permissions::from_mode(0o500))
+                    .unwrap();
+            }
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o500)).unwrap();
+        }
+        Some(ReadOnly {
+            path: path.to_owned(),
+            mounted: root,
+        })
+    }
+}
+
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        use std::os::unix::fs::PermissionsExt;
+        if self.mounted {
+            let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+        } else {
+            let _ = std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(0o700));
+        }
+    }
+}
