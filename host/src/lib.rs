@@ -129,8 +129,32 @@ pub fn run(
             },
         );
     }
-    let root = cache_root()?;
-    let credentials = CredentialCache::open(&root)?;
+    let (root, credentials) = match cache_root().and_then(|root| {
+        let credentials = CredentialCache::open(&root)?;
+        Ok((root, credentials))
+    }) {
+        Ok(opened) => opened,
+        // A private cache root that exists but cannot be written (a
+        // read-only filesystem, first run ever): a cache problem never
+        // costs the credential. It is fetched without the cache, with one
+        // warning. A root that is not safe (a link, another owner) is still
+        // refused.
+        Err(e @ Error::Environment { .. })
+            if private_dir::cache_root()
+                .ok()
+                .and_then(|path| PrivateDir::open_existing(&path))
+                .is_some() =>
+        {
+            let warning = format!("the cache could not be used: {e} ({})", e.hint());
+            return fetch_by_deadline(policy, request, options, engine::Artifacts::Off, &env).map(
+                |(credential, _)| Answer {
+                    credential,
+                    warning: Some(warning),
+                },
+            );
+        }
+        Err(e) => return Err(e),
+    };
     let key = cache_key(policy, request, &env)?;
     // A compiled-component cache that cannot be made costs a compile.
     let fetch = || {

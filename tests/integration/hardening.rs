@@ -393,3 +393,22 @@ impl Drop for ReadOnly {
         }
     }
 }
+
+/// An empty, read-only cache root (first run ever on a read-only
+/// filesystem): the credential is printed, with one warning.
+#[test]
+fn an_empty_read_only_cache_root_still_prints_the_credential() {
+    let world = World::new();
+    let m = world.manifest("ro-cache", GUEST_UNIQUE, "format = \"api-key\"\n");
+    let Some(_mount) = ReadOnly::mount(&world.cache(), &[]) else {
+        return;
+    };
+    let ran = world.run(&["run", &m]);
+    assert!(ran.ok().starts_with("tok-"), "{ran:#?}");
+    let lines: Vec<&str> = ran.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{ran:#?}");
+    assert!(
+        lines[0].starts_with("credbox: ro-cache: warning: the cache could not be used: "),
+        "{ran:#?}"
+    );
+}
