@@ -136,8 +136,32 @@ pub fn run(
             },
         );
     }
-    let root = cache_root()?;
-    let credentials = CredentialCache::open(&root)?;
+    let (root, credentials) = match cache_root().and_then(|root| {
+        let credentials = CredentialCache::open(&root)?;
+        Ok((root, credentials))
+    }) {
+        Ok(opened) => opened,
+        // A private cache root that exists but cannot be written (a
+        // read-only filesystem, first run ever): a cache problem never
+        // costs the credential. It is fetched without the cache, with one
+        // warning. A root that is not safe (a link, another owner) is still
+        // refused.
+        Err(e @ Error::Environment { .. })
+            if private_dir::cache_root()
+                .ok()
+                .and_then(|path| PrivateDir::open_existing(&path))
+                .is_some() =>
+        {
+            let warning = format!("the cache could not be used: {e} ({})", e.hint());
+            return fetch_by_deadline(policy, request, options, engine::Artifacts::Off, &env).map(
+                |(credential, _)| Answer {
+                    credential,
+                    warning: Some(warning),
+                },
+            );
+        }
+        Err(e) => return Err(e),
+    };
     let key = cache_key(policy, request, &env)?;
     // A compiled-component cache that cannot be made costs a compile.
     let fetch = || {
@@ -196,7 +220,10 @@ fn fetch_by_deadline(
     // checked) only when it must run: a cached answer is keyed by the
     // file's metadata (cache::component_stamp).
     let deadline = std::time::Instant::now() + policy.limits.timeout;
-    let redactor = guest::redactor(policy, env);
+    // One redactor for the whole run: the guest adds the state values it
+    // sees, so that validation's messages (which may quote a header name
+    // the helper chose) mask them too.
+    let mut redactor = guest::redactor(policy, env);
     engine::read_component(
         &policy.component,
         policy.sha256.as_deref(),
@@ -212,6 +239,7 @@ fn fetch_by_deadline(
             &sha256,
             env.to_vec(),
             deadline,
+            &mut redactor,
         )
     })
     .map_err(|e| e.redacted(&redactor))
@@ -229,6 +257,7 @@ fn fetch(
     sha256: &str,
     env: Vec<(String, String)>,
     deadline: std::time::Instant,
+    redactor: &mut redact::Redactor,
 ) -> cache::Fetched {
     let engine = engine::new_engine()?;
     let loaded = engine::load_by(
@@ -248,6 +277,7 @@ fn fetch(
         env,
         options,
         deadline,
+        redactor,
     )?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

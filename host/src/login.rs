@@ -45,7 +45,7 @@ pub fn login(policy: &Policy, options: &RunOptions) -> Result<LoginReport> {
     let state = state_of(policy)?;
     state.probe()?;
     let env = policy.env.resolve(|name| std::env::var(name).ok());
-    let redactor = guest::redactor(policy, &env);
+    let mut redactor = guest::redactor(policy, &env);
     let deadline = Instant::now() + policy.limits.login_timeout;
     let ran = (|| {
         let (bytes, sha256) = engine::read_component(
@@ -66,7 +66,15 @@ pub fn login(policy: &Policy, options: &RunOptions) -> Result<LoginReport> {
             deadline,
             || Error::CompileTimeout(policy.limits.login_timeout),
         )?;
-        guest::run_login(&engine, &loaded.component, policy, env, options, deadline)
+        guest::run_login(
+            &engine,
+            &loaded.component,
+            policy,
+            env,
+            options,
+            deadline,
+            &mut redactor,
+        )
     })();
     ran.map_err(|e| e.redacted(&redactor))?;
     let cleared = clear_cache(policy)?;

@@ -63,28 +63,66 @@ fn cache_root_from(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Result<P
         .ok_or_else(|| no_home("the platform has no user cache directory"))
 }
 
-/// The cache directory could not be made: why, and what to do.
-fn cannot_create(path: &Path, e: &std::io::Error) -> Error {
+/// What a private directory is for, as its messages name it: the cache
+/// directory or the state directory, and the variable that moves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Role {
+    /// What the directory is, in messages: `cache directory`.
+    pub what: &'static str,
+    /// The environment variable that moves it: `CREDBOX_CACHE_DIR`.
+    pub var: &'static str,
+    /// Whether `--no-cache` does without it (the cache, not the state).
+    pub no_cache_helps: bool,
+}
+
+impl Role {
+    /// credbox's cache directory ([`cache_root`]).
+    pub const CACHE: Role = Role {
+        what: "cache directory",
+        var: CACHE_DIR_ENV,
+        no_cache_helps: true,
+    };
+    /// credbox's state directory ([`crate::state::state_root`]).
+    pub const STATE: Role = Role {
+        what: "state directory",
+        var: crate::state::STATE_DIR_ENV,
+        no_cache_helps: false,
+    };
+
+    /// `, or run with --no-cache` where that helps.
+    fn or_no_cache(self) -> &'static str {
+        if self.no_cache_helps {
+            ", or run with --no-cache"
+        } else {
+            ""
+        }
+    }
+}
+
+/// The directory could not be made: why, and what to do.
+fn cannot_create(role: Role, path: &Path, e: &std::io::Error) -> Error {
+    let (var, or_no_cache) = (role.var, role.or_no_cache());
     let hint = match e.kind() {
         ErrorKind::ReadOnlyFilesystem | ErrorKind::PermissionDenied => {
-            format!("point {CACHE_DIR_ENV} at a directory you can write, or run with --no-cache")
+            format!("point {var} at a directory you can write{or_no_cache}")
         }
-        ErrorKind::NotADirectory | ErrorKind::AlreadyExists => format!(
-            "a file stands where a directory should; remove it or set {CACHE_DIR_ENV} elsewhere"
-        ),
-        _ => format!("set {CACHE_DIR_ENV} to a directory you can write, or run with --no-cache"),
+        ErrorKind::NotADirectory | ErrorKind::AlreadyExists => {
+            format!("a file stands where a directory should; remove it or set {var} elsewhere")
+        }
+        _ => format!("set {var} to a directory you can write{or_no_cache}"),
     };
     Error::Environment {
-        message: format!("cannot create cache directory {}: {e}", path.display()),
+        message: format!("cannot create {} {}: {e}", role.what, path.display()),
         hint,
     }
 }
 
 /// Refuses a directory that is not private to the current user, with a
 /// hint that fits the cause.
-fn check_private(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
+fn check_private(role: Role, path: &Path, meta: &std::fs::Metadata) -> Result<()> {
+    let var = role.var;
     let refuse = |why: String, hint: String| Error::Environment {
-        message: format!("refusing cache directory {}: {why}", path.display()),
+        message: format!("refusing {} {}: {why}", role.what, path.display()),
         hint,
     };
     let kind = meta.file_type();
@@ -92,14 +130,15 @@ fn check_private(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
         return Err(refuse(
             "it is a symbolic link".into(),
             format!(
-                "credbox does not follow links in its cache; set {CACHE_DIR_ENV} to the directory itself"
+                "credbox does not follow links in its {}; set {var} to the directory itself",
+                role.what
             ),
         ));
     }
     if !kind.is_dir() {
         return Err(refuse(
             format!("it is {}", files::kind_name(&kind)),
-            format!("remove it, or set {CACHE_DIR_ENV} elsewhere"),
+            format!("remove it, or set {var} elsewhere"),
         ));
     }
     match platform::exposure(meta, Owners::Me) {
@@ -108,7 +147,7 @@ fn check_private(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
             return Err(refuse(
                 format!("it belongs to {owner}, not to you ({me})"),
                 format!(
-                    "someone else may have written to it; remove it, or set {CACHE_DIR_ENV} to a directory of yours"
+                    "someone else may have written to it; remove it, or set {var} to a directory of yours"
                 ),
             ));
         }
@@ -139,35 +178,56 @@ fn temp_pid(name: &str) -> Option<u32> {
 #[derive(Debug, Clone)]
 pub struct PrivateDir {
     path: PathBuf,
+    role: Role,
 }
 
 impl PrivateDir {
     /// Opens `path`, creating it (and its parents) with mode 0700 if
-    /// needed, and checks that it is private.
+    /// needed, and checks that it is private: part of the cache directory
+    /// (see [`PrivateDir::open_as`]).
     pub fn open(path: &Path) -> Result<PrivateDir> {
+        PrivateDir::open_as(Role::CACHE, path)
+    }
+
+    /// [`PrivateDir::open`] for a directory of `role`, whose messages name
+    /// it and the variable that moves it.
+    pub fn open_as(role: Role, path: &Path) -> Result<PrivateDir> {
         // One lstat when the directory exists, which is every call but the
         // first: this is on the path of every cached answer.
         let meta = match std::fs::symlink_metadata(path) {
             Err(e) if e.kind() == ErrorKind::NotFound => {
-                platform::create_private_dir(path).map_err(|e| cannot_create(path, &e))?;
+                platform::create_private_dir(path).map_err(|e| cannot_create(role, path, &e))?;
                 std::fs::symlink_metadata(path)
             }
             other => other,
         }
-        .map_err(|e| cannot_create(path, &e))?;
-        check_private(path, &meta)?;
+        .map_err(|e| cannot_create(role, path, &e))?;
+        check_private(role, path, &meta)?;
         Ok(PrivateDir {
             path: path.to_owned(),
+            role,
         })
     }
 
     /// Opens `path` if it already is a private directory; creates nothing.
     pub fn open_existing(path: &Path) -> Option<PrivateDir> {
-        let meta = std::fs::symlink_metadata(path).ok()?;
-        check_private(path, &meta).ok()?;
-        Some(PrivateDir {
+        PrivateDir::check_existing(Role::CACHE, path).ok().flatten()
+    }
+
+    /// `path` as a private directory of `role` if it exists (`None` if
+    /// not); one that exists but is not private (a link, another owner,
+    /// open to others) is the error that says so and how to fix it.
+    /// Creates nothing.
+    pub fn check_existing(role: Role, path: &Path) -> Result<Option<PrivateDir>> {
+        let meta = match std::fs::symlink_metadata(path) {
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            other => other.map_err(|e| cannot_create(role, path, &e))?,
+        };
+        check_private(role, path, &meta)?;
+        Ok(Some(PrivateDir {
             path: path.to_owned(),
-        })
+            role,
+        }))
     }
 
     /// The directory's path.
@@ -175,9 +235,9 @@ impl PrivateDir {
         &self.path
     }
 
-    /// A private subdirectory.
+    /// A private subdirectory (of the same role).
     pub fn subdir(&self, name: &str) -> Result<PrivateDir> {
-        PrivateDir::open(&self.path.join(name))
+        PrivateDir::open_as(self.role, &self.path.join(name))
     }
 
     /// Reads `name`, or `None` when it does not exist, is not a regular
@@ -190,6 +250,39 @@ impl PrivateDir {
             return None;
         }
         files::read_capped(file, &meta, cap).ok()
+    }
+
+    /// Reads `name` as [`PrivateDir::read`] does, but a file that others
+    /// may read or write, or that belongs to someone else, is the error
+    /// that says so and how to fix it rather than none: for files whose
+    /// absence means something to the user (a helper's state: "not logged
+    /// in"). A missing file is `None`; one that is not a regular file or
+    /// is over `cap` reads as none too (credbox did not write it).
+    pub fn read_private(&self, name: &str, cap: u64) -> Result<Option<Vec<u8>>> {
+        let path = self.path.join(name);
+        let (file, meta) = match files::open_regular(&path, Links::Refuse) {
+            Ok(opened) => opened,
+            Err(files::ReadError::NotFound) => return Ok(None),
+            Err(_) => return Ok(None),
+        };
+        let refuse = |why: String, hint: String| Error::Environment {
+            message: format!("refusing {}: {why}", path.display()),
+            hint,
+        };
+        match platform::exposure(&meta, Owners::Me) {
+            None => Ok(files::read_capped(file, &meta, cap).ok()),
+            Some(Exposure::OtherOwner { owner, me }) => Err(refuse(
+                format!("it belongs to {owner}, not to you ({me})"),
+                "someone else may have written to it; remove it".into(),
+            )),
+            Some(Exposure::OpenToOthers { access, private }) => Err(refuse(
+                format!("its mode is {access}, not {private}"),
+                format!(
+                    "only its owner may have access: run `{}` if nobody else wrote to it, else remove it",
+                    platform::restrict_command(&path, false)
+                ),
+            )),
+        }
     }
 
     /// Writes `bytes` to `name` atomically: a reader sees the old file or
@@ -244,7 +337,16 @@ impl PrivateDir {
                 let _ = std::fs::remove_file(&path);
                 open()
             })
-            .map_err(|e| Error::Internal(format!("cannot open lock {}: {e}", path.display())))
+            .map_err(|e| Error::Environment {
+                message: format!("cannot open lock {}: {e}", path.display()),
+                hint: format!(
+                    "credbox must write its {} {}: make it writable, or point {} at one you can write{}",
+                    self.role.what,
+                    self.path.display(),
+                    self.role.var,
+                    self.role.or_no_cache()
+                ),
+            })
     }
 
     /// Removes the temporary files that writes interrupted for good left

@@ -26,8 +26,11 @@
 //!   escaped as `\n`, `\u{202e}`, ... so a helper cannot forge extra lines
 //!   of credbox output or reorder what a terminal shows.
 
-/// Values shorter than this are not treated as secrets: masking `1` or
-/// `true` everywhere would garble messages without protecting anything.
+/// Environment and config values shorter than this are not treated as
+/// secrets: masking `1` or `true` everywhere would garble messages without
+/// protecting anything. State values (learnt with [`Redactor::add`]) are
+/// secrets whatever their length: a shorter one is masked where it stands
+/// as a whole word (see [`Redactor::add`]).
 pub const MIN_SECRET_LEN: usize = 6;
 
 /// What replaces a secret.
@@ -51,10 +54,17 @@ const SCHEMES: [&str; 2] = ["bearer ", "basic "];
 struct Secret {
     lower: Vec<u8>,
     failure: Vec<usize>,
+    /// Whether only whole-word occurrences count (a short state value):
+    /// neither end may touch an ASCII letter or digit next to it.
+    whole_word: bool,
 }
 
 impl Secret {
     fn new(value: &str) -> Secret {
+        Secret::with_words(value, false)
+    }
+
+    fn with_words(value: &str, whole_word: bool) -> Secret {
         let lower = value.as_bytes().to_ascii_lowercase();
         let mut failure = vec![0; lower.len()];
         let mut k = 0;
@@ -67,7 +77,25 @@ impl Secret {
             }
             failure[i] = k;
         }
-        Secret { lower, failure }
+        Secret {
+            lower,
+            failure,
+            whole_word,
+        }
+    }
+
+    /// Whether the occurrence `start..end` of a whole-word secret stands
+    /// alone: no ASCII letter or digit glued to either end. The end of
+    /// `haystack` counts as a boundary (a cut window: the conservative
+    /// side).
+    fn stands_alone(&self, haystack: &[u8], start: usize, end: usize) -> bool {
+        let glued = |outside: Option<&u8>, edge: u8| {
+            edge.is_ascii_alphanumeric() && outside.is_some_and(u8::is_ascii_alphanumeric)
+        };
+        let first = self.lower[0];
+        let last = self.lower[self.lower.len() - 1];
+        let before = start.checked_sub(1).and_then(|i| haystack.get(i));
+        !glued(before, first) && !glued(haystack.get(end), last)
     }
 
     /// Every occurrence (overlapping ones too) in `haystack`, which is
@@ -83,7 +111,10 @@ impl Secret {
                 k += 1;
             }
             if k == pattern.len() {
-                out.push((i + 1 - k, i + 1));
+                let (start, end) = (i + 1 - k, i + 1);
+                if !self.whole_word || self.stands_alone(haystack, start, end) {
+                    out.push((start, end));
+                }
                 k = self.failure[k - 1];
             }
         }
@@ -115,17 +146,30 @@ impl Redactor {
     }
 
     /// Adds a secret learnt during the run (a helper's state value, read
-    /// or written); a short one is ignored, as by [`Redactor::new`].
+    /// or written). Whatever its length it is a secret: one of
+    /// [`MIN_SECRET_LEN`] bytes or more is masked wherever it appears, a
+    /// shorter one where it stands as a whole word (no ASCII letter or
+    /// digit glued to it: `abc` is masked in `header abc` and `ABC.x`,
+    /// not in `abcdef`), so that it cannot garble ordinary words around
+    /// it. A value without an ASCII letter or digit (empty, `-`) cannot be
+    /// told from punctuation and is not masked.
     pub fn add(&mut self, secret: &str) {
-        if secret.len() < MIN_SECRET_LEN {
+        let short = secret.len() < MIN_SECRET_LEN;
+        if short && !secret.bytes().any(|b| b.is_ascii_alphanumeric()) {
             return;
         }
         let lower = secret.to_ascii_lowercase();
-        if self.secrets.iter().any(|s| s.lower == lower.as_bytes()) {
+        if let Some(known) = self
+            .secrets
+            .iter_mut()
+            .find(|s| s.lower == lower.as_bytes())
+        {
+            // Known from the environment or config as well: everywhere.
+            known.whole_word &= short;
             return;
         }
         self.longest = self.longest.max(lower.len());
-        self.secrets.push(Secret::new(&lower));
+        self.secrets.push(Secret::with_words(&lower, short));
     }
 
     /// The longest secret's length in bytes: how far a cut must look ahead.
@@ -373,9 +417,33 @@ mod tests {
         assert!(!line.contains("learnt-refresh"), "{line}");
         assert!(!line.contains("configured-secret"), "{line}");
         assert!(
-            line.contains("c=short"),
-            "short values are not secrets: {line}"
+            line.ends_with("c=[redacted]"),
+            "a short state value is a secret too: {line}"
         );
+    }
+
+    #[test]
+    fn short_state_values_are_masked_as_whole_words() {
+        let mut r = Redactor::default();
+        r.add("ab1cd");
+        r.add("7");
+        r.add("");
+        r.add("--");
+        assert_eq!(
+            r.redact("header AB1CD has an empty value; url https://ab1cd.x/7?q=7"),
+            "header [redacted] has an empty value; url https://[redacted].x/[redacted]?q=[redacted]"
+        );
+        // Not inside longer words or numbers: ordinary text stays.
+        assert_eq!(
+            r.redact("xab1cd ab1cdx 17 70 a-b"),
+            "xab1cd ab1cdx 17 70 a-b"
+        );
+        // Punctuation-only values are not secrets.
+        assert_eq!(r.redact("a -- b"), "a -- b");
+        // A value known from config (everywhere) stays masked everywhere.
+        let mut r = Redactor::new(["config-value"]);
+        r.add("config-value");
+        assert_eq!(r.redact("xconfig-valuex"), "x[redacted]x");
     }
 
     #[test]

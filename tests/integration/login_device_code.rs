@@ -166,7 +166,7 @@ fn login_once_then_runs_rotate_the_refresh_token_in_the_keystore() {
     assert_eq!(login.stdout, "");
     assert_eq!(
         login.stderr,
-        "credbox: oauth-device-code: To log in, open https://example.test/activate and enter the code WDJB-MJHT\n\
+        "credbox: oauth-device-code says: To log in, open https://example.test/activate and enter the code WDJB-MJHT\n\
          credbox: oauth-device-code: logged in; keeps refresh_token in the OS keystore\n"
     );
     {

@@ -18,6 +18,7 @@ mod containment;
 mod core;
 mod damage;
 mod doctor;
+mod hardening;
 mod hostile;
 mod inspect;
 mod keys;

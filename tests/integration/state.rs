@@ -46,7 +46,7 @@ fn login_then_runs_rotate_the_token_in_the_real_keystore_and_logout_clears_it() 
     assert_eq!(
         lines,
         [
-            "credbox: keystore-probe: open https://example.invalid/device and enter WDJB-MJHT",
+            "credbox: keystore-probe says: open https://example.invalid/device and enter WDJB-MJHT",
             "credbox: keystore-probe: logged in; keeps token in the OS keystore",
         ],
         "{login:#?}"

@@ -93,14 +93,16 @@ impl GuestLog {
 
     /// Shows a message to the user of `credbox login` (a verification URL
     /// and code), whatever the log level: redacted, one line, capped, and
-    /// counted with the log lines.
+    /// counted with the log lines. It reads `credbox: NAME says: …`, so
+    /// that a helper cannot pass its words off as credbox's own lines
+    /// (`credbox: NAME: logged in; …`).
     pub fn show(&mut self, message: &str) {
         self.lines += 1;
         if self.lines > MAX_LINES {
             return;
         }
         let text = self.redactor.line(message, MAX_LINE_LEN);
-        let line = format!("credbox: {}: {text}\n", self.helper);
+        let line = format!("credbox: {} says: {text}\n", self.helper);
         let _ = self.sink.write_all(line.as_bytes());
     }
 }
@@ -142,5 +144,22 @@ mod tests {
         assert_eq!(lines.len(), MAX_LINES + 1);
         assert!(lines[MAX_LINES].contains("the rest are dropped"));
         assert!(lines[1].len() < MAX_LINE_LEN + 40);
+    }
+
+    #[test]
+    fn shown_lines_are_marked_as_the_helpers() {
+        let sink = Sink::default();
+        let mut log = GuestLog::new(
+            "h",
+            Redactor::default(),
+            LogLevel::Warn,
+            Box::new(sink.clone()),
+        );
+        log.show("credbox: h: logged in; keeps token in the OS keystore");
+        let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(
+            text,
+            "credbox: h says: credbox: h: logged in; keeps token in the OS keystore\n"
+        );
     }
 }

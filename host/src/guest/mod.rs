@@ -319,6 +319,12 @@ pub fn redactor(policy: &Policy, env: &[(String, String)]) -> Redactor {
 /// environment `env`, and gives up at `deadline` (the end of the call's
 /// time, of which compiling may have used some). Returns the credential
 /// exactly as the helper gave it; validation is the caller's next step.
+///
+/// `redactor` is the run's one redactor (made by [`redactor`]): the run
+/// masks with it, and adds to it every state value the helper read or
+/// wrote, so that the caller's later messages (validation's, which may
+/// quote a header name the helper chose) mask those too.
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     engine: &Engine,
     component: &Component,
@@ -327,6 +333,7 @@ pub fn run(
     env: Vec<(String, String)>,
     options: &RunOptions,
     deadline: Instant,
+    redactor: &mut Redactor,
 ) -> Result<RawCredential> {
     let raw = execute(
         engine,
@@ -336,6 +343,7 @@ pub fn run(
         env,
         options,
         deadline,
+        redactor,
     )?;
     Ok(raw.unwrap_or_default())
 }
@@ -343,7 +351,7 @@ pub fn run(
 /// Runs `login` in `component` (`credbox login`): as [`run`], but with
 /// `user.show` reaching the terminal, and `deadline` the end of the
 /// login's time (`[limits] login_timeout`). A 0.1.0 component has no
-/// `login`.
+/// `login`. `redactor` learns the state values, as in [`run`].
 pub fn run_login(
     engine: &Engine,
     component: &Component,
@@ -351,6 +359,7 @@ pub fn run_login(
     env: Vec<(String, String)>,
     options: &RunOptions,
     deadline: Instant,
+    redactor: &mut Redactor,
 ) -> Result<()> {
     execute(
         engine,
@@ -360,6 +369,7 @@ pub fn run_login(
         env,
         options,
         deadline,
+        redactor,
     )
     .map(drop)
 }
@@ -390,7 +400,9 @@ struct Report {
 }
 
 /// One run, step by step: set up the store, link, instantiate and call
-/// under the limits, collect the outcome.
+/// under the limits, collect the outcome. `redactor` learns every state
+/// value the helper read or wrote, whatever the outcome.
+#[allow(clippy::too_many_arguments)]
 fn execute(
     engine: &Engine,
     component: &Component,
@@ -399,6 +411,7 @@ fn execute(
     env: Vec<(String, String)>,
     options: &RunOptions,
     deadline: Instant,
+    redactor: &mut Redactor,
 ) -> Result<Option<RawCredential>> {
     let (mode, timeout) = call.mode_and_timeout(policy);
     // Keys are read when the helper runs, never on a cache hit: one that
@@ -412,6 +425,7 @@ fn execute(
         env,
         options,
         network_deadline(deadline, timeout),
+        redactor.clone(),
     );
     let remaining = deadline.saturating_duration_since(Instant::now());
     let pre = prepare(engine, component, &policy.component)?;
@@ -427,6 +441,11 @@ fn execute(
             instantiating: false,
         })
     })?;
+    // The caller's messages after the run (validation's) mask what the
+    // helper kept in its state too.
+    for value in store.data().state.values() {
+        redactor.add(value);
+    }
     collect(
         store.data_mut(),
         outcome,
@@ -448,8 +467,8 @@ fn setup(
     env: Vec<(String, String)>,
     options: &RunOptions,
     network_deadline: Instant,
+    redactor: Redactor,
 ) -> (HostState, Report) {
-    let redactor = redactor(policy, &env);
     // State calls block the run (a keystore round trip): they give up
     // when the helper's requests must, leaving it time to report it.
     let state = StateAccess::open(policy, network_deadline);

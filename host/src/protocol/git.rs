@@ -79,11 +79,16 @@ pub struct Input {
 impl Input {
     /// Parses git's `key=value` lines, up to a blank line. Unknown keys
     /// are ignored (the protocol's rule); an empty value for an array key
-    /// (`wwwauth[]=`) empties the array, as in git. Messages never quote a
+    /// (`wwwauth[]=`) empties the array, as in git. A CR ending a line is
+    /// dropped, as git does; a CR or NUL anywhere else is refused: credbox
+    /// echoes some values back (`username`), and a CR there could pass a
+    /// line of its own to git, which is why git's own
+    /// `credential.protectProtocol` refuses it. Messages never quote a
     /// value: git sends passwords on `erase`.
     pub fn parse(text: &str) -> Result<Input> {
         let mut input = Input::default();
         for (n, line) in text.split('\n').enumerate() {
+            let line = line.strip_suffix('\r').unwrap_or(line);
             if line.is_empty() {
                 break;
             }
@@ -93,9 +98,12 @@ impl Input {
                     REQUEST_HINT,
                 ));
             };
-            if value.contains('\0') || key.contains('\0') {
+            if line.contains(['\0', '\r']) {
                 return Err(super::bad_request(
-                    format!("line {} of git's request contains a NUL byte", n + 1),
+                    format!(
+                        "line {} of git's request contains a NUL byte or a carriage return",
+                        n + 1
+                    ),
                     REQUEST_HINT,
                 ));
             }
@@ -188,9 +196,9 @@ fn offers_bearer(header: &str) -> bool {
 pub fn answer(credential: &Credential, input: &Input) -> Result<String> {
     let mut out = String::new();
     let mut line = |key: &str, value: &str| -> Result<()> {
-        if value.contains(['\n', '\0']) {
+        if value.contains(['\n', '\r', '\0']) {
             return Err(Error::InvalidOutput(format!(
-                "the credential's {key} contains a newline or NUL, which git's protocol cannot carry"
+                "the credential's {key} contains a CR, LF or NUL, which git's protocol cannot carry"
             )));
         }
         out.push_str(key);
@@ -405,6 +413,30 @@ mod tests {
             answer(&credential, &input).unwrap(),
             "username=alice\npassword=s3cret\n"
         );
+    }
+
+    #[test]
+    fn a_cr_from_git_is_dropped_at_a_line_end_and_refused_inside() {
+        // git's own reader drops a CR ending a line.
+        let input = Input::parse("protocol=https\r\nhost=h\r\nusername=me\r\n\r\n").unwrap();
+        assert_eq!(input.request.username.as_deref(), Some("me"));
+        assert_eq!(input.request.host.as_deref(), Some("h"));
+        // Inside a value it would reach git's answer as a line of its own.
+        for text in [
+            "protocol=https\nhost=h\nusername=me\rpassword=evil\n\n",
+            "host=h\rx\n\n",
+            "host\r=h\n\n",
+        ] {
+            let err = Input::parse(text).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{err}");
+            assert!(err.to_string().contains("carriage return"), "{err}");
+            assert!(!err.to_string().contains("evil"), "{err}");
+        }
+        // And whatever the request held, the answer never carries a CR.
+        let mut input = Input::parse("protocol=https\nhost=h\n\n").unwrap();
+        input.request.username = Some("me\rpassword=evil".into());
+        let err = answer(&token("t0k3n", None), &input).unwrap_err();
+        assert!(err.to_string().contains("CR, LF or NUL"), "{err}");
     }
 
     #[test]

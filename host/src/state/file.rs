@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use super::{Backend, HelperId, Key, state_root};
 use crate::error::{Error, Result};
-use crate::private_dir::PrivateDir;
+use crate::private_dir::{PrivateDir, Role};
 use crate::units::hex_sha256;
 
 /// One helper's folder: `<state root>/files/<sha256 of the canonical
@@ -27,7 +27,7 @@ impl FileStore {
     /// The folder, created private if needed (each level checked).
     fn create(&self) -> Result<PrivateDir> {
         let files = self.dir.parent().expect("the folder has a parent");
-        PrivateDir::open(files.parent().expect("files has a parent"))?
+        PrivateDir::open_as(Role::STATE, files.parent().expect("files has a parent"))?
             .subdir("files")?
             .subdir(self.dir.file_name().and_then(|n| n.to_str()).unwrap_or("-"))
     }
@@ -50,12 +50,14 @@ impl FileStore {
 
 impl Backend for FileStore {
     fn read(&self, key: Key<'_>, cap: usize) -> Result<Option<Vec<u8>>> {
-        let Some(dir) = PrivateDir::open_existing(&self.dir) else {
+        // A folder or file others may read (0755, 0644) is not "not logged
+        // in": it is the error that names it and says how to fix it.
+        let Some(dir) = PrivateDir::check_existing(Role::STATE, &self.dir)? else {
             return Ok(None);
         };
-        // A file that is not private to the user, not a regular file, or
-        // too large reads as none: credbox did not write it.
-        Ok(dir.read(&FileStore::file(key), cap as u64))
+        // Not a regular file, or too large, reads as none: credbox did not
+        // write it.
+        dir.read_private(&FileStore::file(key), cap as u64)
     }
 
     fn write(&self, key: Key<'_>, value: &[u8]) -> Result<()> {
@@ -65,7 +67,7 @@ impl Backend for FileStore {
     }
 
     fn remove(&self, key: Key<'_>) -> Result<()> {
-        let Some(dir) = PrivateDir::open_existing(&self.dir) else {
+        let Some(dir) = PrivateDir::check_existing(Role::STATE, &self.dir)? else {
             return Ok(());
         };
         dir.remove(&FileStore::file(key))
@@ -104,9 +106,19 @@ mod tests {
         assert_eq!(mode(&file), 0o600);
         assert_eq!(store.read(Key::Name(".."), 100).unwrap().unwrap(), b"v");
         assert_eq!(store.read(Key::Name(".."), 0).unwrap(), None);
-        // A file others could have written is not trusted.
+        // A file others could have read or written is not trusted, and
+        // the error says how to fix it (not "none": not logged in).
         set_mode(&file, 0o644);
-        assert_eq!(store.read(Key::Name(".."), 100).unwrap(), None);
+        let err = store.read(Key::Name(".."), 100).unwrap_err().to_string();
+        assert!(err.contains("its mode is 644, not 600"), "{err}");
+        set_mode(&temp.path().join("state/files/abc"), 0o755);
+        let err = store.read(Key::Name(".."), 100).unwrap_err();
+        assert!(
+            err.to_string().contains("refusing state directory"),
+            "{err}"
+        );
+        assert!(err.hint().contains("chmod 700"), "{}", err.hint());
+        set_mode(&temp.path().join("state/files/abc"), 0o700);
         store.remove(Key::Name("..")).unwrap();
         assert!(!file.exists());
     }

@@ -57,6 +57,7 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, Result};
 use crate::manifest::StoreChoice;
 use crate::policy::Policy;
+use crate::private_dir::{PrivateDir, Role};
 
 /// Longest state name, in bytes.
 pub const MAX_NAME_LEN: usize = 64;
@@ -243,7 +244,7 @@ impl StateStore {
             "{}.lock",
             crate::units::hex_sha256(self.id.manifest.as_bytes())
         );
-        let file = crate::private_dir::PrivateDir::open(&state_root()?)?
+        let file = PrivateDir::open_as(Role::STATE, &state_root()?)?
             .subdir("locks")?
             .lock_file(&name)?;
         let until = self.deadline.unwrap_or_else(|| Instant::now() + LOCK_WAIT);
