@@ -102,7 +102,7 @@ fn check_private(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
             format!("remove it, or set {CACHE_DIR_ENV} elsewhere"),
         ));
     }
-    match platform::exposure(meta, Owners::Me) {
+    match platform::exposure(path, meta, Owners::Me) {
         None => {}
         Some(Exposure::OtherOwner { owner, me }) => {
             return Err(refuse(
@@ -114,7 +114,7 @@ fn check_private(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
         }
         Some(Exposure::OpenToOthers { access, private }) => {
             return Err(refuse(
-                format!("its mode is {access}, not {private}"),
+                format!("its {} is {access}, not {private}", platform::ACCESS_NOUN),
                 format!(
                     "only its owner may have access: run `{}` if nobody else wrote to it, else remove it",
                     platform::restrict_command(path, true)
@@ -185,8 +185,9 @@ impl PrivateDir {
     /// refused without waiting on it: see [`crate::files`]), or holds more
     /// than `cap` bytes.
     pub fn read(&self, name: &str, cap: u64) -> Option<Vec<u8>> {
-        let (file, meta) = files::open_regular(&self.path.join(name), Links::Refuse).ok()?;
-        if platform::exposure(&meta, Owners::Me).is_some() {
+        let path = self.path.join(name);
+        let (file, meta) = files::open_regular(&path, Links::Refuse).ok()?;
+        if platform::exposure(&path, &meta, Owners::Me).is_some() {
             return None;
         }
         files::read_capped(file, &meta, cap).ok()
