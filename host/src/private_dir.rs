@@ -54,7 +54,7 @@ fn cache_root_from(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Result<P
         message: format!("no directory to keep the cache in: {problem}"),
         hint: format!("set HOME, or {CACHE_DIR_ENV}, to an absolute path; or run with --no-cache"),
     };
-    if !problem.is_empty() {
+    if !problem.is_empty() && platform::HOME_REQUIRED {
         return Err(no_home(problem));
     }
     directories::ProjectDirs::from("", "", "credbox")

@@ -61,6 +61,10 @@ impl fmt::Display for FileStamp {
 /// belongs to, see [`spawn_detached`]).
 pub const LOCK_PASSES_TO_CHILD: bool = true;
 
+/// Whether the user's directories come from `$HOME` (which must then be
+/// set and absolute): on Unix they do.
+pub const HOME_REQUIRED: bool = true;
+
 /// What the OS calls a file's access settings in credbox's messages
 /// ("its mode is 755, not 700").
 pub const ACCESS_NOUN: &str = "mode";

@@ -62,6 +62,11 @@ use super::{Exposure, Owners};
 /// once its caller has let go (see [`spawn_detached`]).
 pub const LOCK_PASSES_TO_CHILD: bool = false;
 
+/// Whether the user's directories come from `$HOME`: not on Windows,
+/// where they are the profile's known folders (`%LOCALAPPDATA%`) and
+/// `HOME` is usually unset.
+pub const HOME_REQUIRED: bool = false;
+
 /// What the OS calls a file's access settings in credbox's messages
 /// ("its access is Everyone:R, not owner only").
 pub const ACCESS_NOUN: &str = "access";
@@ -475,7 +480,10 @@ fn make_private(file: &File) -> io::Result<()> {
 pub fn create_private_file(path: &Path) -> io::Result<File> {
     refuse_device(path)?;
     const GENERIC_WRITE: u32 = 0x4000_0000;
+    // `write` for std's check that a create may write; the access itself
+    // is `access_mode`'s.
     let file = OpenOptions::new()
+        .write(true)
         .access_mode(GENERIC_WRITE | WRITE_DAC | READ_CONTROL)
         .create_new(true)
         .open(path)?;
@@ -640,13 +648,11 @@ pub mod testing {
     /// Makes `path` private (`mode` without group or other bits) or open
     /// to Everyone (with them), as `icacls` would.
     pub fn set_mode(path: &Path, mode: u32) {
-        let grant = if mode & 0o077 != 0 { "*S-1-1-0:R" } else { "" };
+        let me = format!("*{}:F", super::me().unwrap().text);
         let mut command = std::process::Command::new("icacls");
-        command
-            .arg(path)
-            .args(["/inheritance:r", "/grant:r", "%USERNAME%:F"]);
-        if !grant.is_empty() {
-            command.args(["/grant", grant]);
+        command.arg(path).args(["/inheritance:r", "/grant:r", &me]);
+        if mode & 0o077 != 0 {
+            command.args(["/grant", "*S-1-1-0:R"]);
         }
         assert!(command.status().unwrap().success());
     }
