@@ -77,7 +77,17 @@ fn dispatch(out: &mut Out) -> u8 {
     // under that name (a link made by `credbox install docker`).
     let mut args = std::env::args_os();
     let program = args.next().map(PathBuf::from);
-    if program.as_deref().and_then(|p| p.file_name()) == Some(docker::PROGRAM.as_ref()) {
+    // (On Windows, as `docker-credential-credbox.exe`.)
+    let name = program.as_deref().and_then(|p| p.file_name());
+    let name = name.map(|n| n.to_string_lossy());
+    let bare = name.as_deref().map(|n| {
+        let suffix = std::env::consts::EXE_SUFFIX;
+        match n.len().checked_sub(suffix.len()) {
+            Some(at) if n.is_char_boundary(at) && n[at..].eq_ignore_ascii_case(suffix) => &n[..at],
+            _ => n,
+        }
+    });
+    if bare == Some(docker::PROGRAM) {
         let operation = args.next().unwrap_or_default();
         let operation = operation.to_string_lossy();
         return docker::handle(&operation, None, &mut std::io::stdin().lock(), out);

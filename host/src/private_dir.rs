@@ -54,7 +54,7 @@ fn cache_root_from(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Result<P
         message: format!("no directory to keep the cache in: {problem}"),
         hint: format!("set HOME, or {CACHE_DIR_ENV}, to an absolute path; or run with --no-cache"),
     };
-    if !problem.is_empty() {
+    if !problem.is_empty() && platform::HOME_REQUIRED {
         return Err(no_home(problem));
     }
     directories::ProjectDirs::from("", "", "credbox")
@@ -141,7 +141,7 @@ fn check_private(role: Role, path: &Path, meta: &std::fs::Metadata) -> Result<()
             format!("remove it, or set {var} elsewhere"),
         ));
     }
-    match platform::exposure(meta, Owners::Me) {
+    match platform::exposure(path, meta, Owners::Me) {
         None => {}
         Some(Exposure::OtherOwner { owner, me }) => {
             return Err(refuse(
@@ -153,7 +153,7 @@ fn check_private(role: Role, path: &Path, meta: &std::fs::Metadata) -> Result<()
         }
         Some(Exposure::OpenToOthers { access, private }) => {
             return Err(refuse(
-                format!("its mode is {access}, not {private}"),
+                format!("its {} is {access}, not {private}", platform::ACCESS_NOUN),
                 format!(
                     "only its owner may have access: run `{}` if nobody else wrote to it, else remove it",
                     platform::restrict_command(path, true)
@@ -245,8 +245,9 @@ impl PrivateDir {
     /// refused without waiting on it: see [`crate::files`]), or holds more
     /// than `cap` bytes.
     pub fn read(&self, name: &str, cap: u64) -> Option<Vec<u8>> {
-        let (file, meta) = files::open_regular(&self.path.join(name), Links::Refuse).ok()?;
-        if platform::exposure(&meta, Owners::Me).is_some() {
+        let path = self.path.join(name);
+        let (file, meta) = files::open_regular(&path, Links::Refuse).ok()?;
+        if platform::exposure(&path, &meta, Owners::Me).is_some() {
             return None;
         }
         files::read_capped(file, &meta, cap).ok()

@@ -143,7 +143,20 @@ impl CredentialCache {
     /// run by whoever holds the entry's lock: runs `fetch` unless the entry
     /// no longer needs it, and stores the result. A failure leaves the
     /// credential as it was and is recorded for `credbox status`.
+    ///
+    /// Where a lock cannot pass from caller to child
+    /// ([`platform::LOCK_PASSES_TO_CHILD`] is false: Windows), the refresh
+    /// takes the entry's lock here, waiting for its caller to let go; a
+    /// refresh that another finished meanwhile finds the entry fresh and
+    /// does nothing.
     pub fn refresh(&self, key: &CacheKey, policy: &Policy, fetch: impl FnOnce() -> Fetched) {
+        let _lock = match platform::LOCK_PASSES_TO_CHILD {
+            true => None,
+            false => match self.lock(key, policy.limits.timeout) {
+                Some(lock) => Some(lock),
+                None => return,
+            },
+        };
         let entry = self.entry(key);
         if !matches!(
             decide(entry.as_ref(), now_ms()),
@@ -258,13 +271,7 @@ impl CredentialCache {
     /// Whether `file` is still the lock file of `key` (a sweep may have
     /// removed the one it was opened as).
     fn is_current_lock(&self, key: &CacheKey, file: &File) -> bool {
-        let (Ok(held), Ok(named)) = (
-            file.metadata(),
-            std::fs::symlink_metadata(self.dir.path().join(lock_name(key))),
-        ) else {
-            return false;
-        };
-        platform::same_file(&held, &named)
+        platform::same_file(file, &self.dir.path().join(lock_name(key)))
     }
 
     /// All entries with their keys, for `credbox status`.

@@ -2,25 +2,44 @@
 //! interface: the rest of credbox names no OS (no `std::os::unix`, no
 //! `libc`, no `cfg(unix)` outside this module).
 //!
-//! What each OS must provide, and what the Unix side does today:
+//! What each OS must provide, and what the Unix side (`unix.rs`: Linux,
+//! macOS) and the Windows side (`windows.rs`) do:
 //!
 //! - **Privacy** ([`exposure`], [`create_private_dir`],
-//!   [`create_private_file`]): credbox's cache, state and compiled
-//!   components are readable and writable by the current user alone, and
-//!   a path owned by someone else, or open to others, is refused rather
-//!   than fixed. Unix: the owner's uid and mode bits 0700/0600.
+//!   [`create_private_file`], [`restrict_command`], [`ACCESS_NOUN`]):
+//!   credbox's cache, state and compiled components are readable and
+//!   writable by the current user alone, and a path owned by someone else,
+//!   or open to others, is refused rather than fixed. Unix: the owner's
+//!   uid and mode bits 0700/0600. Windows: the owner's SID and a protected
+//!   DACL that grants the user alone full control, set at creation; on use,
+//!   any ACE that lets another SID than the user, SYSTEM or Administrators
+//!   read or write refuses the path (ssh's rule for key files).
 //! - **Opens that never block** ([`open_regular_nonblocking`],
 //!   [`open_lock_file`]): a FIFO or device where a file should be is
 //!   refused without waiting for a writer. Unix: `O_NONBLOCK`,
-//!   `O_NOCTTY` and, for credbox's own files, `O_NOFOLLOW`.
+//!   `O_NOCTTY` and, for credbox's own files, `O_NOFOLLOW`. Windows: DOS
+//!   device names (`CON`, `NUL.txt`, `COM1`) and `\\.\` / `\\?\`
+//!   device paths are refused before any open; credbox's own files are
+//!   opened as the link itself (`FILE_FLAG_OPEN_REPARSE_POINT`).
 //! - **File identity** ([`FileStamp`], [`same_file`]): what identifies a
-//!   file's content cheaply (device, inode, size, modification and change
-//!   times), so that a cache hit need not read it.
+//!   file's content cheaply, so that a cache hit need not read it. Unix:
+//!   device, inode, size, modification and change times. Windows: size,
+//!   creation and last-write times (std has no stable file index from a
+//!   path's metadata); [`same_file`] compares volume and file index.
 //! - **Processes** ([`process_exists`], [`spawn_detached`],
 //!   [`limit_lifetime`], [`start_process`]): the background refresh
-//!   outlives its caller, inherits the entry's lock and ends at its
-//!   deadline.
-//! - **Installing a client link** ([`link_program`]).
+//!   outlives its caller, holds the entry's lock and ends at its deadline.
+//!   Unix: a session of its own (`setsid`), the lock's descriptor
+//!   inherited across exec, `alarm`. Windows: `DETACHED_PROCESS |
+//!   CREATE_NEW_PROCESS_GROUP`, no handle inherited but the standard
+//!   ones, and a thread that terminates the process at its deadline. A
+//!   Windows lock belongs to the process that took it and cannot be
+//!   inherited, so there the child takes the entry's lock itself once the
+//!   caller has let go ([`LOCK_PASSES_TO_CHILD`] is false): in the moment
+//!   between, another caller may start a second refresh, which finds the
+//!   entry fresh once it has the lock and does nothing.
+//! - **Installing a client link** ([`link_program`]): a symbolic link on
+//!   Unix; a hard link (no privilege needed), else a copy, on Windows.
 //!
 //! Beside the flow: it imports nothing of credbox's.
 
@@ -28,6 +47,10 @@
 mod unix;
 #[cfg(unix)]
 pub use unix::*;
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+pub use windows::*;
 
 /// How a file or directory is open to others than the current user.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -56,9 +56,26 @@ impl fmt::Display for FileStamp {
     }
 }
 
-/// Whether `a` and `b` describe the same file (not only equal contents).
-pub fn same_file(a: &Metadata, b: &Metadata) -> bool {
-    (a.dev(), a.ino()) == (b.dev(), b.ino())
+/// Whether a lock held by a process passes to the child it starts: on
+/// Unix it does (the child inherits the open file description the lock
+/// belongs to, see [`spawn_detached`]).
+pub const LOCK_PASSES_TO_CHILD: bool = true;
+
+/// Whether the user's directories come from `$HOME` (which must then be
+/// set and absolute): on Unix they do.
+pub const HOME_REQUIRED: bool = true;
+
+/// What the OS calls a file's access settings in credbox's messages
+/// ("its mode is 755, not 700").
+pub const ACCESS_NOUN: &str = "mode";
+
+/// Whether the open file `held` is the file now at `named` (not a link to
+/// it; not only equal contents).
+pub fn same_file(held: &File, named: &Path) -> bool {
+    match (held.metadata(), std::fs::symlink_metadata(named)) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        _ => false,
+    }
 }
 
 fn euid() -> u32 {
@@ -66,10 +83,10 @@ fn euid() -> u32 {
     unsafe { libc::geteuid() }
 }
 
-/// How the file or directory `meta` describes is open to others than the
-/// current user (owned by someone else, or with any permission for group
-/// or others), or `None` when it is private.
-pub fn exposure(meta: &Metadata, owners: Owners) -> Option<Exposure> {
+/// How the file or directory at `_path` (which `meta` describes) is open
+/// to others than the current user (owned by someone else, or with any
+/// permission for group or others), or `None` when it is private.
+pub fn exposure(_path: &Path, meta: &Metadata, owners: Owners) -> Option<Exposure> {
     let me = euid();
     let owner_ok = meta.uid() == me || (owners == Owners::MeOrAdmin && meta.uid() == 0);
     if !owner_ok {
@@ -207,6 +224,12 @@ pub fn limit_lifetime(lifetime: Duration) {
 /// credbox under another name.
 pub fn link_program(program: &Path, link: &Path) -> io::Result<()> {
     std::os::unix::fs::symlink(program, link)
+}
+
+/// Whether `link` is what [`link_program`] made for `program`: a symbolic
+/// link to it.
+pub fn is_program_link(link: &Path, program: &Path) -> bool {
+    std::fs::read_link(link).is_ok_and(|target| target == program)
 }
 
 /// What Rust's start-up would have done that credbox needs (its `main`

@@ -171,20 +171,21 @@ pub fn default_install_dir() -> Option<PathBuf> {
     )
 }
 
-/// Makes `dir/docker-credential-credbox` a symbolic link to `exe`
-/// (credbox itself), creating `dir` if needed. Returns what it did, for
+/// Makes `dir/docker-credential-credbox` start `exe` (credbox itself): a
+/// symbolic link on Unix, a hard link or copy named
+/// `docker-credential-credbox.exe` on Windows (see
+/// [`crate::platform::link_program`]), creating `dir` if needed. Returns what it did, for
 /// the user. A link that is already there and points at `exe` is kept; any
 /// other file there is an error (nothing is replaced).
 pub fn install(dir: &Path, exe: &Path) -> Result<String> {
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::Usage(format!("cannot create {}: {e}", dir.display())))?;
-    let link = dir.join(PROGRAM);
+    // `docker-credential-credbox.exe` on Windows.
+    let link = dir.join(format!("{PROGRAM}{}", std::env::consts::EXE_SUFFIX));
     let mut report = match std::fs::symlink_metadata(&link) {
-        Ok(_) => match std::fs::read_link(&link) {
-            Ok(target) if target == exe => {
-                format!("{} already links to {}\n", link.display(), exe.display())
-            }
-            _ => {
+        Ok(_) => match crate::platform::is_program_link(&link, exe) {
+            true => format!("{} already links to {}\n", link.display(), exe.display()),
+            false => {
                 return Err(Error::Usage(format!(
                     "{} exists and is not a link to {}: remove it first, or choose another folder with --dir",
                     link.display(),

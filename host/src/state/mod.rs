@@ -393,7 +393,9 @@ pub fn state_root() -> Result<PathBuf> {
         message: "no directory for credbox's state (the helper's lock, the file store)".into(),
         hint: format!("set HOME, or {STATE_DIR_ENV}, to an absolute path"),
     };
-    if std::env::var_os("HOME").is_none_or(|h| !Path::new(&h).is_absolute()) {
+    if crate::platform::HOME_REQUIRED
+        && std::env::var_os("HOME").is_none_or(|h| !Path::new(&h).is_absolute())
+    {
         return Err(no_home());
     }
     directories::ProjectDirs::from("", "", "credbox")

@@ -75,7 +75,7 @@ impl KeyFile {
                 &meta.file_type(),
             ))));
         }
-        check_private(&meta, &shown)?;
+        check_private(path, &meta, &shown)?;
         if meta.len() > cap {
             return Err(cannot(ReadError::TooLarge(cap)));
         }
@@ -116,20 +116,22 @@ fn read_private(path: &Path, cap: u64) -> Result<Zeroizing<Vec<u8>>, String> {
     let shown = clip(&path.display().to_string());
     let (file, meta) = files::open_regular(path, Links::Follow)
         .map_err(|e| format!("cannot read {shown}: {e}"))?;
-    check_private(&meta, &shown)?;
+    check_private(path, &meta, &shown)?;
     files::read_capped(file, &meta, cap)
         .map(Zeroizing::new)
         .map_err(|e| format!("cannot read {shown}: {e}"))
 }
 
-/// `Err` when the private key file `meta` describes (`shown` as its name)
-/// is open to group or others, or belongs to another user.
-fn check_private(meta: &std::fs::Metadata, shown: &str) -> Result<(), String> {
-    match platform::exposure(meta, Owners::MeOrAdmin) {
+/// `Err` when the private key file at `path` (which `meta` describes,
+/// `shown` as its name) is open to group or others, or belongs to another
+/// user.
+fn check_private(path: &Path, meta: &std::fs::Metadata, shown: &str) -> Result<(), String> {
+    match platform::exposure(path, meta, Owners::MeOrAdmin) {
         None => Ok(()),
         Some(Exposure::OpenToOthers { access, .. }) => Err(format!(
-            "{shown} is readable or writable by group or others (mode {access}): \
+            "{shown} is readable or writable by group or others ({} {access}): \
              a private key must not be; run `{}`",
+            platform::ACCESS_NOUN,
             platform::restrict_command(Path::new(shown), false)
         )),
         Some(Exposure::OtherOwner { owner, .. }) => Err(format!(
