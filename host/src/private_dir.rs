@@ -270,14 +270,14 @@ impl PrivateDir {
             message: format!("refusing {}: {why}", path.display()),
             hint,
         };
-        match platform::exposure(&meta, Owners::Me) {
+        match platform::exposure(&path, &meta, Owners::Me) {
             None => Ok(files::read_capped(file, &meta, cap).ok()),
             Some(Exposure::OtherOwner { owner, me }) => Err(refuse(
                 format!("it belongs to {owner}, not to you ({me})"),
                 "someone else may have written to it; remove it".into(),
             )),
             Some(Exposure::OpenToOthers { access, private }) => Err(refuse(
-                format!("its mode is {access}, not {private}"),
+                format!("its {} is {access}, not {private}", platform::ACCESS_NOUN),
                 format!(
                     "only its owner may have access: run `{}` if nobody else wrote to it, else remove it",
                     platform::restrict_command(&path, false)
