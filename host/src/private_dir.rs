@@ -22,6 +22,10 @@ use crate::platform::{self, Exposure, Owners};
 /// benchmarks use it; so can users with an unusual `$HOME`).
 pub const CACHE_DIR_ENV: &str = "CREDBOX_CACHE_DIR";
 
+/// Environment variable that moves credbox's state directory (the file
+/// store's home, see [`crate::state`]; tests use it).
+pub const STATE_DIR_ENV: &str = "CREDBOX_STATE_DIR";
+
 /// credbox's cache directory: `$CREDBOX_CACHE_DIR`, else the platform's
 /// user cache directory (`$XDG_CACHE_HOME/credbox` or
 /// `~/.cache/credbox` on Linux).
@@ -85,7 +89,7 @@ impl Role {
     /// credbox's state directory ([`crate::state::state_root`]).
     pub const STATE: Role = Role {
         what: "state directory",
-        var: crate::state::STATE_DIR_ENV,
+        var: STATE_DIR_ENV,
         no_cache_helps: false,
     };
 

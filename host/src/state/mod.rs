@@ -70,8 +70,9 @@ pub const MAX_NAMES: usize = 16;
 pub const INDEX_USER: &str = "credbox:names";
 
 /// Environment variable that moves credbox's state directory (the file
-/// store's home; tests use it).
-pub const STATE_DIR_ENV: &str = "CREDBOX_STATE_DIR";
+/// store's home; tests use it). Defined with the private directories'
+/// roles, which name it in their messages.
+pub use crate::private_dir::STATE_DIR_ENV;
 
 /// Who a helper is, for its state: the canonical path of its manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
