@@ -58,6 +58,9 @@ struct Oauth {
     reused: usize,
     /// How long a refresh takes to answer (after the rotation).
     refresh_delay: Duration,
+    /// A signal to send a process this long after a refresh is answered:
+    /// (pid, signal, delay).
+    signal_after_refresh: Option<(u32, libc::c_int, Duration)>,
 }
 
 fn json_error(error: &str) -> Reply {
@@ -125,12 +128,26 @@ fn oauth_server() -> (Server, Arc<Mutex<Oauth>>) {
     let state = Arc::new(Mutex::new(Oauth::default()));
     let shared = state.clone();
     let server = Server::start(move |request| {
-        let (reply, delay) = {
+        let (reply, delay, signal) = {
             let mut oauth = shared.lock().unwrap();
-            (oauth.handle(request), oauth.refresh_delay)
+            (
+                oauth.handle(request),
+                oauth.refresh_delay,
+                oauth.signal_after_refresh.take(),
+            )
         };
         if request.body_text().contains("grant_type=refresh_token") {
             std::thread::sleep(delay);
+            if let Some((pid, signal, after)) = signal {
+                // The reply is written as this returns: the signal comes
+                // while the helper reads it or stores what it carries.
+                std::thread::spawn(move || {
+                    std::thread::sleep(after);
+                    let pid = libc::pid_t::try_from(pid).unwrap();
+                    // SAFETY: kill has no memory preconditions.
+                    unsafe { libc::kill(pid, signal) };
+                });
+            }
         }
         reply
     });
@@ -321,5 +338,66 @@ fn a_refused_or_expired_device_code_stores_nothing() {
         // And `run` never prompts: no login, no state, a hint instead.
         cache.run(&["run", m.arg()], &env).fails(3, "not logged in");
     }
+    server.stop();
+}
+
+#[test]
+fn a_signal_while_the_refresh_token_rotates_ends_credbox_after_the_new_one_is_kept() {
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+
+    let (server, oauth) = oauth_server();
+    let state = tempfile::tempdir().unwrap();
+    let state_dir = state.path().join("s");
+    let env = [("CREDBOX_STATE_DIR", state_dir.to_str().unwrap())];
+    let m = device_manifest(&server, "credbox-cli", "[state]\nstore = \"file\"\n");
+    let cache = Cache::warmed(m.arg());
+    let login = cache.run(&["login", m.arg()], &env);
+    assert_eq!(login.code, 0, "{login:#?}");
+
+    // SIGTERM (a client's timeout), SIGINT (Ctrl-C), SIGHUP (a closed
+    // terminal) 0 to 4 ms after the token endpoint rotated the token:
+    // without the hold, most of these ended credbox before it wrote the new
+    // token, and the next run was refused (invalid_grant).
+    let signals = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP];
+    // The login's 5 requests, the tries and a last run stay within the 16
+    // connections a test server accepts.
+    let tries = 9;
+    let mut killed = 0;
+    for i in 0..tries {
+        let signal = signals[i % signals.len()];
+        let mut command = cache.command(&["run", "--no-cache", m.arg()], &env);
+        // As from a terminal: a test started in the background may have
+        // SIGINT ignored, which credbox (rightly) keeps.
+        // SAFETY: signal is async-signal-safe.
+        unsafe {
+            command.pre_exec(|| {
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                Ok(())
+            });
+        }
+        let run = command.spawn().unwrap();
+        let after = Duration::from_micros(u64::try_from(i).unwrap() * 4000 / tries as u64);
+        oauth.lock().unwrap().signal_after_refresh = Some((run.id(), signal, after));
+        let out = run.wait_with_output().unwrap();
+        let status = out.status;
+        // The signal is acted on, not swallowed: credbox ends by it, unless
+        // it had finished before the signal came.
+        assert!(
+            status.signal() == Some(signal) || status.success(),
+            "try {i}: {out:?}"
+        );
+        killed += usize::from(status.signal().is_some());
+    }
+    assert!(
+        killed >= tries / 2,
+        "only {killed} of {tries} runs were signalled in time"
+    );
+    assert_eq!(oauth.lock().unwrap().issued, 1 + tries);
+    let run = cache.run(&["run", "--no-cache", m.arg()], &env);
+    assert_eq!(
+        run.ok(),
+        format!("{{\"Authorization\":\"Bearer at-{}\"}}\n", tries + 2)
+    );
+    assert_eq!(oauth.lock().unwrap().reused, 0, "a rotated token was lost");
     server.stop();
 }

@@ -471,7 +471,7 @@ fn setup(
 ) -> (HostState, Report) {
     // State calls block the run (a keystore round trip): they give up
     // when the helper's requests must, leaving it time to report it.
-    let state = StateAccess::open(policy, network_deadline);
+    let state = StateAccess::open(policy, network_deadline, matches!(mode, Mode::Fetch));
     // A secret cut by the capture's end must be seen whole to be masked:
     // state values, learnt during the run, are up to 16 KiB.
     let lookahead = redactor.longest().max(state.longest_value());

@@ -45,12 +45,17 @@ pub(super) enum StateAccess {
 
 impl StateAccess {
     /// Opens the state of `policy`'s helper; its calls give up at
-    /// `deadline`.
-    pub(super) fn open(policy: &Policy, deadline: Instant) -> StateAccess {
+    /// `deadline`. A fetch holds the end signals from its first state call to its
+    /// end (`hold_for_run`); a login, during each write alone.
+    pub(super) fn open(policy: &Policy, deadline: Instant, hold_for_run: bool) -> StateAccess {
         match StateStore::for_policy(policy) {
             Ok(None) => StateAccess::Nobody,
             Ok(Some(store)) => StateAccess::Store {
-                store: store.with_deadline(deadline),
+                store: if hold_for_run {
+                    store.with_deadline(deadline).holding_end_signals()
+                } else {
+                    store.with_deadline(deadline)
+                },
                 values: Vec::new(),
                 calls: 0,
                 missed: false,

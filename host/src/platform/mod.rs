@@ -38,6 +38,12 @@
 //!   caller has let go ([`LOCK_PASSES_TO_CHILD`] is false): in the moment
 //!   between, another caller may start a second refresh, which finds the
 //!   entry fresh once it has the lock and does nothing.
+//! - **End signals held** ([`hold_end_signals`]): from a run's first state
+//!   call to its end, a SIGTERM, SIGINT or SIGHUP is noted and acted on
+//!   (by its default action) only once the state is written, so that a
+//!   rotated refresh token is never lost to a signal. Unix: handlers that
+//!   store the signal, restored and re-raised at release. Windows: nothing
+//!   to hold (`TerminateProcess` cannot be caught).
 //! - **Installing a client link** ([`link_program`]): a symbolic link on
 //!   Unix; a hard link (no privilege needed), else a copy, on Windows.
 //!

@@ -220,6 +220,99 @@ pub fn limit_lifetime(lifetime: Duration) {
     }
 }
 
+/// The signals that ask a process to end and that credbox holds while a
+/// helper's state may change ([`hold_end_signals`]).
+const END_SIGNALS: [libc::c_int; 3] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP];
+
+/// The first end signal that arrived while held (0: none).
+static HELD_SIGNAL: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+extern "C" fn note_signal(signal: libc::c_int) {
+    // Async-signal-safe: one atomic store, nothing else.
+    let _ = HELD_SIGNAL.compare_exchange(
+        0,
+        signal,
+        std::sync::atomic::Ordering::SeqCst,
+        std::sync::atomic::Ordering::SeqCst,
+    );
+}
+
+/// SIGTERM, SIGINT and SIGHUP, held: one that arrives is noted, not acted
+/// on, until [`EndSignalsHeld::release`] (or drop) acts on it with its
+/// default action (the process ends, killed by that signal). A rotated
+/// refresh token is then written before the process ends.
+pub struct EndSignalsHeld {
+    previous: Vec<(libc::c_int, libc::sigaction)>,
+}
+
+impl fmt::Debug for EndSignalsHeld {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let held: Vec<_> = self.previous.iter().map(|(signal, _)| signal).collect();
+        f.debug_struct("EndSignalsHeld")
+            .field("held", &held)
+            .finish()
+    }
+}
+
+/// Holds SIGTERM, SIGINT and SIGHUP from now until the returned value is
+/// released or dropped. Handlers set to be ignored stay ignored (a caller
+/// that ran credbox under `nohup` meant it).
+pub fn hold_end_signals() -> EndSignalsHeld {
+    let mut previous = Vec::new();
+    for signal in END_SIGNALS {
+        // SAFETY: a zeroed sigaction is a valid value to fill; the handler
+        // only stores into an atomic, which is async-signal-safe.
+        unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(signal, std::ptr::null(), &mut old) != 0
+                || old.sa_sigaction == libc::SIG_IGN
+            {
+                continue;
+            }
+            let mut new: libc::sigaction = std::mem::zeroed();
+            new.sa_sigaction = note_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            new.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut new.sa_mask);
+            if libc::sigaction(signal, &new, std::ptr::null_mut()) == 0 {
+                previous.push((signal, old));
+            }
+        }
+    }
+    EndSignalsHeld { previous }
+}
+
+impl EndSignalsHeld {
+    /// Restores the handlers the process had, then acts on a signal that
+    /// arrived meanwhile, as it would have at once: its default action
+    /// ends the process.
+    pub fn release(mut self) {
+        self.restore();
+    }
+
+    fn restore(&mut self) {
+        for (signal, old) in self.previous.drain(..) {
+            // SAFETY: `old` is what sigaction returned for this signal.
+            unsafe {
+                libc::sigaction(signal, &old, std::ptr::null_mut());
+            }
+        }
+        let signal = HELD_SIGNAL.swap(0, std::sync::atomic::Ordering::SeqCst);
+        if signal != 0 {
+            // SAFETY: raise has no preconditions; the handler restored is
+            // the one the process had before the hold.
+            unsafe {
+                libc::raise(signal);
+            }
+        }
+    }
+}
+
+impl Drop for EndSignalsHeld {
+    fn drop(&mut self) {
+        self.restore();
+    }
+}
+
 /// Makes `link` start `program` (a symbolic link), for clients that find
 /// credbox under another name.
 pub fn link_program(program: &Path, link: &Path) -> io::Result<()> {

@@ -618,6 +618,24 @@ pub fn limit_lifetime(lifetime: Duration) {
     });
 }
 
+/// The end signals held while a helper's state may change: on Windows,
+/// nothing is held. A console's Ctrl-C reaches credbox's own process
+/// group only when it runs in the foreground, and `TerminateProcess` (how
+/// Windows ends a process from outside) cannot be caught; what protects a
+/// rotated token there is the atomic write alone.
+#[derive(Debug)]
+pub struct EndSignalsHeld;
+
+/// Holds nothing on Windows (see [`EndSignalsHeld`]).
+pub fn hold_end_signals() -> EndSignalsHeld {
+    EndSignalsHeld
+}
+
+impl EndSignalsHeld {
+    /// Nothing to act on (see [`EndSignalsHeld`]).
+    pub fn release(self) {}
+}
+
 /// Makes `link` start `program`: a hard link (no privilege needed, same
 /// volume), else a copy.
 pub fn link_program(program: &Path, link: &Path) -> io::Result<()> {

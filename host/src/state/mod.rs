@@ -179,6 +179,13 @@ pub struct StateStore {
     /// The helper's lock, taken by the first call and held until the
     /// store is dropped (the end of the run).
     lock: OnceLock<File>,
+    /// Whether SIGTERM, SIGINT and SIGHUP are held from the first call to
+    /// the end of the run (a fetch), or during each write alone (a login,
+    /// which the user must be able to interrupt while it waits on them).
+    hold_for_run: bool,
+    /// The end signals held since the first call, acted on when the store
+    /// is dropped, after every write.
+    held: OnceLock<crate::platform::EndSignalsHeld>,
 }
 
 /// Longest wait for the helper's lock when no deadline is set.
@@ -220,7 +227,20 @@ impl StateStore {
             backend,
             deadline: None,
             lock: OnceLock::new(),
+            hold_for_run: false,
+            held: OnceLock::new(),
         })
+    }
+
+    /// The same store, holding SIGTERM, SIGINT and SIGHUP from its first
+    /// call until it is dropped (the end of the run, bounded by the run's
+    /// deadline): a signal that comes after the helper read a refresh
+    /// token, while the token endpoint rotates it, ends credbox only once
+    /// the new token is written. Without it, signals are held during each
+    /// write alone.
+    pub fn holding_end_signals(mut self) -> StateStore {
+        self.hold_for_run = true;
+        self
     }
 
     /// The same store, each call waiting at most until `deadline` (a
@@ -240,6 +260,9 @@ impl StateStore {
     fn lock(&self) -> Result<()> {
         if self.lock.get().is_some() {
             return Ok(());
+        }
+        if self.hold_for_run {
+            let _ = self.held.set(crate::platform::hold_end_signals());
         }
         let name = format!(
             "{}.lock",
@@ -318,16 +341,24 @@ impl StateStore {
             }
             // The index first: a crash in between leaves a name without a
             // value (read as none), never a value nothing lists.
+            let _held = self.hold_for_write();
             names.push(name.to_owned());
             self.write_index(&names)?;
         }
+        let _held = self.hold_for_write();
         self.backend.write(Key::Name(name), value.as_bytes())
+    }
+
+    /// End signals held for one write, when they are not for the run.
+    fn hold_for_write(&self) -> Option<crate::platform::EndSignalsHeld> {
+        (!self.hold_for_run).then(crate::platform::hold_end_signals)
     }
 
     /// Forgets `name`; no error when it is not there.
     pub fn delete(&self, name: &str) -> Result<()> {
         check_name(name)?;
         self.lock()?;
+        let _held = self.hold_for_write();
         self.backend.remove(Key::Name(name))?;
         let mut names = self.names()?;
         let before = names.len();
@@ -357,6 +388,7 @@ impl StateStore {
     /// Forgets every name (`credbox logout`). Returns how many there were.
     pub fn clear(&self) -> Result<usize> {
         let names = self.names()?;
+        let _held = self.hold_for_write();
         for name in &names {
             self.backend.remove(Key::Name(name))?;
         }
@@ -371,6 +403,16 @@ impl StateStore {
         let mut text = names.join("\n");
         text.push('\n');
         self.backend.write(Key::Index, text.as_bytes())
+    }
+}
+
+impl Drop for StateStore {
+    /// Acts on an end signal held for the run, now that every write is
+    /// done (the process ends if one came).
+    fn drop(&mut self) {
+        if let Some(held) = self.held.take() {
+            held.release();
+        }
     }
 }
 
@@ -462,6 +504,8 @@ mod tests {
             backend: Box::<Memory>::default(),
             deadline: None,
             lock,
+            hold_for_run: false,
+            held: OnceLock::new(),
         }
     }
 
