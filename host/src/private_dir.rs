@@ -310,6 +310,48 @@ impl PrivateDir {
         Ok(())
     }
 
+    /// Keeps `len` bytes of disk space in `name` (a private file of zeros,
+    /// written and synced, not sparse), for a write that must not fail for
+    /// space later: [`PrivateDir::release`] gives the space back just
+    /// before that write. A file already that long is left as it is. The
+    /// error names the file.
+    pub fn reserve(&self, name: &str, len: u64) -> std::io::Result<()> {
+        use std::io::{Seek, SeekFrom};
+        let path = self.path.join(name);
+        let failed = |e: std::io::Error| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot reserve {len} bytes in {}: {e}", path.display()),
+            )
+        };
+        let mut file = platform::open_lock_file(&path).map_err(failed)?;
+        let meta = file.metadata().map_err(failed)?;
+        if !meta.is_file() {
+            return Err(failed(std::io::Error::new(
+                ErrorKind::InvalidData,
+                "not a regular file",
+            )));
+        }
+        let have = meta.len();
+        if have >= len {
+            return Ok(());
+        }
+        let zeros = vec![0u8; usize::try_from(len - have).unwrap_or(usize::MAX)];
+        file.seek(SeekFrom::End(0))
+            .and_then(|_| file.write_all(&zeros))
+            .and_then(|()| file.sync_all())
+            .map_err(failed)
+    }
+
+    /// Gives back the space [`PrivateDir::reserve`] kept in `name` (its
+    /// length becomes 0). Nothing to give back is not an error.
+    pub fn release(&self, name: &str) {
+        let path = self.path.join(name);
+        if let Ok(file) = platform::open_lock_file(&path) {
+            let _ = file.set_len(0);
+        }
+    }
+
     /// Removes `name`; a missing file is not an error. The error names
     /// the file.
     pub fn remove(&self, name: &str) -> std::io::Result<()> {

@@ -10,6 +10,7 @@ use credbox_test_artifacts::GUEST_STATE_PROBE;
 
 use crate::support::keyring::{Keyring, service_of};
 use crate::support::secrets::assert_no_secret;
+use crate::support::small_disk::SmallDisk;
 use crate::support::util::{Cache, TempManifest, manifest, within};
 
 /// The value the probe's `login` is given; it stores it reversed.
@@ -177,6 +178,75 @@ fn the_file_store_keeps_private_files_and_logout_removes_them() {
     assert!(!token.exists());
     assert_eq!(std::fs::read_dir(&helper).unwrap().count(), 0);
     cache.run(&["run", m.arg()], &env).fails(3, "not logged in");
+}
+
+#[test]
+fn a_full_disk_after_login_never_costs_the_rotated_token() {
+    let Some(disk) = SmallDisk::mount(512) else {
+        return;
+    };
+    let m = probe("full-disk", "rotate", "[state]\nstore = \"file\"\n");
+    let cache = Cache::warmed(m.arg());
+    let root = disk.path().join("state");
+    let env = [("CREDBOX_STATE_DIR", root.to_str().unwrap())];
+    let login = cache.run(&["login", m.arg()], &env);
+    assert_eq!(login.code, 0, "{login:#?}");
+    let helper = std::fs::read_dir(root.join("files"))
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
+    let token = helper.join("v_token");
+    let value = stored_value();
+
+    // The disk fills up. The provider rotates the token as the run
+    // trades it: the new one is kept all the same.
+    let filler = disk.fill();
+    let run = cache.run(&["run", "--no-cache", m.arg()], &env);
+    assert_eq!(run.ok(), format!("access-{}\n", value.len()), "{run:#?}");
+    assert_eq!(
+        std::fs::read_to_string(&token).unwrap(),
+        format!("{value}x")
+    );
+
+    // Each later rotation finds the reserve again: the write gave back
+    // what it took.
+    let run = cache.run(&["run", "--no-cache", m.arg()], &env);
+    assert_eq!(run.ok(), format!("access-{}\n", value.len() + 1));
+
+    // Without a reserve (gone, or state kept by an older credbox) on a full
+    // disk, the run stops before the helper trades the token, which stays
+    // unspent.
+    std::fs::remove_file(helper.join(".reserve")).unwrap();
+    let more = disk.fill();
+    let line = cache
+        .run(&["run", "--no-cache", m.arg()], &env)
+        .fails(2, "no room to keep a new token");
+    assert!(line.contains("free some space"), "{line}");
+    assert_eq!(
+        std::fs::read_to_string(&token).unwrap(),
+        format!("{value}xx")
+    );
+
+    std::fs::remove_file(filler).unwrap();
+    std::fs::remove_file(more).unwrap();
+    // A write a kill interrupted left its temporary file, with a token:
+    // the next run's first state call removes it, and so does a logout.
+    let stale = helper.join(".v_token.4194301.7.0.tmp");
+    std::fs::write(&stale, "stale-refresh-token").unwrap();
+    let run = cache.run(&["run", "--no-cache", m.arg()], &env);
+    assert_eq!(run.ok(), format!("access-{}\n", value.len() + 2));
+    assert!(!stale.exists(), "the run swept the temporary file");
+    std::fs::write(&stale, "stale-refresh-token").unwrap();
+    let logout = cache.run(&["logout", m.arg()], &env);
+    assert_eq!(logout.code, 0, "{logout:#?}");
+    let left: Vec<_> = std::fs::read_dir(&helper)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "logout leaves nothing behind: {left:?}");
 }
 
 /// File-store manifests sharing one state directory.

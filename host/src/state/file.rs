@@ -1,13 +1,35 @@
 //! The file store (`[state] store = "file"`): one 0600 file per name in a
 //! 0700 folder per helper, under credbox's private state directory.
 //! NOT encrypted: for machines with no keystore, chosen explicitly.
+//!
+//! # A full disk never costs a login
+//!
+//! A provider that rotates refresh tokens spends the old one as it hands
+//! out the new one: a write that then fails for space loses the login. So
+//! the folder keeps [`RESERVE_LEN`] bytes of zeros in [`RESERVE`], made at
+//! the first write (the login) and checked at the first state call of
+//! every run, before the helper's exchange: a run that cannot have it
+//! fails then, with the token unspent. Each write gives the reserve back
+//! just before it writes, and takes it again after.
+//!
+//! The temporary files of writes that a kill interrupted are removed at
+//! each run's first state call (the helper's lock is held: no write of
+//! this helper is under way) and at logout.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use super::{Backend, HelperId, Key, state_root};
 use crate::error::{Error, Result};
 use crate::private_dir::{PrivateDir, Role};
 use crate::units::hex_sha256;
+
+/// The file that keeps disk space for the next write.
+pub const RESERVE: &str = ".reserve";
+
+/// The space kept: a value and the index, each written beside the file it
+/// replaces, with room for the file system's blocks and the folder.
+pub const RESERVE_LEN: u64 = 2 * (super::MAX_VALUE_LEN + super::MAX_INDEX_LEN) as u64 + 16 * 1024;
 
 /// One helper's folder: `<state root>/files/<sha256 of the canonical
 /// manifest path>`. Nothing is created until the first write.
@@ -40,6 +62,12 @@ impl FileStore {
         }
     }
 
+    /// Takes the reserve again after a write, if there is room: when there
+    /// is not, the next run's first state call says so.
+    fn take_reserve(dir: &PrivateDir) {
+        let _ = dir.reserve(RESERVE, RESERVE_LEN);
+    }
+
     fn failed(&self, e: std::io::Error) -> Error {
         Error::Environment {
             message: format!("the state file store failed: {e}"),
@@ -61,9 +89,41 @@ impl Backend for FileStore {
     }
 
     fn write(&self, key: Key<'_>, value: &[u8]) -> Result<()> {
-        self.create()?
-            .write_atomic(&FileStore::file(key), value)
-            .map_err(|e| self.failed(e))
+        let dir = self.create()?;
+        dir.release(RESERVE);
+        let written = dir.write_atomic(&FileStore::file(key), value);
+        FileStore::take_reserve(&dir);
+        written.map_err(|e| self.failed(e))
+    }
+
+    fn prepare(&self) -> Result<()> {
+        // Never written: nothing to keep, and nothing made on a read.
+        let Some(dir) = PrivateDir::check_existing(Role::STATE, &self.dir)? else {
+            return Ok(());
+        };
+        dir.sweep_temps(Duration::ZERO);
+        // Nothing kept (a login that stored nothing): no token to lose.
+        if !dir.path().join(FileStore::file(Key::Index)).exists() {
+            return Ok(());
+        }
+        dir.reserve(RESERVE, RESERVE_LEN)
+            .map_err(|e| Error::Environment {
+                message: format!(
+                    "the state file store has no room to keep a new token before the helper runs its exchange: {e}"
+                ),
+                hint: format!(
+                    "free some space on the file system of {} (the stored token is untouched)",
+                    self.dir.display()
+                ),
+            })
+    }
+
+    fn cleared(&self) -> Result<()> {
+        let Some(dir) = PrivateDir::check_existing(Role::STATE, &self.dir)? else {
+            return Ok(());
+        };
+        dir.sweep_temps(Duration::ZERO);
+        dir.remove(RESERVE).map_err(|e| self.failed(e))
     }
 
     fn remove(&self, key: Key<'_>) -> Result<()> {

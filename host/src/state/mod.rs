@@ -162,6 +162,17 @@ trait Backend: Send + Sync {
     fn describe(&self) -> String;
     /// Bounds every later call's wait by `deadline`.
     fn set_deadline(&mut self, _deadline: Instant) {}
+    /// Readies the store for a run, at its first call (the helper's lock
+    /// held): fails, before the helper's exchange, if a write after it
+    /// could not be kept.
+    fn prepare(&self) -> Result<()> {
+        Ok(())
+    }
+    /// Removes what the store keeps beside the values, once every name is
+    /// forgotten (`credbox logout`).
+    fn cleared(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Largest index: every name and its newline.
@@ -258,6 +269,12 @@ impl StateStore {
     /// (with rotation the second would be refused, and could log the user
     /// out). Waits until the deadline, then is `unavailable`.
     fn lock(&self) -> Result<()> {
+        self.take_lock(true)
+    }
+
+    /// [`StateStore::lock`], readying the store for a run (`prepare`) or
+    /// not (a logout, which must work on a full disk too).
+    fn take_lock(&self, prepare: bool) -> Result<()> {
         if self.lock.get().is_some() {
             return Ok(());
         }
@@ -288,6 +305,11 @@ impl StateStore {
                     return Err(Error::Internal(format!("cannot lock {name}: {e}")));
                 }
             }
+        }
+        // A store that cannot be readied fails this call and every later
+        // one (each tries again), so the helper never reaches its exchange.
+        if prepare {
+            self.backend.prepare()?;
         }
         let _ = self.lock.set(file);
         Ok(())
@@ -387,12 +409,14 @@ impl StateStore {
 
     /// Forgets every name (`credbox logout`). Returns how many there were.
     pub fn clear(&self) -> Result<usize> {
+        self.take_lock(false)?;
         let names = self.names()?;
         let _held = self.hold_for_write();
         for name in &names {
             self.backend.remove(Key::Name(name))?;
         }
         self.backend.remove(Key::Index)?;
+        self.backend.cleared()?;
         Ok(names.len())
     }
 

@@ -13,6 +13,7 @@
 //!   be: outputs and every file under a directory.
 //! - [`servers`]: loopback HTTP servers, and stand-ins for the APIs the
 //!   clients talk to.
+//! - [`small_disk`]: a real tmpfs of a few hundred KiB, to fill.
 //! - [`sigv4`]: checking AWS Signature Version 4 as a service does.
 //! - [`crypto`], [`testkeys`]: encodings, an HMAC and the test keys, to
 //!   check credbox's output independently of the crates it uses.
@@ -25,5 +26,6 @@ pub mod routes;
 pub mod secrets;
 pub mod servers;
 pub mod sigv4;
+pub mod small_disk;
 pub mod testkeys;
 pub mod util;
