@@ -105,6 +105,9 @@ pub enum Error {
         message: String,
         /// The original error's exit code.
         exit_code: u8,
+        /// What the original error said to do (`run: credbox login …`),
+        /// kept with it; empty in records older than it.
+        hint: String,
         /// When the helper will be run again.
         retry_in: Duration,
     },
@@ -217,12 +220,16 @@ impl Error {
                 return format!("run: credbox login {manifest}");
             }
             Error::Environment { hint, .. } => return hint.clone(),
-            Error::CachedFailure { retry_in, .. } => {
+            Error::CachedFailure { retry_in, hint, .. } => {
                 let secs = u64::try_from(retry_in.as_millis().div_ceil(1000)).unwrap_or(u64::MAX);
-                return format!(
+                let cached = format!(
                     "cached failure, next try in {}; `credbox cache clear` to retry now",
                     format_seconds(secs)
                 );
+                return match hint.is_empty() {
+                    true => cached,
+                    false => format!("{hint}; {cached}"),
+                };
             }
         };
         hint.to_owned()
@@ -298,10 +305,12 @@ impl Error {
             Error::CachedFailure {
                 message,
                 exit_code,
+                hint,
                 retry_in,
             } => Error::CachedFailure {
                 message: r(message),
                 exit_code,
+                hint: r(hint),
                 retry_in,
             },
             e @ (Error::FuelExhausted(_)
@@ -555,12 +564,25 @@ mod tests {
             Error::CachedFailure {
                 message: String::new(),
                 exit_code: 5,
+                hint: String::new(),
                 retry_in: Duration::from_millis(ms),
             }
             .hint()
         };
         assert!(hint(4_200).starts_with("cached failure, next try in 5s;"));
         assert!(hint(90_000).starts_with("cached failure, next try in 1m30s;"));
+        // The original's hint leads: a login needed stays a login needed.
+        let login = Error::CachedFailure {
+            message: "misconfigured: not logged in".into(),
+            exit_code: 3,
+            hint: "run: credbox login /h/credbox.toml".into(),
+            retry_in: Duration::from_secs(5),
+        };
+        assert_eq!(
+            login.hint(),
+            "run: credbox login /h/credbox.toml; cached failure, next try in 5s; \
+             `credbox cache clear` to retry now"
+        );
     }
 
     #[test]

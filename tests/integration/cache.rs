@@ -203,7 +203,7 @@ fn a_failure_is_remembered_with_backoff() {
     let cached = cache.run(&["run", m.arg(), "-v"], &[]);
     let line = cached.fails(
         5,
-        "credbox: unique: unavailable: token endpoint down (cached failure, next try in 1s",
+        "credbox: unique: unavailable: token endpoint down (transient: check the network or VPN and try again; cached failure, next try in 1s",
     );
     assert!(!line.contains("fetching"));
 

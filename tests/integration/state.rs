@@ -148,6 +148,15 @@ fn the_file_store_keeps_private_files_and_logout_removes_them() {
         .run(&["run", m.arg()], &env)
         .fails(3, "misconfigured: not logged in");
     assert!(line.contains("(run: credbox login "), "{line}");
+    // Remembered within its backoff, the failure still says to log in.
+    let again = cache
+        .run(&["run", m.arg()], &env)
+        .fails(3, "misconfigured: not logged in");
+    let login_then = format!(
+        "(run: credbox login {}; cached failure, next try in ",
+        m.path.display()
+    );
+    assert!(again.contains(&login_then), "{again}");
     let login = cache.run(&["login", m.arg()], &env);
     assert_eq!(login.code, 0, "{login:#?}");
     assert!(

@@ -88,6 +88,7 @@ pub(super) fn decision_result(decision: Decision, now: u64) -> Option<Result<Ans
         Decision::FailFast(failure) => Some(Err(Error::CachedFailure {
             message: failure.message,
             exit_code: failure.exit_code,
+            hint: failure.hint,
             retry_in: Duration::from_millis(failure.retry_ms.saturating_sub(now)),
         })),
         Decision::Run => None,
@@ -138,6 +139,7 @@ pub(super) fn settle(
             let failure = Failure {
                 message: error.to_string(),
                 exit_code: error.exit_code(),
+                hint: error.hint(),
                 transient: error.is_transient(),
                 count,
                 at_ms: now,
@@ -416,6 +418,7 @@ mod tests {
                 message,
                 exit_code,
                 retry_in,
+                ..
             })) => {
                 assert_eq!(message, "unavailable: down");
                 assert_eq!(exit_code, 5);

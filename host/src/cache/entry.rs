@@ -40,6 +40,10 @@ pub struct Failure {
     pub message: String,
     /// The error's exit code.
     pub exit_code: u8,
+    /// What the error said to do (its hint, already redacted), so that a
+    /// remembered failure says it too; empty in records older than it.
+    #[serde(default)]
+    pub hint: String,
     /// Whether it was transient (`unavailable` or a deadline), so a stale
     /// credential may stand in.
     pub transient: bool,
@@ -180,6 +184,7 @@ mod tests {
         let failure = Failure {
             message: "unavailable: down".into(),
             exit_code: 5,
+            hint: String::new(),
             transient: true,
             count: 1,
             at_ms: 1_000,

@@ -27,7 +27,7 @@ pub(super) enum StateAccess {
     Broken(String),
     /// The helper's own state.
     Store {
-        store: StateStore,
+        store: Box<StateStore>,
         /// Each value read or written, masked in everything the run
         /// prints or stores (at most [`MAX_STATE_VALUES`]).
         values: Vec<String>,
@@ -51,11 +51,11 @@ impl StateAccess {
         match StateStore::for_policy(policy) {
             Ok(None) => StateAccess::Nobody,
             Ok(Some(store)) => StateAccess::Store {
-                store: if hold_for_run {
+                store: Box::new(if hold_for_run {
                     store.with_deadline(deadline).holding_end_signals()
                 } else {
                     store.with_deadline(deadline)
-                },
+                }),
                 values: Vec::new(),
                 calls: 0,
                 missed: false,

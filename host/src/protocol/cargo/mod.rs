@@ -337,6 +337,7 @@ mod tests {
         let cached = Error::CachedFailure {
             message: "not found: x".into(),
             exit_code: Error::NotFound(String::new()).exit_code(),
+            hint: String::new(),
             retry_in: std::time::Duration::from_secs(5),
         };
         assert!(matches!(
