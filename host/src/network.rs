@@ -82,6 +82,36 @@ pub struct Denial {
     pub reason: String,
 }
 
+/// A response cap a helper's request hit: the first one, recorded as a
+/// denial is, so that what credbox reports names the cap that was hit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CapHit {
+    /// The origin whose response went over, `scheme://host[:port]`.
+    pub url: String,
+    /// Whether it was the run's cap over all responses
+    /// ([`MAX_RESPONSE_BYTES`]), not one response's
+    /// ([`MAX_RESPONSE_BODY`]).
+    pub whole_run: bool,
+}
+
+impl CapHit {
+    /// What went over which cap, for the user.
+    pub fn describe(&self) -> String {
+        match self.whole_run {
+            false => format!(
+                "{}: response body larger than credbox's {} cap",
+                self.url,
+                crate::units::format_size(MAX_RESPONSE_BODY)
+            ),
+            true => format!(
+                "{}: the run's responses together larger than credbox's {} cap for one run",
+                self.url,
+                crate::units::format_size(MAX_RESPONSE_BYTES)
+            ),
+        }
+    }
+}
+
 /// The `wasi:http` hooks of one run: the policy, the deadline, and the
 /// first refusal.
 pub struct HttpHooks {
@@ -99,6 +129,8 @@ struct Shared {
     /// One per client certificate of the policy, in its order.
     mtls: Vec<OnceLock<Arc<ClientConfig>>>,
     denial: Mutex<Option<Denial>>,
+    /// The first response cap hit, if any.
+    cap_hit: Mutex<Option<CapHit>>,
     /// Requests open now.
     connections: AtomicUsize,
     /// Response bytes received so far, over all requests.
@@ -152,10 +184,20 @@ impl HttpHooks {
                 tls: OnceLock::new(),
                 mtls,
                 denial: Mutex::new(None),
+                cap_hit: Mutex::new(None),
                 connections: AtomicUsize::new(0),
                 received: AtomicU64::new(0),
             }),
         }
+    }
+
+    /// The first response cap hit so far, if any.
+    pub fn cap_hit(&self) -> Option<CapHit> {
+        self.shared
+            .cap_hit
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The first request refused so far, if any.
@@ -235,7 +277,7 @@ impl Shared {
                 "{bare} resolves to the private address {ip}, which [network] allow does not name; \
                  list it, or its range in [network] private_ranges"
             );
-            self.deny(origin, reason)
+            self.deny(origin.clone(), reason)
         })?;
         let tcp = timeout_at(connect_by, connect(&addrs))
             .await
@@ -296,6 +338,7 @@ impl Shared {
                 timer: Box::pin(tokio::time::sleep_until(cap(deadline, between_bytes))),
                 received: 0,
                 shared: self.clone(),
+                origin: origin.clone(),
             }
             .boxed_unsync()
         });
@@ -477,6 +520,8 @@ struct ResponseBody {
     timer: Pin<Box<Sleep>>,
     received: u64,
     shared: Arc<Shared>,
+    /// The origin, for a cap hit's record.
+    origin: String,
 }
 
 /// A request body under [`MAX_REQUEST_BODY`].
@@ -527,13 +572,25 @@ impl Body for ResponseBody {
                 let len = frame.data_ref().map_or(0, |d| d.len() as u64);
                 this.received += len;
                 let total = this.shared.received.fetch_add(len, Ordering::SeqCst) + len;
-                if total > MAX_RESPONSE_BYTES {
-                    return Poll::Ready(Some(Err(Error::HttpResponseBodySize(Some(total)))));
-                }
-                if this.received > MAX_RESPONSE_BODY {
-                    return Poll::Ready(Some(Err(Error::HttpResponseBodySize(Some(
-                        this.received,
-                    )))));
+                // One response's cap first: it is the one hit when both are.
+                let over = match (
+                    this.received > MAX_RESPONSE_BODY,
+                    total > MAX_RESPONSE_BYTES,
+                ) {
+                    (true, _) => Some((false, this.received)),
+                    (false, true) => Some((true, total)),
+                    (false, false) => None,
+                };
+                if let Some((whole_run, size)) = over {
+                    this.shared
+                        .cap_hit
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .get_or_insert_with(|| CapHit {
+                            url: this.origin.clone(),
+                            whole_run,
+                        });
+                    return Poll::Ready(Some(Err(Error::HttpResponseBodySize(Some(size)))));
                 }
                 this.timer
                     .as_mut()

@@ -399,6 +399,45 @@ fn an_oversized_body_is_cut_off_with_an_error() {
 }
 
 #[test]
+fn the_run_s_8_mib_cap_over_all_responses_is_named_as_such() {
+    // Bodies under the 1 MiB cap of one response, 9 of them: the run's
+    // 8 MiB cap over all responses is hit on the ninth. (A server per run:
+    // each accepts 16 connections.)
+    let body = (1 << 20) - (1 << 16);
+    let serve = || {
+        Server::start(move |_| Reply::Full {
+            status: 200,
+            headers: Vec::new(),
+            body: vec![b'x'; body],
+        })
+    };
+    let cache = Cache::warmed(GUEST_HTTP_GET);
+    let run = |server: &Server, repeat: &str| {
+        let url = format!("{}/token", server.origin());
+        let flags = ["--allow-url", &server.origin(), "--config", repeat];
+        http_get(&cache, &url, &flags)
+    };
+    let server = serve();
+    assert_eq!(
+        run(&server, "REPEAT=8").ok(),
+        format!("{{\"Authorization\":\"Bearer got-{}\"}}\n", 8 * body)
+    );
+    assert_eq!(server.stop().len(), 8);
+    let server = serve();
+    let over = run(&server, "REPEAT=9");
+    let line = over.fails(
+        8,
+        &format!(
+            "failed: {}: the run's responses together larger than credbox's 8 MiB cap for one run",
+            server.origin()
+        ),
+    );
+    assert!(!line.contains("1 MiB"), "{line}");
+    assert_fast(&over);
+    assert_eq!(server.stop().len(), 9);
+}
+
+#[test]
 fn an_oversized_request_body_is_never_sent_whole() {
     let server = Server::start(|r| Reply::text(&format!("got-{}\n", r.body.len())));
     let cache = Cache::warmed(GUEST_HTTP_GET);

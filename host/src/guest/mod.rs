@@ -618,6 +618,15 @@ fn explain(
         }
         (result, _) => result,
     };
+    // A helper that failed after a response went over one of credbox's
+    // caps failed because of it: the cap hit is named (the helper cannot
+    // tell one response's cap from the run's).
+    let result = match (result, host.network.cap_hit()) {
+        (Err(error), Some(hit)) if error.is_explained_by_denial() => {
+            Err(Error::HelperError(hit.describe()))
+        }
+        (result, _) => result,
+    };
     // Likewise a helper that failed after asking for a key whose variable
     // is unset: what to fix is credbox's environment, not the manifest.
     match (result, host.key_failure.take()) {

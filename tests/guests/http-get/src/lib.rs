@@ -1,7 +1,8 @@
 //! GETs config `URL` with the SDK's client and returns the body as the
 //! token. Optional: `TIMEOUT_MS` (the client's timeout), `BEARER` (sent as
 //! `Authorization: Bearer`), `POST_BYTES` (POST a form field of that many
-//! bytes instead of a GET).
+//! bytes instead of a GET), `REPEAT` (GET it that many times, 1 by
+//! default, and return the total length of the bodies instead).
 
 use std::time::Duration;
 
@@ -20,6 +21,16 @@ impl Helper for HttpGet {
             client = client.timeout(Duration::from_millis(ms));
         }
         let url = config_required("URL")?;
+        if let Some(repeat) = config("REPEAT") {
+            let repeat: usize = repeat
+                .parse()
+                .map_err(|_| Error::misconfigured("REPEAT is not a number"))?;
+            let mut total = 0;
+            for _ in 0..repeat {
+                total += client.get(&url).send()?.error_for_status()?.text()?.len();
+            }
+            return Ok(Credential::token(format!("got-{total}")));
+        }
         let mut request = match config("POST_BYTES") {
             Some(n) => {
                 let n = n
