@@ -42,11 +42,13 @@ fn state_of(policy: &Policy) -> Result<StateStore> {
 /// its state has somewhere to go: with no OS keystore, and no
 /// `[state] store = "file"` in the manifest, nothing runs.
 pub fn login(policy: &Policy, options: &RunOptions) -> Result<LoginReport> {
+    let deadline = Instant::now() + policy.limits.login_timeout;
+    // The check is part of the login: a keystore that never answers has
+    // the login's time, not more.
+    state_of(policy)?.with_deadline(deadline).probe()?;
     let state = state_of(policy)?;
-    state.probe()?;
     let env = policy.env.resolve(|name| std::env::var(name).ok());
     let mut redactor = guest::redactor(policy, &env);
-    let deadline = Instant::now() + policy.limits.login_timeout;
     let ran = (|| {
         let (bytes, sha256) = engine::read_component(
             &policy.component,

@@ -75,10 +75,15 @@ impl Keystore {
         if let Some(deadline) = self.deadline {
             wait = wait.min(deadline.saturating_duration_since(Instant::now()));
         }
+        // Said in tenths of a second: a wait cut by the deadline is not a
+        // round number of milliseconds (1999ms reads as 2s).
+        let said = Duration::from_millis(
+            u64::try_from(wait.as_millis().div_ceil(100) * 100).unwrap_or(u64::MAX),
+        );
         let late = || {
             Error::Unavailable(format!(
                 "the OS keystore did not answer within {} (is it locked, waiting for a password?)",
-                format_duration(wait)
+                format_duration(said)
             ))
         };
         jobs.try_send(job).map_err(|_| late())?;
