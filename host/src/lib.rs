@@ -43,8 +43,9 @@
 //! helper's own secrets, kept between runs in the OS keystore), [`files`]
 //! (every file read: regular files only, never blocking, capped),
 //! [`fingerprint`], [`private_dir`] (the user-private cache directory),
-//! [`routes`] (which manifest answers a URL) and [`platform`] (every call
-//! that differs between operating systems).
+//! [`routes`] (which manifest answers a URL), [`platform`] (every call
+//! that differs between operating systems) and [`watchdog`] (the process
+//! ends at a run's deadline plus 250 ms, whatever a host call is doing).
 //!
 //! [`run`] strings the steps together; the `credbox` binary (`main.rs`)
 //! parses the command line ([`cli`]) and dispatches to a front end or to
@@ -87,6 +88,7 @@ pub mod state;
 pub mod units;
 pub mod validation;
 pub mod version;
+pub mod watchdog;
 
 pub use cache::{Answer, CacheKey, CredentialCache};
 pub use error::{Error, Result};
@@ -129,12 +131,11 @@ pub fn run(
             .ok()
             .and_then(|root| PrivateDir::open_existing(&root.join("compiled")))
             .map_or(engine::Artifacts::Off, engine::Artifacts::ReadOnly);
-        return fetch_by_deadline(policy, request, options, compiled, &env).map(
-            |(credential, _)| Answer {
+        return fetch_by_deadline(policy, request, options, compiled, &env, watchdog::silent())
+            .map(|(credential, _)| Answer {
                 credential,
                 warning: None,
-            },
-        );
+            });
     }
     let (root, credentials) = match cache_root().and_then(|root| {
         let credentials = CredentialCache::open(&root)?;
@@ -153,12 +154,18 @@ pub fn run(
                 .is_some() =>
         {
             let warning = format!("the cache could not be used: {e} ({})", e.hint());
-            return fetch_by_deadline(policy, request, options, engine::Artifacts::Off, &env).map(
-                |(credential, _)| Answer {
-                    credential,
-                    warning: Some(warning),
-                },
-            );
+            return fetch_by_deadline(
+                policy,
+                request,
+                options,
+                engine::Artifacts::Off,
+                &env,
+                watchdog::silent(),
+            )
+            .map(|(credential, _)| Answer {
+                credential,
+                warning: Some(warning),
+            });
         }
         Err(e) => return Err(e),
     };
@@ -168,7 +175,8 @@ pub fn run(
         let compiled = root
             .subdir("compiled")
             .map_or(engine::Artifacts::Off, engine::Artifacts::ReadWrite);
-        fetch_by_deadline(policy, request, options, compiled, &env)
+        let last_words = credentials.failure_recorder(&key, policy);
+        fetch_by_deadline(policy, request, options, compiled, &env, last_words)
     };
     let wait = policy.limits.timeout + LOCK_MARGIN;
     match refresh {
@@ -199,7 +207,9 @@ pub fn refresh_entry(policy: &Policy, request: &Request, wanted: &str) -> Result
             let compiled = root
                 .subdir("compiled")
                 .map_or(engine::Artifacts::Off, engine::Artifacts::ReadWrite);
-            fetch_by_deadline(policy, request, &options, compiled, &env)
+            // A refresh the watchdog ends records why, for `status`.
+            let last_words = credentials.failure_recorder(&key, policy);
+            fetch_by_deadline(policy, request, &options, compiled, &env, last_words)
         });
     }
     Ok(())
@@ -207,19 +217,23 @@ pub fn refresh_entry(policy: &Policy, request: &Request, wanted: &str) -> Result
 
 /// Reads the component and runs it ([`fetch`]), all by the policy's
 /// deadline; every message passes the run's redactor on its way out, to
-/// stderr and to the cache's failure record alike.
+/// stderr and to the cache's failure record alike. A [`watchdog`] ends the
+/// process at the deadline plus its grace, after `last_words`, if the run
+/// has not returned by then.
 fn fetch_by_deadline(
     policy: &Policy,
     request: &Request,
     options: &RunOptions,
     compiled: engine::Artifacts,
     env: &[(String, String)],
+    last_words: watchdog::LastWords,
 ) -> cache::Fetched {
     // The deadline bounds the whole call: reading and compiling the
     // component, then the guest's run. The component is read (and its pin
     // checked) only when it must run: a cached answer is keyed by the
     // file's metadata (cache::component_stamp).
     let deadline = std::time::Instant::now() + policy.limits.timeout;
+    let _watchdog = watchdog::arm(&policy.name, deadline, policy.limits.timeout, last_words);
     // One redactor for the whole run: the guest adds the state values it
     // sees, so that validation's messages (which may quote a header name
     // the helper chose) mask them too.

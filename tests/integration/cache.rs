@@ -109,6 +109,37 @@ fn a_short_lived_token_is_not_reused_past_its_expiry() {
 }
 
 #[test]
+fn a_background_refresh_the_watchdog_ends_records_why() {
+    // Lifetime 10 s: refreshed in the background from 8 s on.
+    let m = unique("[cache]\nttl = \"10s\"\n[limits]\ntimeout = \"1s\"\n");
+    let cache = Cache::warmed(m.arg());
+    let token = cache.run(&["run", m.arg()], &[]).ok().to_owned();
+    let fetched = Instant::now();
+    std::thread::sleep(Duration::from_millis(8_200));
+    // The refresh's host calls block past its deadline (credbox's
+    // failpoint, inherited by the detached refresh): the watchdog ends it,
+    // and its last words record why.
+    let stall = [("CREDBOX_FAILPOINT_STALL_MS", "5000")];
+    assert_eq!(cache.run(&["run", m.arg()], &stall).ok(), token);
+    assert!(
+        fetched.elapsed() < Duration::from_millis(9_000),
+        "too slow to test"
+    );
+    let deadline = Instant::now() + Duration::from_secs(4);
+    loop {
+        let status = cache.run(&["status"], &[]).ok().to_owned();
+        if status.contains("deadline of 1s exceeded") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the refresh's end was never recorded: {status}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
 fn a_failed_refresh_serves_the_still_valid_credential() {
     // Lifetime 10 s: the helper runs again from 8 s on (refresh window
     // 2 s), and from 2 s on it fails.

@@ -233,6 +233,24 @@ fn compiling_is_bounded_by_the_deadline_and_says_to_build_first() {
 }
 
 #[test]
+fn a_host_call_that_ignores_the_deadline_is_ended_by_the_watchdog() {
+    // Each get-config call blocks 5 s without looking at the deadline
+    // (credbox's failpoint): only the watchdog can end the run on time.
+    let cache = Cache::warmed(GUEST_UNIQUE);
+    let stall = [("CREDBOX_FAILPOINT_STALL_MS", "5000")];
+    let run = measure(&cache, &["run", GUEST_UNIQUE, "--timeout", "1s"], &stall);
+    let line = run.fails(6, "deadline of 1s exceeded");
+    assert!(line.starts_with("credbox: guest_unique: "), "{line}");
+    assert!(run.elapsed >= Duration::from_secs(1), "{run:#?}");
+    run.within(Duration::from_secs(1));
+    // Its last words recorded the failure: the next call, without the
+    // stall, is answered from the backoff without a run.
+    let again = measure(&cache, &["run", GUEST_UNIQUE, "--timeout", "1s"], &[]);
+    let line = again.fails(6, "deadline of 1s exceeded");
+    assert!(line.contains("cached failure"), "{line}");
+}
+
+#[test]
 fn a_blocked_host_call_ends_within_the_deadline_and_250_ms() {
     for (guest, timeout) in [
         (GUEST_BLOCK_HOST_CALL, "1s"),

@@ -169,6 +169,18 @@ impl CredentialCache {
         self.sweep();
     }
 
+    /// What records a run's failure in the entry of `key` when the run
+    /// cannot (the [`crate::watchdog`] ends the process): the failure is
+    /// settled into the entry as a run's would be. It takes no lock: the
+    /// process that calls it holds the entry's lock already.
+    pub fn failure_recorder(&self, key: &CacheKey, policy: &Policy) -> crate::watchdog::LastWords {
+        let (cache, key, policy) = (self.clone(), key.clone(), policy.clone());
+        Box::new(move |error| {
+            let (entry, _) = settle(cache.entry(&key), Err(error), &policy, now_ms());
+            cache.store(&key, entry);
+        })
+    }
+
     /// Removes the entry of `key` (its credential and any remembered
     /// failure), under the entry's lock so that no run in progress writes
     /// it back from before. Returns whether there was one.

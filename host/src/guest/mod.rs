@@ -152,6 +152,9 @@ struct HostState {
     log: GuestLog,
     mode: Mode,
     state: StateAccess,
+    /// A host call that ignores the deadline, for the tests of the
+    /// [`crate::watchdog`] ([`host::STALL_ENV`]).
+    stall: Option<std::time::Duration>,
 }
 
 impl WasiView for HostState {
@@ -502,6 +505,7 @@ fn setup(
         env,
         mode,
         state,
+        stall: host::stall(),
         log: GuestLog::new(
             &policy.name,
             redactor.clone(),

@@ -220,6 +220,16 @@ pub fn limit_lifetime(lifetime: Duration) {
     }
 }
 
+/// credbox's stderr as a file, written without std's lock on it: `main`
+/// holds that lock for the whole process, and a last line written from
+/// another thread (the [`crate::watchdog`]'s) must not wait for it.
+pub fn stderr_unlocked() -> std::mem::ManuallyDrop<File> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: descriptor 2 is open for the whole process (start_process
+    // opens /dev/null there if it was closed); ManuallyDrop never closes it.
+    std::mem::ManuallyDrop::new(unsafe { File::from_raw_fd(std::io::stderr().as_raw_fd()) })
+}
+
 /// The signals that ask a process to end and that credbox holds while a
 /// helper's state may change ([`hold_end_signals`]).
 const END_SIGNALS: [libc::c_int; 3] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP];

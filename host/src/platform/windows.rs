@@ -618,6 +618,16 @@ pub fn limit_lifetime(lifetime: Duration) {
     });
 }
 
+/// credbox's stderr as a file, written without std's lock on it: `main`
+/// holds that lock for the whole process, and a last line written from
+/// another thread (the watchdog's) must not wait for it.
+pub fn stderr_unlocked() -> std::mem::ManuallyDrop<File> {
+    use std::os::windows::io::{AsRawHandle, FromRawHandle};
+    // SAFETY: the standard error handle lives as long as the process;
+    // ManuallyDrop never closes it.
+    std::mem::ManuallyDrop::new(unsafe { File::from_raw_handle(std::io::stderr().as_raw_handle()) })
+}
+
 /// The end signals held while a helper's state may change: on Windows,
 /// nothing is held. A console's Ctrl-C reaches credbox's own process
 /// group only when it runs in the foreground, and `TerminateProcess` (how
