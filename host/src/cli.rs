@@ -172,7 +172,18 @@ pub struct LogoutArgs {
 pub struct NewArgs {
     /// The helper's name: its package, crate and component name.
     pub name: String,
-    /// The sample to start from.
+    /// The language to write it in: a Rust crate, or a Python project
+    /// built with componentize-py.
+    #[arg(
+        long,
+        default_value = "rust",
+        value_parser = clap::builder::PossibleValuesParser::new(
+            crate::scaffold::Lang::ALL.iter().map(|(name, _)| *name),
+        ),
+    )]
+    pub lang: String,
+    /// The sample to start from (Python has env-bearer and
+    /// oauth-client-credentials).
     #[arg(
         long,
         default_value = crate::scaffold::DEFAULT_TEMPLATE,

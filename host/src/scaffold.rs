@@ -1,5 +1,7 @@
-//! `credbox new NAME [--template T] [--dir DIR]`: a helper crate of one's
-//! own, outside this repository, ready to build and run.
+//! `credbox new NAME [--lang L] [--template T] [--dir DIR]`: a helper of
+//! one's own, outside this repository, ready to build and run: a Rust crate
+//! (the default), or a Python project (`--lang python`, see
+//! [`PYTHON_TEMPLATES`]).
 //!
 //! Each template is a sample under `examples/`, taken from its own sources
 //! when credbox is compiled (`include_str!`), so a template never drifts
@@ -18,7 +20,14 @@
 //! `cargo build --release` alone builds the component), `Cargo.lock` (the
 //! versions credbox is tested with), `README.md` and `.gitignore`.
 //!
-//! Adding a template is one line in [`TEMPLATES`].
+//! A Python project is `app.py` from a sample under `examples/python/`,
+//! the library `credbox_helper.py`, credbox's WIT with the `wasi:*`
+//! packages its `helper-http` world imports (`wit/`), `credbox.toml`,
+//! `README.md` (with the build command, [`PYTHON_BUILD`]) and
+//! `.gitignore`: everything componentize-py needs, nothing from this
+//! repository.
+//!
+//! Adding a template is one line in [`TEMPLATES`] or [`PYTHON_TEMPLATES`].
 
 use std::path::{Path, PathBuf};
 
@@ -94,8 +103,204 @@ pub const TEMPLATES: &[Template] = &[
     ),
 ];
 
-/// The template used when none is named.
+/// The template used when none is named, in every language.
 pub const DEFAULT_TEMPLATE: &str = "env-bearer";
+
+/// The language of a helper `credbox new` makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// A Rust crate on the `credbox-guest` SDK, built with cargo.
+    Rust,
+    /// A Python project built with componentize-py.
+    Python,
+}
+
+impl Lang {
+    /// Every language, by its `--lang` name, the default first.
+    pub const ALL: [(&'static str, Lang); 2] = [("rust", Lang::Rust), ("python", Lang::Python)];
+
+    /// The language called `name` (`rust`, `python`).
+    pub fn parse(name: &str) -> Option<Lang> {
+        Lang::ALL.iter().find(|(n, _)| *n == name).map(|(_, l)| *l)
+    }
+
+    /// Its `--lang` name.
+    pub fn name(self) -> &'static str {
+        Lang::ALL
+            .iter()
+            .find(|(_, l)| *l == self)
+            .map_or("rust", |(n, _)| n)
+    }
+
+    /// The names of its templates, the default first.
+    pub fn template_names(self) -> Vec<&'static str> {
+        match self {
+            Lang::Rust => TEMPLATES.iter().map(|t| t.name).collect(),
+            Lang::Python => PYTHON_TEMPLATES.iter().map(|t| t.name).collect(),
+        }
+    }
+}
+
+/// A Python sample under `examples/python/`, as a template.
+#[derive(Debug, Clone, Copy)]
+pub struct PythonTemplate {
+    /// The template's name: the sample's folder, as the Rust sample it
+    /// matches.
+    pub name: &'static str,
+    /// What a helper made from it does, in a line.
+    pub about: &'static str,
+    /// The sample's `app.py`.
+    app_py: &'static str,
+    /// The sample's `credbox.toml`.
+    manifest: &'static str,
+}
+
+/// A template from `examples/python/<name>`, read at compile time.
+macro_rules! python_template {
+    ($name:literal, $about:literal) => {
+        PythonTemplate {
+            name: $name,
+            about: $about,
+            app_py: include_str!(concat!("../../examples/python/", $name, "/app.py")),
+            manifest: include_str!(concat!("../../examples/python/", $name, "/credbox.toml")),
+        }
+    };
+}
+
+/// Every Python template, the default first. One line per sample.
+pub const PYTHON_TEMPLATES: &[PythonTemplate] = &[
+    python_template!("env-bearer", "a bearer token from an environment variable"),
+    python_template!(
+        "oauth-client-credentials",
+        "an OAuth 2.0 access token for a client id and secret"
+    ),
+];
+
+/// The command that builds a generated Python project's component,
+/// `helper.wasm`, in its folder.
+pub const PYTHON_BUILD: &str =
+    "componentize-py -d wit -w helper-http componentize app -o helper.wasm";
+
+/// The componentize-py release the Python library and templates are
+/// tested with.
+pub const COMPONENTIZE_PY: &str = "componentize-py==0.25.1";
+
+/// The Python library every Python helper gets beside its `app.py`.
+const PYTHON_LIBRARY: &str = include_str!("../../examples/python/lib/credbox_helper.py");
+
+/// credbox's WIT and the `wasi:*` packages its `helper-http` world
+/// imports, as written into a generated Python project.
+const WIT_FILES: [(&str, &str); 8] = [
+    ("wit/helper.wit", include_str!("../../wit/helper.wit")),
+    (
+        "wit/deps/cli/cli.wit",
+        include_str!("../../wit/deps/cli/cli.wit"),
+    ),
+    (
+        "wit/deps/clocks/clocks.wit",
+        include_str!("../../wit/deps/clocks/clocks.wit"),
+    ),
+    (
+        "wit/deps/filesystem/filesystem.wit",
+        include_str!("../../wit/deps/filesystem/filesystem.wit"),
+    ),
+    (
+        "wit/deps/http/http.wit",
+        include_str!("../../wit/deps/http/http.wit"),
+    ),
+    (
+        "wit/deps/io/io.wit",
+        include_str!("../../wit/deps/io/io.wit"),
+    ),
+    (
+        "wit/deps/random/random.wit",
+        include_str!("../../wit/deps/random/random.wit"),
+    ),
+    (
+        "wit/deps/sockets/sockets.wit",
+        include_str!("../../wit/deps/sockets/sockets.wit"),
+    ),
+];
+
+/// The Python template called `name`.
+pub fn python_template(name: &str) -> Option<&'static PythonTemplate> {
+    PYTHON_TEMPLATES.iter().find(|t| t.name == name)
+}
+
+impl PythonTemplate {
+    /// The files of a Python project called `name` (already checked) made
+    /// from this template.
+    pub fn render(&self, name: &str) -> Vec<File> {
+        let mut files = vec![
+            File {
+                path: "app.py",
+                contents: self.app_py.to_owned(),
+            },
+            File {
+                path: "credbox_helper.py",
+                contents: PYTHON_LIBRARY.to_owned(),
+            },
+            File {
+                path: "credbox.toml",
+                contents: format!("name = \"{name}\"\n{}", self.manifest),
+            },
+        ];
+        files.extend(WIT_FILES.iter().map(|(path, contents)| File {
+            path,
+            contents: (*contents).to_owned(),
+        }));
+        files.push(File {
+            path: ".gitignore",
+            contents: "/helper.wasm\n__pycache__/\n".to_owned(),
+        });
+        files.push(File {
+            path: "README.md",
+            contents: self.readme(name),
+        });
+        files
+    }
+
+    /// The command that runs the built helper, its variables filled with
+    /// placeholders.
+    pub fn run_command(&self) -> String {
+        run_command(self.manifest)
+    }
+
+    fn readme(&self, name: &str) -> String {
+        format!(
+            "# {name}\n\n\
+             A credbox helper in Python: {about} (made by `credbox new --lang python` from the \
+             `{template}` sample).\n\n\
+             ## Build\n\n\
+             You need componentize-py: `pip install '{componentize_py}'`.\n\n\
+             ```console\n$ {build}\n$ credbox build credbox.toml\n```\n\n\
+             The first command builds `helper.wasm` from `app.py` and `credbox_helper.py` against \
+             the world `helper-http` in `wit/` (a few seconds; about 20 MB, most of it the Python \
+             interpreter). The second checks it and compiles it once into credbox's cache (10 to \
+             45 s): do it after every build, or the first `credbox run` spends its deadline \
+             compiling.\n\n\
+             ## Run\n\n\
+             ```console\n$ {run}\n```\n\n\
+             `credbox.toml` says what the helper may do: its environment variables, config values, \
+             network origins and limits. Edit it (the `[config]` URLs, the `[network] allow` list) \
+             for your provider; `credbox doctor credbox.toml` checks each of them.\n\n\
+             ## Files\n\n\
+             - `app.py`: the helper, a class `WitWorld` (the name componentize-py looks for) \
+             deriving from `credbox_helper.Helper`.\n\
+             - `credbox_helper.py`: credbox's Python library: configuration, logs, state, errors \
+             of each kind credbox knows, and an HTTP client on `wasi:http` that always sends \
+             `content-length` (a chunked body reaches many token endpoints empty).\n\
+             - `wit/helper.wit`: credbox's WIT package, `credbox:helper@0.2.0`; `wit/deps/`: the \
+             `wasi:*` packages its `helper-http` world imports, at the version credbox provides \
+             (0.2.12).\n",
+            about = self.about,
+            template = self.name,
+            componentize_py = COMPONENTIZE_PY,
+            build = PYTHON_BUILD,
+            run = self.run_command(),
+        )
+    }
+}
 
 /// This repository's SDK, which generated crates depend on by path.
 pub const SDK_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../guest-sdk");
@@ -244,26 +449,10 @@ impl Template {
         ]
     }
 
-    /// The environment variables the template's manifest allowlists, then
-    /// those its `[keys]` are read from (credbox's, not the helper's).
-    fn env_vars(&self) -> Vec<String> {
-        manifest::parse(self.manifest)
-            .map(|m| {
-                let keys = m.keys.into_values().filter_map(|key| key.env);
-                m.env.allow.into_iter().chain(keys).collect()
-            })
-            .unwrap_or_default()
-    }
-
     /// The command that runs the built helper, its variables filled with
     /// placeholders.
     pub fn run_command(&self) -> String {
-        let vars: Vec<String> = self.env_vars().iter().map(|v| format!("{v}=…")).collect();
-        let mut command = vars.join(" ");
-        if !command.is_empty() {
-            command.push(' ');
-        }
-        command + "credbox run credbox.toml"
+        run_command(self.manifest)
     }
 
     fn readme(&self, name: &str, sdk: &Path) -> String {
@@ -294,44 +483,114 @@ impl Template {
     }
 }
 
+/// The environment variables `manifest` allowlists, then those its
+/// `[keys]` are read from (credbox's, not the helper's).
+fn env_vars(manifest: &str) -> Vec<String> {
+    manifest::parse(manifest)
+        .map(|m| {
+            let keys = m.keys.into_values().filter_map(|key| key.env);
+            m.env.allow.into_iter().chain(keys).collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The command that runs a helper with `manifest`, its variables filled
+/// with placeholders.
+fn run_command(manifest: &str) -> String {
+    let vars: Vec<String> = env_vars(manifest)
+        .iter()
+        .map(|v| format!("{v}=…"))
+        .collect();
+    let mut command = vars.join(" ");
+    if !command.is_empty() {
+        command.push(' ');
+    }
+    command + "credbox run credbox.toml"
+}
+
 /// What `credbox new` created.
 #[derive(Debug)]
 pub struct Created {
     /// The crate's folder.
     pub dir: PathBuf,
-    /// The template it was made from.
-    pub template: &'static Template,
+    /// The language of the helper.
+    pub lang: Lang,
+    /// The name of the template it was made from.
+    pub template: &'static str,
     /// The files written, relative to `dir`.
     pub files: Vec<&'static str>,
+    /// The commands that build and run it, in its folder.
+    pub next: Vec<String>,
 }
 
 impl Created {
     /// What `credbox new` prints: what was made and the next commands.
     pub fn summary(&self) -> String {
-        format!(
-            "Created {dir} from the {template} template: {files}.\n\
-             Next:\n  cd {dir}\n  cargo build --release\n  {run}\n",
+        let lang = match self.lang {
+            Lang::Rust => "",
+            Lang::Python => "Python ",
+        };
+        // The WIT files, many and always the same, as their folder.
+        let mut files: Vec<&str> = Vec::new();
+        for file in &self.files {
+            let shown = if file.starts_with("wit/") {
+                "wit/"
+            } else {
+                file
+            };
+            if !files.contains(&shown) {
+                files.push(shown);
+            }
+        }
+        let mut summary = format!(
+            "Created {dir} from the {lang}{template} template: {files}.\nNext:\n  cd {dir}\n",
             dir = self.dir.display(),
-            template = self.template.name,
-            files = self.files.join(", "),
-            run = self.template.run_command(),
-        )
+            template = self.template,
+            files = files.join(", "),
+        );
+        for command in &self.next {
+            summary += &format!("  {command}\n");
+        }
+        summary
     }
 }
 
-/// Creates the helper crate `name` from `template` (default
+/// Creates the helper `name` in `lang` from `template` (default
 /// [`DEFAULT_TEMPLATE`]) in `dir` (default `./NAME`). Refuses a bad name,
-/// an unknown template, and a `dir` that exists and is not empty.
-pub fn new(name: &str, template: Option<&str>, dir: Option<&Path>) -> Result<Created> {
+/// a template the language does not have, and a `dir` that exists and is
+/// not empty.
+pub fn new(name: &str, lang: Lang, template: Option<&str>, dir: Option<&Path>) -> Result<Created> {
     check_name(name).map_err(Error::Usage)?;
     let template_name = template.unwrap_or(DEFAULT_TEMPLATE);
-    let template = self::template(template_name).ok_or_else(|| {
-        let names: Vec<&str> = TEMPLATES.iter().map(|t| t.name).collect();
+    let unknown = || {
+        let (what, flags) = match lang {
+            Lang::Rust => ("template", ""),
+            Lang::Python => ("Python template", " (--template with --lang python)"),
+        };
         Error::Usage(format!(
-            "no template `{template_name}`; pick one of {}",
-            names.join(", ")
+            "no {what} `{template_name}`{flags}; pick one of {}",
+            lang.template_names().join(", ")
         ))
-    })?;
+    };
+    let (template, files, next) = match lang {
+        Lang::Rust => {
+            let template = self::template(template_name).ok_or_else(unknown)?;
+            let sdk = std::path::absolute(SDK_PATH)
+                .map(|p| normalize(&p))
+                .unwrap_or_else(|_| PathBuf::from(SDK_PATH));
+            let next = vec!["cargo build --release".to_owned(), template.run_command()];
+            (template.name, template.render(name, &sdk), next)
+        }
+        Lang::Python => {
+            let template = python_template(template_name).ok_or_else(unknown)?;
+            let next = vec![
+                PYTHON_BUILD.to_owned(),
+                "credbox build credbox.toml".to_owned(),
+                template.run_command(),
+            ];
+            (template.name, template.render(name), next)
+        }
+    };
     let dir = dir.map_or_else(|| PathBuf::from(name), Path::to_owned);
     match std::fs::read_dir(&dir) {
         Ok(mut entries) => {
@@ -347,10 +606,6 @@ pub fn new(name: &str, template: Option<&str>, dir: Option<&Path>) -> Result<Cre
             return Err(Error::Usage(format!("cannot use {}: {e}", dir.display())));
         }
     }
-    let sdk = std::path::absolute(SDK_PATH)
-        .map(|p| normalize(&p))
-        .unwrap_or_else(|_| PathBuf::from(SDK_PATH));
-    let files = template.render(name, &sdk);
     let io = |path: &Path, e: std::io::Error| {
         Error::Usage(format!("cannot write {}: {e}", path.display()))
     };
@@ -363,8 +618,10 @@ pub fn new(name: &str, template: Option<&str>, dir: Option<&Path>) -> Result<Cre
     }
     Ok(Created {
         dir,
+        lang,
         template,
         files: files.iter().map(|f| f.path).collect(),
+        next,
     })
 }
 
@@ -425,6 +682,107 @@ mod tests {
     }
 
     #[test]
+    fn every_python_template_renders_a_project_that_stands_alone() {
+        for template in PYTHON_TEMPLATES {
+            let files = template.render("my-helper");
+            let file = |path: &str| {
+                files
+                    .iter()
+                    .find(|f| f.path == path)
+                    .unwrap_or_else(|| panic!("{}: no {path}", template.name))
+                    .contents
+                    .clone()
+            };
+            let manifest = manifest::parse(&file("credbox.toml")).unwrap();
+            assert_eq!(manifest.name.as_deref(), Some("my-helper"));
+            assert_eq!(manifest.component, Path::new("helper.wasm"));
+            assert_eq!(file("app.py"), template.app_py);
+            assert!(file("app.py").contains("class WitWorld(credbox.Helper)"));
+            assert_eq!(file("credbox_helper.py"), PYTHON_LIBRARY);
+            // The world componentize-py is told to build, and every
+            // package it imports, are in the project.
+            assert!(file("wit/helper.wit").contains("\nworld helper-http {\n"));
+            for package in [
+                "cli",
+                "clocks",
+                "filesystem",
+                "http",
+                "io",
+                "random",
+                "sockets",
+            ] {
+                let wit = file(&format!("wit/deps/{package}/{package}.wit"));
+                assert!(
+                    wit.starts_with(&format!("package wasi:{package}@0.2.12;")),
+                    "{package}"
+                );
+            }
+            let readme = file("README.md");
+            assert!(readme.contains(&format!("$ {PYTHON_BUILD}\n")), "{readme}");
+            assert!(readme.contains(COMPONENTIZE_PY), "{readme}");
+            assert!(readme.contains(&template.run_command()), "{readme}");
+            // Nothing points back into this repository.
+            for f in &files {
+                assert!(
+                    !f.contents.contains("../../"),
+                    "{}: {}",
+                    template.name,
+                    f.path
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_python_sample_is_a_template_of_a_rust_sample() {
+        let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/python");
+        let mut samples = Vec::new();
+        for entry in std::fs::read_dir(examples).unwrap() {
+            let dir = entry.unwrap().path();
+            if dir.join("app.py").is_file() {
+                samples.push(dir.file_name().unwrap().to_str().unwrap().to_owned());
+            }
+        }
+        samples.sort();
+        let mut names = Lang::Python.template_names();
+        names.sort();
+        assert_eq!(samples, names);
+        for name in names {
+            assert!(template(name).is_some(), "{name} has no Rust sample");
+        }
+        assert_eq!(Lang::Python.template_names()[0], DEFAULT_TEMPLATE);
+    }
+
+    #[test]
+    fn a_template_a_language_lacks_is_refused_naming_the_flags() {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().join("p");
+        let err = new("p", Lang::Python, Some("vpn-aware"), Some(&dir)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no Python template `vpn-aware` (--template with --lang python); \
+             pick one of env-bearer, oauth-client-credentials"
+        );
+        assert!(!dir.exists());
+        let created = new("p", Lang::Python, None, Some(&dir)).unwrap();
+        assert!(dir.join("wit/deps/http/http.wit").is_file());
+        assert_eq!(
+            created.summary(),
+            format!(
+                "Created {d} from the Python env-bearer template: app.py, credbox_helper.py, \
+                 credbox.toml, wit/, .gitignore, README.md.\nNext:\n  cd {d}\n  {PYTHON_BUILD}\n  \
+                 credbox build credbox.toml\n  API_TOKEN=… credbox run credbox.toml\n",
+                d = dir.display()
+            )
+        );
+        for (name, lang) in Lang::ALL {
+            assert_eq!(Lang::parse(name), Some(lang));
+            assert_eq!(lang.name(), name);
+        }
+        assert_eq!(Lang::parse("cobol"), None);
+    }
+
+    #[test]
     fn every_sample_is_a_template() {
         let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
         for entry in std::fs::read_dir(examples).unwrap() {
@@ -470,7 +828,7 @@ mod tests {
         let dir = temp.path().join("h");
         std::fs::create_dir(&dir).unwrap();
         std::fs::write(dir.join("keep.txt"), "mine").unwrap();
-        let err = new("h", None, Some(&dir)).unwrap_err();
+        let err = new("h", Lang::Rust, None, Some(&dir)).unwrap_err();
         assert!(err.to_string().contains("exists and is not empty"), "{err}");
         assert_eq!(
             std::fs::read_to_string(dir.join("keep.txt")).unwrap(),
@@ -481,7 +839,13 @@ mod tests {
         // An empty folder is fine.
         let empty = temp.path().join("empty");
         std::fs::create_dir(&empty).unwrap();
-        let created = new("h", Some("oauth-client-credentials"), Some(&empty)).unwrap();
+        let created = new(
+            "h",
+            Lang::Rust,
+            Some("oauth-client-credentials"),
+            Some(&empty),
+        )
+        .unwrap();
         assert!(empty.join("credbox.toml").is_file());
         assert!(
             created
@@ -489,7 +853,7 @@ mod tests {
                 .contains("CLIENT_ID=… CLIENT_SECRET=… credbox run credbox.toml")
         );
 
-        let err = new("h", Some("nope"), Some(&temp.path().join("x"))).unwrap_err();
+        let err = new("h", Lang::Rust, Some("nope"), Some(&temp.path().join("x"))).unwrap_err();
         assert!(
             err.to_string().contains("pick one of env-bearer, "),
             "{err}"
