@@ -8,6 +8,7 @@
 //!   missing one fails.
 //! - [`claude_client`]: the real Claude Code client, installed from npm.
 //! - [`keyring`]: a real Secret Service (gnome-keyring on a private bus).
+//! - [`python`]: Python helpers built with componentize-py, compiled once.
 //! - [`routes`]: the user's routes file (`config.toml`).
 //! - [`secrets`]: looking for a secret, raw or encoded, where it must not
 //!   be: outputs and every file under a directory.
@@ -21,6 +22,7 @@ pub mod claude_client;
 pub mod clients;
 pub mod crypto;
 pub mod keyring;
+pub mod python;
 pub mod routes;
 pub mod secrets;
 pub mod servers;
