@@ -431,9 +431,10 @@ fn a_secret_in_a_python_error_is_never_shown() {
             let mut args = vec!["run", wasm, "--allow-env", "API_TOKEN", "--config", &mode];
             args.extend_from_slice(verbose);
             let out = cache.run(&args, &env);
+            // Raw, in any case, hex, percent- or base64-encoded: nowhere.
+            assert_no_secret(&mode, &[SECRET], &out.streams(), Some(&cache.path()));
             assert_eq!(out.code, code, "{out:#?}");
             assert!(out.stderr.contains(needle), "{out:#?}");
-            assert_no_secret(&mode, &[SECRET], &out.streams(), Some(&cache.path()));
         }
     }
 }
