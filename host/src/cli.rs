@@ -172,8 +172,8 @@ pub struct LogoutArgs {
 pub struct NewArgs {
     /// The helper's name: its package, crate and component name.
     pub name: String,
-    /// The language to write it in: a Rust crate, or a Python project
-    /// built with componentize-py.
+    /// The language to write it in: a Rust crate, or a Python or
+    /// JavaScript project built with componentize-py or componentize-js.
     #[arg(
         long,
         default_value = "rust",
@@ -182,7 +182,7 @@ pub struct NewArgs {
         ),
     )]
     pub lang: String,
-    /// The sample to start from (Python has env-bearer and
+    /// The sample to start from (Python and JavaScript have env-bearer and
     /// oauth-client-credentials).
     #[arg(
         long,

@@ -1,7 +1,7 @@
 //! `credbox new NAME [--lang L] [--template T] [--dir DIR]`: a helper of
 //! one's own, outside this repository, ready to build and run: a Rust crate
-//! (the default), or a Python project (`--lang python`, see
-//! [`PYTHON_TEMPLATES`]).
+//! (the default), or a Python or JavaScript project (`--lang python`,
+//! `--lang javascript`, see [`PYTHON_TEMPLATES`], [`JAVASCRIPT_TEMPLATES`]).
 //!
 //! Each template is a sample under `examples/`, taken from its own sources
 //! when credbox is compiled (`include_str!`), so a template never drifts
@@ -20,14 +20,16 @@
 //! `cargo build --release` alone builds the component), `Cargo.lock` (the
 //! versions credbox is tested with), `README.md` and `.gitignore`.
 //!
-//! A Python project is `app.py` from a sample under `examples/python/`,
-//! the library `credbox_helper.py`, credbox's WIT with the `wasi:*`
-//! packages its `helper-http` world imports (`wit/`), `credbox.toml`,
-//! `README.md` (with the build command, [`PYTHON_BUILD`]) and
-//! `.gitignore`: everything componentize-py needs, nothing from this
+//! A Python (JavaScript) project is `app.py` (`app.js`) from a sample
+//! under `examples/python/` (`examples/javascript/`), the library
+//! `credbox_helper.py` (`.js`), credbox's WIT with the `wasi:*` packages
+//! its `helper-http` world imports (`wit/`), `credbox.toml`, `README.md`
+//! (with the build command, [`Toolchain::build`]) and `.gitignore`:
+//! everything componentize-py (componentize-js) needs, nothing from this
 //! repository.
 //!
-//! Adding a template is one line in [`TEMPLATES`] or [`PYTHON_TEMPLATES`].
+//! Adding a template is one line in [`TEMPLATES`], [`PYTHON_TEMPLATES`]
+//! or [`JAVASCRIPT_TEMPLATES`].
 
 use std::path::{Path, PathBuf};
 
@@ -113,13 +115,19 @@ pub enum Lang {
     Rust,
     /// A Python project built with componentize-py.
     Python,
+    /// A JavaScript project built with componentize-js.
+    JavaScript,
 }
 
 impl Lang {
     /// Every language, by its `--lang` name, the default first.
-    pub const ALL: [(&'static str, Lang); 2] = [("rust", Lang::Rust), ("python", Lang::Python)];
+    pub const ALL: [(&'static str, Lang); 3] = [
+        ("rust", Lang::Rust),
+        ("python", Lang::Python),
+        ("javascript", Lang::JavaScript),
+    ];
 
-    /// The language called `name` (`rust`, `python`).
+    /// The language called `name` (`rust`, `python`, `javascript`).
     pub fn parse(name: &str) -> Option<Lang> {
         Lang::ALL.iter().find(|(n, _)| *n == name).map(|(_, l)| *l)
     }
@@ -137,44 +145,38 @@ impl Lang {
         match self {
             Lang::Rust => TEMPLATES.iter().map(|t| t.name).collect(),
             Lang::Python => PYTHON_TEMPLATES.iter().map(|t| t.name).collect(),
+            Lang::JavaScript => JAVASCRIPT_TEMPLATES.iter().map(|t| t.name).collect(),
         }
     }
 }
 
-/// A Python sample under `examples/python/`, as a template.
-#[derive(Debug, Clone, Copy)]
-pub struct PythonTemplate {
-    /// The template's name: the sample's folder, as the Rust sample it
-    /// matches.
-    pub name: &'static str,
-    /// What a helper made from it does, in a line.
-    pub about: &'static str,
-    /// The sample's `app.py`.
-    app_py: &'static str,
-    /// The sample's `credbox.toml`.
-    manifest: &'static str,
+/// What a project in a language other than Rust is made of and built
+/// with: one source file, credbox's library for the language beside it,
+/// and a command that builds `helper.wasm` against the `helper-http`
+/// world in the project's `wit/`.
+#[derive(Debug)]
+pub struct Toolchain {
+    /// The language, as a user reads it.
+    pub language: &'static str,
+    /// The `--lang` name.
+    pub flag: &'static str,
+    /// The helper's source file.
+    pub app: &'static str,
+    /// The file name of credbox's library for the language.
+    pub library_file: &'static str,
+    /// The library's contents.
+    library: &'static str,
+    /// The command that builds `helper.wasm` in the project's folder.
+    pub build: &'static str,
+    /// How to install the tool the command runs, at the tested release.
+    pub install: &'static str,
+    /// What the helper's source defines, for the README.
+    app_about: &'static str,
+    /// The built component's size and what it holds, for the README.
+    size_about: &'static str,
+    /// What `.gitignore` lists.
+    gitignore: &'static str,
 }
-
-/// A template from `examples/python/<name>`, read at compile time.
-macro_rules! python_template {
-    ($name:literal, $about:literal) => {
-        PythonTemplate {
-            name: $name,
-            about: $about,
-            app_py: include_str!(concat!("../../examples/python/", $name, "/app.py")),
-            manifest: include_str!(concat!("../../examples/python/", $name, "/credbox.toml")),
-        }
-    };
-}
-
-/// Every Python template, the default first. One line per sample.
-pub const PYTHON_TEMPLATES: &[PythonTemplate] = &[
-    python_template!("env-bearer", "a bearer token from an environment variable"),
-    python_template!(
-        "oauth-client-credentials",
-        "an OAuth 2.0 access token for a client id and secret"
-    ),
-];
 
 /// The command that builds a generated Python project's component,
 /// `helper.wasm`, in its folder.
@@ -185,11 +187,110 @@ pub const PYTHON_BUILD: &str =
 /// tested with.
 pub const COMPONENTIZE_PY: &str = "componentize-py==0.25.1";
 
-/// The Python library every Python helper gets beside its `app.py`.
-const PYTHON_LIBRARY: &str = include_str!("../../examples/python/lib/credbox_helper.py");
+/// Python, with componentize-py.
+pub const PYTHON: Toolchain = Toolchain {
+    language: "Python",
+    flag: "python",
+    app: "app.py",
+    library_file: "credbox_helper.py",
+    library: include_str!("../../examples/python/lib/credbox_helper.py"),
+    build: PYTHON_BUILD,
+    install: "pip install 'componentize-py==0.25.1'",
+    app_about: "a class `WitWorld` (the name componentize-py looks for) deriving from \
+                `credbox_helper.Helper`",
+    size_about: "about 20 MB, most of it the Python interpreter",
+    gitignore: "/helper.wasm\n__pycache__/\n",
+};
+
+/// JavaScript, with componentize-js (StarlingMonkey).
+pub const JAVASCRIPT: Toolchain = Toolchain {
+    language: "JavaScript",
+    flag: "javascript",
+    app: "app.js",
+    library_file: "credbox_helper.js",
+    library: include_str!("../../examples/javascript/lib/credbox_helper.js"),
+    build: "componentize-js app.js --wit wit --world-name helper-http -o helper.wasm",
+    install: "npm install -g @bytecodealliance/componentize-js@0.23.0",
+    app_about: "an ES module exporting `fetch` and `login`, made by `credbox.exports` from an \
+                object with `credential(request)`",
+    size_about: "about 13 MB, most of it the JavaScript engine",
+    gitignore: "/helper.wasm\n",
+};
+
+/// A sample under `examples/python/` or `examples/javascript/`, as a
+/// template.
+#[derive(Debug)]
+pub struct ScriptTemplate {
+    /// The template's name: the sample's folder, as the Rust sample it
+    /// matches.
+    pub name: &'static str,
+    /// What a helper made from it does, in a line.
+    pub about: &'static str,
+    /// What it is built with.
+    pub toolchain: &'static Toolchain,
+    /// The sample's source file (`app.py`, `app.js`).
+    app: &'static str,
+    /// The sample's `credbox.toml`.
+    manifest: &'static str,
+}
+
+/// A template from `examples/<folder>/<name>`, read at compile time.
+macro_rules! script_template {
+    ($toolchain:expr, $folder:literal, $app:literal, $name:literal, $about:literal) => {
+        ScriptTemplate {
+            name: $name,
+            about: $about,
+            toolchain: &$toolchain,
+            app: include_str!(concat!("../../examples/", $folder, "/", $name, "/", $app)),
+            manifest: include_str!(concat!(
+                "../../examples/",
+                $folder,
+                "/",
+                $name,
+                "/credbox.toml"
+            )),
+        }
+    };
+}
+
+/// Every Python template, the default first. One line per sample.
+pub const PYTHON_TEMPLATES: &[ScriptTemplate] = &[
+    script_template!(
+        PYTHON,
+        "python",
+        "app.py",
+        "env-bearer",
+        "a bearer token from an environment variable"
+    ),
+    script_template!(
+        PYTHON,
+        "python",
+        "app.py",
+        "oauth-client-credentials",
+        "an OAuth 2.0 access token for a client id and secret"
+    ),
+];
+
+/// Every JavaScript template, the default first. One line per sample.
+pub const JAVASCRIPT_TEMPLATES: &[ScriptTemplate] = &[
+    script_template!(
+        JAVASCRIPT,
+        "javascript",
+        "app.js",
+        "env-bearer",
+        "a bearer token from an environment variable"
+    ),
+    script_template!(
+        JAVASCRIPT,
+        "javascript",
+        "app.js",
+        "oauth-client-credentials",
+        "an OAuth 2.0 access token for a client id and secret"
+    ),
+];
 
 /// credbox's WIT and the `wasi:*` packages its `helper-http` world
-/// imports, as written into a generated Python project.
+/// imports, as written into a generated project.
 const WIT_FILES: [(&str, &str); 8] = [
     ("wit/helper.wit", include_str!("../../wit/helper.wit")),
     (
@@ -223,22 +324,28 @@ const WIT_FILES: [(&str, &str); 8] = [
 ];
 
 /// The Python template called `name`.
-pub fn python_template(name: &str) -> Option<&'static PythonTemplate> {
+pub fn python_template(name: &str) -> Option<&'static ScriptTemplate> {
     PYTHON_TEMPLATES.iter().find(|t| t.name == name)
 }
 
-impl PythonTemplate {
-    /// The files of a Python project called `name` (already checked) made
-    /// from this template.
+/// The JavaScript template called `name`.
+pub fn javascript_template(name: &str) -> Option<&'static ScriptTemplate> {
+    JAVASCRIPT_TEMPLATES.iter().find(|t| t.name == name)
+}
+
+impl ScriptTemplate {
+    /// The files of a project called `name` (already checked) made from
+    /// this template.
     pub fn render(&self, name: &str) -> Vec<File> {
+        let tool = self.toolchain;
         let mut files = vec![
             File {
-                path: "app.py",
-                contents: self.app_py.to_owned(),
+                path: tool.app,
+                contents: self.app.to_owned(),
             },
             File {
-                path: "credbox_helper.py",
-                contents: PYTHON_LIBRARY.to_owned(),
+                path: tool.library_file,
+                contents: tool.library.to_owned(),
             },
             File {
                 path: "credbox.toml",
@@ -251,7 +358,7 @@ impl PythonTemplate {
         }));
         files.push(File {
             path: ".gitignore",
-            contents: "/helper.wasm\n__pycache__/\n".to_owned(),
+            contents: tool.gitignore.to_owned(),
         });
         files.push(File {
             path: "README.md",
@@ -267,36 +374,41 @@ impl PythonTemplate {
     }
 
     fn readme(&self, name: &str) -> String {
+        let tool = self.toolchain;
         format!(
             "# {name}\n\n\
-             A credbox helper in Python: {about} (made by `credbox new --lang python` from the \
-             `{template}` sample).\n\n\
+             A credbox helper in {language}: {about} (made by `credbox new --lang {flag}` from \
+             the `{template}` sample).\n\n\
              ## Build\n\n\
-             You need componentize-py: `pip install '{componentize_py}'`.\n\n\
+             You need the tool the first command runs: `{install}`.\n\n\
              ```console\n$ {build}\n$ credbox build credbox.toml\n```\n\n\
-             The first command builds `helper.wasm` from `app.py` and `credbox_helper.py` against \
-             the world `helper-http` in `wit/` (a few seconds; about 20 MB, most of it the Python \
-             interpreter). The second checks it and compiles it once into credbox's cache (10 to \
-             45 s): do it after every build, or the first `credbox run` spends its deadline \
-             compiling.\n\n\
+             The first command builds `helper.wasm` from `{app}` and `{library_file}` against \
+             the world `helper-http` in `wit/` (seconds; {size}). The second checks it and \
+             compiles it once into credbox's cache (10 to 45 s): do it after every build, or the \
+             first `credbox run` spends its deadline compiling.\n\n\
              ## Run\n\n\
              ```console\n$ {run}\n```\n\n\
              `credbox.toml` says what the helper may do: its environment variables, config values, \
              network origins and limits. Edit it (the `[config]` URLs, the `[network] allow` list) \
              for your provider; `credbox doctor credbox.toml` checks each of them.\n\n\
              ## Files\n\n\
-             - `app.py`: the helper, a class `WitWorld` (the name componentize-py looks for) \
-             deriving from `credbox_helper.Helper`.\n\
-             - `credbox_helper.py`: credbox's Python library: configuration, logs, state, errors \
+             - `{app}`: the helper, {app_about}.\n\
+             - `{library_file}`: credbox's {language} library: configuration, logs, state, errors \
              of each kind credbox knows, and an HTTP client on `wasi:http` that always sends \
              `content-length` (a chunked body reaches many token endpoints empty).\n\
              - `wit/helper.wit`: credbox's WIT package, `credbox:helper@0.2.0`; `wit/deps/`: the \
              `wasi:*` packages its `helper-http` world imports, at the version credbox provides \
              (0.2.12).\n",
+            language = tool.language,
+            flag = tool.flag,
             about = self.about,
             template = self.name,
-            componentize_py = COMPONENTIZE_PY,
-            build = PYTHON_BUILD,
+            install = tool.install,
+            build = tool.build,
+            app = tool.app,
+            library_file = tool.library_file,
+            size = tool.size_about,
+            app_about = tool.app_about,
             run = self.run_command(),
         )
     }
@@ -529,6 +641,7 @@ impl Created {
         let lang = match self.lang {
             Lang::Rust => "",
             Lang::Python => "Python ",
+            Lang::JavaScript => "JavaScript ",
         };
         // The WIT files, many and always the same, as their folder.
         let mut files: Vec<&str> = Vec::new();
@@ -563,14 +676,22 @@ pub fn new(name: &str, lang: Lang, template: Option<&str>, dir: Option<&Path>) -
     check_name(name).map_err(Error::Usage)?;
     let template_name = template.unwrap_or(DEFAULT_TEMPLATE);
     let unknown = || {
-        let (what, flags) = match lang {
-            Lang::Rust => ("template", ""),
-            Lang::Python => ("Python template", " (--template with --lang python)"),
-        };
-        Error::Usage(format!(
-            "no {what} `{template_name}`{flags}; pick one of {}",
-            lang.template_names().join(", ")
-        ))
+        Error::Usage(match lang {
+            Lang::Rust => format!(
+                "no template `{template_name}`; pick one of {}",
+                lang.template_names().join(", ")
+            ),
+            Lang::Python | Lang::JavaScript => format!(
+                "no {} template `{template_name}` (--template with --lang {}); pick one of {}",
+                if lang == Lang::Python {
+                    "Python"
+                } else {
+                    "JavaScript"
+                },
+                lang.name(),
+                lang.template_names().join(", ")
+            ),
+        })
     };
     let (template, files, next) = match lang {
         Lang::Rust => {
@@ -581,10 +702,14 @@ pub fn new(name: &str, lang: Lang, template: Option<&str>, dir: Option<&Path>) -
             let next = vec!["cargo build --release".to_owned(), template.run_command()];
             (template.name, template.render(name, &sdk), next)
         }
-        Lang::Python => {
-            let template = python_template(template_name).ok_or_else(unknown)?;
+        Lang::Python | Lang::JavaScript => {
+            let template = match lang {
+                Lang::Python => python_template(template_name),
+                _ => javascript_template(template_name),
+            }
+            .ok_or_else(unknown)?;
             let next = vec![
-                PYTHON_BUILD.to_owned(),
+                template.toolchain.build.to_owned(),
                 "credbox build credbox.toml".to_owned(),
                 template.run_command(),
             ];
@@ -682,8 +807,9 @@ mod tests {
     }
 
     #[test]
-    fn every_python_template_renders_a_project_that_stands_alone() {
-        for template in PYTHON_TEMPLATES {
+    fn every_script_template_renders_a_project_that_stands_alone() {
+        for template in PYTHON_TEMPLATES.iter().chain(JAVASCRIPT_TEMPLATES) {
+            let tool = template.toolchain;
             let files = template.render("my-helper");
             let file = |path: &str| {
                 files
@@ -696,9 +822,9 @@ mod tests {
             let manifest = manifest::parse(&file("credbox.toml")).unwrap();
             assert_eq!(manifest.name.as_deref(), Some("my-helper"));
             assert_eq!(manifest.component, Path::new("helper.wasm"));
-            assert_eq!(file("app.py"), template.app_py);
-            assert!(file("app.py").contains("class WitWorld(credbox.Helper)"));
-            assert_eq!(file("credbox_helper.py"), PYTHON_LIBRARY);
+            assert_eq!(file(tool.app), template.app);
+            assert_eq!(file(tool.library_file), tool.library);
+            assert!(file(tool.app).contains("credbox_helper"));
             // The world componentize-py is told to build, and every
             // package it imports, are in the project.
             assert!(file("wit/helper.wit").contains("\nworld helper-http {\n"));
@@ -718,8 +844,8 @@ mod tests {
                 );
             }
             let readme = file("README.md");
-            assert!(readme.contains(&format!("$ {PYTHON_BUILD}\n")), "{readme}");
-            assert!(readme.contains(COMPONENTIZE_PY), "{readme}");
+            assert!(readme.contains(&format!("$ {}\n", tool.build)), "{readme}");
+            assert!(readme.contains(tool.install), "{readme}");
             assert!(readme.contains(&template.run_command()), "{readme}");
             // Nothing points back into this repository.
             for f in &files {
@@ -734,23 +860,27 @@ mod tests {
     }
 
     #[test]
-    fn every_python_sample_is_a_template_of_a_rust_sample() {
-        let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/python");
-        let mut samples = Vec::new();
-        for entry in std::fs::read_dir(examples).unwrap() {
-            let dir = entry.unwrap().path();
-            if dir.join("app.py").is_file() {
-                samples.push(dir.file_name().unwrap().to_str().unwrap().to_owned());
+    fn every_script_sample_is_a_template_of_a_rust_sample() {
+        for (lang, tool) in [(Lang::Python, &PYTHON), (Lang::JavaScript, &JAVASCRIPT)] {
+            let examples =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../examples/{}", tool.flag));
+            let mut samples = Vec::new();
+            for entry in std::fs::read_dir(examples).unwrap() {
+                let dir = entry.unwrap().path();
+                if dir.join(tool.app).is_file() {
+                    samples.push(dir.file_name().unwrap().to_str().unwrap().to_owned());
+                }
             }
+            samples.sort();
+            let mut names = lang.template_names();
+            names.sort();
+            assert_eq!(samples, names);
+            for name in names {
+                assert!(template(name).is_some(), "{name} has no Rust sample");
+            }
+            assert_eq!(lang.template_names()[0], DEFAULT_TEMPLATE);
+            assert_eq!(lang.name(), tool.flag);
         }
-        samples.sort();
-        let mut names = Lang::Python.template_names();
-        names.sort();
-        assert_eq!(samples, names);
-        for name in names {
-            assert!(template(name).is_some(), "{name} has no Rust sample");
-        }
-        assert_eq!(Lang::Python.template_names()[0], DEFAULT_TEMPLATE);
     }
 
     #[test]
@@ -774,6 +904,12 @@ mod tests {
                  credbox build credbox.toml\n  API_TOKEN=… credbox run credbox.toml\n",
                 d = dir.display()
             )
+        );
+        let err = new("j", Lang::JavaScript, Some("jwt"), Some(&dir)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no JavaScript template `jwt` (--template with --lang javascript); \
+             pick one of env-bearer, oauth-client-credentials"
         );
         for (name, lang) in Lang::ALL {
             assert_eq!(Lang::parse(name), Some(lang));

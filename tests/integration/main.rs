@@ -21,6 +21,7 @@ mod doctor;
 mod hardening;
 mod hostile;
 mod inspect;
+mod javascript;
 mod keys;
 mod login_device_code;
 mod network;

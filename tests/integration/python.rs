@@ -6,13 +6,13 @@
 //!
 //! Without componentize-py each test prints a note and passes; under
 //! `CI=true` it fails. Builds are kept and compiled once
-//! (`support::python`): the runs timed here take milliseconds.
+//! (`support::componentize`): the runs timed here take milliseconds.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::support::python::{
-    build, build_guest, build_sample, cache_for, componentize_py, files_under,
+use crate::support::componentize::{
+    build, build_python_guest, build_python_sample, cache_for, componentize_py, files_under,
 };
 use crate::support::secrets::assert_no_secret;
 use crate::support::servers::{Reply, Request, Server};
@@ -58,9 +58,9 @@ struct Sample {
 }
 
 fn sample(name: &str) -> Option<Sample> {
-    let program = componentize_py()?;
+    let tool = componentize_py()?;
     let out = tempfile::tempdir().unwrap();
-    let wasm = build_sample(&program, name, out.path());
+    let wasm = build_python_sample(&tool, name, out.path());
     let cache = cache_for(&wasm);
     Some(Sample {
         manifest: sample_manifest(name, &wasm, ""),
@@ -297,7 +297,7 @@ impl Generated {
 }
 
 fn generate_and_build(template: &str, name: &str) -> Option<Generated> {
-    let program = componentize_py()?;
+    let tool = componentize_py()?;
     let temp = tempfile::tempdir().unwrap();
     let workspace = root().canonicalize().unwrap();
     assert!(!temp.path().starts_with(&workspace), "{:?}", temp.path());
@@ -329,7 +329,7 @@ fn generate_and_build(template: &str, name: &str) -> Option<Generated> {
     assert!(readme.contains(&format!("\n$ {command}\n")), "{readme}");
     assert!(summary.contains(&format!("\n  {command}\n")), "{summary}");
     let args: Vec<&str> = command.split(' ').skip(1).collect();
-    let wasm = build(&program, &dir, &args, &files_under(&dir), "helper.wasm");
+    let wasm = build(&tool, &dir, &args, &files_under(&dir), "helper.wasm");
     assert!(wasm.is_file());
     let cache = cache_for(&wasm);
     Some(Generated {
@@ -378,9 +378,9 @@ fn oauth_template_builds_standalone_and_gets_a_token() {
 
 /// The hostile helper, built, and a fresh cache with it compiled.
 fn probe() -> Option<(tempfile::TempDir, PathBuf, Cache)> {
-    let program = componentize_py()?;
+    let tool = componentize_py()?;
     let out = tempfile::tempdir().unwrap();
-    let wasm = build_guest(&program, "probe", out.path());
+    let wasm = build_python_guest(&tool, "probe", out.path());
     let cache = cache_for(&wasm);
     Some((out, wasm, cache))
 }
@@ -456,4 +456,23 @@ fn python_state_outlives_a_run() {
         let out = cache.run(&["run", "--no-cache", "--format", "api-key", m.arg()], &env);
         assert_eq!(out.ok(), format!("run-{n}\n"));
     }
+}
+
+#[test]
+fn a_template_a_language_lacks_and_an_unknown_language_are_refused() {
+    for (lang, template, name) in [
+        ("python", "vpn-aware", "Python"),
+        ("javascript", "jwt", "JavaScript"),
+    ] {
+        let out = credbox(&["new", "x", "--lang", lang, "--template", template], &[]);
+        out.fails(
+            2,
+            &format!(
+                "x: no {name} template `{template}` (--template with --lang {lang}); \
+                 pick one of env-bearer, oauth-client-credentials"
+            ),
+        );
+    }
+    let out = credbox(&["new", "x", "--lang", "cobol"], &[]);
+    out.fails(2, "invalid value 'cobol' for '--lang <LANG>'");
 }

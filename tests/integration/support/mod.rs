@@ -3,12 +3,13 @@
 //!
 //! - [`util`]: running the credbox binary ([`util::Cache`],
 //!   [`util::Outcome`]) and writing manifests for it.
+//! - [`componentize`]: Python and JavaScript helpers built with
+//!   componentize-py and componentize-js, compiled once.
 //! - [`clients`]: finding the real clients (git, skopeo, aws, kubectl, the
 //!   Secret Service tools) and running them bounded; under `CI=true` a
 //!   missing one fails.
 //! - [`claude_client`]: the real Claude Code client, installed from npm.
 //! - [`keyring`]: a real Secret Service (gnome-keyring on a private bus).
-//! - [`python`]: Python helpers built with componentize-py, compiled once.
 //! - [`routes`]: the user's routes file (`config.toml`).
 //! - [`secrets`]: looking for a secret, raw or encoded, where it must not
 //!   be: outputs and every file under a directory.
@@ -20,9 +21,9 @@
 
 pub mod claude_client;
 pub mod clients;
+pub mod componentize;
 pub mod crypto;
 pub mod keyring;
-pub mod python;
 pub mod routes;
 pub mod secrets;
 pub mod servers;

@@ -1,15 +1,16 @@
-//! Python helpers built with componentize-py (found on `PATH`; missing:
-//! a note and a skip, or a failure under `CI=true`, as for every real
-//! client), and compiled by credbox once.
+//! Python and JavaScript helpers built with componentize-py and
+//! componentize-js (found on `PATH`; missing: a note and a skip, or a
+//! failure under `CI=true`, as for every real client), and compiled by
+//! credbox once.
 //!
-//! A Python component is ~20 MB, most of it the interpreter: componentize-py
+//! Such a component is 13 to 20 MB, most of it the interpreter: the tool
 //! takes seconds to build one and credbox 10 to 45 s to compile it. So each
 //! build is kept under the target folder, keyed by everything it is built
-//! from (componentize-py's version, its arguments, every input file), and
+//! from (the tool and its version, its arguments, every input file), and
 //! compiled by `credbox build` into one shared cache folder, keyed by the
 //! component's digest as credbox keys it. A test gets a fresh cache with
 //! that compiled artifact copied in ([`cache_for`]): its runs start in
-//! milliseconds and share nothing else. componentize-py's output is not
+//! milliseconds and share nothing else. The tools' output is not
 //! reproducible (two builds of the same sources differ), so a build is
 //! only reused for the same inputs, never across samples and templates.
 
@@ -24,25 +25,44 @@ use sha2::{Digest, Sha256};
 use super::clients;
 use super::util::{Cache, root};
 
-/// The componentize-py release the Python helpers are built with.
-pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
+/// A tool that builds components, at the release the helpers are tested
+/// with.
+pub struct Tool {
+    /// Its path.
+    program: PathBuf,
+    /// What `--version` prints, trimmed: part of every build's key.
+    version: &'static str,
+}
 
-/// How to install it, for the note or failure when it is missing.
-const INSTALL: &str = "componentize-py 0.25.1: pip install 'componentize-py==0.25.1'";
-
-/// Longest a componentize-py build may take (usually 5 to 20 s).
+/// Longest a build may take (usually 5 to 50 s).
 const BUILD_DEADLINE: Duration = Duration::from_secs(180);
 
 /// One build or compile at a time: on a small machine two at once only
 /// slow each other, and the second caller then finds the first's result.
 static BUILDING: Mutex<()> = Mutex::new(());
 
-/// componentize-py, at the tested version. `None` (after a note) when it
-/// is missing outside CI: the test passes without checking anything.
-pub fn componentize_py() -> Option<PathBuf> {
-    clients::require("componentize-py", INSTALL, |v| {
-        v.trim() == format!("componentize-py {COMPONENTIZE_PY_VERSION}")
-    })
+/// componentize-py 0.25.1. `None` (after a note) when it is missing
+/// outside CI: the test passes without checking anything.
+pub fn componentize_py() -> Option<Tool> {
+    tool(
+        "componentize-py",
+        "componentize-py 0.25.1",
+        "componentize-py 0.25.1: pip install 'componentize-py==0.25.1'",
+    )
+}
+
+/// componentize-js 0.23.0, as [`componentize_py`].
+pub fn componentize_js() -> Option<Tool> {
+    tool(
+        "componentize-js",
+        "0.23.0",
+        "componentize-js 0.23.0: npm install -g @bytecodealliance/componentize-js@0.23.0",
+    )
+}
+
+fn tool(program: &str, version: &'static str, install: &str) -> Option<Tool> {
+    let program = clients::require(program, install, |v| v.trim() == version)?;
+    Some(Tool { program, version })
 }
 
 /// Where builds and the shared compile cache live, kept between runs.
@@ -55,15 +75,9 @@ fn store() -> PathBuf {
 /// (relative to `dir`) and arguments (but where `-o` writes) is kept: then
 /// copies that. Returns `dir/output`.
 #[track_caller]
-pub fn build(
-    program: &Path,
-    dir: &Path,
-    args: &[&str],
-    inputs: &[PathBuf],
-    output: &str,
-) -> PathBuf {
+pub fn build(tool: &Tool, dir: &Path, args: &[&str], inputs: &[PathBuf], output: &str) -> PathBuf {
     let mut key = Sha256::new();
-    key.update(COMPONENTIZE_PY_VERSION);
+    key.update(tool.version);
     // Where it writes (`-o`'s value) makes no difference to the build.
     let output_flag = args.iter().position(|a| *a == "-o");
     for (i, arg) in args.iter().enumerate() {
@@ -88,7 +102,7 @@ pub fn build(
     let target = dir.join(output);
     let _one_at_a_time = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
     if !kept.is_file() {
-        let mut cmd = Command::new(program);
+        let mut cmd = Command::new(&tool.program);
         cmd.args(args)
             .current_dir(dir)
             // No __pycache__ left in the sources (a sample's are in git).
@@ -96,7 +110,8 @@ pub fn build(
         let done = clients::run(cmd, BUILD_DEADLINE).expect("componentize-py runs");
         assert!(
             done.code == Some(0) && !done.timed_out,
-            "componentize-py {} failed in {}: {done:#?}",
+            "{} {} failed in {}: {done:#?}",
+            tool.program.display(),
             args.join(" "),
             dir.display()
         );
@@ -173,7 +188,7 @@ pub fn cache_for(component: &Path) -> Cache {
 /// README gives (from its folder, with the shared library and the
 /// repository's WIT) into `out`.
 #[track_caller]
-pub fn build_sample(program: &Path, name: &str, out: &Path) -> PathBuf {
+pub fn build_python_sample(tool: &Tool, name: &str, out: &Path) -> PathBuf {
     let dir = root().join("examples/python").join(name);
     let output = out.join(format!("{name}.wasm"));
     let args = [
@@ -194,12 +209,12 @@ pub fn build_sample(program: &Path, name: &str, out: &Path) -> PathBuf {
         &dir,
         &["app.py", "../lib/credbox_helper.py", "../../../wit"],
     );
-    build(program, &dir, &args, &inputs, output.to_str().unwrap())
+    build(tool, &dir, &args, &inputs, output.to_str().unwrap())
 }
 
 /// A test helper under `tests/python-guests/<name>`, built like a sample.
 #[track_caller]
-pub fn build_guest(program: &Path, name: &str, out: &Path) -> PathBuf {
+pub fn build_python_guest(tool: &Tool, name: &str, out: &Path) -> PathBuf {
     let dir = root().join("tests/python-guests").join(name);
     let output = out.join(format!("{name}.wasm"));
     let lib = root().join("examples/python/lib");
@@ -226,7 +241,33 @@ pub fn build_guest(program: &Path, name: &str, out: &Path) -> PathBuf {
             "../../../wit",
         ],
     );
-    build(program, &dir, &args, &inputs, output.to_str().unwrap())
+    build(tool, &dir, &args, &inputs, output.to_str().unwrap())
+}
+
+/// A JavaScript helper, `dir/app.js` (`examples/javascript/<name>` or
+/// `tests/javascript-guests/<name>`), built with the command a generated
+/// project's README gives in a folder under `out` laid out as one: the
+/// app, the library, and the repository's WIT.
+#[track_caller]
+pub fn build_javascript(tool: &Tool, dir: &Path, out: &Path) -> PathBuf {
+    let folder = out.join(dir.file_name().unwrap());
+    let lib = root().join("examples/javascript/lib/credbox_helper.js");
+    let mut copies = vec![
+        (dir.join("app.js"), PathBuf::from("app.js")),
+        (lib, PathBuf::from("credbox_helper.js")),
+    ];
+    // The WIT a generated project has: the package and its deps.
+    for wit in python_inputs(root(), &["wit/helper.wit", "wit/deps"]) {
+        copies.push((root().join(&wit), wit));
+    }
+    for (from, to) in copies {
+        let to = folder.join(to);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(&from, &to).unwrap();
+    }
+    let build_command = credbox::scaffold::JAVASCRIPT.build;
+    let args: Vec<&str> = build_command.split(' ').skip(1).collect();
+    build(tool, &folder, &args, &files_under(&folder), "helper.wasm")
 }
 
 /// Every file of `paths` (relative to `dir`; a folder counts with every
