@@ -41,8 +41,9 @@ pub enum Command {
     /// List cached credentials: age, expiry and last failure (never the
     /// credential itself).
     Status,
-    /// Create a helper crate and its credbox.toml from a sample, ready to
-    /// build and run (outside this repository).
+    /// Create a helper (a Rust crate, or a Python or JavaScript project) and
+    /// its credbox.toml from a sample, ready to build and run (outside this
+    /// repository).
     New(NewArgs),
     /// Check a helper: manifest, component, environment, network and cache,
     /// one line per check; then print the Claude Code settings that use it.
