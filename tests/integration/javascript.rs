@@ -468,3 +468,73 @@ fn javascript_state_outlives_a_run() {
         assert_eq!(out.ok(), format!("run-{n}\n"));
     }
 }
+
+#[test]
+fn the_library_gets_posts_json_and_keeps_its_own_timeout() {
+    let Some((_out, wasm, cache)) = probe() else {
+        return;
+    };
+    let wasm = wasm.to_str().unwrap();
+    let server = Server::start(|request: &Request| match request.method.as_str() {
+        "GET" => Reply::text("tok-get\n"),
+        _ => Reply::json(r#"{"token":"tok-json"}"#),
+    });
+    let url = format!("URL={}/token?user=me", server.origin());
+    let allow = ["--allow-url", "http://127.0.0.1:*", "--no-cache"];
+    let run = |mode: &str| {
+        let mode = format!("MODE={mode}");
+        let mut args = vec!["run", wasm, "--config", &mode, "--config", &url];
+        args.extend_from_slice(&allow);
+        cache.run(&args, &[])
+    };
+    assert_eq!(run("get").ok(), "{\"Authorization\":\"Bearer tok-get\"}\n");
+    assert_eq!(
+        run("json").ok(),
+        "{\"Authorization\":\"Bearer tok-json\"}\n"
+    );
+    let requests = server.stop();
+    assert_eq!(requests.len(), 2);
+    let (get, post) = (&requests[0], &requests[1]);
+    assert_eq!(
+        (get.method.as_str(), get.target.as_str()),
+        ("GET", "/token?user=me")
+    );
+    assert!(get.body.is_empty(), "{get:#?}");
+    assert_eq!(post.method, "POST");
+    assert_eq!(post.header("content-type"), Some("application/json"));
+    let body = r#"{"grant":"x","n":1}"#;
+    assert_eq!(post.body_text(), body);
+    assert_eq!(
+        post.header("content-length"),
+        Some(body.len().to_string().as_str())
+    );
+    assert_eq!(post.header("transfer-encoding"), None, "{post:#?}");
+
+    // Its own timeout, well inside credbox's 5 s deadline.
+    let silent = Server::start(|_| Reply::Silent);
+    let url = format!("URL={}/token", silent.origin());
+    let out = cache.run(
+        &[
+            "run",
+            wasm,
+            "--config",
+            "MODE=get",
+            "--config",
+            &url,
+            "--config",
+            "TIMEOUT=1",
+            allow[0],
+            allow[1],
+        ],
+        &[],
+    );
+    out.fails(
+        5,
+        &format!(
+            "probe: unavailable: {}: no complete answer within 1s",
+            silent.origin()
+        ),
+    );
+    out.took(Duration::from_secs(1), Duration::from_secs(1) + FAST);
+    assert_eq!(silent.stop().len(), 1);
+}

@@ -5,7 +5,11 @@ credbox_helper. Config `MODE` chooses what it does:
 - `leak`: fails as denied with the secret `API_TOKEN` in the message;
 - `raise`: raises a ValueError with the secret in it, which credbox_helper
   reports as `other`;
-- `count`: counts its runs in state (`runs`) and answers `run-<n>`.
+- `count`: counts its runs in state (`runs`) and answers `run-<n>`;
+- `get`: GETs config `URL` (within config `TIMEOUT` seconds, if set) and
+  answers the body's text;
+- `json`: POSTs `{"grant":"x","n":1}` to `URL` and answers the answer's
+  `token`.
 """
 
 import credbox_helper as credbox
@@ -28,4 +32,14 @@ class WitWorld(credbox.Helper):
             runs = int(credbox.state_get("runs") or "0") + 1
             credbox.state_set("runs", str(runs))
             return credbox.bearer(f"run-{runs}")
+        if mode == "get":
+            timeout = credbox.config("TIMEOUT")
+            response = credbox.get(
+                credbox.config_required("URL"),
+                timeout=None if timeout is None else float(timeout),
+            )
+            return credbox.bearer(response.error_for_status().text().strip())
+        if mode == "json":
+            response = credbox.post(credbox.config_required("URL"), json={"grant": "x", "n": 1})
+            return credbox.bearer(response.error_for_status().json()["token"])
         raise credbox.Misconfigured(f"unknown MODE {mode}")
