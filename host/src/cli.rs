@@ -41,8 +41,9 @@ pub enum Command {
     /// List cached credentials: age, expiry and last failure (never the
     /// credential itself).
     Status,
-    /// Create a helper crate and its credbox.toml from a sample, ready to
-    /// build and run (outside this repository).
+    /// Create a helper (a Rust crate, or a Python or JavaScript project) and
+    /// its credbox.toml from a sample, ready to build and run (outside this
+    /// repository).
     New(NewArgs),
     /// Check a helper: manifest, component, environment, network and cache,
     /// one line per check; then print the Claude Code settings that use it.
@@ -172,7 +173,18 @@ pub struct LogoutArgs {
 pub struct NewArgs {
     /// The helper's name: its package, crate and component name.
     pub name: String,
-    /// The sample to start from.
+    /// The language to write it in: a Rust crate, or a Python or
+    /// JavaScript project built with componentize-py or componentize-js.
+    #[arg(
+        long,
+        default_value = "rust",
+        value_parser = clap::builder::PossibleValuesParser::new(
+            crate::scaffold::Lang::ALL.iter().map(|(name, _)| *name),
+        ),
+    )]
+    pub lang: String,
+    /// The sample to start from (Python and JavaScript have env-bearer and
+    /// oauth-client-credentials).
     #[arg(
         long,
         default_value = crate::scaffold::DEFAULT_TEMPLATE,

@@ -114,8 +114,11 @@ fn dispatch(out: &mut Out) -> u8 {
         Command::Cache(CacheCommand::Clear { helper }) => commands::clear(helper.as_deref(), out),
         Command::Status => commands::status(out),
         Command::New(args) => {
+            // clap accepts only the names in `Lang::ALL`.
+            let lang =
+                credbox::scaffold::Lang::parse(&args.lang).unwrap_or(credbox::scaffold::Lang::Rust);
             let created =
-                credbox::scaffold::new(&args.name, Some(&args.template), args.dir.as_deref());
+                credbox::scaffold::new(&args.name, lang, Some(&args.template), args.dir.as_deref());
             commands::report(&args.name, created.map(|c| c.summary()), out)
         }
         Command::Doctor(args) => credbox::doctor::doctor(&args.target, &mut std::io::stdout()),

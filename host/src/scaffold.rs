@@ -1,5 +1,7 @@
-//! `credbox new NAME [--template T] [--dir DIR]`: a helper crate of one's
-//! own, outside this repository, ready to build and run.
+//! `credbox new NAME [--lang L] [--template T] [--dir DIR]`: a helper of
+//! one's own, outside this repository, ready to build and run: a Rust crate
+//! (the default), or a Python or JavaScript project (`--lang python`,
+//! `--lang javascript`, see [`PYTHON_TEMPLATES`], [`JAVASCRIPT_TEMPLATES`]).
 //!
 //! Each template is a sample under `examples/`, taken from its own sources
 //! when credbox is compiled (`include_str!`), so a template never drifts
@@ -18,7 +20,16 @@
 //! `cargo build --release` alone builds the component), `Cargo.lock` (the
 //! versions credbox is tested with), `README.md` and `.gitignore`.
 //!
-//! Adding a template is one line in [`TEMPLATES`].
+//! A Python (JavaScript) project is `app.py` (`app.js`) from a sample
+//! under `examples/python/` (`examples/javascript/`), the library
+//! `credbox_helper.py` (`.js`), credbox's WIT with the `wasi:*` packages
+//! its `helper-http` world imports (`wit/`), `credbox.toml`, `README.md`
+//! (with the build command, [`Toolchain::build`]) and `.gitignore`:
+//! everything componentize-py (componentize-js) needs, nothing from this
+//! repository.
+//!
+//! Adding a template is one line in [`TEMPLATES`], [`PYTHON_TEMPLATES`]
+//! or [`JAVASCRIPT_TEMPLATES`].
 
 use std::path::{Path, PathBuf};
 
@@ -94,8 +105,314 @@ pub const TEMPLATES: &[Template] = &[
     ),
 ];
 
-/// The template used when none is named.
+/// The template used when none is named, in every language.
 pub const DEFAULT_TEMPLATE: &str = "env-bearer";
+
+/// The language of a helper `credbox new` makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// A Rust crate on the `credbox-guest` SDK, built with cargo.
+    Rust,
+    /// A Python project built with componentize-py.
+    Python,
+    /// A JavaScript project built with componentize-js.
+    JavaScript,
+}
+
+impl Lang {
+    /// Every language, by its `--lang` name, the default first.
+    pub const ALL: [(&'static str, Lang); 3] = [
+        ("rust", Lang::Rust),
+        ("python", Lang::Python),
+        ("javascript", Lang::JavaScript),
+    ];
+
+    /// The language called `name` (`rust`, `python`, `javascript`).
+    pub fn parse(name: &str) -> Option<Lang> {
+        Lang::ALL.iter().find(|(n, _)| *n == name).map(|(_, l)| *l)
+    }
+
+    /// Its `--lang` name.
+    pub fn name(self) -> &'static str {
+        Lang::ALL
+            .iter()
+            .find(|(_, l)| *l == self)
+            .map_or("rust", |(n, _)| n)
+    }
+
+    /// The names of its templates, the default first.
+    pub fn template_names(self) -> Vec<&'static str> {
+        match self {
+            Lang::Rust => TEMPLATES.iter().map(|t| t.name).collect(),
+            Lang::Python => PYTHON_TEMPLATES.iter().map(|t| t.name).collect(),
+            Lang::JavaScript => JAVASCRIPT_TEMPLATES.iter().map(|t| t.name).collect(),
+        }
+    }
+}
+
+/// What a project in a language other than Rust is made of and built
+/// with: one source file, credbox's library for the language beside it,
+/// and a command that builds `helper.wasm` against the `helper-http`
+/// world in the project's `wit/`.
+#[derive(Debug)]
+pub struct Toolchain {
+    /// The language, as a user reads it.
+    pub language: &'static str,
+    /// The `--lang` name.
+    pub flag: &'static str,
+    /// The helper's source file.
+    pub app: &'static str,
+    /// The file name of credbox's library for the language.
+    pub library_file: &'static str,
+    /// The library's contents.
+    library: &'static str,
+    /// The command that builds `helper.wasm` in the project's folder.
+    pub build: &'static str,
+    /// How to install the tool the command runs, at the tested release.
+    pub install: &'static str,
+    /// What the helper's source defines, for the README.
+    app_about: &'static str,
+    /// The built component's size and what it holds, for the README.
+    size_about: &'static str,
+    /// What `.gitignore` lists.
+    gitignore: &'static str,
+}
+
+/// The command that builds a generated Python project's component,
+/// `helper.wasm`, in its folder.
+pub const PYTHON_BUILD: &str =
+    "componentize-py -d wit -w helper-http componentize app -o helper.wasm";
+
+/// The componentize-py release the Python library and templates are
+/// tested with.
+pub const COMPONENTIZE_PY: &str = "componentize-py==0.25.1";
+
+/// Python, with componentize-py.
+pub const PYTHON: Toolchain = Toolchain {
+    language: "Python",
+    flag: "python",
+    app: "app.py",
+    library_file: "credbox_helper.py",
+    library: include_str!("../../examples/python/lib/credbox_helper.py"),
+    build: PYTHON_BUILD,
+    install: "pip install 'componentize-py==0.25.1'",
+    app_about: "a class `WitWorld` (the name componentize-py looks for) deriving from \
+                `credbox_helper.Helper`",
+    size_about: "about 20 MB, most of it the Python interpreter",
+    gitignore: "/helper.wasm\n__pycache__/\n",
+};
+
+/// JavaScript, with componentize-js (StarlingMonkey).
+pub const JAVASCRIPT: Toolchain = Toolchain {
+    language: "JavaScript",
+    flag: "javascript",
+    app: "app.js",
+    library_file: "credbox_helper.js",
+    library: include_str!("../../examples/javascript/lib/credbox_helper.js"),
+    build: "componentize-js app.js --wit wit --world-name helper-http -o helper.wasm",
+    install: "npm install -g @bytecodealliance/componentize-js@0.23.0",
+    app_about: "an ES module exporting `fetch` and `login`, made by `credbox.exports` from an \
+                object with `credential(request)`",
+    size_about: "about 13 MB, most of it the JavaScript engine",
+    gitignore: "/helper.wasm\n",
+};
+
+/// A sample under `examples/python/` or `examples/javascript/`, as a
+/// template.
+#[derive(Debug)]
+pub struct ScriptTemplate {
+    /// The template's name: the sample's folder, as the Rust sample it
+    /// matches.
+    pub name: &'static str,
+    /// What a helper made from it does, in a line.
+    pub about: &'static str,
+    /// What it is built with.
+    pub toolchain: &'static Toolchain,
+    /// The sample's source file (`app.py`, `app.js`).
+    app: &'static str,
+    /// The sample's `credbox.toml`.
+    manifest: &'static str,
+}
+
+/// A template from `examples/<folder>/<name>`, read at compile time.
+macro_rules! script_template {
+    ($toolchain:expr, $folder:literal, $app:literal, $name:literal, $about:literal) => {
+        ScriptTemplate {
+            name: $name,
+            about: $about,
+            toolchain: &$toolchain,
+            app: include_str!(concat!("../../examples/", $folder, "/", $name, "/", $app)),
+            manifest: include_str!(concat!(
+                "../../examples/",
+                $folder,
+                "/",
+                $name,
+                "/credbox.toml"
+            )),
+        }
+    };
+}
+
+/// Every Python template, the default first. One line per sample.
+pub const PYTHON_TEMPLATES: &[ScriptTemplate] = &[
+    script_template!(
+        PYTHON,
+        "python",
+        "app.py",
+        "env-bearer",
+        "a bearer token from an environment variable"
+    ),
+    script_template!(
+        PYTHON,
+        "python",
+        "app.py",
+        "oauth-client-credentials",
+        "an OAuth 2.0 access token for a client id and secret"
+    ),
+];
+
+/// Every JavaScript template, the default first. One line per sample.
+pub const JAVASCRIPT_TEMPLATES: &[ScriptTemplate] = &[
+    script_template!(
+        JAVASCRIPT,
+        "javascript",
+        "app.js",
+        "env-bearer",
+        "a bearer token from an environment variable"
+    ),
+    script_template!(
+        JAVASCRIPT,
+        "javascript",
+        "app.js",
+        "oauth-client-credentials",
+        "an OAuth 2.0 access token for a client id and secret"
+    ),
+];
+
+/// credbox's WIT and the `wasi:*` packages its `helper-http` world
+/// imports, as written into a generated project.
+const WIT_FILES: [(&str, &str); 8] = [
+    ("wit/helper.wit", include_str!("../../wit/helper.wit")),
+    (
+        "wit/deps/cli/cli.wit",
+        include_str!("../../wit/deps/cli/cli.wit"),
+    ),
+    (
+        "wit/deps/clocks/clocks.wit",
+        include_str!("../../wit/deps/clocks/clocks.wit"),
+    ),
+    (
+        "wit/deps/filesystem/filesystem.wit",
+        include_str!("../../wit/deps/filesystem/filesystem.wit"),
+    ),
+    (
+        "wit/deps/http/http.wit",
+        include_str!("../../wit/deps/http/http.wit"),
+    ),
+    (
+        "wit/deps/io/io.wit",
+        include_str!("../../wit/deps/io/io.wit"),
+    ),
+    (
+        "wit/deps/random/random.wit",
+        include_str!("../../wit/deps/random/random.wit"),
+    ),
+    (
+        "wit/deps/sockets/sockets.wit",
+        include_str!("../../wit/deps/sockets/sockets.wit"),
+    ),
+];
+
+/// The Python template called `name`.
+pub fn python_template(name: &str) -> Option<&'static ScriptTemplate> {
+    PYTHON_TEMPLATES.iter().find(|t| t.name == name)
+}
+
+/// The JavaScript template called `name`.
+pub fn javascript_template(name: &str) -> Option<&'static ScriptTemplate> {
+    JAVASCRIPT_TEMPLATES.iter().find(|t| t.name == name)
+}
+
+impl ScriptTemplate {
+    /// The files of a project called `name` (already checked) made from
+    /// this template.
+    pub fn render(&self, name: &str) -> Vec<File> {
+        let tool = self.toolchain;
+        let mut files = vec![
+            File {
+                path: tool.app,
+                contents: self.app.to_owned(),
+            },
+            File {
+                path: tool.library_file,
+                contents: tool.library.to_owned(),
+            },
+            File {
+                path: "credbox.toml",
+                contents: format!("name = \"{name}\"\n{}", self.manifest),
+            },
+        ];
+        files.extend(WIT_FILES.iter().map(|(path, contents)| File {
+            path,
+            contents: (*contents).to_owned(),
+        }));
+        files.push(File {
+            path: ".gitignore",
+            contents: tool.gitignore.to_owned(),
+        });
+        files.push(File {
+            path: "README.md",
+            contents: self.readme(name),
+        });
+        files
+    }
+
+    /// The command that runs the built helper, its variables filled with
+    /// placeholders.
+    pub fn run_command(&self) -> String {
+        run_command(self.manifest)
+    }
+
+    fn readme(&self, name: &str) -> String {
+        let tool = self.toolchain;
+        format!(
+            "# {name}\n\n\
+             A credbox helper in {language}: {about} (made by `credbox new --lang {flag}` from \
+             the `{template}` sample).\n\n\
+             ## Build\n\n\
+             You need the tool the first command runs: `{install}`.\n\n\
+             ```console\n$ {build}\n$ credbox build credbox.toml\n```\n\n\
+             The first command builds `helper.wasm` from `{app}` and `{library_file}` against \
+             the world `helper-http` in `wit/` (seconds; {size}). The second checks it and \
+             compiles it once into credbox's cache (10 to 45 s): do it after every build, or the \
+             first `credbox run` spends its deadline compiling.\n\n\
+             ## Run\n\n\
+             ```console\n$ {run}\n```\n\n\
+             `credbox.toml` says what the helper may do: its environment variables, config values, \
+             network origins and limits. Edit it (the `[config]` URLs, the `[network] allow` list) \
+             for your provider; `credbox doctor credbox.toml` checks each of them.\n\n\
+             ## Files\n\n\
+             - `{app}`: the helper, {app_about}.\n\
+             - `{library_file}`: credbox's {language} library: configuration, logs, state, errors \
+             of each kind credbox knows, and an HTTP client on `wasi:http` that always sends \
+             `content-length` (a chunked body reaches many token endpoints empty).\n\
+             - `wit/helper.wit`: credbox's WIT package, `credbox:helper@0.2.0`; `wit/deps/`: the \
+             `wasi:*` packages its `helper-http` world imports, at the version credbox provides \
+             (0.2.12).\n",
+            language = tool.language,
+            flag = tool.flag,
+            about = self.about,
+            template = self.name,
+            install = tool.install,
+            build = tool.build,
+            app = tool.app,
+            library_file = tool.library_file,
+            size = tool.size_about,
+            app_about = tool.app_about,
+            run = self.run_command(),
+        )
+    }
+}
 
 /// This repository's SDK, which generated crates depend on by path.
 pub const SDK_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../guest-sdk");
@@ -244,26 +561,10 @@ impl Template {
         ]
     }
 
-    /// The environment variables the template's manifest allowlists, then
-    /// those its `[keys]` are read from (credbox's, not the helper's).
-    fn env_vars(&self) -> Vec<String> {
-        manifest::parse(self.manifest)
-            .map(|m| {
-                let keys = m.keys.into_values().filter_map(|key| key.env);
-                m.env.allow.into_iter().chain(keys).collect()
-            })
-            .unwrap_or_default()
-    }
-
     /// The command that runs the built helper, its variables filled with
     /// placeholders.
     pub fn run_command(&self) -> String {
-        let vars: Vec<String> = self.env_vars().iter().map(|v| format!("{v}=…")).collect();
-        let mut command = vars.join(" ");
-        if !command.is_empty() {
-            command.push(' ');
-        }
-        command + "credbox run credbox.toml"
+        run_command(self.manifest)
     }
 
     fn readme(&self, name: &str, sdk: &Path) -> String {
@@ -294,44 +595,127 @@ impl Template {
     }
 }
 
+/// The environment variables `manifest` allowlists, then those its
+/// `[keys]` are read from (credbox's, not the helper's).
+fn env_vars(manifest: &str) -> Vec<String> {
+    manifest::parse(manifest)
+        .map(|m| {
+            let keys = m.keys.into_values().filter_map(|key| key.env);
+            m.env.allow.into_iter().chain(keys).collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The command that runs a helper with `manifest`, its variables filled
+/// with placeholders.
+fn run_command(manifest: &str) -> String {
+    let vars: Vec<String> = env_vars(manifest)
+        .iter()
+        .map(|v| format!("{v}=…"))
+        .collect();
+    let mut command = vars.join(" ");
+    if !command.is_empty() {
+        command.push(' ');
+    }
+    command + "credbox run credbox.toml"
+}
+
 /// What `credbox new` created.
 #[derive(Debug)]
 pub struct Created {
     /// The crate's folder.
     pub dir: PathBuf,
-    /// The template it was made from.
-    pub template: &'static Template,
+    /// The language of the helper.
+    pub lang: Lang,
+    /// The name of the template it was made from.
+    pub template: &'static str,
     /// The files written, relative to `dir`.
     pub files: Vec<&'static str>,
+    /// The commands that build and run it, in its folder.
+    pub next: Vec<String>,
 }
 
 impl Created {
     /// What `credbox new` prints: what was made and the next commands.
     pub fn summary(&self) -> String {
-        format!(
-            "Created {dir} from the {template} template: {files}.\n\
-             Next:\n  cd {dir}\n  cargo build --release\n  {run}\n",
+        let lang = match self.lang {
+            Lang::Rust => "",
+            Lang::Python => "Python ",
+            Lang::JavaScript => "JavaScript ",
+        };
+        // The WIT files, many and always the same, as their folder.
+        let mut files: Vec<&str> = Vec::new();
+        for file in &self.files {
+            let shown = if file.starts_with("wit/") {
+                "wit/"
+            } else {
+                file
+            };
+            if !files.contains(&shown) {
+                files.push(shown);
+            }
+        }
+        let mut summary = format!(
+            "Created {dir} from the {lang}{template} template: {files}.\nNext:\n  cd {dir}\n",
             dir = self.dir.display(),
-            template = self.template.name,
-            files = self.files.join(", "),
-            run = self.template.run_command(),
-        )
+            template = self.template,
+            files = files.join(", "),
+        );
+        for command in &self.next {
+            summary += &format!("  {command}\n");
+        }
+        summary
     }
 }
 
-/// Creates the helper crate `name` from `template` (default
+/// Creates the helper `name` in `lang` from `template` (default
 /// [`DEFAULT_TEMPLATE`]) in `dir` (default `./NAME`). Refuses a bad name,
-/// an unknown template, and a `dir` that exists and is not empty.
-pub fn new(name: &str, template: Option<&str>, dir: Option<&Path>) -> Result<Created> {
+/// a template the language does not have, and a `dir` that exists and is
+/// not empty.
+pub fn new(name: &str, lang: Lang, template: Option<&str>, dir: Option<&Path>) -> Result<Created> {
     check_name(name).map_err(Error::Usage)?;
     let template_name = template.unwrap_or(DEFAULT_TEMPLATE);
-    let template = self::template(template_name).ok_or_else(|| {
-        let names: Vec<&str> = TEMPLATES.iter().map(|t| t.name).collect();
-        Error::Usage(format!(
-            "no template `{template_name}`; pick one of {}",
-            names.join(", ")
-        ))
-    })?;
+    let unknown = || {
+        Error::Usage(match lang {
+            Lang::Rust => format!(
+                "no template `{template_name}`; pick one of {}",
+                lang.template_names().join(", ")
+            ),
+            Lang::Python | Lang::JavaScript => format!(
+                "no {} template `{template_name}` (--template with --lang {}); pick one of {}",
+                if lang == Lang::Python {
+                    "Python"
+                } else {
+                    "JavaScript"
+                },
+                lang.name(),
+                lang.template_names().join(", ")
+            ),
+        })
+    };
+    let (template, files, next) = match lang {
+        Lang::Rust => {
+            let template = self::template(template_name).ok_or_else(unknown)?;
+            let sdk = std::path::absolute(SDK_PATH)
+                .map(|p| normalize(&p))
+                .unwrap_or_else(|_| PathBuf::from(SDK_PATH));
+            let next = vec!["cargo build --release".to_owned(), template.run_command()];
+            (template.name, template.render(name, &sdk), next)
+        }
+        Lang::Python | Lang::JavaScript => {
+            let template = match lang {
+                Lang::Python => python_template(template_name),
+                _ => javascript_template(template_name),
+            }
+            .ok_or_else(unknown)?;
+            let next = vec![
+                template.toolchain.build.to_owned(),
+                "credbox build credbox.toml".to_owned(),
+                template.run_command(),
+            ];
+            (template.name, template.render(name), next)
+        }
+    };
     let dir = dir.map_or_else(|| PathBuf::from(name), Path::to_owned);
     match std::fs::read_dir(&dir) {
         Ok(mut entries) => {
@@ -347,10 +731,6 @@ pub fn new(name: &str, template: Option<&str>, dir: Option<&Path>) -> Result<Cre
             return Err(Error::Usage(format!("cannot use {}: {e}", dir.display())));
         }
     }
-    let sdk = std::path::absolute(SDK_PATH)
-        .map(|p| normalize(&p))
-        .unwrap_or_else(|_| PathBuf::from(SDK_PATH));
-    let files = template.render(name, &sdk);
     let io = |path: &Path, e: std::io::Error| {
         Error::Usage(format!("cannot write {}: {e}", path.display()))
     };
@@ -363,8 +743,10 @@ pub fn new(name: &str, template: Option<&str>, dir: Option<&Path>) -> Result<Cre
     }
     Ok(Created {
         dir,
+        lang,
         template,
         files: files.iter().map(|f| f.path).collect(),
+        next,
     })
 }
 
@@ -425,6 +807,118 @@ mod tests {
     }
 
     #[test]
+    fn every_script_template_renders_a_project_that_stands_alone() {
+        for template in PYTHON_TEMPLATES.iter().chain(JAVASCRIPT_TEMPLATES) {
+            let tool = template.toolchain;
+            let files = template.render("my-helper");
+            let file = |path: &str| {
+                files
+                    .iter()
+                    .find(|f| f.path == path)
+                    .unwrap_or_else(|| panic!("{}: no {path}", template.name))
+                    .contents
+                    .clone()
+            };
+            let manifest = manifest::parse(&file("credbox.toml")).unwrap();
+            assert_eq!(manifest.name.as_deref(), Some("my-helper"));
+            assert_eq!(manifest.component, Path::new("helper.wasm"));
+            assert_eq!(file(tool.app), template.app);
+            assert_eq!(file(tool.library_file), tool.library);
+            assert!(file(tool.app).contains("credbox_helper"));
+            // The world componentize-py is told to build, and every
+            // package it imports, are in the project.
+            assert!(file("wit/helper.wit").contains("\nworld helper-http {\n"));
+            for package in [
+                "cli",
+                "clocks",
+                "filesystem",
+                "http",
+                "io",
+                "random",
+                "sockets",
+            ] {
+                let wit = file(&format!("wit/deps/{package}/{package}.wit"));
+                assert!(
+                    wit.starts_with(&format!("package wasi:{package}@0.2.12;")),
+                    "{package}"
+                );
+            }
+            let readme = file("README.md");
+            assert!(readme.contains(&format!("$ {}\n", tool.build)), "{readme}");
+            assert!(readme.contains(tool.install), "{readme}");
+            assert!(readme.contains(&template.run_command()), "{readme}");
+            // Nothing points back into this repository.
+            for f in &files {
+                assert!(
+                    !f.contents.contains("../../"),
+                    "{}: {}",
+                    template.name,
+                    f.path
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_script_sample_is_a_template_of_a_rust_sample() {
+        for (lang, tool) in [(Lang::Python, &PYTHON), (Lang::JavaScript, &JAVASCRIPT)] {
+            let examples =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../examples/{}", tool.flag));
+            let mut samples = Vec::new();
+            for entry in std::fs::read_dir(examples).unwrap() {
+                let dir = entry.unwrap().path();
+                if dir.join(tool.app).is_file() {
+                    samples.push(dir.file_name().unwrap().to_str().unwrap().to_owned());
+                }
+            }
+            samples.sort();
+            let mut names = lang.template_names();
+            names.sort();
+            assert_eq!(samples, names);
+            for name in names {
+                assert!(template(name).is_some(), "{name} has no Rust sample");
+            }
+            assert_eq!(lang.template_names()[0], DEFAULT_TEMPLATE);
+            assert_eq!(lang.name(), tool.flag);
+        }
+    }
+
+    #[test]
+    fn a_template_a_language_lacks_is_refused_naming_the_flags() {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().join("p");
+        let err = new("p", Lang::Python, Some("vpn-aware"), Some(&dir)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no Python template `vpn-aware` (--template with --lang python); \
+             pick one of env-bearer, oauth-client-credentials"
+        );
+        assert!(!dir.exists());
+        let created = new("p", Lang::Python, None, Some(&dir)).unwrap();
+        assert!(dir.join("wit/deps/http/http.wit").is_file());
+        assert_eq!(
+            created.summary(),
+            format!(
+                "Created {d} from the Python env-bearer template: app.py, credbox_helper.py, \
+                 credbox.toml, wit/, .gitignore, README.md.\nNext:\n  cd {d}\n  {PYTHON_BUILD}\n  \
+                 credbox build credbox.toml\n  API_TOKEN=… credbox run credbox.toml\n",
+                d = dir.display()
+            )
+        );
+        let err = new("j", Lang::JavaScript, Some("jwt"), Some(&dir)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no JavaScript template `jwt` (--template with --lang javascript); \
+             pick one of env-bearer, oauth-client-credentials"
+        );
+        for (name, lang) in Lang::ALL {
+            assert_eq!(Lang::parse(name), Some(lang));
+            assert_eq!(lang.name(), name);
+        }
+        assert_eq!(Lang::parse("cobol"), None);
+    }
+
+    #[test]
     fn every_sample_is_a_template() {
         let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
         for entry in std::fs::read_dir(examples).unwrap() {
@@ -470,7 +964,7 @@ mod tests {
         let dir = temp.path().join("h");
         std::fs::create_dir(&dir).unwrap();
         std::fs::write(dir.join("keep.txt"), "mine").unwrap();
-        let err = new("h", None, Some(&dir)).unwrap_err();
+        let err = new("h", Lang::Rust, None, Some(&dir)).unwrap_err();
         assert!(err.to_string().contains("exists and is not empty"), "{err}");
         assert_eq!(
             std::fs::read_to_string(dir.join("keep.txt")).unwrap(),
@@ -481,7 +975,13 @@ mod tests {
         // An empty folder is fine.
         let empty = temp.path().join("empty");
         std::fs::create_dir(&empty).unwrap();
-        let created = new("h", Some("oauth-client-credentials"), Some(&empty)).unwrap();
+        let created = new(
+            "h",
+            Lang::Rust,
+            Some("oauth-client-credentials"),
+            Some(&empty),
+        )
+        .unwrap();
         assert!(empty.join("credbox.toml").is_file());
         assert!(
             created
@@ -489,7 +989,7 @@ mod tests {
                 .contains("CLIENT_ID=… CLIENT_SECRET=… credbox run credbox.toml")
         );
 
-        let err = new("h", Some("nope"), Some(&temp.path().join("x"))).unwrap_err();
+        let err = new("h", Lang::Rust, Some("nope"), Some(&temp.path().join("x"))).unwrap_err();
         assert!(
             err.to_string().contains("pick one of env-bearer, "),
             "{err}"

@@ -3,6 +3,8 @@
 //!
 //! - [`util`]: running the credbox binary ([`util::Cache`],
 //!   [`util::Outcome`]) and writing manifests for it.
+//! - [`componentize`]: Python and JavaScript helpers built with
+//!   componentize-py and componentize-js, compiled once.
 //! - [`clients`]: finding the real clients (git, skopeo, aws, kubectl, the
 //!   Secret Service tools) and running them bounded; under `CI=true` a
 //!   missing one fails.
@@ -20,6 +22,7 @@
 
 pub mod claude_client;
 pub mod clients;
+pub mod componentize;
 pub mod crypto;
 pub mod keyring;
 pub mod routes;
