@@ -181,6 +181,89 @@ pub fn load_by(
     }
 }
 
+/// Longest a first compile may take when it runs ahead of a helper's run
+/// ([`compile_ahead`]): more than any helper here needs (a 20 MB Python
+/// component compiles in 10 to 45 s), less than `credbox build`'s bound.
+pub const FIRST_COMPILE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// How often a caller waiting for a compile ahead looks for its result.
+const AHEAD_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Compiles the component at `path` (digest `sha256`, `size` bytes) for
+/// this engine into the compiled-component cache `dir` ahead of the run,
+/// if it is not there yet: in a detached `credbox build` of its own, which
+/// finishes even if this caller is killed (a client's own time limit), so
+/// that the next call finds it. This caller says so on stderr (one line,
+/// about `helper`) and waits for the result up to
+/// [`FIRST_COMPILE_TIMEOUT`]; the run's own deadline starts after. One
+/// compile runs at a time for a component: others wait for it.
+///
+/// Returns whether it waited (the compiled component was not there): the
+/// run's deadline then starts now. A compile that failed or could not be
+/// started is left to the run's own load, which reports why within its
+/// deadline.
+pub fn compile_ahead(
+    engine: &Engine,
+    dir: &PrivateDir,
+    path: &Path,
+    sha256: &str,
+    size: usize,
+    helper: &str,
+) -> Result<bool> {
+    let name = artifact_name(engine, sha256);
+    let compiled = || dir.path().join(&name).is_file();
+    if compiled() {
+        return Ok(false);
+    }
+    let start = std::time::Instant::now();
+    let line = format!(
+        "credbox: {}: compiling the component ({:.1} MB) for this machine, once; later runs start at once\n",
+        crate::redact::one_line(helper, 128),
+        size as f64 / 1e6
+    );
+    let _ = std::io::Write::write_all(&mut *crate::platform::stderr_unlocked(), line.as_bytes());
+    let mut child = None;
+    while start.elapsed() < FIRST_COMPILE_TIMEOUT {
+        if compiled() {
+            return Ok(true);
+        }
+        // No compile under way (none started, or it ended): start one,
+        // holding the component's compile lock, which passes to it.
+        if child.is_none()
+            && let Ok(lock) = dir.lock_file(&format!("{name}.lock"))
+            && lock.try_lock().is_ok()
+        {
+            if compiled() {
+                return Ok(true);
+            }
+            // A compile that cannot be started is the run's own, within its
+            // deadline, as without this step.
+            let Ok(exe) = std::env::current_exe() else {
+                return Ok(true);
+            };
+            let mut command = std::process::Command::new(exe);
+            command
+                .arg("build")
+                .arg(path)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+            match crate::platform::spawn_detached(command, &lock) {
+                Ok(started) => child = Some(started),
+                Err(_) => return Ok(true),
+            }
+        }
+        // Ours ended without a result: the run's load says why.
+        if let Some(ours) = child.as_mut()
+            && ours.try_wait().is_ok_and(|done| done.is_some())
+        {
+            return Ok(true);
+        }
+        std::thread::sleep(AHEAD_POLL);
+    }
+    Err(Error::CompileTimeout(FIRST_COMPILE_TIMEOUT))
+}
+
 /// Where the compiled form of the component with digest `sha256` lives in
 /// the compiled-component cache folder `dir` (which may not exist), for
 /// this engine: `inspect` and `doctor` look whether it is there without

@@ -220,6 +220,11 @@ pub fn refresh_entry(policy: &Policy, request: &Request, wanted: &str) -> Result
 /// stderr and to the cache's failure record alike. A [`watchdog`] ends the
 /// process at the deadline plus its grace, after `last_words`, if the run
 /// has not returned by then.
+///
+/// A component never compiled for this machine is compiled once first,
+/// under a bound of its own ([`engine::compile_ahead`]: a large Python or
+/// JavaScript component takes longer than any run's deadline); the run's
+/// deadline then starts after it.
 fn fetch_by_deadline(
     policy: &Policy,
     request: &Request,
@@ -232,30 +237,46 @@ fn fetch_by_deadline(
     // component, then the guest's run. The component is read (and its pin
     // checked) only when it must run: a cached answer is keyed by the
     // file's metadata (cache::component_stamp).
-    let deadline = std::time::Instant::now() + policy.limits.timeout;
-    let _watchdog = watchdog::arm(&policy.name, deadline, policy.limits.timeout, last_words);
+    let mut deadline = std::time::Instant::now() + policy.limits.timeout;
     // One redactor for the whole run: the guest adds the state values it
     // sees, so that validation's messages (which may quote a header name
     // the helper chose) mask them too.
     let mut redactor = guest::redactor(policy, env);
-    engine::read_component(
+    let prepared = engine::read_component(
         &policy.component,
         policy.sha256.as_deref(),
         policy.limits.component_size,
     )
     .and_then(|(bytes, sha256)| {
-        fetch(
-            policy,
-            request,
-            options,
-            compiled,
-            bytes,
-            &sha256,
-            env.to_vec(),
-            deadline,
-            &mut redactor,
-        )
-    })
+        let engine = engine::new_engine()?;
+        if let engine::Artifacts::ReadWrite(dir) = &compiled
+            && engine::compile_ahead(
+                &engine,
+                dir,
+                &policy.component,
+                &sha256,
+                bytes.len(),
+                &policy.name,
+            )?
+        {
+            deadline = std::time::Instant::now() + policy.limits.timeout;
+        }
+        Ok((engine, bytes, sha256))
+    });
+    let (engine, bytes, sha256) = prepared.map_err(|e| e.redacted(&redactor))?;
+    let _watchdog = watchdog::arm(&policy.name, deadline, policy.limits.timeout, last_words);
+    fetch(
+        &engine,
+        policy,
+        request,
+        options,
+        compiled,
+        bytes,
+        &sha256,
+        env.to_vec(),
+        deadline,
+        &mut redactor,
+    )
     .map_err(|e| e.redacted(&redactor))
 }
 
@@ -263,6 +284,7 @@ fn fetch_by_deadline(
 /// `compiled` says how to use the compiled-component cache.
 #[allow(clippy::too_many_arguments)]
 fn fetch(
+    engine: &wasmtime::Engine,
     policy: &Policy,
     request: &Request,
     options: &RunOptions,
@@ -273,9 +295,8 @@ fn fetch(
     deadline: std::time::Instant,
     redactor: &mut redact::Redactor,
 ) -> cache::Fetched {
-    let engine = engine::new_engine()?;
     let loaded = engine::load_by(
-        &engine,
+        engine,
         &policy.component,
         bytes,
         sha256,
@@ -284,7 +305,7 @@ fn fetch(
         || Error::CompileTimeout(policy.limits.timeout),
     )?;
     let raw = guest::run(
-        &engine,
+        engine,
         &loaded.component,
         policy,
         request,

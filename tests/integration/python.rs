@@ -142,6 +142,46 @@ fn env_bearer_prints_headers_and_an_api_key_then_answers_from_the_cache() {
     );
 }
 
+#[test]
+fn a_never_compiled_python_component_answers_on_its_first_run() {
+    let Some(tool) = componentize_py() else {
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let wasm = build_python_sample(&tool, "env-bearer", out.path());
+    let m = sample_manifest("env-bearer", &wasm, "");
+    let env = [("API_TOKEN", "abc")];
+    let cache = Cache::new();
+    // A client that gives up after 2 s (Claude Code gives a headersHelper
+    // 10 s) cuts the first call short: the compile it started goes on.
+    let mut cut = cache.command(&["run", m.arg()], &env).spawn().unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    cut.kill().unwrap();
+    cut.wait().unwrap();
+    // The next call waits for that compile (the 19 MB component takes
+    // longer than the 5 s deadline to compile here), says why it waits,
+    // and prints the credential.
+    let first = cache.run(&["run", m.arg()], &env);
+    assert_eq!(first.ok(), "{\"Authorization\":\"Bearer abc\"}\n");
+    assert!(
+        first
+            .stderr
+            .starts_with("credbox: env-bearer: compiling the component ("),
+        "{first:#?}"
+    );
+    assert!(
+        first
+            .stderr
+            .ends_with(" MB) for this machine, once; later runs start at once\n"),
+        "{first:#?}"
+    );
+    // Later runs (no cached credential: --no-cache) start at once.
+    let later = cache.run(&["run", "--no-cache", m.arg()], &env);
+    assert_eq!(later.ok(), "{\"Authorization\":\"Bearer abc\"}\n");
+    assert_eq!(later.stderr, "", "{later:#?}");
+    assert_fast(&later);
+}
+
 /// A fresh cache for the sample `s` was built from (its component
 /// compiled, nothing else).
 fn cache_for_sample_again(s: &Sample) -> Cache {
