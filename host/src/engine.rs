@@ -193,10 +193,12 @@ const AHEAD_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 /// this engine into the compiled-component cache `dir` ahead of the run,
 /// if it is not there yet: in a detached `credbox build` of its own, which
 /// finishes even if this caller is killed (a client's own time limit), so
-/// that the next call finds it. This caller says so on stderr (one line,
-/// about `helper`) and waits for the result up to
-/// [`FIRST_COMPILE_TIMEOUT`]; the run's own deadline starts after. One
-/// compile runs at a time for a component: others wait for it.
+/// that the next call finds it. This caller waits for the result up to
+/// [`FIRST_COMPILE_TIMEOUT`], and says why on stderr (one line, about
+/// `helper`) once it has waited `announce_after` (the run's own timeout:
+/// a small component compiles well within it, silently); the run's own
+/// deadline starts after. One compile runs at a time for a component:
+/// others wait for it.
 ///
 /// Returns whether it waited (the compiled component was not there): the
 /// run's deadline then starts now. A compile that failed or could not be
@@ -209,6 +211,7 @@ pub fn compile_ahead(
     sha256: &str,
     size: usize,
     helper: &str,
+    announce_after: std::time::Duration,
 ) -> Result<bool> {
     let name = artifact_name(engine, sha256);
     let compiled = || dir.path().join(&name).is_file();
@@ -221,47 +224,59 @@ pub fn compile_ahead(
         crate::redact::one_line(helper, 128),
         size as f64 / 1e6
     );
-    let _ = std::io::Write::write_all(&mut *crate::platform::stderr_unlocked(), line.as_bytes());
-    let mut child = None;
-    while start.elapsed() < FIRST_COMPILE_TIMEOUT {
-        if compiled() {
-            return Ok(true);
-        }
-        // No compile under way (none started, or it ended): start one,
-        // holding the component's compile lock, which passes to it.
-        if child.is_none()
-            && let Ok(lock) = dir.lock_file(&format!("{name}.lock"))
-            && lock.try_lock().is_ok()
-        {
+    let lock_name = format!("{name}.lock");
+    let outcome = (|| {
+        let mut announced = false;
+        let mut child = None;
+        while start.elapsed() < FIRST_COMPILE_TIMEOUT {
+            if !announced && start.elapsed() >= announce_after {
+                let mut stderr = crate::platform::stderr_unlocked();
+                let _ = std::io::Write::write_all(&mut *stderr, line.as_bytes());
+                announced = true;
+            }
             if compiled() {
                 return Ok(true);
             }
-            // A compile that cannot be started is the run's own, within its
-            // deadline, as without this step.
-            let Ok(exe) = std::env::current_exe() else {
-                return Ok(true);
-            };
-            let mut command = std::process::Command::new(exe);
-            command
-                .arg("build")
-                .arg(path)
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null());
-            match crate::platform::spawn_detached(command, &lock) {
-                Ok(started) => child = Some(started),
-                Err(_) => return Ok(true),
+            // No compile under way (none started, or it ended): start one,
+            // holding the component's compile lock, which passes to it.
+            if child.is_none()
+                && let Ok(lock) = dir.lock_file(&lock_name)
+                && lock.try_lock().is_ok()
+            {
+                if compiled() {
+                    return Ok(true);
+                }
+                // A compile that cannot be started is the run's own, within its
+                // deadline, as without this step.
+                let Ok(exe) = std::env::current_exe() else {
+                    return Ok(true);
+                };
+                let mut command = std::process::Command::new(exe);
+                command
+                    .arg("build")
+                    .arg(path)
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null());
+                match crate::platform::spawn_detached(command, &lock) {
+                    Ok(started) => child = Some(started),
+                    Err(_) => return Ok(true),
+                }
             }
+            // Ours ended without a result: the run's load says why.
+            if let Some(ours) = child.as_mut()
+                && ours.try_wait().is_ok_and(|done| done.is_some())
+            {
+                return Ok(true);
+            }
+            std::thread::sleep(AHEAD_POLL);
         }
-        // Ours ended without a result: the run's load says why.
-        if let Some(ours) = child.as_mut()
-            && ours.try_wait().is_ok_and(|done| done.is_some())
-        {
-            return Ok(true);
-        }
-        std::thread::sleep(AHEAD_POLL);
-    }
-    Err(Error::CompileTimeout(FIRST_COMPILE_TIMEOUT))
+        Err(Error::CompileTimeout(FIRST_COMPILE_TIMEOUT))
+    })();
+    // Once compiled, nobody needs the compile's lock: the compiled folder
+    // holds compiled components alone.
+    let _ = dir.remove(&lock_name);
+    outcome
 }
 
 /// Where the compiled form of the component with digest `sha256` lives in

@@ -257,6 +257,7 @@ fn fetch_by_deadline(
                 &sha256,
                 bytes.len(),
                 &policy.name,
+                policy.limits.timeout,
             )?
         {
             deadline = std::time::Instant::now() + policy.limits.timeout;
