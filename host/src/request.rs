@@ -46,6 +46,18 @@ pub enum Client {
     },
     /// A Cargo credential provider.
     Cargo(CargoRequest),
+    /// A forward proxy's `Proxy-Authorization` value (Claude Code's
+    /// `proxyAuthHelper`).
+    Proxy(ProxyRequest),
+    /// HTTP headers for an OpenTelemetry exporter (Claude Code's
+    /// `otelHeadersHelper`, `credbox run --client otel`).
+    Otel,
+    /// A Python package index's password (pip's and uv's `keyring`
+    /// provider, `credbox keyring`).
+    PackageIndex(PackageIndexRequest),
+    /// A Google Cloud external account's subject token (executable-sourced
+    /// credentials, `credbox gcp`).
+    Gcp(GcpRequest),
     /// Any client: the manifest shares one credential among all clients
     /// (`[cache] share = true`), so the helper is not told who asks.
     Any,
@@ -88,6 +100,54 @@ pub struct CargoRequest {
     pub crate_name: Option<String>,
 }
 
+/// What a proxy asked for, from Claude Code's `CLAUDE_CODE_PROXY_*`
+/// variables.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProxyRequest {
+    /// The proxy's URL (`CLAUDE_CODE_PROXY_URL`), when known.
+    pub url: Option<String>,
+    /// The proxy's host (`CLAUDE_CODE_PROXY_HOST`), when known.
+    pub host: Option<String>,
+    /// The proxy's challenge after it answered 407
+    /// (`CLAUDE_CODE_PROXY_AUTHENTICATE`). Not part of the cache key: a
+    /// challenge means the cached value was refused, and the fresh one
+    /// replaces it.
+    pub challenge: Option<Challenge>,
+}
+
+/// A `Proxy-Authenticate` (or `WWW-Authenticate`) challenge.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Challenge {
+    /// The scheme, such as `Basic` or `Bearer`, as the server wrote it.
+    pub scheme: String,
+    /// The `realm` parameter, when given.
+    pub realm: Option<String>,
+}
+
+/// What pip or uv asked for: an index's password.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageIndexRequest {
+    /// The index URL (or the service name the client passed).
+    pub url: String,
+    /// The username, when the client gave one.
+    pub username: Option<String>,
+}
+
+/// What Google's auth libraries asked for: a subject token for workload
+/// identity federation, from the `GOOGLE_EXTERNAL_ACCOUNT_*` variables.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GcpRequest {
+    /// The audience (`GOOGLE_EXTERNAL_ACCOUNT_AUDIENCE`): the workload
+    /// identity provider's resource name.
+    pub audience: String,
+    /// The subject token type (`GOOGLE_EXTERNAL_ACCOUNT_TOKEN_TYPE`), such
+    /// as `urn:ietf:params:oauth:token-type:id_token`.
+    pub token_type: String,
+    /// The service account to impersonate
+    /// (`GOOGLE_EXTERNAL_ACCOUNT_IMPERSONATED_EMAIL`), when set.
+    pub impersonated_email: Option<String>,
+}
+
 impl Request {
     /// The request of `credbox run` for `format`, with the MCP server read
     /// from Claude Code's environment variables.
@@ -120,6 +180,10 @@ impl Client {
             Client::Aws => "aws",
             Client::Kubernetes { .. } => "kubernetes",
             Client::Cargo(_) => "cargo",
+            Client::Proxy(_) => "proxy",
+            Client::Otel => "otel",
+            Client::PackageIndex(_) => "package-index",
+            Client::Gcp(_) => "gcp",
             Client::Any => "any",
         }
     }
@@ -143,11 +207,14 @@ impl Fingerprint for Client {
                 f.field("mcp_server_name", mcp_server_name);
                 f.field("mcp_server_url", mcp_server_url);
             }
-            Client::ApiKey | Client::Aws | Client::Any => {}
+            Client::ApiKey | Client::Aws | Client::Otel | Client::Any => {}
             Client::Git(git) => f.field("git", git),
             Client::Docker { server_url } => f.field("server_url", server_url),
             Client::Kubernetes { server } => f.field("server", server),
             Client::Cargo(cargo) => f.field("cargo", cargo),
+            Client::Proxy(proxy) => f.field("proxy", proxy),
+            Client::PackageIndex(index) => f.field("package_index", index),
+            Client::Gcp(gcp) => f.field("gcp", gcp),
         }
     }
 }
@@ -181,5 +248,41 @@ impl Fingerprint for CargoRequest {
         f.field("index_url", index_url);
         f.field("operation", operation);
         f.field("crate_name", crate_name);
+    }
+}
+
+impl Fingerprint for ProxyRequest {
+    fn fingerprint(&self, f: &mut Fingerprinter) {
+        // The challenge is left out on purpose: a challenge says the cached
+        // value was refused, and the value fetched for it is the one the
+        // next request (without a challenge) must find.
+        let ProxyRequest {
+            url,
+            host,
+            challenge: _,
+        } = self;
+        f.field("url", url);
+        f.field("host", host);
+    }
+}
+
+impl Fingerprint for PackageIndexRequest {
+    fn fingerprint(&self, f: &mut Fingerprinter) {
+        let PackageIndexRequest { url, username } = self;
+        f.field("url", url);
+        f.field("username", username);
+    }
+}
+
+impl Fingerprint for GcpRequest {
+    fn fingerprint(&self, f: &mut Fingerprinter) {
+        let GcpRequest {
+            audience,
+            token_type,
+            impersonated_email,
+        } = self;
+        f.field("audience", audience);
+        f.field("token_type", token_type);
+        f.field("impersonated_email", impersonated_email);
     }
 }

@@ -90,6 +90,17 @@ pub struct Credential {
     pub expires_at: Option<u64>,
 }
 
+impl Credential {
+    /// The value of the helper's own `Proxy-Authorization` header (any
+    /// case), when it gave one.
+    pub fn proxy_authorization(&self) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("proxy-authorization"))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
 /// Checks `raw` and makes it a [`Credential`] for `client`, at `now` (Unix
 /// seconds): every part it has must be well-formed, and the part that
 /// `client` needs must be there. Its expiry is the earlier of `now +
@@ -178,9 +189,10 @@ pub fn check(credential: &Credential) -> Result<(), Error> {
 /// The part of a credential a client uses: what [`check_for`] requires.
 pub fn needed_part(client: &Client) -> &'static str {
     match client {
-        Client::Headers { .. } => "headers or token",
-        Client::ApiKey | Client::Kubernetes { .. } | Client::Cargo(_) => "token",
-        Client::Git(_) | Client::Docker { .. } => "user-secret or token",
+        Client::Headers { .. } | Client::Otel => "headers or token",
+        Client::ApiKey | Client::Kubernetes { .. } | Client::Cargo(_) | Client::Gcp(_) => "token",
+        Client::Git(_) | Client::Docker { .. } | Client::PackageIndex(_) => "user-secret or token",
+        Client::Proxy(_) => "Proxy-Authorization header, token or user-secret",
         Client::Aws => "AWS credentials",
         Client::Any => "any part",
     }
@@ -189,10 +201,19 @@ pub fn needed_part(client: &Client) -> &'static str {
 /// Checks that `credential` has the part `client` uses.
 pub fn check_for(credential: &Credential, client: &Client) -> Result<(), Error> {
     let has = match client {
-        Client::Headers { .. } => !credential.headers.is_empty() || credential.token.is_some(),
-        Client::ApiKey | Client::Kubernetes { .. } | Client::Cargo(_) => credential.token.is_some(),
-        Client::Git(_) | Client::Docker { .. } => {
+        Client::Headers { .. } | Client::Otel => {
+            !credential.headers.is_empty() || credential.token.is_some()
+        }
+        Client::ApiKey | Client::Kubernetes { .. } | Client::Cargo(_) | Client::Gcp(_) => {
+            credential.token.is_some()
+        }
+        Client::Git(_) | Client::Docker { .. } | Client::PackageIndex(_) => {
             credential.user_secret.is_some() || credential.token.is_some()
+        }
+        Client::Proxy(_) => {
+            credential.proxy_authorization().is_some()
+                || credential.user_secret.is_some()
+                || credential.token.is_some()
         }
         Client::Aws => credential.aws.is_some(),
         Client::Any => true,
@@ -203,9 +224,10 @@ pub fn check_for(credential: &Credential, client: &Client) -> Result<(), Error> 
     let hint = match client {
         Client::ApiKey => " (return Credential::bearer or Credential::token)",
         Client::Aws => " (return Credential::aws)",
-        Client::Git(_) | Client::Docker { .. } => {
+        Client::Git(_) | Client::Docker { .. } | Client::PackageIndex(_) | Client::Proxy(_) => {
             " (return Credential::basic or Credential::token)"
         }
+        Client::Gcp(_) => " (return Credential::token with the subject token)",
         _ => "",
     };
     Err(invalid(format!(

@@ -91,7 +91,16 @@ pub fn v2_request(request: &Request) -> v2::Request {
             operation: cargo.operation.clone(),
             crate_name: cargo.crate_name.clone(),
         }),
-        Client::Any => v2::Client::Any,
+        // Clients the 0.2.0 world does not know: an OpenTelemetry exporter
+        // asks for headers (with no MCP server); the others reach a 0.2.0
+        // helper as `any`, which returns every part it has.
+        Client::Otel => v2::Client::Headers(v2::McpServer {
+            name: None,
+            url: None,
+        }),
+        Client::Proxy(_) | Client::PackageIndex(_) | Client::Gcp(_) | Client::Any => {
+            v2::Client::Any
+        }
     };
     v2::Request { client }
 }
