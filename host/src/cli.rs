@@ -259,9 +259,14 @@ pub struct CargoArgs {
 pub struct RunArgs {
     /// The helper's manifest (credbox.toml) or a component (.wasm).
     pub target: PathBuf,
-    /// What to print: a JSON object of headers or a single API key.
+    /// What to print: a JSON object of headers, a single API key, or a
+    /// Proxy-Authorization value.
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// Who asks for headers: an MCP server's headersHelper (mcp, the
+    /// default) or Claude Code's otelHeadersHelper (otel).
+    #[arg(long, value_enum, value_name = "CLIENT")]
+    pub client: Option<crate::request::RunClient>,
     /// Let the helper read this environment variable (repeatable).
     #[arg(long = "allow-env", value_name = "VAR")]
     pub allow_env: Vec<String>,

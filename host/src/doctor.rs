@@ -148,7 +148,8 @@ pub fn doctor(target: &Path, out: &mut dyn Write) -> u8 {
     };
     let _ = writeln!(d.out, "\n{verdict}");
     if let Some(policy) = &policy {
-        let _ = write!(d.out, "\n{}", snippets(target, policy));
+        let debounce = std::env::var(OTEL_DEBOUNCE_VAR).ok();
+        let _ = write!(d.out, "\n{}", snippets(target, policy, debounce.as_deref()));
     }
     if d.failed == 0 { 0 } else { EXIT_CHECK_FAILED }
 }
@@ -614,35 +615,93 @@ fn absolute(path: &Path) -> PathBuf {
         .unwrap_or_else(|_| path.to_owned())
 }
 
-/// The commands Claude Code should run: `(apiKeyHelper, headersHelper)`,
-/// with the absolute paths of this credbox and of `target`.
-pub fn helper_commands(target: &Path, format: Format) -> (String, String) {
+/// How long Claude Code keeps an `otelHeadersHelper`'s headers unless
+/// `CLAUDE_CODE_OTEL_HEADERS_HELPER_DEBOUNCE_MS` says otherwise: 29 minutes.
+/// It never runs the helper again on a 401 from the collector.
+pub const OTEL_DEBOUNCE: Duration = Duration::from_secs(29 * 60);
+/// The variable that sets Claude Code's OTel headers debounce.
+pub const OTEL_DEBOUNCE_VAR: &str = "CLAUDE_CODE_OTEL_HEADERS_HELPER_DEBOUNCE_MS";
+
+/// The commands Claude Code should run for each of its credential hooks,
+/// with the absolute paths of this credbox and of the helper.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelperCommands {
+    /// `apiKeyHelper`.
+    pub api_key: String,
+    /// An MCP server's `headersHelper`.
+    pub headers: String,
+    /// `otelHeadersHelper`.
+    pub otel: String,
+    /// `proxyAuthHelper`.
+    pub proxy: String,
+}
+
+/// The commands Claude Code should run (see [`HelperCommands`]) for the
+/// helper at `target`.
+pub fn helper_commands(target: &Path) -> HelperCommands {
     let exe = std::env::current_exe()
         .map(|p| absolute(&p))
         .unwrap_or_else(|_| PathBuf::from("credbox"));
     let exe = shell_word(&exe.display().to_string());
     let target = shell_word(&absolute(target).display().to_string());
-    let api_key = format!("{exe} run --format api-key {target}");
-    let headers = match format {
-        Format::Headers => format!("{exe} run {target}"),
-        Format::ApiKey => format!("{exe} run --format headers {target}"),
-    };
-    (api_key, headers)
+    // Each names its format: the manifest's own may be any of them.
+    HelperCommands {
+        api_key: format!("{exe} run --format {} {target}", Format::ApiKey),
+        headers: format!("{exe} run --format {} {target}", Format::Headers),
+        otel: format!(
+            "{exe} run --format {} --client otel {target}",
+            Format::Headers
+        ),
+        proxy: format!("{exe} run --format {} {target}", Format::ProxyAuthorization),
+    }
 }
 
-/// The snippets for `~/.claude/settings.json` and `.mcp.json`.
-fn snippets(target: &Path, policy: &Policy) -> String {
-    let (api_key, headers) = helper_commands(target, policy.format);
+/// The longest Claude Code keeps OTel headers: `debounce_ms` (the
+/// variable's value, when set and a number), else [`OTEL_DEBOUNCE`].
+fn otel_debounce(debounce_ms: Option<&str>) -> Duration {
+    debounce_ms
+        .and_then(|ms| ms.trim().parse().ok())
+        .map_or(OTEL_DEBOUNCE, Duration::from_millis)
+}
+
+/// The snippets for `~/.claude/settings.json` and `.mcp.json`, and a
+/// warning when Claude Code would keep OTel headers longer than credbox
+/// reuses the credential (`debounce_ms`: the debounce variable's value).
+fn snippets(target: &Path, policy: &Policy, debounce_ms: Option<&str>) -> String {
+    let commands = helper_commands(target);
     let json = |s: &str| serde_json::Value::from(s).to_string();
+    let ttl = policy.cache.ttl;
+    let debounce = otel_debounce(debounce_ms);
+    let otel_note = match debounce > ttl {
+        true => format!(
+            "Warning: Claude Code keeps OTel headers for {} and does not ask again when the \
+             collector refuses them, but this helper's credential is reused for at most {} \
+             ([cache] ttl). Set {OTEL_DEBOUNCE_VAR} to at most {} (as below), or telemetry \
+             stops silently once the token expires.\n",
+            format_duration(debounce),
+            format_duration(ttl),
+            ttl.as_millis(),
+        ),
+        false => String::new(),
+    };
     format!(
         "For Claude Code's API key, in ~/.claude/settings.json:\n\
          {{\n  \"apiKeyHelper\": {api_key}\n}}\n\n\
          For an MCP server's headers, in .mcp.json (set the server's name and url):\n\
          {{\n  \"mcpServers\": {{\n    {name}: {{\n      \"type\": \"http\",\n      \
-         \"url\": \"https://mcp.example.com/mcp\",\n      \"headersHelper\": {headers}\n    }}\n  }}\n}}\n",
-        api_key = json(&api_key),
-        headers = json(&headers),
+         \"url\": \"https://mcp.example.com/mcp\",\n      \"headersHelper\": {headers}\n    }}\n  }}\n}}\n\n\
+         For Claude Code's OpenTelemetry exporter, in ~/.claude/settings.json (headers are kept \
+         for {OTEL_DEBOUNCE_VAR}, 29 minutes by default: keep it shorter than the token's life):\n\
+         {otel_note}\
+         {{\n  \"otelHeadersHelper\": {otel},\n  \"env\": {{ \"{OTEL_DEBOUNCE_VAR}\": \"{ttl_ms}\" }}\n}}\n\n\
+         For an authenticating proxy, in ~/.claude/settings.json (with HTTPS_PROXY set to the proxy's URL):\n\
+         {{\n  \"proxyAuthHelper\": {proxy},\n  \"env\": {{ \"CLAUDE_CODE_ENABLE_PROXY_AUTH_HELPER\": \"1\" }}\n}}\n",
+        api_key = json(&commands.api_key),
+        headers = json(&commands.headers),
+        otel = json(&commands.otel),
+        proxy = json(&commands.proxy),
         name = json(&policy.name),
+        ttl_ms = ttl.min(debounce).as_millis(),
     )
 }
 
@@ -662,18 +721,49 @@ mod tests {
     }
 
     #[test]
-    fn the_api_key_command_asks_for_an_api_key() {
-        let (api_key, headers) = helper_commands(Path::new("/h/credbox.toml"), Format::ApiKey);
+    fn each_hook_gets_its_own_format() {
+        let c = helper_commands(Path::new("/h/credbox.toml"));
+        let ends = |text: &str, tail: &str| assert!(text.ends_with(tail), "{text}");
+        ends(&c.api_key, " run --format api-key /h/credbox.toml");
+        ends(&c.headers, " run --format headers /h/credbox.toml");
+        ends(
+            &c.otel,
+            " run --format headers --client otel /h/credbox.toml",
+        );
+        ends(
+            &c.proxy,
+            " run --format proxy-authorization /h/credbox.toml",
+        );
+    }
+
+    #[test]
+    fn a_debounce_longer_than_the_cache_lifetime_is_warned_about() {
+        let mut policy = Policy::for_component(Path::new("/h/helper.wasm"));
+        let target = Path::new("/h/credbox.toml");
+        // The default ttl (5 minutes) is shorter than the default debounce.
+        let text = snippets(target, &policy, None);
         assert!(
-            api_key.ends_with(" run --format api-key /h/credbox.toml"),
-            "{api_key}"
+            text.contains("Warning: Claude Code keeps OTel headers for 1740s"),
+            "{text}"
         );
         assert!(
-            headers.ends_with(" run --format headers /h/credbox.toml"),
-            "{headers}"
+            text.contains(&format!("\"{OTEL_DEBOUNCE_VAR}\": \"300000\"")),
+            "{text}"
         );
-        let (_, headers) = helper_commands(Path::new("/h/credbox.toml"), Format::Headers);
-        assert!(headers.ends_with(" run /h/credbox.toml"), "{headers}");
+        // A debounce within the ttl needs no warning.
+        let text = snippets(target, &policy, Some("60000"));
+        assert!(!text.contains("Warning"), "{text}");
+        assert!(
+            text.contains(&format!("\"{OTEL_DEBOUNCE_VAR}\": \"60000\"")),
+            "{text}"
+        );
+        policy.cache.ttl = Duration::from_secs(3600);
+        let text = snippets(target, &policy, None);
+        assert!(!text.contains("Warning"), "{text}");
+        assert!(
+            text.contains(&format!("\"{OTEL_DEBOUNCE_VAR}\": \"1740000\"")),
+            "{text}"
+        );
     }
 
     #[test]

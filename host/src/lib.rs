@@ -333,6 +333,17 @@ pub fn forget(policy: &Policy, request: &Request) -> Result<bool> {
     CredentialCache::open(&cache_root()?)?.forget(&key)
 }
 
+/// A server refused the credential cached for `request` (see
+/// [`CredentialCache::refused`]): the next answer is fetched anew, unless
+/// that credential was fetched so recently that the refusal is remembered
+/// as a failure instead, with `refusal`'s message.
+pub fn refused(policy: &Policy, request: &Request, refusal: Error) -> Result<bool> {
+    let request = &asked(policy, request);
+    let env = policy.env.resolve(|name| std::env::var(name).ok());
+    let key = cache_key(policy, request, &env)?;
+    CredentialCache::open(&cache_root()?)?.refused(&key, policy, refusal)
+}
+
 /// What the helper is asked: `request`, or, with `[cache] share = true`,
 /// [`request::Client::Any`] whoever asks.
 fn asked(policy: &Policy, request: &Request) -> Request {

@@ -184,7 +184,7 @@ fn run(args: RunArgs, out: &mut Out) -> u8 {
         log_level: commands::log_level(args.verbose),
         no_cache: args.no_cache,
     };
-    protocol::run::handle(&args.target, overrides, &options, out)
+    protocol::run::handle(&args.target, overrides, args.client, &options, out)
 }
 
 /// Help and version go to stdout as usual; usage errors become one line.

@@ -65,6 +65,8 @@ pub enum Format {
     Headers,
     /// A single API key, for `apiKeyHelper`.
     ApiKey,
+    /// One `Proxy-Authorization` header value, for `proxyAuthHelper`.
+    ProxyAuthorization,
 }
 
 impl Format {
@@ -73,6 +75,7 @@ impl Format {
         match self {
             Format::Headers => "headers",
             Format::ApiKey => "api-key",
+            Format::ProxyAuthorization => "proxy-authorization",
         }
     }
 }

@@ -6,6 +6,8 @@
 //! Cargo) render the same credential in their own protocol (see
 //! [`crate::protocol`]).
 
+use base64ct::Encoding;
+
 use crate::error::Error;
 use crate::manifest::Format;
 use crate::validation::{Credential, MAX_KEY_LEN};
@@ -17,6 +19,11 @@ use crate::validation::{Credential, MAX_KEY_LEN};
 /// credential with a token and no headers becomes `Authorization: Bearer
 /// <token>`. An API key is the token alone. A credential without the part
 /// the format needs (one cached for another client) is an invalid output.
+///
+/// A `Proxy-Authorization` value is, in this order, the helper's own
+/// `Proxy-Authorization` header, its token as `Bearer <token>`, or its
+/// username and secret as `Basic base64(username:secret)` (RFC 7617, in
+/// UTF-8).
 pub fn render(credential: &Credential, format: Format) -> Result<String, Error> {
     match format {
         Format::Headers => {
@@ -45,6 +52,28 @@ pub fn render(credential: &Credential, format: Format) -> Result<String, Error> 
             Some(token) if token.len() <= MAX_KEY_LEN => Ok(format!("{token}\n")),
             _ => Err(missing("a token", "api-key")),
         },
+        Format::ProxyAuthorization => {
+            if let Some(value) = credential.proxy_authorization() {
+                return Ok(format!("{value}\n"));
+            }
+            if let Some(token) = &credential.token {
+                return Ok(format!("Bearer {token}\n"));
+            }
+            match &credential.user_secret {
+                Some(user) => {
+                    let pair = format!("{}:{}", user.username, user.secret);
+                    let pair = zeroize::Zeroizing::new(pair);
+                    Ok(format!(
+                        "Basic {}\n",
+                        base64ct::Base64::encode_string(pair.as_bytes())
+                    ))
+                }
+                None => Err(missing(
+                    "Proxy-Authorization header, token or user-secret",
+                    "proxy-authorization",
+                )),
+            }
+        }
     }
 }
 
@@ -126,5 +155,32 @@ mod tests {
             ));
         }
         assert!(render(&headers(&[("A", "1")]), Format::ApiKey).is_err());
+    }
+
+    #[test]
+    fn a_proxy_authorization_is_the_header_else_bearer_else_basic() {
+        let proxy = |c: &Credential| render(c, Format::ProxyAuthorization);
+        let mut c = headers(&[("X-Other", "1"), ("proxy-authorization", "Negotiate abc")]);
+        c.token = Some("tok".into());
+        assert_eq!(proxy(&c).unwrap(), "Negotiate abc\n");
+        c.headers.clear();
+        assert_eq!(proxy(&c).unwrap(), "Bearer tok\n");
+        c.token = None;
+        c.user_secret = Some(crate::validation::UserSecret {
+            username: "Aladdin".into(),
+            secret: "open sesame".into(),
+        });
+        // RFC 7617's own example.
+        assert_eq!(proxy(&c).unwrap(), "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==\n");
+        c.user_secret = Some(crate::validation::UserSecret {
+            username: "test".into(),
+            secret: "123\u{a3}".into(),
+        });
+        // RFC 7617 section 3: UTF-8.
+        assert_eq!(proxy(&c).unwrap(), "Basic dGVzdDoxMjPCow==\n");
+        c.user_secret = None;
+        c.headers = vec![("X-Other".into(), "1".into())];
+        let err = proxy(&c).unwrap_err().to_string();
+        assert!(err.contains("--format proxy-authorization"), "{err}");
     }
 }

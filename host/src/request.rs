@@ -7,8 +7,45 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::Error;
 use crate::fingerprint::{Fingerprint, Fingerprinter};
 use crate::manifest::Format;
+
+/// Who asks `credbox run` for headers (`--client`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RunClient {
+    /// An MCP server's `headersHelper` (the default): the request names the
+    /// server, from `CLAUDE_CODE_MCP_SERVER_NAME` and `_URL`.
+    Mcp,
+    /// Claude Code's `otelHeadersHelper`: headers for its OpenTelemetry
+    /// exporter.
+    Otel,
+}
+
+impl RunClient {
+    /// The name as written on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunClient::Mcp => "mcp",
+            RunClient::Otel => "otel",
+        }
+    }
+}
+
+/// The variable that carries a proxy's challenge after a 407.
+pub const PROXY_AUTHENTICATE: &str = "CLAUDE_CODE_PROXY_AUTHENTICATE";
+/// Longest URL, host or MCP server name read from the environment.
+const MAX_URL: usize = 4096;
+/// Longest challenge read from the environment.
+const MAX_CHALLENGE: usize = 8192;
+
+/// A variable of the client's that credbox cannot use (exit code 2).
+fn bad_var(name: &str, what: &str) -> Error {
+    Error::Environment {
+        message: format!("{name} {what}"),
+        hint: "the client sets it; check the proxy or MCP server configuration".into(),
+    }
+}
 
 /// What the caller asked for.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,6 +161,69 @@ pub struct Challenge {
     pub realm: Option<String>,
 }
 
+impl Challenge {
+    /// The first challenge of a `Proxy-Authenticate` value: its scheme (an
+    /// RFC 9110 token) and its `realm`, quoted or not. `None` when the
+    /// value does not start with a scheme.
+    pub fn parse(text: &str) -> Option<Challenge> {
+        let text = text.trim_start();
+        let end = text.find(|c: char| !is_tchar(c)).unwrap_or(text.len());
+        let (scheme, mut rest) = text.split_at(end);
+        if scheme.is_empty() {
+            return None;
+        }
+        let mut realm = None;
+        // `name=value` pairs up to the next challenge (a bare token).
+        loop {
+            rest = rest.trim_start_matches([' ', '\t', ',']);
+            let end = rest.find(|c: char| !is_tchar(c)).unwrap_or(rest.len());
+            let (name, after) = rest.split_at(end);
+            let after = after.trim_start_matches([' ', '\t']);
+            let Some(after) = after.strip_prefix('=').filter(|_| !name.is_empty()) else {
+                break;
+            };
+            let after = after.trim_start_matches([' ', '\t']);
+            let (value, next) = match after.strip_prefix('"') {
+                Some(quoted) => {
+                    let mut value = String::new();
+                    let mut chars = quoted.char_indices();
+                    let mut end = None;
+                    while let Some((i, c)) = chars.next() {
+                        match c {
+                            '\\' => value.extend(chars.next().map(|(_, c)| c)),
+                            '"' => {
+                                end = Some(i + 1);
+                                break;
+                            }
+                            c => value.push(c),
+                        }
+                    }
+                    // An unterminated quote ends the parameters.
+                    let Some(end) = end else { break };
+                    (value, &quoted[end..])
+                }
+                None => {
+                    let end = after.find(|c: char| !is_tchar(c)).unwrap_or(after.len());
+                    (after[..end].to_owned(), &after[end..])
+                }
+            };
+            if name.eq_ignore_ascii_case("realm") && realm.is_none() {
+                realm = Some(value);
+            }
+            rest = next;
+        }
+        Some(Challenge {
+            scheme: scheme.to_owned(),
+            realm,
+        })
+    }
+}
+
+/// An RFC 9110 `tchar`.
+fn is_tchar(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
+}
+
 /// What pip or uv asked for: an index's password.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PackageIndexRequest {
@@ -149,18 +249,63 @@ pub struct GcpRequest {
 }
 
 impl Request {
-    /// The request of `credbox run` for `format`, with the MCP server read
-    /// from Claude Code's environment variables.
-    pub fn from_env(format: Format) -> Request {
-        let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
-        let client = match format {
-            Format::Headers => Client::Headers {
-                mcp_server_name: var("CLAUDE_CODE_MCP_SERVER_NAME"),
-                mcp_server_url: var("CLAUDE_CODE_MCP_SERVER_URL"),
-            },
-            Format::ApiKey => Client::ApiKey,
+    /// The request of `credbox run` for `format` (and `client`, `--client`),
+    /// with its context read from Claude Code's environment variables: the
+    /// MCP server for headers, the proxy and its challenge for a
+    /// `Proxy-Authorization`. A value that is too long or holds a control
+    /// character is refused, naming the variable.
+    pub fn from_env(format: Format, client: Option<RunClient>) -> Result<Request, Error> {
+        Request::from_vars(format, client, |name| std::env::var(name).ok())
+    }
+
+    /// [`Request::from_env`] with the variables read by `var`.
+    pub fn from_vars(
+        format: Format,
+        client: Option<RunClient>,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Request, Error> {
+        let var = |name: &str, cap: usize| -> Result<Option<String>, Error> {
+            match var(name).filter(|v| !v.is_empty()) {
+                None => Ok(None),
+                Some(value) if value.len() > cap => {
+                    Err(bad_var(name, &format!("is longer than {cap} bytes")))
+                }
+                Some(value) if value.chars().any(char::is_control) => {
+                    Err(bad_var(name, "holds a control character"))
+                }
+                Some(value) => Ok(Some(value)),
+            }
         };
-        Request { client }
+        let client = match (format, client) {
+            (Format::Headers, None | Some(RunClient::Mcp)) => Client::Headers {
+                mcp_server_name: var("CLAUDE_CODE_MCP_SERVER_NAME", MAX_URL)?,
+                mcp_server_url: var("CLAUDE_CODE_MCP_SERVER_URL", MAX_URL)?,
+            },
+            (Format::Headers, Some(RunClient::Otel)) => Client::Otel,
+            (Format::ApiKey, None) => Client::ApiKey,
+            (Format::ProxyAuthorization, None) => {
+                let challenge = var(PROXY_AUTHENTICATE, MAX_CHALLENGE)?;
+                let challenge = challenge
+                    .map(|text| {
+                        Challenge::parse(&text).ok_or_else(|| {
+                            bad_var(PROXY_AUTHENTICATE, "does not start with an auth scheme")
+                        })
+                    })
+                    .transpose()?;
+                Client::Proxy(ProxyRequest {
+                    url: var("CLAUDE_CODE_PROXY_URL", MAX_URL)?,
+                    host: var("CLAUDE_CODE_PROXY_HOST", MAX_URL)?,
+                    challenge,
+                })
+            }
+            (format, Some(client)) => {
+                return Err(Error::Usage(format!(
+                    "--client {} is for --format headers, not {format}",
+                    client.as_str()
+                )));
+            }
+        };
+        Ok(Request { client })
     }
 
     /// A request from `client`.
@@ -284,5 +429,99 @@ impl Fingerprint for GcpRequest {
         f.field("audience", audience);
         f.field("token_type", token_type);
         f.field("impersonated_email", impersonated_email);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn a_challenge_gives_its_scheme_and_realm() {
+        let parse = |t| Challenge::parse(t).map(|c| (c.scheme, c.realm));
+        let some = |s: &str, r: Option<&str>| Some((s.to_owned(), r.map(str::to_owned)));
+        assert_eq!(
+            parse(r#"Basic realm="corp proxy""#),
+            some("Basic", Some("corp proxy"))
+        );
+        assert_eq!(
+            parse("Bearer realm=edge, error=x"),
+            some("Bearer", Some("edge"))
+        );
+        assert_eq!(
+            parse(r#"Basic charset="UTF-8", realm="a \"q\" b""#),
+            some("Basic", Some(r#"a "q" b"#))
+        );
+        assert_eq!(parse("Negotiate"), some("Negotiate", None));
+        assert_eq!(parse(r#"Basic realm="unterminated"#), some("Basic", None));
+        // The first challenge only.
+        assert_eq!(parse("Basic, Bearer realm=x"), some("Basic", None));
+        assert_eq!(parse("=x"), None);
+        assert_eq!(parse("  "), None);
+    }
+
+    #[test]
+    fn a_proxy_request_reads_the_proxy_and_its_challenge() {
+        let env = [
+            ("CLAUDE_CODE_PROXY_URL", "http://proxy.corp:3128"),
+            ("CLAUDE_CODE_PROXY_HOST", "proxy.corp"),
+            (PROXY_AUTHENTICATE, r#"Basic realm="corp""#),
+        ];
+        let request = Request::from_vars(Format::ProxyAuthorization, None, vars(&env)).unwrap();
+        assert_eq!(
+            request.client,
+            Client::Proxy(ProxyRequest {
+                url: Some("http://proxy.corp:3128".into()),
+                host: Some("proxy.corp".into()),
+                challenge: Some(Challenge {
+                    scheme: "Basic".into(),
+                    realm: Some("corp".into()),
+                }),
+            })
+        );
+        // The challenge is not part of the key; the proxy is.
+        let fingerprint = |r: &Request| {
+            let mut f = Fingerprinter::new("test");
+            r.fingerprint(&mut f);
+            f.finish()
+        };
+        let plain = Request::from_vars(Format::ProxyAuthorization, None, vars(&env[..2])).unwrap();
+        assert_eq!(fingerprint(&request), fingerprint(&plain));
+        let other = Request::from_vars(Format::ProxyAuthorization, None, vars(&env[1..2])).unwrap();
+        assert_ne!(fingerprint(&plain), fingerprint(&other));
+    }
+
+    #[test]
+    fn bad_variables_are_refused_by_name() {
+        let cases = [
+            (
+                PROXY_AUTHENTICATE,
+                "Basic realm=\"a\"\r\nX-Injected: 1".to_owned(),
+            ),
+            ("CLAUDE_CODE_PROXY_HOST", "h".repeat(MAX_URL + 1)),
+            (PROXY_AUTHENTICATE, "\"no scheme\"".to_owned()),
+        ];
+        for (name, value) in cases {
+            let env = [(name, value.as_str())];
+            let err = Request::from_vars(Format::ProxyAuthorization, None, vars(&env)).unwrap_err();
+            assert!(err.to_string().starts_with(name), "{err}");
+            assert_eq!(err.exit_code(), 2);
+        }
+        let err = Request::from_vars(Format::ApiKey, Some(RunClient::Otel), vars(&[])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--client otel is for --format headers, not api-key"
+        );
+        let otel = Request::from_vars(Format::Headers, Some(RunClient::Otel), vars(&[])).unwrap();
+        assert_eq!(otel.client, Client::Otel);
     }
 }

@@ -223,6 +223,12 @@ impl Helper {
         )
     }
 
+    /// The server refused the credential cached for `request` (see
+    /// [`crate::refused`]); whether there was one.
+    pub fn refused(&self, request: &Request, refusal: Error) -> Result<bool> {
+        crate::refused(&self.policy, request, refusal)
+    }
+
     /// Forgets the cached credential for `request` (git's and Docker's
     /// `erase`); whether there was one.
     pub fn forget(&self, request: &Request) -> Result<bool> {
@@ -573,14 +579,15 @@ pub(crate) mod tests {
             format: Some(crate::manifest::Format::Headers),
             ..Overrides::default()
         };
-        let ran = written(|out| crate::protocol::run::handle(component, overrides, &options, out));
+        let ran =
+            written(|out| crate::protocol::run::handle(component, overrides, None, &options, out));
         assert_eq!(ran.code, 0, "{}", ran.stderr);
         let headers: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
         assert!(headers.get("X-Client").is_some(), "{headers}");
 
         let missing = Path::new("/nonexistent/credbox.toml");
         let ran = written(|out| {
-            crate::protocol::run::handle(missing, Overrides::default(), &options, out)
+            crate::protocol::run::handle(missing, Overrides::default(), None, &options, out)
         });
         assert_eq!((ran.code, &ran.stdout[..]), (2, ""));
         assert!(

@@ -396,11 +396,13 @@ mod tests {
         let client = match format {
             Format::Headers => Client::default(),
             Format::ApiKey => Client::ApiKey,
+            Format::ProxyAuthorization => unreachable!("not asked in these tests"),
         };
         let c = super::validate(raw, &client, NOW)?;
         Ok(match format {
             Format::Headers => Validated::Headers(c.headers),
             Format::ApiKey => Validated::ApiKey(c.token.expect("checked")),
+            Format::ProxyAuthorization => unreachable!("not asked in these tests"),
         })
     }
 

@@ -181,6 +181,38 @@ impl CredentialCache {
         })
     }
 
+    /// A server refused the cached credential of `key` (a proxy answered
+    /// 407 with a challenge): the credential is dropped so that the next
+    /// answer is fetched anew, and a remembered failure is kept with its
+    /// backoff. A credential refused within the first backoff of its fetch
+    /// is itself remembered as a failure, `refusal`: a client that asks
+    /// again after every refusal then gets that failure at once, not a new
+    /// run each time, and the provider is not hammered. Whether the entry
+    /// held a credential.
+    pub fn refused(&self, key: &CacheKey, policy: &Policy, refusal: Error) -> Result<bool> {
+        let _lock = self.lock(key, Duration::from_secs(10));
+        let Some(mut entry) = self.entry(key) else {
+            return Ok(false);
+        };
+        let Some(stored) = entry.credential.take() else {
+            return Ok(false);
+        };
+        let now = now_ms();
+        let fresh = now.saturating_sub(stored.created_ms) < policy.cache.backoff.as_millis() as u64;
+        let entry = match fresh {
+            true => settle(Some(entry), Err(refusal), policy, now).0,
+            false if entry.failure.is_none() => None,
+            false => Some(entry),
+        };
+        match self.store(key, entry) {
+            None => Ok(true),
+            Some(warning) => Err(Error::Environment {
+                message: warning,
+                hint: "check the cache directory's permissions".into(),
+            }),
+        }
+    }
+
     /// Removes the entry of `key` (its credential and any remembered
     /// failure), under the entry's lock so that no run in progress writes
     /// it back from before. Returns whether there was one.

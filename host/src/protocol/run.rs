@@ -10,21 +10,51 @@
 
 use std::path::Path;
 
+use crate::error::Error;
 use crate::guest::RunOptions;
 use crate::policy::Overrides;
-use crate::request::Request;
+use crate::request::{Client, ProxyRequest, Request, RunClient};
 use crate::serve::{Helper, Manner, Out, answer_by};
 
 /// Runs the helper at `target` (a manifest or a bare component) with the
 /// command line's `overrides` and `options`, and writes its credential on
 /// `out`'s stdout, or the one-line failure on its stderr; the exit code.
-pub fn handle(target: &Path, overrides: Overrides, options: &RunOptions, out: &mut Out) -> u8 {
+pub fn handle(
+    target: &Path,
+    overrides: Overrides,
+    client: Option<RunClient>,
+    options: &RunOptions,
+    out: &mut Out,
+) -> u8 {
     let helper = match Helper::load(target.to_owned(), overrides) {
         Ok(helper) => helper,
         Err(failure) => return out.fail(&failure.subject, &failure.error),
     };
     let format = helper.policy.format;
-    let request = Request::from_env(format);
+    let request = match Request::from_env(format, client) {
+        Ok(request) => request,
+        Err(error) => return out.fail(helper.name(), &error),
+    };
+    // A proxy's challenge says it refused the credential it was given: it
+    // is not served again from the cache.
+    if let Client::Proxy(ProxyRequest {
+        challenge: Some(challenge),
+        ..
+    }) = &request.client
+    {
+        let refusal = Error::Denied(format!(
+            "the proxy refused a credential fetched moments ago ({} challenge{})",
+            challenge.scheme,
+            challenge
+                .realm
+                .as_deref()
+                .map(|realm| format!(", realm {realm:?}"))
+                .unwrap_or_default()
+        ));
+        if let Err(error) = helper.refused(&request, refusal) {
+            return out.fail(helper.name(), &error);
+        }
+    }
     answer_by(&helper, &request, options, |credential| {
         crate::output::render(credential, format)
     })
