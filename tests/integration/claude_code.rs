@@ -17,7 +17,8 @@ use serde_json::{Value, json};
 use crate::support::claude_client::{ONE_AT_A_TIME, claude};
 use crate::support::clients::{CLIENT_DEADLINE, Finished, run};
 use crate::support::servers::mock_apis::{ANSWER, anthropic_api, mcp_method, mcp_server, path};
-use crate::support::servers::{Server, closed_port};
+use crate::support::servers::proxy::Proxy;
+use crate::support::servers::{Server, closed_port, token_helper};
 use crate::support::util::{Cache, TempManifest, example_manifest, manifest, sh_quote};
 
 /// How soon the client must give up when credbox fails: start-up, one
@@ -59,6 +60,33 @@ fn run_claude(
     mcp_config: Option<&Value>,
     env: &[(&str, &str)],
 ) -> Finished {
+    let out = run_claude_for(
+        CLIENT_DEADLINE,
+        claude,
+        api,
+        cache,
+        settings,
+        mcp_config,
+        env,
+    );
+    assert!(
+        !out.timed_out,
+        "claude was still running after {CLIENT_DEADLINE:?} and was killed: {out:#?}"
+    );
+    out
+}
+
+/// As [`run_claude`], but killing the client after `deadline` (and not
+/// failing for it).
+fn run_claude_for(
+    deadline: Duration,
+    claude: &Path,
+    api: &Server,
+    cache: &Cache,
+    settings: &Value,
+    mcp_config: Option<&Value>,
+    env: &[(&str, &str)],
+) -> Finished {
     let home = tempfile::tempdir().unwrap();
     let work = home.path().join("project");
     std::fs::create_dir(&work).unwrap();
@@ -88,12 +116,7 @@ fn run_claude(
         .envs(env.iter().copied());
 
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let out = run(cmd, CLIENT_DEADLINE).expect("claude starts");
-    assert!(
-        !out.timed_out,
-        "claude was still running after {CLIENT_DEADLINE:?} and was killed: {out:#?}"
-    );
-    out
+    run(cmd, deadline).expect("claude starts")
 }
 
 #[test]
@@ -273,4 +296,135 @@ fn claude_code_shows_credboxs_one_line_error_and_gives_up_quickly() {
             );
         }
     }
+}
+
+/// The challenge the test proxy sends with its 407.
+const CHALLENGE: &str = r#"Bearer realm="credbox-test", error="invalid_token""#;
+
+/// The environment that makes Claude Code reach the API (TLS, the test CA)
+/// through `proxy` with credbox as its `proxyAuthHelper`.
+fn through_proxy<'a>(proxy_url: &'a str, key: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("HTTPS_PROXY", proxy_url),
+        ("CLAUDE_CODE_ENABLE_PROXY_AUTH_HELPER", "1"),
+        ("NODE_EXTRA_CA_CERTS", credbox_test_artifacts::tls::CA),
+        ("ANTHROPIC_API_KEY", key),
+    ]
+}
+
+#[test]
+fn claude_code_reaches_the_api_through_a_proxy_with_credbox_s_proxy_authorization() {
+    let Some(claude) = claude() else { return };
+    let key = "sk-credbox-proxy-7c21";
+    let api = Server::start_tls(anthropic_api(key.to_owned()));
+    let tokens = Server::numbered_tokens(|_| Duration::ZERO);
+    // The proxy takes only the second token: the first, cached before
+    // Claude Code starts, was revoked meanwhile.
+    let proxy = Proxy::start(|auth| auth == Some("Bearer tok-2"), CHALLENGE);
+    let proxy_url = proxy.url();
+    let helper = token_helper("proxy-auth", &tokens, "backoff = \"1s\"\n");
+    let cache = warm_cache(&[&helper]);
+    let proxy_env = [
+        ("CLAUDE_CODE_PROXY_URL", proxy_url.as_str()),
+        ("CLAUDE_CODE_PROXY_HOST", "127.0.0.1"),
+    ];
+    let first = cache.run(
+        &["run", "--format", "proxy-authorization", helper.arg()],
+        &proxy_env,
+    );
+    assert_eq!(first.stdout, "Bearer tok-1\n", "{first:#?}");
+    // Older than the helper's first backoff: its refusal is not a failure.
+    std::thread::sleep(Duration::from_millis(1100));
+
+    let settings = json!({
+        "proxyAuthHelper": credbox_command(&["run", "--format", "proxy-authorization", helper.arg()]),
+    });
+    let out = run_claude(
+        &claude,
+        &api,
+        &cache,
+        &settings,
+        None,
+        &through_proxy(&proxy_url, key),
+    );
+    eprintln!("claude -p through the proxy took {:?}", out.elapsed);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert_eq!(out.stdout.trim(), ANSWER, "{out:#?}");
+
+    let seen = proxy.stop();
+    let api_target = format!("127.0.0.1:{}", api.port());
+    assert!(
+        seen.iter()
+            .all(|s| s.method == "CONNECT" && s.target == api_target),
+        "{seen:#?}"
+    );
+    // The cached token went first and was refused; after the challenge,
+    // credbox fetched anew (not from its cache), once.
+    assert_eq!(
+        seen[0].authorization.as_deref(),
+        Some("Bearer tok-1"),
+        "{seen:#?}"
+    );
+    assert_eq!(seen[0].status, 407, "{seen:#?}");
+    assert!(
+        seen.iter()
+            .any(|s| s.status == 200 && s.authorization.as_deref() == Some("Bearer tok-2")),
+        "{seen:#?}"
+    );
+    assert_eq!(
+        tokens.stop().len(),
+        2,
+        "one fetch for the cache, one after the challenge"
+    );
+    let messages = api.stop();
+    assert!(
+        messages.iter().any(|r| path(r) == "/v1/messages"),
+        "{messages:#?}"
+    );
+}
+
+#[test]
+fn a_proxy_that_refuses_every_credential_costs_the_provider_one_fetch() {
+    let Some(claude) = claude() else { return };
+    let key = "sk-credbox-proxy-9d04";
+    let api = Server::start_tls(anthropic_api(key.to_owned()));
+    let tokens = Server::numbered_tokens(|_| Duration::ZERO);
+    let proxy = Proxy::start(|_| false, CHALLENGE);
+    let proxy_url = proxy.url();
+    // A backoff longer than the client is given: every ask after the first
+    // refusal must be answered from the remembered failure.
+    let helper = token_helper("proxy-auth", &tokens, "backoff = \"60s\"\n");
+    let cache = warm_cache(&[&helper]);
+    let settings = json!({
+        "proxyAuthHelper": credbox_command(&["run", "--format", "proxy-authorization", helper.arg()]),
+    });
+    // The client retries a refused CONNECT for longer than a test waits.
+    let given = Duration::from_secs(12);
+    let env = through_proxy(&proxy_url, key);
+    let out = run_claude_for(given, &claude, &api, &cache, &settings, None, &env);
+    assert_ne!(out.code, Some(0), "{out:#?}");
+    // The token fetched first was refused at once: credbox remembers that
+    // as a failure, with its backoff, however often the client asks again.
+    let said = "proxyAuthHelper failed: exited 4: credbox: proxy-auth: denied: the proxy refused \
+                a credential fetched moments ago; its challenge: scheme \"Bearer\", realm \
+                \"credbox-test\" (the provider refused the secret: check or renew it; cached \
+                failure, next try in ";
+    let lines: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("proxyAuthHelper"))
+        .collect();
+    assert!(lines.len() >= 2, "{out:#?}");
+    assert!(lines.iter().all(|l| l.starts_with(said)), "{out:#?}");
+    let seen = proxy.stop();
+    assert!(
+        seen.len() >= 2 && seen.iter().all(|s| s.status == 407),
+        "{seen:#?}"
+    );
+    assert_eq!(
+        tokens.stop().len(),
+        1,
+        "the client's retries reached the provider: {seen:#?}"
+    );
+    assert!(api.stop().is_empty(), "a request got past the proxy");
 }

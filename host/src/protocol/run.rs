@@ -42,14 +42,15 @@ pub fn handle(
         ..
     }) = &request.client
     {
+        // Quoted: the redactor masks the word after a bare `Bearer `.
         let refusal = Error::Denied(format!(
-            "the proxy refused a credential fetched moments ago ({} challenge{})",
+            "the proxy refused a credential fetched moments ago; its challenge: scheme {:?}{}",
             challenge.scheme,
             challenge
                 .realm
                 .as_deref()
                 .map(|realm| format!(", realm {realm:?}"))
-                .unwrap_or_default()
+                .unwrap_or_default(),
         ));
         if let Err(error) = helper.refused(&request, refusal) {
             return out.fail(helper.name(), &error);

@@ -7,9 +7,10 @@
 //! is bounded by that stop flag and by [`MAX_LIFETIME`].
 //!
 //! [`mock_apis`] holds handlers that stand in for the APIs Claude Code
-//! talks to.
+//! talks to; [`proxy`] is a forward proxy that demands credentials.
 
 pub mod mock_apis;
+pub mod proxy;
 
 use credbox_test_artifacts::GUEST_HTTP_GET;
 
