@@ -1,18 +1,22 @@
 //! `credbox gcp`: executable-sourced credentials under the real google-auth
 //! (PyPI `google-auth`, with `requests`), which runs credbox as its
 //! `credential_source.executable.command` and trades the subject token at a
-//! loopback STS token endpoint that checks what arrived; the output file
-//! the library reads before running credbox; and hostile variables.
+//! loopback STS token endpoint that checks what arrived (a fixed token, or
+//! the jwt sample's JWT, its ES256 signature and claims verified); the
+//! output file the library reads before running credbox; and hostile
+//! variables.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use credbox_test_artifacts::GUEST_V02_PARTS;
+use credbox_test_artifacts::{GUEST_V02_PARTS, JWT};
 use serde_json::{Value, json};
 
 use crate::support::clients::{CLIENT_DEADLINE, Finished, client, missing, run};
+use crate::support::crypto::{unbase64url, unhex};
 use crate::support::servers::{Reply, Request, Server};
-use crate::support::util::{Cache, TempManifest, error_kinds, manifest};
+use crate::support::testkeys::{ES256_PUBLIC, key_file};
+use crate::support::util::{Cache, TempManifest, error_kinds, manifest, sample_manifest};
 
 /// The subject token the helper hands out: a JWT's shape (the STS stand-in
 /// does not check signatures).
@@ -67,26 +71,42 @@ fn subject_helper(token: &str) -> TempManifest {
 /// A loopback STS token endpoint: an access token for a token exchange of
 /// [`SUBJECT`] for [`AUDIENCE`], `400 invalid_grant` for anything else.
 fn sts() -> Server {
-    Server::start(|request: &Request| match check_exchange(request) {
-        Ok(()) => Reply::json(
-            &json!({
-                "access_token": ACCESS_TOKEN,
-                "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
-                "token_type": "Bearer",
-                "expires_in": 3600,
-            })
-            .to_string(),
-        ),
-        Err(why) => Reply::status(
-            400,
-            "application/json",
-            &json!({"error": "invalid_grant", "error_description": why}).to_string(),
-        ),
+    sts_checking(|subject| match subject == SUBJECT {
+        true => Ok(()),
+        false => Err(format!("subject_token is {subject:?}")),
     })
 }
 
-/// What is wrong with `request` as the token exchange the STS expects.
-fn check_exchange(request: &Request) -> Result<(), String> {
+/// A loopback STS token endpoint: an access token for a token exchange for
+/// [`AUDIENCE`] whose subject token `check_subject` accepts, `400
+/// invalid_grant` for anything else.
+fn sts_checking(check_subject: fn(&str) -> Result<(), String>) -> Server {
+    Server::start(
+        move |request: &Request| match check_exchange(request, check_subject) {
+            Ok(()) => Reply::json(
+                &json!({
+                    "access_token": ACCESS_TOKEN,
+                    "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
+                    "token_type": "Bearer",
+                    "expires_in": 3600,
+                })
+                .to_string(),
+            ),
+            Err(why) => Reply::status(
+                400,
+                "application/json",
+                &json!({"error": "invalid_grant", "error_description": why}).to_string(),
+            ),
+        },
+    )
+}
+
+/// What is wrong with `request` as the token exchange the STS expects,
+/// its subject token checked by `check_subject`.
+fn check_exchange(
+    request: &Request,
+    check_subject: fn(&str) -> Result<(), String>,
+) -> Result<(), String> {
     if request.method != "POST" || request.target != "/v1/token" {
         return Err(format!("{} {}", request.method, request.target));
     }
@@ -103,13 +123,45 @@ fn check_exchange(request: &Request) -> Result<(), String> {
         ),
         ("audience", AUDIENCE),
         ("subject_token_type", JWT_TYPE),
-        ("subject_token", SUBJECT),
+        ("scope", "https://www.googleapis.com/auth/cloud-platform"),
     ] {
         if field(name) != Some(wanted) {
             return Err(format!("{name} is {:?}", field(name)));
         }
     }
-    Ok(())
+    check_subject(field("subject_token").unwrap_or_default())
+}
+
+/// The audience the jwt sample's JWT is for: the provider's, as Google's
+/// STS takes it by default.
+const JWT_AUDIENCE: &str = "https://iam.googleapis.com/projects/123456/locations/global/workloadIdentityPools/credbox/providers/test";
+
+/// What is wrong with `jwt` as the jwt sample's token for the provider:
+/// signed with the test ES256 key, for [`JWT_AUDIENCE`], not expired.
+fn check_sample_jwt(jwt: &str) -> Result<(), String> {
+    use p256::ecdsa::signature::Verifier as _;
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let [header, claims, signature] = parts[..] else {
+        return Err(format!("subject_token is not a JWT: {jwt:?}"));
+    };
+    let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&unhex(ES256_PUBLIC)).unwrap();
+    let signature = p256::ecdsa::Signature::from_slice(&unbase64url(signature))
+        .map_err(|e| format!("signature: {e}"))?;
+    key.verify(format!("{header}.{claims}").as_bytes(), &signature)
+        .map_err(|e| format!("signature: {e}"))?;
+    let claims: Value = serde_json::from_slice(&unbase64url(claims)).map_err(|e| e.to_string())?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    match (&claims["aud"], &claims["iss"], claims["exp"].as_u64()) {
+        (aud, iss, Some(exp))
+            if aud == JWT_AUDIENCE && iss == "claude-code-client" && exp > now =>
+        {
+            Ok(())
+        }
+        _ => Err(format!("claims: {claims}")),
+    }
 }
 
 /// The fields of an `application/x-www-form-urlencoded` body, decoded.
@@ -196,7 +248,32 @@ fn google_auth_trades_the_subject_token_credbox_hands_it() {
     assert_eq!(finished.stdout.trim(), ACCESS_TOKEN, "{finished:#?}");
     let requests = server.stop();
     assert_eq!(requests.len(), 1, "{requests:#?}");
-    assert_eq!(check_exchange(&requests[0]), Ok(()));
+}
+
+#[test]
+fn google_auth_trades_the_jwt_the_jwt_sample_signs() {
+    let Some(python) = python() else {
+        return;
+    };
+    // The sample as shipped, with the test key and, without TOKEN_URL, the
+    // provider as the JWT's audience.
+    let key = key_file("es256.pem");
+    let helper = sample_manifest(
+        "jwt",
+        JWT,
+        &[(
+            "TOKEN_URL = \"https://auth.example.com/oauth/token\"",
+            &format!("AUDIENCE = \"{JWT_AUDIENCE}\""),
+        )],
+        &[("assertion.pem", key.to_str().unwrap())],
+    );
+    let server = sts_checking(check_sample_jwt);
+    let home = tempfile::tempdir().unwrap();
+    let config = config(home.path(), "wif.json", helper.arg(), &server, None);
+    let finished = refresh(&python, &config, &Cache::new(), home.path());
+    assert_eq!(finished.code, Some(0), "{finished:#?}");
+    assert_eq!(finished.stdout.trim(), ACCESS_TOKEN, "{finished:#?}");
+    assert_eq!(server.stop().len(), 1);
 }
 
 #[test]
