@@ -4,7 +4,8 @@
 //! loopback STS token endpoint that checks what arrived (a fixed token, or
 //! the jwt sample's JWT, its ES256 signature and claims verified); the
 //! output file the library reads before running credbox; and hostile
-//! variables.
+//! variables. Node's google-auth-library (npm, what Claude Code on Vertex
+//! AI uses) gets the same exchange and failure.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -43,6 +44,48 @@ except Exception as e:
     sys.exit(3)
 print(credentials.token)
 "#;
+
+/// Gets an access token with the configuration in `argv[1]` and prints it;
+/// on failure, the error's message on stderr and exit 3.
+const NODE_REFRESH: &str = r#"
+const {GoogleAuth} = require('google-auth-library');
+(async () => {
+  const auth = new GoogleAuth({keyFile: process.argv[1],
+    scopes: ['https://www.googleapis.com/auth/cloud-platform']});
+  const client = await auth.getClient();
+  try {
+    console.log((await client.getAccessToken()).token);
+  } catch (e) {
+    console.error(e.message);
+    process.exitCode = 3;
+  }
+})();
+"#;
+
+/// `node` and the folder holding google-auth-library (the test's
+/// `NODE_PATH`, else npm's global modules), else `None` (a failure under
+/// CI).
+fn node() -> Option<(PathBuf, String)> {
+    const PACKAGE: &str = "node and the npm package google-auth-library (npm install -g)";
+    let node = client("node", PACKAGE)?;
+    let root = match std::env::var("NODE_PATH") {
+        Ok(path) if !path.is_empty() => path,
+        _ => match Command::new("npm").args(["root", "-g"]).output() {
+            Ok(out) if out.status.success() => {
+                String::from_utf8_lossy(&out.stdout).trim().to_owned()
+            }
+            _ => return missing("`npm root -g` does not run", PACKAGE).and(None),
+        },
+    };
+    let found = Command::new(&node)
+        .args(["-e", "require('google-auth-library')"])
+        .env("NODE_PATH", &root)
+        .output();
+    match found {
+        Ok(out) if out.status.success() => Some((node, root)),
+        _ => missing("node cannot require google-auth-library", PACKAGE).and(None),
+    }
+}
 
 /// `python3` with google-auth and requests importable, else `None` (a
 /// failure under CI).
@@ -248,6 +291,40 @@ fn google_auth_trades_the_subject_token_credbox_hands_it() {
     assert_eq!(finished.stdout.trim(), ACCESS_TOKEN, "{finished:#?}");
     let requests = server.stop();
     assert_eq!(requests.len(), 1, "{requests:#?}");
+}
+
+#[test]
+fn node_s_google_auth_library_trades_the_subject_token_and_shows_failures() {
+    let Some((node, modules)) = node() else {
+        return;
+    };
+    let server = sts();
+    let home = tempfile::tempdir().unwrap();
+    let cache = Cache::new();
+    let get_token = |config: &Path| {
+        let mut cmd = Command::new(&node);
+        cmd.args(["-e", NODE_REFRESH])
+            .arg(config)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .env("NODE_PATH", &modules)
+            .env("GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES", "1")
+            .env("CREDBOX_CACHE_DIR", cache.path());
+        run(cmd, CLIENT_DEADLINE).unwrap()
+    };
+    let helper = subject_helper(SUBJECT);
+    let config = config(home.path(), "wif.json", helper.arg(), &server, None);
+    let finished = get_token(&config);
+    assert_eq!(finished.code, Some(0), "{finished:#?}");
+    assert_eq!(finished.stdout.trim(), ACCESS_TOKEN, "{finished:#?}");
+    let denied = error_kinds("denied");
+    let config = self::config(home.path(), "denied.json", denied.arg(), &server, None);
+    let finished = get_token(&config);
+    assert_eq!(finished.code, Some(3), "{finished:#?}");
+    let needle = r#"The executable failed with exit code: 4 and error message: {"version":1,"success":false,"code":"denied","message":"credbox: error-kinds: denied: kind test"#;
+    assert!(finished.stderr.contains(needle), "{finished:#?}");
+    assert_eq!(server.stop().len(), 1);
 }
 
 #[test]
