@@ -36,9 +36,10 @@
 //! with the failure's exit code: `{"version":1,"success":false,
 //! "code":"denied","message":"credbox: NAME: denied: … (hint)"}`, the
 //! `message` being credbox's usual redacted line. Nothing goes on stderr,
-//! not even a warning: Python's and Node's libraries read stdout and stderr
-//! as one stream, parse it as JSON on exit code 0, and show it whole in
-//! their error otherwise.
+//! not even a cache warning or the helper's log lines (`credbox run -v
+//! MANIFEST` shows those): Python's and Node's libraries read stdout and
+//! stderr as one stream, parse it as JSON on exit code 0, and show it
+//! whole in their error otherwise.
 //!
 //! With [`OUTPUT_FILE_VAR`] set (the configuration's `output_file`), the
 //! libraries read that file first and use its response until its
@@ -58,6 +59,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::Error;
 use crate::guest::RunOptions;
+use crate::guest::log::LogLevel;
 use crate::policy::Overrides;
 pub use crate::request::GcpRequest;
 use crate::request::{Client, Request};
@@ -368,11 +370,16 @@ pub fn handle(
         Err(e) => return fail(out, "gcp", &e),
     };
     let request = Request::new(Client::Gcp(asked.request.clone()));
+    // The helper's log lines would be read as part of the response too.
+    let options = RunOptions {
+        log_level: LogLevel::Off,
+        ..RunOptions::default()
+    };
     let reply = answer(
         Target::named(target),
         Overrides::default(),
         &request,
-        &RunOptions::default(),
+        &options,
         |credential| respond(credential, &asked),
     );
     match reply {
