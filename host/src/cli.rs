@@ -63,6 +63,10 @@ pub enum Command {
     /// ["/path/to/credbox", "cargo", "/path/to/credbox.toml"]`), in JSON
     /// lines on stdin and stdout.
     Cargo(CargoArgs),
+    /// Answer Google's auth libraries as an executable credential source
+    /// (`credential_source.executable.command` = `/path/to/credbox gcp
+    /// /path/to/credbox.toml`), reading GOOGLE_EXTERNAL_ACCOUNT_*.
+    Gcp(GcpArgs),
     /// Log a helper in: run its `login` (which may show a URL and code to
     /// open), within [limits] login_timeout, and keep what it stores in the
     /// OS keystore (or the manifest's [state] file store).
@@ -241,6 +245,13 @@ pub struct K8sArgs {
     /// The helper's manifest (credbox.toml) or a component (.wasm); without
     /// it, the user's route for the cluster's server (provideClusterInfo).
     pub target: Option<PathBuf>,
+}
+
+/// `credbox gcp`'s arguments.
+#[derive(clap::Args)]
+pub struct GcpArgs {
+    /// The helper's manifest (credbox.toml) or a component (.wasm).
+    pub target: PathBuf,
 }
 
 /// `credbox cargo`'s arguments.

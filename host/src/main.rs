@@ -141,6 +141,7 @@ fn dispatch(out: &mut Out) -> u8 {
         Command::Cargo(args) => {
             protocol::cargo::handle(args.target.as_deref(), stdin().lock(), out)
         }
+        Command::Gcp(args) => protocol::gcp::handle(&args.target, |name| std::env::var(name), out),
         Command::Login(args) => commands::login(&args.target, args.verbose, out),
         Command::Logout(args) => commands::logout(&args.target, out),
         Command::Git(args) => {

@@ -29,6 +29,7 @@ mod plugin;
 mod protocol_aws;
 mod protocol_cargo;
 mod protocol_docker;
+mod protocol_gcp;
 mod protocol_git;
 mod protocol_kubernetes;
 mod python;

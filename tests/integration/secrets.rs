@@ -31,6 +31,10 @@ enum Shape {
     /// Cargo's JSON lines: the hello, then an `Ok` or `Err` answer; exit
     /// code 0 either way.
     Cargo,
+    /// Google's executable response, one line of JSON on stdout and
+    /// nothing on stderr: `success` with the token, exit code 0; or a
+    /// failure with credbox's line as its `message`, a non-zero exit code.
+    Gcp,
 }
 
 /// Stands for the manifest's path in a front end's arguments and stdin.
@@ -136,6 +140,24 @@ const FRONT_ENDS: &[FrontEnd] = &[
         )],
         route: None,
         shape: Shape::Exit,
+    },
+    FrontEnd {
+        name: "gcp (saml2, whose base64 the clean token fits)",
+        link: None,
+        args: &["gcp", MANIFEST],
+        stdin: "",
+        env: &[
+            (
+                "GOOGLE_EXTERNAL_ACCOUNT_AUDIENCE",
+                "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/x",
+            ),
+            (
+                "GOOGLE_EXTERNAL_ACCOUNT_TOKEN_TYPE",
+                "urn:ietf:params:oauth:token-type:saml2",
+            ),
+        ],
+        route: None,
+        shape: Shape::Gcp,
     },
     FrontEnd::credbox(
         "cargo (by hand)",
@@ -292,6 +314,12 @@ fn answered(shape: Shape, out: &Outcome, answer: &str, what: &str) {
                 "{what}: {out:#?}"
             );
         }
+        Shape::Gcp => {
+            let response = gcp_answer(out, what);
+            assert_eq!(response["success"], true, "{what}: {out:#?}");
+            let token = response["saml_response"].as_str().unwrap_or_default();
+            assert!(token.contains(answer), "{what}: {out:#?}");
+        }
     }
 }
 
@@ -316,7 +344,23 @@ fn refused(shape: Shape, out: &Outcome, helper: &str, what: &str) {
             let message = error["message"].as_str().unwrap_or_default();
             assert!(message.starts_with(&ours), "{what}: {out:#?}");
         }
+        Shape::Gcp => {
+            assert_ne!(out.code, 0, "{what}: {out:#?}");
+            let response = gcp_answer(out, what);
+            assert_eq!(response["success"], false, "{what}: {out:#?}");
+            let message = response["message"].as_str().unwrap_or_default();
+            assert!(message.starts_with(&ours), "{what}: {out:#?}");
+        }
     }
+}
+
+/// Google's executable response: one line on stdout, nothing on stderr.
+#[track_caller]
+fn gcp_answer(out: &Outcome, what: &str) -> Value {
+    assert_eq!(out.stderr, "", "{what}: {out:#?}");
+    let line = out.stdout.strip_suffix('\n').unwrap_or_default();
+    assert!(!line.is_empty() && !line.contains('\n'), "{what}: {out:#?}");
+    serde_json::from_str(line).unwrap()
 }
 
 /// Cargo's one answer after the hello, with exit code 0.

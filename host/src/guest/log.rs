@@ -22,6 +22,9 @@ pub enum LogLevel {
     Warn,
     /// Something failed.
     Error,
+    /// Above every level: as a minimum, prints nothing. For `credbox gcp`,
+    /// whose clients read stderr as part of its answer.
+    Off,
 }
 
 impl LogLevel {
@@ -31,6 +34,7 @@ impl LogLevel {
             LogLevel::Info => "info",
             LogLevel::Warn => "warn",
             LogLevel::Error => "error",
+            LogLevel::Off => "off",
         }
     }
 }

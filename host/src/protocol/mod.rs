@@ -3,8 +3,8 @@
 //! `headersHelper`), [`git`] (git's credential helper protocol), [`docker`]
 //! (the Docker credential helper protocol), [`aws`] (`credential_process`
 //! and Claude Code's `awsCredentialExport`), [`kubernetes`] (exec
-//! credential plugins) and [`cargo`] (Cargo's credential provider
-//! protocol). Each has a `handle` that parses its client's input into a
+//! credential plugins), [`cargo`] (Cargo's credential provider
+//! protocol) and [`gcp`] (Google Cloud executable-sourced credentials). Each has a `handle` that parses its client's input into a
 //! [`crate::request::Request`], hands it to [`crate::serve`] (which finds
 //! the helper that answers and runs it), and renders the checked
 //! credential in the client's own format, failures included, with the
@@ -19,6 +19,7 @@
 pub mod aws;
 pub mod cargo;
 pub mod docker;
+pub mod gcp;
 pub mod git;
 pub mod kubernetes;
 pub mod rfc3339;

@@ -45,7 +45,7 @@ pub fn require(program: &str, package: &str, version_ok: impl Fn(&str) -> bool) 
 
 /// A client that cannot be used, for `why`: a failure under CI, else a
 /// note and `None` (the test skips).
-fn missing(why: &str, package: &str) -> Option<PathBuf> {
+pub fn missing(why: &str, package: &str) -> Option<PathBuf> {
     if on_ci() {
         panic!("{why} (install {package}); CI=true makes a missing client a failure");
     }
