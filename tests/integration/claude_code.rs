@@ -428,3 +428,53 @@ fn a_proxy_that_refuses_every_credential_costs_the_provider_one_fetch() {
     );
     assert!(api.stop().is_empty(), "a request got past the proxy");
 }
+
+#[test]
+fn claude_code_sends_its_telemetry_with_credbox_s_otel_headers() {
+    let Some(claude) = claude() else { return };
+    let key = "sk-credbox-otel-51a8";
+    let token = "otel-token-e2e-3b9f";
+    let api = Server::start(anthropic_api(key.to_owned()));
+    let collector = Server::start(|_| crate::support::servers::Reply::json("{}"));
+    let env_bearer = example_manifest("env-bearer", ENV_BEARER);
+    let cache = warm_cache(&[&env_bearer]);
+    let settings = json!({
+        "otelHeadersHelper": credbox_command(&["run", "--format", "headers", "--client", "otel", env_bearer.arg()]),
+    });
+    let endpoint = collector.origin();
+    let env = [
+        ("ANTHROPIC_API_KEY", key),
+        ("API_TOKEN", token),
+        ("CLAUDE_CODE_ENABLE_TELEMETRY", "1"),
+        ("OTEL_METRICS_EXPORTER", "otlp"),
+        ("OTEL_LOGS_EXPORTER", "otlp"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_METRIC_EXPORT_INTERVAL", "1000"),
+        ("OTEL_LOGS_EXPORT_INTERVAL", "1000"),
+    ];
+    let out = run_claude(&claude, &api, &cache, &settings, None, &env);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert_eq!(out.stdout.trim(), ANSWER, "{out:#?}");
+    let exports = collector.stop();
+    let paths: Vec<&str> = exports.iter().map(|r| path(r)).collect();
+    assert!(
+        paths.contains(&"/v1/logs") || paths.contains(&"/v1/metrics"),
+        "nothing was exported: {paths:?}"
+    );
+    let bearer = format!("Bearer {token}");
+    for export in &exports {
+        assert_eq!(
+            export.header("authorization"),
+            Some(bearer.as_str()),
+            "{export:#?}"
+        );
+    }
+    // The OTel request has its own cache entry, apart from an MCP server's.
+    let status = cache.run(&["status"], &[]);
+    assert_eq!(
+        status.stdout.matches("env-bearer").count(),
+        1,
+        "{status:#?}"
+    );
+}
