@@ -7,7 +7,7 @@
 //! allowlisted environment variables and limits on fuel, time and memory.
 //!
 //! Version 0.2 of this crate targets the WIT package
-//! `credbox:helper@0.2.0`: a [`Request`] names the [`Client`] that asks
+//! `credbox:helper@0.3.0`: a [`Request`] names the [`Client`] that asks
 //! (headers, an API key, git, Docker, AWS, Kubernetes, Cargo), a
 //! [`Credential`] carries every part a client may take, and a helper can
 //! keep [`state`], have credbox sign with its [`keys`] and talk to the
@@ -82,7 +82,10 @@ pub mod user;
 
 pub use credential::{AwsCredentials, Credential, UserSecret};
 pub use error::{Error, ErrorKind};
-pub use request::{CargoRequest, Client, GitRequest, Request};
+pub use request::{
+    CargoRequest, Challenge, Client, GcpRequest, GitRequest, PackageIndexRequest, ProxyRequest,
+    Request,
+};
 
 /// A credential helper: credbox calls [`Helper::fetch`] once per run, and
 /// [`Helper::login`] for `credbox login`.
@@ -250,7 +253,7 @@ macro_rules! export {
     };
 }
 
-/// Bindings generated from `wit/helper.wit` (`credbox:helper@0.2.0`); not
+/// Bindings generated from `wit/helper.wit` (`credbox:helper@0.3.0`); not
 /// part of the API.
 #[doc(hidden)]
 // The generated lowering of a 0.2 `credential` takes one argument per flat
@@ -259,7 +262,7 @@ macro_rules! export {
 pub mod __bindings {
     wit_bindgen::generate!({
         path: "../wit",
-        world: "credbox:helper/helper@0.2.0",
+        world: "credbox:helper/helper@0.3.0",
         // The export macro is invoked from helper crates, through ours.
         pub_export_macro: true,
     });
@@ -271,8 +274,8 @@ pub mod __bindings {
 pub mod __private {
     use crate::__bindings::credbox::helper::types as wit;
     use crate::{
-        AwsCredentials, CargoRequest, Client, Credential, Error, ErrorKind, GitRequest, Helper,
-        Request, UserSecret,
+        AwsCredentials, CargoRequest, Challenge, Client, Credential, Error, ErrorKind, GcpRequest,
+        GitRequest, Helper, PackageIndexRequest, ProxyRequest, Request, UserSecret,
     };
 
     /// Runs `H::fetch` on a request from credbox and converts the answer.
@@ -314,6 +317,24 @@ pub mod __private {
                     index_url: cargo.index_url,
                     operation: cargo.operation,
                     crate_name: cargo.crate_name,
+                }),
+                wit::Client::Proxy(proxy) => Client::Proxy(ProxyRequest {
+                    url: proxy.url,
+                    host: proxy.host,
+                    challenge: proxy.challenge.map(|c| Challenge {
+                        scheme: c.scheme,
+                        realm: c.realm,
+                    }),
+                }),
+                wit::Client::Otel => Client::Otel,
+                wit::Client::PackageIndex(index) => Client::PackageIndex(PackageIndexRequest {
+                    url: index.url,
+                    username: index.username,
+                }),
+                wit::Client::Gcp(gcp) => Client::Gcp(GcpRequest {
+                    audience: gcp.audience,
+                    token_type: gcp.token_type,
+                    impersonated_email: gcp.impersonated_email,
                 }),
                 wit::Client::Any => Client::Any,
             },

@@ -139,6 +139,21 @@ pub enum Client {
     },
     /// A Cargo credential provider (`credbox cargo`): the token.
     Cargo(CargoRequest),
+    /// A forward proxy (`credbox run --format proxy-authorization`, Claude
+    /// Code's `proxyAuthHelper`): the credential's `Proxy-Authorization`
+    /// header, else its token as `Bearer`, else its username and secret as
+    /// `Basic`. With a [`ProxyRequest::challenge`], the proxy refused the
+    /// last one: credbox never answers that from its cache.
+    Proxy(ProxyRequest),
+    /// Headers for Claude Code's OpenTelemetry exporter (`credbox run
+    /// --client otel`, its `otelHeadersHelper`): as for `Headers`.
+    Otel,
+    /// A Python package index (`credbox keyring`, for pip and uv): the
+    /// credential's username and secret, else its token as the password.
+    PackageIndex(PackageIndexRequest),
+    /// Google Cloud workload identity federation (`credbox gcp`): the
+    /// token, a subject token of [`GcpRequest::token_type`].
+    Gcp(GcpRequest),
     /// Any client: the manifest says the credential is the same whoever
     /// asks (`[cache] share = true`), so credbox does not say who asks and
     /// one cached credential answers every client. Return every part you
@@ -148,7 +163,8 @@ pub enum Client {
 
 impl Client {
     /// The WIT case name: `headers`, `api-key`, `git`, `docker`, `aws`,
-    /// `kubernetes`, `cargo` or `any` (for logs and messages).
+    /// `kubernetes`, `cargo`, `proxy`, `otel`, `package-index`, `gcp` or
+    /// `any` (for logs and messages).
     ///
     /// ```
     /// use credbox_guest::Client;
@@ -165,6 +181,10 @@ impl Client {
             Client::Aws => "aws",
             Client::Kubernetes { .. } => "kubernetes",
             Client::Cargo(_) => "cargo",
+            Client::Proxy(_) => "proxy",
+            Client::Otel => "otel",
+            Client::PackageIndex(_) => "package-index",
+            Client::Gcp(_) => "gcp",
             Client::Any => "any",
         }
     }
@@ -233,6 +253,58 @@ pub struct CargoRequest {
     pub crate_name: Option<String>,
 }
 
+/// What a forward proxy asked for.
+///
+/// ```
+/// use credbox_guest::{Challenge, ProxyRequest};
+///
+/// let proxy = ProxyRequest {
+///     host: Some("proxy.corp".into()),
+///     challenge: Some(Challenge { scheme: "Basic".into(), realm: Some("corp".into()) }),
+///     ..ProxyRequest::default()
+/// };
+/// assert!(proxy.challenge.is_some_and(|c| c.scheme.eq_ignore_ascii_case("basic")));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProxyRequest {
+    /// The proxy's URL (`CLAUDE_CODE_PROXY_URL`), when known.
+    pub url: Option<String>,
+    /// The proxy's host (`CLAUDE_CODE_PROXY_HOST`), when known.
+    pub host: Option<String>,
+    /// The proxy's challenge, when it refused the last credential (407).
+    pub challenge: Option<Challenge>,
+}
+
+/// A proxy's challenge (its `Proxy-Authenticate` header).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Challenge {
+    /// The scheme, such as `Basic` or `Bearer`, as the proxy wrote it.
+    pub scheme: String,
+    /// The `realm` parameter, when given.
+    pub realm: Option<String>,
+}
+
+/// What pip or uv asked for: a package index's password.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PackageIndexRequest {
+    /// The index URL, as the client passed it.
+    pub url: String,
+    /// The username, when the client gave one.
+    pub username: Option<String>,
+}
+
+/// What Google's auth libraries asked for: a subject token.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GcpRequest {
+    /// The workload identity provider's audience.
+    pub audience: String,
+    /// The subject token type, such as
+    /// `urn:ietf:params:oauth:token-type:jwt`.
+    pub token_type: String,
+    /// The service account to impersonate, when set.
+    pub impersonated_email: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,6 +354,10 @@ mod tests {
             Client::Aws,
             Client::Kubernetes { server: None },
             Client::Cargo(CargoRequest::default()),
+            Client::Proxy(ProxyRequest::default()),
+            Client::Otel,
+            Client::PackageIndex(PackageIndexRequest::default()),
+            Client::Gcp(GcpRequest::default()),
             Client::Any,
         ]
         .iter()
@@ -297,6 +373,10 @@ mod tests {
                 "aws",
                 "kubernetes",
                 "cargo",
+                "proxy",
+                "otel",
+                "package-index",
+                "gcp",
                 "any"
             ]
         );

@@ -396,7 +396,7 @@ impl ScriptTemplate {
              - `{library_file}`: credbox's {language} library: configuration, logs, state, errors \
              of each kind credbox knows, and an HTTP client on `wasi:http` that always sends \
              `content-length` (a chunked body reaches many token endpoints empty).\n\
-             - `wit/helper.wit`: credbox's WIT package, `credbox:helper@0.2.0`; `wit/deps/`: the \
+             - `wit/helper.wit`: credbox's WIT package, `credbox:helper@0.3.0`; `wit/deps/`: the \
              `wasi:*` packages its `helper-http` world imports, at the version credbox provides \
              (0.2.12).\n",
             language = tool.language,

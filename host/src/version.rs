@@ -10,14 +10,14 @@ pub const CREDBOX: &str = env!("CARGO_PKG_VERSION");
 /// The version of the embedded wasmtime.
 pub const WASMTIME: &str = env!("CREDBOX_WASMTIME_VERSION");
 
-/// The WIT package helpers are written against: `credbox:helper@0.2.0`.
+/// The WIT package helpers are written against: `credbox:helper@0.3.0`.
 pub const WIT_PACKAGE: &str = env!("CREDBOX_WIT_PACKAGE");
 
 /// The WIT package's name without its version: `credbox:helper`.
 pub const WIT_PACKAGE_NAME: &str = "credbox:helper";
 
 /// What `credbox --version` prints after the name:
-/// `0.1.0 (wasmtime 48.0.8, credbox:helper@0.2.0)`.
+/// `0.1.0 (wasmtime 48.0.8, credbox:helper@0.3.0)`.
 pub const LONG: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (wasmtime ",
@@ -27,28 +27,29 @@ pub const LONG: &str = concat!(
     ")"
 );
 
-/// The version of the WIT package new helpers target: `0.2.0`.
+/// The version of the WIT package new helpers target: `0.3.0`.
 pub fn wit_version() -> &'static str {
     WIT_PACKAGE
         .split_once('@')
         .map_or("", |(_, version)| version)
 }
 
-/// The world new helpers target: `credbox:helper/helper@0.2.0`.
+/// The world new helpers target: `credbox:helper/helper@0.3.0`.
 pub fn world() -> String {
     format!("{WIT_PACKAGE_NAME}/helper@{}", wit_version())
 }
 
 /// Older versions of the package whose components this credbox still runs
 /// unchanged (their WIT is frozen in `wit/v<version>/`).
-pub const OLDER_WIT_VERSIONS: &[&str] = &["0.1.0"];
+pub const OLDER_WIT_VERSIONS: &[&str] = &["0.2.0", "0.1.0"];
 
 /// Every world this credbox runs, newest first:
-/// `credbox:helper/helper@0.2.0 and @0.1.0`.
+/// `credbox:helper/helper@0.3.0, @0.2.0 and @0.1.0`.
 pub fn worlds() -> String {
     let mut text = world();
-    for version in OLDER_WIT_VERSIONS {
-        text.push_str(" and @");
+    for (i, version) in OLDER_WIT_VERSIONS.iter().enumerate() {
+        let last = i + 1 == OLDER_WIT_VERSIONS.len();
+        text.push_str(if last { " and @" } else { ", @" });
         text.push_str(version);
     }
     text

@@ -1,6 +1,7 @@
-//! Both worlds: components built against `credbox:helper@0.1.0` (the
+//! Every world: components built against `credbox:helper@0.1.0` (the
 //! samples as they were before 0.2.0, kept as built in
-//! `tests/fixtures/v0.1.0/`) keep running unchanged beside 0.2.0 ones.
+//! `tests/fixtures/v0.1.0/`) and `@0.2.0` (`tests/fixtures/v0.2.0/`) keep
+//! running unchanged beside 0.3.0 ones.
 
 use crate::support::servers::{Reply, Server};
 use crate::support::util::{Cache, example_manifest, root};
@@ -68,7 +69,7 @@ fn build_and_inspect_name_the_world_a_component_targets() {
     let inspected = cache.run(&["inspect", &old], &[]);
     assert!(
         inspected.ok().contains(
-            "credbox:helper/helper@0.1.0 (this credbox runs credbox:helper/helper@0.2.0 and @0.1.0)"
+            "credbox:helper/helper@0.1.0 (this credbox runs credbox:helper/helper@0.3.0, @0.2.0 and @0.1.0)"
         ),
         "{}",
         inspected.stdout
@@ -175,4 +176,63 @@ fn fetch_cannot_talk_to_the_user() {
     let headers: serde_json::Value = serde_json::from_str(out.ok()).unwrap();
     assert_eq!(headers["X-Show"], "error:misconfigured");
     assert!(!out.stderr.contains("evil.example"), "{}", out.stderr);
+}
+
+/// A component of `tests/fixtures/v0.2.0/`, as a path argument.
+fn fixture_v02(file: &str) -> String {
+    let path = root().join("tests/fixtures/v0.2.0").join(file);
+    assert!(path.is_file(), "{} is missing", path.display());
+    path.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_0_2_0_component_runs_unchanged_and_sees_new_clients_as_any() {
+    let cache = Cache::new();
+    let echo = fixture_v02("guest_echo_request.wasm");
+    let built = cache.run(&["build", &echo], &[]);
+    built.ok();
+    assert!(
+        built
+            .stderr
+            .contains("implements credbox:helper/helper@0.2.0;"),
+        "{}",
+        built.stderr
+    );
+    // A client 0.2.0 knows reaches it as before.
+    let headers = cache.run(&["run", &echo], &[("CLAUDE_CODE_MCP_SERVER_NAME", "docs")]);
+    let headers: serde_json::Value = serde_json::from_str(&headers.ok()).unwrap();
+    assert_eq!(headers["X-Client"], "headers");
+    assert_eq!(headers["X-Mcp-Server-Name"], "docs");
+    // One 0.3.0 added reaches it as `any`, whose token is the proxy's.
+    let proxy = cache.run(
+        &["run", "--format", "proxy-authorization", &echo],
+        &[("CLAUDE_CODE_PROXY_HOST", "proxy.corp")],
+    );
+    assert_eq!(proxy.ok(), "Bearer any\n");
+    // The env-bearer sample as built against 0.2.0.
+    let env_bearer = example_manifest("env-bearer", &fixture_v02("env_bearer.wasm"));
+    let out = cache.run(&["run", env_bearer.arg()], &[("API_TOKEN", "t-020")]);
+    assert_eq!(out.ok(), "{\"Authorization\":\"Bearer t-020\"}\n");
+}
+
+#[test]
+fn a_0_3_0_component_hears_the_proxy_and_its_challenge() {
+    let cache = Cache::new();
+    let echo = credbox_test_artifacts::GUEST_ECHO_REQUEST;
+    let env = [
+        ("CLAUDE_CODE_PROXY_URL", "http://proxy.corp:3128"),
+        ("CLAUDE_CODE_PROXY_HOST", "proxy.corp"),
+        (
+            "CLAUDE_CODE_PROXY_AUTHENTICATE",
+            r#"Basic realm="corp users""#,
+        ),
+    ];
+    let out = cache.run(&["run", "--format", "proxy-authorization", echo], &env);
+    assert_eq!(
+        out.ok(),
+        "Bearer proxy;url=http://proxy.corp:3128;host=proxy.corp;scheme=Basic;realm=corp%20users\n"
+    );
+    let otel = cache.run(&["run", "--client", "otel", echo], &[]);
+    let otel: serde_json::Value = serde_json::from_str(&otel.ok()).unwrap();
+    assert_eq!(otel["X-Client"], "otel");
 }

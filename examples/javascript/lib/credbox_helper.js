@@ -2,7 +2,7 @@
 //
 // The helper is a module that exports `fetch` and `login`, made by
 // `exports` from an object with `credential(request)` (and `logIn()`),
-// built against the world `helper-http` of `credbox:helper@0.2.0`
+// built against the world `helper-http` of `credbox:helper@0.3.0`
 // (`wit/helper.wit`, with the `wasi:*` packages it needs in `wit/deps/`):
 //
 //     import * as credbox from './credbox_helper.js';
@@ -32,12 +32,12 @@
 // `credential` may be async (`await credbox.post(...)`): componentize-js
 // runs the event loop until the export's promise settles.
 
-import { getConfig, log as hostLog } from 'credbox:helper/host@0.2.0';
+import { getConfig, log as hostLog } from 'credbox:helper/host@0.3.0';
 import {
   get as hostStateGet,
   set as hostStateSet,
   delete as hostStateDelete,
-} from 'credbox:helper/state@0.2.0';
+} from 'credbox:helper/state@0.3.0';
 
 export const USER_AGENT = 'credbox-helper-javascript/0.1.0';
 

@@ -2,7 +2,7 @@
 
 The helper is a module that defines a class called `WitWorld` (the name
 componentize-py looks for) deriving from `Helper`, and builds against the
-world `helper-http` of `credbox:helper@0.2.0` (`wit/helper.wit`, with the
+world `helper-http` of `credbox:helper@0.3.0` (`wit/helper.wit`, with the
 `wasi:*` packages it needs in `wit/deps/`):
 
     import credbox_helper as credbox

@@ -1,4 +1,4 @@
-//! Host bindings for the `credbox:helper/helper` world, both versions, and
+//! Host bindings for the `credbox:helper/helper` world, every version, and
 //! the conversions between their types and credbox's: the request going in,
 //! the credential or the helper's error coming out.
 //!
@@ -19,8 +19,18 @@ pub mod world_v1 {
     });
 }
 
-/// `credbox:helper@0.2.0` (wit/helper.wit).
+/// `credbox:helper@0.2.0`, frozen (wit/v0.2.0): its components keep
+/// running unchanged.
 pub mod world_v2 {
+    wasmtime::component::bindgen!({
+        path: "../wit/v0.2.0",
+        world: "helper",
+        exports: { default: async },
+    });
+}
+
+/// `credbox:helper@0.3.0` (wit/helper.wit), the world new helpers target.
+pub mod world_v3 {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "helper",
@@ -31,6 +41,9 @@ pub mod world_v2 {
 pub use world_v1::credbox::helper::{host as v1_host, types as v1};
 pub use world_v2::credbox::helper::{
     host as v2_host, keys as v2_keys, state as v2_state, types as v2, user as v2_user,
+};
+pub use world_v3::credbox::helper::{
+    host as v3_host, keys as v3_keys, state as v3_state, types as v3, user as v3_user,
 };
 
 /// A helper's own error: its kind and its message (redacted and capped by
@@ -60,7 +73,8 @@ pub fn v1_request(request: &Request) -> v1::Request {
     }
 }
 
-/// The request in the 0.2.0 world's terms: every client, as it is.
+/// The request in the 0.2.0 world's terms: every client it knows, as it
+/// is; the clients 0.3.0 added as `any` (OpenTelemetry as `headers`).
 pub fn v2_request(request: &Request) -> v2::Request {
     let client = match &request.client {
         Client::Headers {
@@ -105,6 +119,60 @@ pub fn v2_request(request: &Request) -> v2::Request {
     v2::Request { client }
 }
 
+/// The request in the 0.3.0 world's terms: every client, as it is.
+pub fn v3_request(request: &Request) -> v3::Request {
+    let client = match &request.client {
+        Client::Headers {
+            mcp_server_name,
+            mcp_server_url,
+        } => v3::Client::Headers(v3::McpServer {
+            name: mcp_server_name.clone(),
+            url: mcp_server_url.clone(),
+        }),
+        Client::ApiKey => v3::Client::ApiKey,
+        Client::Git(git) => v3::Client::Git(v3::GitRequest {
+            protocol: git.protocol.clone(),
+            host: git.host.clone(),
+            path: git.path.clone(),
+            username: git.username.clone(),
+            wwwauth: git.wwwauth.clone(),
+        }),
+        Client::Docker { server_url } => v3::Client::Docker(v3::DockerRequest {
+            server_url: server_url.clone(),
+        }),
+        Client::Aws => v3::Client::Aws,
+        Client::Kubernetes { server } => v3::Client::Kubernetes(v3::KubernetesRequest {
+            server: server.clone(),
+        }),
+        Client::Cargo(cargo) => v3::Client::Cargo(v3::CargoRequest {
+            registry_name: cargo.registry_name.clone(),
+            index_url: cargo.index_url.clone(),
+            operation: cargo.operation.clone(),
+            crate_name: cargo.crate_name.clone(),
+        }),
+        Client::Proxy(proxy) => v3::Client::Proxy(v3::ProxyRequest {
+            url: proxy.url.clone(),
+            host: proxy.host.clone(),
+            challenge: proxy.challenge.as_ref().map(|c| v3::Challenge {
+                scheme: c.scheme.clone(),
+                realm: c.realm.clone(),
+            }),
+        }),
+        Client::Otel => v3::Client::Otel,
+        Client::PackageIndex(index) => v3::Client::PackageIndex(v3::PackageIndexRequest {
+            url: index.url.clone(),
+            username: index.username.clone(),
+        }),
+        Client::Gcp(gcp) => v3::Client::Gcp(v3::GcpRequest {
+            audience: gcp.audience.clone(),
+            token_type: gcp.token_type.clone(),
+            impersonated_email: gcp.impersonated_email.clone(),
+        }),
+        Client::Any => v3::Client::Any,
+    };
+    v3::Request { client }
+}
+
 /// A 0.1.0 credential: headers, token and `expires_in` only.
 pub fn from_v1(credential: v1::Credential) -> RawCredential {
     RawCredential {
@@ -119,24 +187,6 @@ pub fn from_v1(credential: v1::Credential) -> RawCredential {
     }
 }
 
-/// A 0.2.0 credential, every part of it.
-pub fn from_v2(credential: v2::Credential) -> RawCredential {
-    RawCredential {
-        headers: credential
-            .headers
-            .into_iter()
-            .map(|h| (h.name, h.value))
-            .collect(),
-        token: credential.token,
-        user_secret: credential.user_secret.map(|u| (u.username, u.secret)),
-        aws: credential
-            .aws
-            .map(|a| (a.access_key_id, a.secret_access_key, a.session_token)),
-        expires_in: credential.expires_in,
-        expires_at: credential.expires_at,
-    }
-}
-
 /// A 0.1.0 helper's own error.
 pub fn from_v1_error(error: v1::Error) -> HelperError {
     match error {
@@ -147,14 +197,55 @@ pub fn from_v1_error(error: v1::Error) -> HelperError {
     }
 }
 
-/// A 0.2.0 helper's own error (0.2.0 adds `not-found`).
-pub fn from_v2_error(error: v2::Error) -> HelperError {
+/// The conversions out of a world from 0.2.0 on, whose credential and
+/// error have the same shape in each version: `$credential` takes a
+/// credential (every part of it), `$error` a helper's own error (0.2.0
+/// added `not-found`).
+macro_rules! from_world {
+    ($types:ident, $credential:ident, $error:ident) => {
+        /// A credential of this world, every part of it.
+        pub fn $credential(credential: $types::Credential) -> RawCredential {
+            RawCredential {
+                headers: credential
+                    .headers
+                    .into_iter()
+                    .map(|h| (h.name, h.value))
+                    .collect(),
+                token: credential.token,
+                user_secret: credential.user_secret.map(|u| (u.username, u.secret)),
+                aws: credential
+                    .aws
+                    .map(|a| (a.access_key_id, a.secret_access_key, a.session_token)),
+                expires_in: credential.expires_in,
+                expires_at: credential.expires_at,
+            }
+        }
+
+        /// A helper's own error in this world.
+        pub fn $error(error: $types::Error) -> HelperError {
+            match error {
+                $types::Error::Misconfigured(m) => (HelperErrorKind::Misconfigured, m),
+                $types::Error::Denied(m) => (HelperErrorKind::Denied, m),
+                $types::Error::Unavailable(m) => (HelperErrorKind::Unavailable, m),
+                $types::Error::NotFound(m) => (HelperErrorKind::NotFound, m),
+                $types::Error::Other(m) => (HelperErrorKind::Other, m),
+            }
+        }
+    };
+}
+
+from_world!(v2, from_v2, from_v2_error);
+from_world!(v3, from_v3, from_v3_error);
+
+/// A host call's error, made in 0.2.0's terms (see `keys.rs`, `state.rs`,
+/// `user.rs`), in 0.3.0's: the same cases.
+pub fn v3_error(error: v2::Error) -> v3::Error {
     match error {
-        v2::Error::Misconfigured(m) => (HelperErrorKind::Misconfigured, m),
-        v2::Error::Denied(m) => (HelperErrorKind::Denied, m),
-        v2::Error::Unavailable(m) => (HelperErrorKind::Unavailable, m),
-        v2::Error::NotFound(m) => (HelperErrorKind::NotFound, m),
-        v2::Error::Other(m) => (HelperErrorKind::Other, m),
+        v2::Error::Misconfigured(m) => v3::Error::Misconfigured(m),
+        v2::Error::Denied(m) => v3::Error::Denied(m),
+        v2::Error::Unavailable(m) => v3::Error::Unavailable(m),
+        v2::Error::NotFound(m) => v3::Error::NotFound(m),
+        v2::Error::Other(m) => v3::Error::Other(m),
     }
 }
 

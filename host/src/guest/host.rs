@@ -1,4 +1,4 @@
-//! The `host` interface, the same in both worlds (only the generated types
+//! The `host` interface, the same in every world (only the generated types
 //! differ): `get-config`, the manifest's config and then the allowlisted
 //! environment, and `log`, through the redacting, capped [`GuestLog`].
 //!
@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use super::HostState;
-use super::bindings::{v1, v1_host, v2, v2_host};
+use super::bindings::{v1, v1_host, v2, v2_host, v3, v3_host};
 use super::log::LogLevel;
 
 /// A fault to inject, for tests: with `CREDBOX_FAILPOINT_STALL_MS=N` set
@@ -62,3 +62,4 @@ macro_rules! host_interface {
 
 host_interface!(v1, v1_host);
 host_interface!(v2, v2_host);
+host_interface!(v3, v3_host);

@@ -1,10 +1,10 @@
-//! The `keys` interface (0.2.0): the helper signs with keys the manifest
+//! The `keys` interface (0.2.0 and 0.3.0): the helper signs with keys the manifest
 //! names and never sees their bytes (see [`KeysPolicy`]).
 //!
 //! [`KeysPolicy`]: crate::policy::keys::KeysPolicy
 
 use super::HostState;
-use super::bindings::{v2, v2_keys};
+use super::bindings::{v2, v2_keys, v3, v3_error, v3_keys};
 use crate::error::Error;
 use crate::policy::keys::Algorithm;
 
@@ -32,6 +32,35 @@ impl v2_keys::Host for HostState {
         self.keys
             .sign(&name, algorithm, &data)
             .map_err(|e| self.key_error(e))
+    }
+}
+
+impl v3_keys::Host for HostState {
+    fn info(&mut self, name: String) -> std::result::Result<v3_keys::KeyInfo, v3::Error> {
+        let info = v2_keys::Host::info(self, name).map_err(v3_error)?;
+        Ok(v3_keys::KeyInfo {
+            algorithm: match info.algorithm {
+                v2_keys::Algorithm::HmacSha256 => v3_keys::Algorithm::HmacSha256,
+                v2_keys::Algorithm::Es256 => v3_keys::Algorithm::Es256,
+                v2_keys::Algorithm::Ed25519 => v3_keys::Algorithm::Ed25519,
+            },
+            key_id: info.key_id,
+            public_key: info.public_key,
+        })
+    }
+
+    fn sign(
+        &mut self,
+        name: String,
+        algorithm: v3_keys::Algorithm,
+        data: Vec<u8>,
+    ) -> std::result::Result<Vec<u8>, v3::Error> {
+        let algorithm = match algorithm {
+            v3_keys::Algorithm::HmacSha256 => v2_keys::Algorithm::HmacSha256,
+            v3_keys::Algorithm::Es256 => v2_keys::Algorithm::Es256,
+            v3_keys::Algorithm::Ed25519 => v2_keys::Algorithm::Ed25519,
+        };
+        v2_keys::Host::sign(self, name, algorithm, data).map_err(v3_error)
     }
 }
 

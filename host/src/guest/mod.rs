@@ -66,7 +66,7 @@ use crate::policy::keys::KeysPolicy;
 use crate::redact::Redactor;
 use crate::request::Request;
 use crate::units::first_line;
-use bindings::{HelperError, world_v1, world_v2};
+use bindings::{HelperError, world_v1, world_v2, world_v3};
 use limits::MemoryLimiter;
 use log::{GuestLog, LogLevel};
 use state::StateAccess;
@@ -102,6 +102,8 @@ pub enum WorldVersion {
     V0_1,
     /// `credbox:helper@0.2.0`.
     V0_2,
+    /// `credbox:helper@0.3.0`.
+    V0_3,
 }
 
 impl WorldVersion {
@@ -110,6 +112,7 @@ impl WorldVersion {
         match self {
             WorldVersion::V0_1 => "credbox:helper/helper@0.1.0",
             WorldVersion::V0_2 => "credbox:helper/helper@0.2.0",
+            WorldVersion::V0_3 => "credbox:helper/helper@0.3.0",
         }
     }
 }
@@ -180,6 +183,7 @@ impl WasiHttpView for HostState {
 enum Pre {
     V1(world_v1::HelperPre<HostState>),
     V2(world_v2::HelperPre<HostState>),
+    V3(world_v3::HelperPre<HostState>),
 }
 
 impl Pre {
@@ -187,6 +191,7 @@ impl Pre {
         match self {
             Pre::V1(_) => WorldVersion::V0_1,
             Pre::V2(_) => WorldVersion::V0_2,
+            Pre::V3(_) => WorldVersion::V0_3,
         }
     }
 
@@ -195,6 +200,7 @@ impl Pre {
         Ok(match self {
             Pre::V1(pre) => Instance::V1(pre.instantiate_async(store).await?),
             Pre::V2(pre) => Instance::V2(pre.instantiate_async(store).await?),
+            Pre::V3(pre) => Instance::V3(pre.instantiate_async(store).await?),
         })
     }
 }
@@ -203,6 +209,7 @@ impl Pre {
 enum Instance {
     V1(world_v1::Helper),
     V2(world_v2::Helper),
+    V3(world_v3::Helper),
 }
 
 /// What a helper answered: a credential (none from `login`) or its own
@@ -237,6 +244,18 @@ impl Instance {
                 let outcome = helper.call_login(store).await?;
                 Ok(outcome.map(|()| None).map_err(bindings::from_v2_error))
             }
+            (Instance::V3(helper), Call::Fetch(request)) => {
+                let outcome = helper
+                    .call_fetch(store, &bindings::v3_request(request))
+                    .await?;
+                Ok(outcome
+                    .map(|c| Some(bindings::from_v3(c)))
+                    .map_err(bindings::from_v3_error))
+            }
+            (Instance::V3(helper), Call::Login) => {
+                let outcome = helper.call_login(store).await?;
+                Ok(outcome.map(|()| None).map_err(bindings::from_v3_error))
+            }
         }
     }
 }
@@ -248,19 +267,31 @@ struct Trap {
     instantiating: bool,
 }
 
-/// Whether `component` names `credbox:helper@0.1.0` in an import or export.
-fn names_v0_1(engine: &Engine, component: &Component) -> bool {
+/// The older world `component` names in an import or export
+/// (`credbox:helper/…@0.1.0` or `@0.2.0`), if any.
+fn names_older(engine: &Engine, component: &Component) -> Option<WorldVersion> {
     let ty = component.component_type();
-    let named = |name: &str| name.starts_with("credbox:helper/") && name.ends_with("@0.1.0");
-    ty.imports(engine).any(|(name, _)| named(name))
-        || ty.exports(engine).any(|(name, _)| named(name))
+    let names: Vec<String> = ty
+        .imports(engine)
+        .map(|(name, _)| name.to_owned())
+        .chain(ty.exports(engine).map(|(name, _)| name.to_owned()))
+        .filter(|name| name.starts_with("credbox:helper/"))
+        .collect();
+    let named = |version: &str| names.iter().any(|name| name.ends_with(version));
+    if named("@0.1.0") {
+        Some(WorldVersion::V0_1)
+    } else if named("@0.2.0") {
+        Some(WorldVersion::V0_2)
+    } else {
+        None
+    }
 }
 
 /// Links `component` against WASI and credbox's interfaces, and checks
-/// that it exports what the `helper` world requires: the 0.1.0 world for a
-/// component that names `credbox:helper@0.1.0`, else 0.2.0 (and 0.1.0 if
-/// that fails, for a component that imports nothing of credbox's). `path`
-/// is only used in messages.
+/// that it exports what the `helper` world requires: the older world a
+/// component names (0.1.0 or 0.2.0), else 0.3.0, and, for a component
+/// that imports nothing of credbox's, 0.2.0 and then 0.1.0 if that fails.
+/// `path` is only used in messages.
 fn prepare(engine: &Engine, component: &Component, path: &Path) -> Result<Pre> {
     let mut linker = Linker::<HostState>::new(engine);
     let internal =
@@ -284,21 +315,36 @@ fn prepare(engine: &Engine, component: &Component, path: &Path) -> Result<Pre> {
             .map(Pre::V1)
             .map_err(|e| misfit(WorldVersion::V0_1, e))
     };
-    if names_v0_1(engine, component) {
-        return v1(linker);
+    let v2 = |mut linker: Linker<HostState>| -> Result<Pre> {
+        world_v2::Helper::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).map_err(internal)?;
+        let pre = linker
+            .instantiate_pre(component)
+            .map_err(|e| misfit(WorldVersion::V0_2, e))?;
+        world_v2::HelperPre::new(pre)
+            .map(Pre::V2)
+            .map_err(|e| misfit(WorldVersion::V0_2, e))
+    };
+    match names_older(engine, component) {
+        Some(WorldVersion::V0_1) => return v1(linker),
+        Some(WorldVersion::V0_2) => return v2(linker),
+        _ => {}
     }
     let fallback = linker.clone();
-    world_v2::Helper::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).map_err(internal)?;
-    let v2 = linker
+    world_v3::Helper::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).map_err(internal)?;
+    let v3 = linker
         .instantiate_pre(component)
-        .map_err(|e| misfit(WorldVersion::V0_2, e))
+        .map_err(|e| misfit(WorldVersion::V0_3, e))
         .and_then(|pre| {
-            world_v2::HelperPre::new(pre)
-                .map(Pre::V2)
-                .map_err(|e| misfit(WorldVersion::V0_2, e))
+            world_v3::HelperPre::new(pre)
+                .map(Pre::V3)
+                .map_err(|e| misfit(WorldVersion::V0_3, e))
         });
-    // The 0.2.0 error is the one to show: it is the world to write for.
-    v2.or_else(|e| v1(fallback).map_err(|_| e))
+    // The 0.3.0 error is the one to show: it is the world to write for.
+    v3.or_else(|e| {
+        v2(fallback.clone())
+            .or_else(|_| v1(fallback))
+            .map_err(|_| e)
+    })
 }
 
 /// Checks, without running it, that `component` can be instantiated by

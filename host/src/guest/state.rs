@@ -1,11 +1,11 @@
-//! The `state` interface (0.2.0): the helper's own values, kept between
+//! The `state` interface (0.2.0 and 0.3.0): the helper's own values, kept between
 //! runs by the host (see [`crate::state`]). Calls are counted, and every
 //! value read or written is masked in everything the run prints or stores.
 
 use std::time::Instant;
 
 use super::HostState;
-use super::bindings::{v2, v2_state};
+use super::bindings::{v2, v2_state, v3, v3_error, v3_state};
 use super::log::GuestLog;
 use crate::error::{Error, Result};
 use crate::policy::Policy;
@@ -202,6 +202,20 @@ impl v2_state::Host for HostState {
             *missed = true;
         }
         Ok(())
+    }
+}
+
+impl v3_state::Host for HostState {
+    fn get(&mut self, name: String) -> std::result::Result<Option<String>, v3::Error> {
+        v2_state::Host::get(self, name).map_err(v3_error)
+    }
+
+    fn set(&mut self, name: String, value: String) -> std::result::Result<(), v3::Error> {
+        v2_state::Host::set(self, name, value).map_err(v3_error)
+    }
+
+    fn delete(&mut self, name: String) -> std::result::Result<(), v3::Error> {
+        v2_state::Host::delete(self, name).map_err(v3_error)
     }
 }
 

@@ -1,8 +1,8 @@
-//! The `user` interface (0.2.0): a message for the user, shown only while
+//! The `user` interface (0.2.0 and 0.3.0): a message for the user, shown only while
 //! `credbox login` runs the helper.
 
 use super::HostState;
-use super::bindings::{v2, v2_user};
+use super::bindings::{v2, v2_user, v3, v3_error, v3_user};
 
 /// Whether a run may talk to the user: only `credbox login` may.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,5 +26,11 @@ impl v2_user::Host for HostState {
                 Ok(())
             }
         }
+    }
+}
+
+impl v3_user::Host for HostState {
+    fn show(&mut self, message: String) -> std::result::Result<(), v3::Error> {
+        v2_user::Host::show(self, message).map_err(v3_error)
     }
 }

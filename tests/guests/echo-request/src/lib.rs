@@ -3,7 +3,8 @@
 //!
 //! Headers, for every client:
 //! - `X-Purpose` and `X-Client`: the client's WIT case name (`headers`,
-//!   `api-key`, `git`, `docker`, `aws`, `kubernetes`, `cargo`, `any`);
+//!   `api-key`, `git`, `docker`, `aws`, `kubernetes`, `cargo`, `proxy`,
+//!   `otel`, `package-index`, `gcp`, `any`);
 //!   `X-Purpose` is the 0.1 name, kept for the tests that read it.
 //! - `X-Mcp-Server-Name`, `X-Mcp-Server-Url`: the MCP server that Claude
 //!   Code passed to its `headersHelper` (`-` for other clients).
@@ -11,9 +12,12 @@
 //!   `X-Git-Username`, `X-Git-Wwwauth-Count` and `X-Git-Wwwauth-1`, `-2`,
 //!   ...; `X-Docker-Server-Url`; `X-Kubernetes-Server`;
 //!   `X-Cargo-Registry-Name`, `X-Cargo-Index-Url`, `X-Cargo-Operation`,
-//!   `X-Cargo-Crate-Name`.
+//!   `X-Cargo-Crate-Name`; `X-Proxy-Url`, `X-Proxy-Host`,
+//!   `X-Proxy-Challenge-Scheme`, `X-Proxy-Challenge-Realm`; `X-Index-Url`,
+//!   `X-Index-Username`; `X-Gcp-Audience`, `X-Gcp-Token-Type`,
+//!   `X-Gcp-Impersonated-Email`.
 //!
-//! Every client but `headers` (which gets the headers alone, as in 0.1)
+//! Every client but `headers` and `otel` (which get the headers alone, as in 0.1)
 //! also gets the same context as one word, for the clients that read no
 //! headers: as the token; for git, Docker and `any` also as the secret of
 //! the user `echo`; for AWS and `any` also as the secret access key of the
@@ -69,7 +73,35 @@ impl Helper for EchoRequest {
                     cargo.crate_name.as_deref(),
                 );
             }
-            Client::Headers { .. } | Client::ApiKey | Client::Aws | Client::Any => {}
+            Client::Proxy(proxy) => {
+                let challenge = proxy.challenge.as_ref();
+                field("X-Proxy-Url", "url", proxy.url.as_deref());
+                field("X-Proxy-Host", "host", proxy.host.as_deref());
+                field(
+                    "X-Proxy-Challenge-Scheme",
+                    "scheme",
+                    challenge.map(|c| c.scheme.as_str()),
+                );
+                field(
+                    "X-Proxy-Challenge-Realm",
+                    "realm",
+                    challenge.and_then(|c| c.realm.as_deref()),
+                );
+            }
+            Client::PackageIndex(index) => {
+                field("X-Index-Url", "url", Some(&index.url));
+                field("X-Index-Username", "username", index.username.as_deref());
+            }
+            Client::Gcp(gcp) => {
+                field("X-Gcp-Audience", "audience", Some(&gcp.audience));
+                field("X-Gcp-Token-Type", "token-type", Some(&gcp.token_type));
+                field(
+                    "X-Gcp-Impersonated-Email",
+                    "impersonated-email",
+                    gcp.impersonated_email.as_deref(),
+                );
+            }
+            Client::Headers { .. } | Client::ApiKey | Client::Aws | Client::Otel | Client::Any => {}
         }
 
         let mut credential = Credential::new()
@@ -90,7 +122,7 @@ impl Helper for EchoRequest {
             credential = credential.header(format!("X-Git-Wwwauth-{}", i + 1), value);
         }
 
-        if matches!(request.client, Client::Headers { .. }) {
+        if matches!(request.client, Client::Headers { .. } | Client::Otel) {
             return Ok(credential);
         }
         if matches!(

@@ -20,7 +20,9 @@
 #![allow(clippy::too_many_arguments)]
 
 wit_bindgen::generate!({
-    path: "../../../wit",
+    // The frozen 0.2.0 package: this guest also shows that 0.2.0's host
+    // interfaces keep working.
+    path: "../../../wit/v0.2.0",
     world: "credbox:helper/helper@0.2.0",
 });
 
