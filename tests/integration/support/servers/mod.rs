@@ -10,6 +10,7 @@
 //! talks to.
 
 pub mod mock_apis;
+pub mod package_index;
 
 use credbox_test_artifacts::GUEST_HTTP_GET;
 
