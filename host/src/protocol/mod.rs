@@ -4,7 +4,8 @@
 //! (the Docker credential helper protocol), [`aws`] (`credential_process`
 //! and Claude Code's `awsCredentialExport`), [`kubernetes`] (exec
 //! credential plugins), [`cargo`] (Cargo's credential provider protocol)
-//! and [`keyring`] (the `keyring` command pip and uv run). Each has a `handle` that parses its client's input into a
+//! and [`keyring`] (the `keyring` command pip and uv run). Each has a
+//! `handle` that parses its client's input into a
 //! [`crate::request::Request`], hands it to [`crate::serve`] (which finds
 //! the helper that answers and runs it), and renders the checked
 //! credential in the client's own format, failures included, with the

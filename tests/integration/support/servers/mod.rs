@@ -7,7 +7,7 @@
 //! is bounded by that stop flag and by [`MAX_LIFETIME`].
 //!
 //! [`mock_apis`] holds handlers that stand in for the APIs Claude Code
-//! talks to.
+//! talks to; [`package_index`], a Python package index for pip and uv.
 
 pub mod mock_apis;
 pub mod package_index;
