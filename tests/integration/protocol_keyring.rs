@@ -15,7 +15,7 @@ use crate::support::routes::Routes;
 use crate::support::secrets::assert_no_secret;
 use crate::support::servers::Server;
 use crate::support::servers::package_index::{self, MODULE, PROJECT};
-use crate::support::util::{Cache, Outcome, example_manifest, manifest, sh_quote};
+use crate::support::util::{Cache, Outcome, error_kinds, example_manifest, manifest, sh_quote};
 
 /// The token env-bearer hands out, pip's and uv's password.
 const TOKEN: &str = "index-token-5b1f";
@@ -442,6 +442,17 @@ fn the_link_answers_as_the_real_keyring_and_refuses_hostile_input() {
         &out.streams(),
         Some(&s.cache.path()),
     );
+}
+
+#[test]
+fn a_helpers_not_found_is_silence_and_exit_1_and_other_failures_one_line() {
+    let url = "https://pypi.example.com/simple/";
+    let s = setup(url, error_kinds("not-found"));
+    let out = keyring(&s, &["get", url, "ci"], &[s.routes.env()], "");
+    assert_eq!((out.code, &out.stdout[..], &out.stderr[..]), (1, "", ""));
+    let s = setup(url, error_kinds("denied"));
+    let out = keyring(&s, &["get", url, "--mode", "creds"], &[s.routes.env()], "");
+    out.fails(4, "denied");
 }
 
 #[test]
