@@ -82,6 +82,10 @@ pub enum Command {
     /// Answer a Docker or OCI client (the Docker credential helper
     /// protocol): `docker-credential-credbox OPERATION` is the same.
     Docker(DockerArgs),
+    /// Answer pip and uv as their `keyring` command (`--keyring-provider
+    /// subprocess`): `keyring get SERVICE USERNAME` is the same, with
+    /// credbox linked as `keyring` by `credbox install keyring`.
+    Keyring(KeyringArgs),
     /// Set credbox up for a client.
     #[command(subcommand)]
     Install(InstallCommand),
@@ -133,6 +137,13 @@ pub enum InstallCommand {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// Link `keyring` to credbox, so that pip and uv with
+    /// `--keyring-provider subprocess` find it on PATH.
+    Keyring {
+        /// Where to make the link (default: ~/.local/bin, or $XDG_BIN_HOME).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// `credbox git`'s arguments.
@@ -152,6 +163,24 @@ pub struct DockerArgs {
     /// The helper's manifest (default: the user's routes choose one).
     #[arg(long, value_name = "MANIFEST")]
     pub manifest: Option<PathBuf>,
+}
+
+/// `credbox keyring`'s arguments: the real `keyring` command's, parsed by
+/// [`crate::protocol::keyring::parse`] (options may follow the service, as
+/// uv writes them).
+#[derive(clap::Args)]
+pub struct KeyringArgs {
+    /// `[--mode password|creds] [--manifest MANIFEST] get SERVICE
+    /// [USERNAME]`: prints USERNAME's password at the index SERVICE (with
+    /// --mode creds, the username and the password), from the helper
+    /// MANIFEST names, else the route for SERVICE; exit code 1, silently,
+    /// when there is none.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    pub args: Vec<std::ffi::OsString>,
 }
 
 /// `credbox login`'s arguments.

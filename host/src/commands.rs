@@ -1,7 +1,8 @@
 //! The commands that manage credbox rather than answer a client: `build`,
-//! `login`, `logout`, `status`, `cache clear`, `install docker`, and the
-//! reports of `new` and `inspect`. Each writes through [`Out`] and returns
-//! its exit code, as the client front ends in [`crate::protocol`] do.
+//! `login`, `logout`, `status`, `cache clear`, `install docker` and
+//! `install keyring`, and the reports of `new` and `inspect`. Each writes
+//! through [`Out`] and returns its exit code, as the client front ends in
+//! [`crate::protocol`] do.
 
 use std::path::{Path, PathBuf};
 
@@ -177,8 +178,20 @@ pub fn report(subject: &str, report: Result<String>, out: &mut Out) -> u8 {
 /// `credbox install docker [--dir DIR]`: links `docker-credential-credbox`
 /// to this credbox.
 pub fn install_docker(dir: Option<PathBuf>, out: &mut Out) -> u8 {
-    use crate::protocol::docker;
-    let Some(dir) = dir.or_else(docker::default_install_dir) else {
+    install(dir, crate::protocol::docker::install, out)
+}
+
+/// `credbox install keyring`: links `keyring` to credbox in `dir` (default:
+/// the user's programs folder), for pip's and uv's `--keyring-provider
+/// subprocess`.
+pub fn install_keyring(dir: Option<PathBuf>, out: &mut Out) -> u8 {
+    install(dir, crate::protocol::keyring::install, out)
+}
+
+/// Links a program name to credbox in `dir` (default: the user's programs
+/// folder) with `link`, and reports what it did.
+fn install(dir: Option<PathBuf>, link: fn(&Path, &Path) -> Result<String>, out: &mut Out) -> u8 {
+    let Some(dir) = dir.or_else(crate::protocol::default_install_dir) else {
         let error = Error::Usage("no home directory to install in: pass --dir".into());
         return out.fail("install", &error);
     };
@@ -189,5 +202,5 @@ pub fn install_docker(dir: Option<PathBuf>, out: &mut Out) -> u8 {
             return out.fail("install", &error);
         }
     };
-    report("install", docker::install(&dir, &exe), out)
+    report("install", link(&dir, &exe), out)
 }

@@ -1,6 +1,6 @@
 //! The `credbox` command: set it as Claude Code's `apiKeyHelper` or
 //! `headersHelper`, or as the credential helper of git, Docker, AWS,
-//! kubectl or Cargo.
+//! kubectl or Cargo, or as pip's and uv's `keyring`.
 //!
 //! Contract: on success the credential alone on stdout and exit 0; on any
 //! failure nothing on stdout, one line on stderr
@@ -19,7 +19,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use credbox::cli::{CacheCommand, Cli, Command, InstallCommand, RunArgs, RunOnly, RunOnlyCommand};
-use credbox::protocol::{self, aws::Shape, docker};
+use credbox::protocol::{self, aws::Shape, docker, keyring};
 use credbox::serve::Out;
 use credbox::{Overrides, RunOptions, commands};
 
@@ -92,6 +92,11 @@ fn dispatch(out: &mut Out) -> u8 {
         let operation = operation.to_string_lossy();
         return docker::handle(&operation, None, &mut std::io::stdin().lock(), out);
     }
+    // pip and uv run `keyring get SERVICE [USERNAME]`: credbox under that
+    // name (a link made by `credbox install keyring`).
+    if bare == Some(keyring::PROGRAM) {
+        return keyring::handle(&args.collect::<Vec<_>>(), out);
+    }
     // `credbox run`, the call Claude Code makes again and again, parses a
     // command line that knows only `run`: building clap's tree of every
     // subcommand was a sixth of a cache hit's instructions.
@@ -162,7 +167,9 @@ fn dispatch(out: &mut Out) -> u8 {
             &mut stdin().lock(),
             out,
         ),
+        Command::Keyring(args) => keyring::handle(&args.args, out),
         Command::Install(InstallCommand::Docker { dir }) => commands::install_docker(dir, out),
+        Command::Install(InstallCommand::Keyring { dir }) => commands::install_keyring(dir, out),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "credbox", &mut std::io::stdout());

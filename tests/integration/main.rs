@@ -31,6 +31,7 @@ mod protocol_cargo;
 mod protocol_docker;
 mod protocol_gcp;
 mod protocol_git;
+mod protocol_keyring;
 mod protocol_kubernetes;
 mod python;
 mod refresh_ticket;

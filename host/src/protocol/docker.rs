@@ -20,7 +20,7 @@
 //! stdout, so the one-line message goes there (and to stderr), with a
 //! non-zero exit code.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -160,54 +160,10 @@ pub fn unknown_operation(operation: &str) -> Error {
     )
 }
 
-/// The default folder for [`install`]: the platform's folder for a user's
-/// programs (`$XDG_BIN_HOME`, else `~/.local/bin`).
-pub fn default_install_dir() -> Option<PathBuf> {
-    let dirs = directories::BaseDirs::new()?;
-    Some(
-        dirs.executable_dir()
-            .map(Path::to_owned)
-            .unwrap_or_else(|| dirs.home_dir().join(".local").join("bin")),
-    )
-}
-
-/// Makes `dir/docker-credential-credbox` start `exe` (credbox itself): a
-/// symbolic link on Unix, a hard link or copy named
-/// `docker-credential-credbox.exe` on Windows (see
-/// [`crate::platform::link_program`]), creating `dir` if needed. Returns what it did, for
-/// the user. A link that is already there and points at `exe` is kept; any
-/// other file there is an error (nothing is replaced).
+/// Makes `dir/docker-credential-credbox` start `exe` (credbox itself), as
+/// [`super::install_program`] does; returns what it did, for the user.
 pub fn install(dir: &Path, exe: &Path) -> Result<String> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Error::Usage(format!("cannot create {}: {e}", dir.display())))?;
-    // `docker-credential-credbox.exe` on Windows.
-    let link = dir.join(format!("{PROGRAM}{}", std::env::consts::EXE_SUFFIX));
-    let mut report = match std::fs::symlink_metadata(&link) {
-        Ok(_) => match crate::platform::is_program_link(&link, exe) {
-            true => format!("{} already links to {}\n", link.display(), exe.display()),
-            false => {
-                return Err(Error::Usage(format!(
-                    "{} exists and is not a link to {}: remove it first, or choose another folder with --dir",
-                    link.display(),
-                    exe.display()
-                )));
-            }
-        },
-        Err(_) => {
-            crate::platform::link_program(exe, &link).map_err(|e| {
-                Error::Usage(format!("cannot create the link {}: {e}", link.display()))
-            })?;
-            format!("linked {} -> {}\n", link.display(), exe.display())
-        }
-    };
-    let on_path =
-        std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|p| p == dir));
-    if !on_path {
-        report += &format!(
-            "note: {} is not on PATH; add it, or Docker clients will not find {PROGRAM}\n",
-            dir.display()
-        );
-    }
+    let mut report = super::install_program(dir, exe, PROGRAM, "Docker clients")?;
     report += "use it per registry in ~/.docker/config.json (or containers-auth.json): {\"credHelpers\": {\"registry.example.com\": \"credbox\"}}\n";
     Ok(report)
 }

@@ -1,7 +1,7 @@
 //! Real clients for the protocol tests (`git`, `skopeo`, `aws`, `kubectl`,
-//! the Secret Service tools), found on `PATH`, and a bounded way to run
-//! them. Outside CI a missing client skips its test with a note; under
-//! `CI=true` it fails the test, naming the package to install.
+//! `pip`, `uv`, the Secret Service tools), found on `PATH`, and a bounded
+//! way to run them. Outside CI a missing client skips its test with a
+//! note; under `CI=true` it fails the test, naming the package to install.
 
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;

@@ -5,16 +5,16 @@
 //!   [`util::Outcome`]) and writing manifests for it.
 //! - [`componentize`]: Python and JavaScript helpers built with
 //!   componentize-py and componentize-js, compiled once.
-//! - [`clients`]: finding the real clients (git, skopeo, aws, kubectl, the
-//!   Secret Service tools) and running them bounded; under `CI=true` a
-//!   missing one fails.
+//! - [`clients`]: finding the real clients (git, skopeo, aws, kubectl, pip,
+//!   uv, the Secret Service tools) and running them bounded; under
+//!   `CI=true` a missing one fails.
 //! - [`claude_client`]: the real Claude Code client, installed from npm.
 //! - [`keyring`]: a real Secret Service (gnome-keyring on a private bus).
 //! - [`routes`]: the user's routes file (`config.toml`).
 //! - [`secrets`]: looking for a secret, raw or encoded, where it must not
 //!   be: outputs and every file under a directory.
 //! - [`servers`]: loopback HTTP servers, and stand-ins for the APIs the
-//!   clients talk to.
+//!   clients talk to (a Python package index among them).
 //! - [`small_disk`]: a real tmpfs of a few hundred KiB, to fill.
 //! - [`sigv4`]: checking AWS Signature Version 4 as a service does.
 //! - [`crypto`], [`testkeys`]: encodings, an HMAC and the test keys, to

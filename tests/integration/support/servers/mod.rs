@@ -7,9 +7,11 @@
 //! is bounded by that stop flag and by [`MAX_LIFETIME`].
 //!
 //! [`mock_apis`] holds handlers that stand in for the APIs Claude Code
-//! talks to; [`proxy`] is a forward proxy that demands credentials.
+//! talks to; [`proxy`] is a forward proxy that demands credentials;
+//! [`package_index`], a Python package index for pip and uv.
 
 pub mod mock_apis;
+pub mod package_index;
 pub mod proxy;
 
 use credbox_test_artifacts::GUEST_HTTP_GET;
