@@ -1,5 +1,6 @@
 //! The commands that manage credbox rather than answer a client: `build`,
-//! `login`, `logout`, `status`, `cache clear`, `install docker`, and the
+//! `login`, `logout`, `status`, `cache clear`, `install docker`, `install
+//! man`, and the
 //! reports of `new` and `inspect`. Each writes through [`Out`] and returns
 //! its exit code, as the client front ends in [`crate::protocol`] do.
 
@@ -190,4 +191,15 @@ pub fn install_docker(dir: Option<PathBuf>, out: &mut Out) -> u8 {
         }
     };
     report("install", docker::install(&dir, &exe), out)
+}
+
+/// `credbox install man [--dir DIR]`: writes credbox's man pages (see
+/// [`crate::manpages`]).
+pub fn install_man(dir: Option<PathBuf>, out: &mut Out) -> u8 {
+    let Some(dir) = dir.or_else(crate::manpages::default_dir) else {
+        let error = Error::Usage("no home directory to install in: pass --dir".into());
+        return out.fail("install", &error);
+    };
+    let command = <crate::cli::Cli as clap::CommandFactory>::command();
+    report("install", crate::manpages::install(&dir, command), out)
 }

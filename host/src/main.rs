@@ -162,6 +162,7 @@ fn dispatch(out: &mut Out) -> u8 {
             out,
         ),
         Command::Install(InstallCommand::Docker { dir }) => commands::install_docker(dir, out),
+        Command::Install(InstallCommand::Man { dir }) => commands::install_man(dir, out),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "credbox", &mut std::io::stdout());
