@@ -64,6 +64,8 @@
 pub mod cache;
 pub mod cli;
 pub mod commands;
+#[cfg(test)]
+mod docs;
 pub mod doctor;
 pub mod engine;
 pub mod error;
