@@ -176,6 +176,9 @@ const RUN_EXAMPLES: &str = "Examples:
 #[derive(Subcommand)]
 pub enum CacheCommand {
     /// Forget cached credentials and failures, of one helper or all.
+    #[command(after_help = "Examples:
+  credbox cache clear              # every helper's
+  credbox cache clear env-bearer   # one helper's, named as `credbox status` shows it")]
     Clear {
         /// The helper's name, as shown by `credbox status`.
         helper: Option<String>,
@@ -188,6 +191,9 @@ pub enum InstallCommand {
     /// Link `docker-credential-credbox` to credbox, so that Docker, Podman,
     /// skopeo and other OCI clients find it; then name `credbox` in their
     /// `credHelpers`.
+    #[command(after_help = "Examples:
+  credbox install docker                  # ~/.local/bin/docker-credential-credbox
+  credbox install docker --dir /usr/local/bin")]
     Docker {
         /// Where to make the link (default: ~/.local/bin, or $XDG_BIN_HOME).
         #[arg(long, value_name = "DIR")]

@@ -112,3 +112,46 @@ fn install_man_into_a_file_fails_in_one_line() {
     let out = credbox(&["install", "man", "--dir", file.to_str().unwrap()], &[]);
     out.fails(2, "cannot create");
 }
+
+/// The names of every visible subcommand, as command lines (`cache
+/// clear`), from the same definition the binary parses.
+fn subcommands() -> Vec<Vec<String>> {
+    fn walk(command: &clap::Command, path: &[String], all: &mut Vec<Vec<String>>) {
+        for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
+            let mut here = path.to_vec();
+            here.push(sub.get_name().to_owned());
+            all.push(here.clone());
+            walk(sub, &here, all);
+        }
+    }
+    let mut all = Vec::new();
+    walk(
+        &<credbox::cli::Cli as clap::CommandFactory>::command(),
+        &[],
+        &mut all,
+    );
+    all
+}
+
+#[test]
+fn every_subcommands_help_shows_examples_of_itself() {
+    let all = subcommands();
+    assert!(all.len() >= 19, "{all:?}");
+    for path in all {
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+        args.push("--help");
+        let out = credbox(&args, &[]);
+        let help = out.ok();
+        let (_, examples) = help
+            .split_once("\nExamples:\n")
+            .unwrap_or_else(|| panic!("`credbox {}` has no examples:\n{help}", path.join(" ")));
+        // Each example names the command it is an example of (or the
+        // client setting that runs it).
+        let name = path.last().unwrap();
+        assert!(examples.contains(name.as_str()), "{path:?}: {examples}");
+        // `credbox help CMD` shows the same.
+        let mut via_help = vec!["help"];
+        via_help.extend(path.iter().map(String::as_str));
+        assert_eq!(credbox(&via_help, &[]).ok(), help, "{path:?}");
+    }
+}
