@@ -123,7 +123,7 @@ fn keys_in_book() -> BTreeMap<String, BTreeSet<String>> {
     let mut pages = BTreeMap::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
-        if path.file_name().is_some_and(|n| n == "README.md") {
+        if path.file_name().is_some_and(|n| n == "index.md") {
             continue;
         }
         let text = std::fs::read_to_string(&path).unwrap();
@@ -451,6 +451,12 @@ fn every_relative_link_resolves() {
             if !resolved.exists() {
                 problems.push(format!("{shown}:{line}: {target}: no such file"));
                 continue;
+            }
+            // mdBook renders a page README.md as index.html but links to it
+            // as README.html: the book's pages are named index.md instead.
+            let in_book = |p: &Path| p.starts_with(root().join("docs/src"));
+            if in_book(&file) && in_book(&resolved) && path.ends_with("README.md") {
+                problems.push(format!("{shown}:{line}: {target}: name the page index.md"));
             }
             let Some(fragment) = fragment else { continue };
             let heads = std::fs::read_to_string(&resolved).map(|t| anchors(&t));
