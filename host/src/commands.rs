@@ -1,8 +1,8 @@
 //! The commands that manage credbox rather than answer a client: `build`,
-//! `login`, `logout`, `status`, `cache clear`, `install docker` and
-//! `install keyring`, and the reports of `new` and `inspect`. Each writes
-//! through [`Out`] and returns its exit code, as the client front ends in
-//! [`crate::protocol`] do.
+//! `login`, `logout`, `status`, `cache clear`, `install docker`, `install
+//! keyring` and `install man`, and the reports of `new` and `inspect`. Each
+//! writes through [`Out`] and returns its exit code, as the client front
+//! ends in [`crate::protocol`] do.
 
 use std::path::{Path, PathBuf};
 
@@ -203,4 +203,15 @@ fn install(dir: Option<PathBuf>, link: fn(&Path, &Path) -> Result<String>, out: 
         }
     };
     report("install", link(&dir, &exe), out)
+}
+
+/// `credbox install man [--dir DIR]`: writes credbox's man pages (see
+/// [`crate::manpages`]).
+pub fn install_man(dir: Option<PathBuf>, out: &mut Out) -> u8 {
+    let Some(dir) = dir.or_else(crate::manpages::default_dir) else {
+        let error = Error::Usage("no home directory to install in: pass --dir".into());
+        return out.fail("install", &error);
+    };
+    let command = <crate::cli::Cli as clap::CommandFactory>::command();
+    report("install", crate::manpages::install(&dir, command), out)
 }

@@ -1,6 +1,6 @@
 //! What can go wrong in a run, and what each failure means: one home.
 //!
-//! Every variant maps to an exit code (documented in the README) and a hint
+//! Every variant maps to an exit code (documented in the book) and a hint
 //! that tells the user what to do next; [`Error::is_cacheable`] and
 //! [`Error::is_transient`] tell the credential cache whether to remember a
 //! failure and whether a stale credential may stand in for it. A guest's
@@ -156,7 +156,8 @@ impl Error {
         }
     }
 
-    /// The process exit code for this error (see the README's table).
+    /// The process exit code for this error (the table in the book,
+    /// `docs/src/exit-codes.md`, which a test holds to this).
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Internal(_) => 1,

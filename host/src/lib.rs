@@ -50,7 +50,8 @@
 //! [`run`] strings the steps together; the `credbox` binary (`main.rs`)
 //! parses the command line ([`cli`]) and dispatches to a front end or to
 //! [`commands`] (`build`, `login`, `logout`, `status`, `cache clear`,
-//! `install`). The other commands each have a module, which uses the steps
+//! `install`; [`manpages`] renders `install man`'s pages from [`cli`]).
+//! The other commands each have a module, which uses the steps
 //! and which no step uses: [`scaffold`] (`credbox new`: a helper crate
 //! from a sample), [`inspect`] (`credbox inspect`: a component's world,
 //! imports and exports), [`doctor`] (`credbox doctor`: every check `run`
@@ -63,6 +64,8 @@
 pub mod cache;
 pub mod cli;
 pub mod commands;
+#[cfg(test)]
+mod docs;
 pub mod doctor;
 pub mod engine;
 pub mod error;
@@ -72,6 +75,7 @@ pub mod guest;
 pub mod inspect;
 pub mod login;
 pub mod manifest;
+pub mod manpages;
 pub mod network;
 pub mod output;
 pub mod platform;

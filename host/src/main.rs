@@ -5,7 +5,7 @@
 //! Contract: on success the credential alone on stdout and exit 0; on any
 //! failure nothing on stdout, one line on stderr
 //! (`credbox: <helper>: <what happened> (<what to do>)`) and a non-zero exit
-//! code that tells the failure's class (see the README). Each client's
+//! code that tells the failure's class (see docs/src/exit-codes.md). Each client's
 //! protocol adapts that as its client expects (see `credbox::protocol`).
 //!
 //! This file parses the command line and dispatches; everything a command
@@ -170,6 +170,7 @@ fn dispatch(out: &mut Out) -> u8 {
         Command::Keyring(args) => keyring::handle(&args.args, out),
         Command::Install(InstallCommand::Docker { dir }) => commands::install_docker(dir, out),
         Command::Install(InstallCommand::Keyring { dir }) => commands::install_keyring(dir, out),
+        Command::Install(InstallCommand::Man { dir }) => commands::install_man(dir, out),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "credbox", &mut std::io::stdout());

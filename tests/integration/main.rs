@@ -24,6 +24,7 @@ mod inspect;
 mod javascript;
 mod keys;
 mod login_device_code;
+mod manpages;
 mod network;
 mod plugin;
 mod protocol_aws;
