@@ -457,7 +457,7 @@ fn claude_code_sends_its_telemetry_with_credbox_s_otel_headers() {
     assert_eq!(out.code, Some(0), "{out:#?}");
     assert_eq!(out.stdout.trim(), ANSWER, "{out:#?}");
     let exports = collector.stop();
-    let paths: Vec<&str> = exports.iter().map(|r| path(r)).collect();
+    let paths: Vec<&str> = exports.iter().map(path).collect();
     assert!(
         paths.contains(&"/v1/logs") || paths.contains(&"/v1/metrics"),
         "nothing was exported: {paths:?}"

@@ -137,7 +137,7 @@ fn build_compiles_ahead_and_prints_the_pin() {
     );
     assert!(
         out.stderr
-            .contains("implements credbox:helper/helper@0.2.0; compiled in"),
+            .contains("implements credbox:helper/helper@0.3.0; compiled in"),
         "{}",
         out.stderr
     );
@@ -154,7 +154,7 @@ fn build_compiles_ahead_and_prints_the_pin() {
 fn build_names_what_a_non_helper_lacks() {
     let cache = Cache::new();
     let out = cache.run(&["build", GUEST_NOT_A_HELPER], &[]);
-    let line = out.fails(2, "does not fit the credbox:helper/helper@0.2.0 world");
+    let line = out.fails(2, "does not fit the credbox:helper/helper@0.3.0 world");
     assert!(line.contains("fetch"), "{line}");
     // Running it says the same.
     cache

@@ -17,7 +17,7 @@ fn version_names_wasmtime_and_the_wit_package() {
     // The numbers themselves, not only the shape: what Cargo.lock and the
     // WIT file say.
     assert!(expected.contains("(wasmtime 48."), "{expected}");
-    assert!(expected.contains(", credbox:helper@0.2.0)"), "{expected}");
+    assert!(expected.contains(", credbox:helper@0.3.0)"), "{expected}");
 }
 
 /// What bash's completion for `credbox` offers after `words` (the last one
@@ -76,7 +76,7 @@ fn bash_completes_subcommands_and_their_values() {
         assert!(offered.iter().any(|o| o == shell), "{shell}: {offered:?}");
     }
     let offered = bash_completes(script, &["credbox", "run", "--format", ""]);
-    assert_eq!(offered, ["headers", "api-key"]);
+    assert_eq!(offered, ["headers", "api-key", "proxy-authorization"]);
 }
 
 #[test]

@@ -57,7 +57,7 @@ fn a_healthy_helper_passes_every_check_and_its_snippets_work() {
         assert!(check.ends_with(" ms)"), "{check}");
     }
     assert!(line(&out, "parses").contains("helper doc, format headers, timeout 1s"));
-    assert!(line(&out, "implements").contains("credbox:helper/helper@0.2.0"));
+    assert!(line(&out, "implements").contains("credbox:helper/helper@0.3.0"));
     assert!(line(&out, "component is compiled").starts_with("✓"));
     assert!(line(&out, "env API_TOKEN").contains("env API_TOKEN is set"));
     assert!(!out.stdout.contains("s3cret-value"), "a value was printed");
@@ -96,7 +96,7 @@ fn a_healthy_helper_passes_every_check_and_its_snippets_work() {
             serde_json::from_str(&block).unwrap_or_else(|e| panic!("{e}: {block}"))
         })
         .collect();
-    assert_eq!(blocks.len(), 2, "{}", out.stdout);
+    assert_eq!(blocks.len(), 4, "{}", out.stdout);
     let api_key = blocks[0]["apiKeyHelper"].as_str().unwrap();
     let headers = blocks[1]["mcpServers"]["doc"]["headersHelper"]
         .as_str()
@@ -114,6 +114,20 @@ fn a_healthy_helper_passes_every_check_and_its_snippets_work() {
     };
     assert_eq!(run(api_key), "abc\n");
     assert_eq!(run(headers), "{\"Authorization\":\"Bearer abc\"}\n");
+    // Claude Code's telemetry and proxy hooks; the debounce is the helper's
+    // cache ttl (5 minutes), and the default 29 minutes is warned about.
+    let otel = blocks[2]["otelHeadersHelper"].as_str().unwrap();
+    assert_eq!(run(otel), "{\"Authorization\":\"Bearer abc\"}\n");
+    assert_eq!(
+        blocks[2]["env"]["CLAUDE_CODE_OTEL_HEADERS_HELPER_DEBOUNCE_MS"],
+        "300000"
+    );
+    assert!(
+        out.stdout
+            .contains("Warning: Claude Code keeps OTel headers for 1740s")
+    );
+    let proxy = blocks[3]["proxyAuthHelper"].as_str().unwrap();
+    assert_eq!(run(proxy), "Bearer abc\n");
     // Only the TLS handshake reached the server, no request.
     assert!(server.stop().is_empty());
 }

@@ -25,7 +25,7 @@ fn a_helper_is_described_with_its_world_and_interfaces() {
     assert_eq!(line("component"), ENV_BEARER);
     assert_eq!(
         line("world"),
-        "credbox:helper/helper@0.2.0 (this credbox runs credbox:helper/helper@0.2.0 and @0.1.0)"
+        "credbox:helper/helper@0.3.0 (this credbox runs credbox:helper/helper@0.3.0, @0.2.0 and @0.1.0)"
     );
     assert_eq!(line("sha256"), credbox::units::hex_sha256(&bytes));
     assert!(
@@ -34,7 +34,7 @@ fn a_helper_is_described_with_its_world_and_interfaces() {
     );
     assert!(line("compiled").starts_with("no "), "{text}");
     assert!(
-        text.contains("credbox:helper/host@0.2.0 (credbox interface)\n"),
+        text.contains("credbox:helper/host@0.3.0 (credbox interface)\n"),
         "{text}"
     );
     assert!(
@@ -46,8 +46,8 @@ fn a_helper_is_described_with_its_world_and_interfaces() {
     cache.warm(ENV_BEARER);
     let value = json(&cache, ENV_BEARER);
     assert_eq!(value["compiled"], true);
-    assert_eq!(value["world"], "credbox:helper/helper@0.2.0");
-    assert_eq!(value["wit_versions"], serde_json::json!(["0.2.0"]));
+    assert_eq!(value["world"], "credbox:helper/helper@0.3.0");
+    assert_eq!(value["wit_versions"], serde_json::json!(["0.3.0"]));
     assert_eq!(value["runs"], true);
     assert_eq!(value["size"], bytes.len());
     let imports: Vec<(&str, &str)> = value["imports"]
@@ -56,7 +56,7 @@ fn a_helper_is_described_with_its_world_and_interfaces() {
         .iter()
         .map(|i| (i["name"].as_str().unwrap(), i["family"].as_str().unwrap()))
         .collect();
-    assert!(imports.contains(&("credbox:helper/types@0.2.0", "credbox")));
+    assert!(imports.contains(&("credbox:helper/types@0.3.0", "credbox")));
     assert!(
         imports
             .iter()
@@ -97,7 +97,7 @@ fn a_component_that_is_no_helper_says_so() {
     assert_eq!(value["runs"], false);
     let why = value["cannot_run_because"].as_str().unwrap();
     assert!(
-        why.contains("does not fit the credbox:helper/helper@0.2.0 world"),
+        why.contains("does not fit the credbox:helper/helper@0.3.0 world"),
         "{why}"
     );
     let text = cache.run(&["inspect", GUEST_NOT_A_HELPER], &[]);

@@ -102,7 +102,7 @@ fn python() -> Option<PathBuf> {
 }
 
 /// The v02-parts helper handing out `token` for an hour, to any client
-/// (`gcp` is `any` in the 0.2.0 world).
+/// (it answers every client alike).
 fn subject_helper(token: &str) -> TempManifest {
     manifest(
         "gcp-subject",

@@ -200,7 +200,7 @@ fn a_0_2_0_component_runs_unchanged_and_sees_new_clients_as_any() {
     );
     // A client 0.2.0 knows reaches it as before.
     let headers = cache.run(&["run", &echo], &[("CLAUDE_CODE_MCP_SERVER_NAME", "docs")]);
-    let headers: serde_json::Value = serde_json::from_str(&headers.ok()).unwrap();
+    let headers: serde_json::Value = serde_json::from_str(headers.ok()).unwrap();
     assert_eq!(headers["X-Client"], "headers");
     assert_eq!(headers["X-Mcp-Server-Name"], "docs");
     // One 0.3.0 added reaches it as `any`, whose token is the proxy's.
@@ -233,6 +233,6 @@ fn a_0_3_0_component_hears_the_proxy_and_its_challenge() {
         "Bearer proxy;url=http://proxy.corp:3128;host=proxy.corp;scheme=Basic;realm=corp%20users\n"
     );
     let otel = cache.run(&["run", "--client", "otel", echo], &[]);
-    let otel: serde_json::Value = serde_json::from_str(&otel.ok()).unwrap();
+    let otel: serde_json::Value = serde_json::from_str(otel.ok()).unwrap();
     assert_eq!(otel["X-Client"], "otel");
 }

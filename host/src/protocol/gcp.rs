@@ -333,11 +333,8 @@ pub fn write_output_file(path: &Path, text: &str) -> Result<(), Error> {
     temp_name.push(format!(".credbox-{}.tmp", std::process::id()));
     let temp = path.with_file_name(temp_name);
     let write = || -> std::io::Result<()> {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&temp)?;
+        // Private to the user (0600, or an owner-only DACL on Windows).
+        let mut file = crate::platform::create_private_file(&temp)?;
         file.write_all(text.as_bytes())?;
         file.sync_all()?;
         std::fs::rename(&temp, path)
@@ -621,18 +618,14 @@ mod tests {
         assert_eq!(text, render(JWT, A_JWT, Some(4_000_000_000)));
         assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
         #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
+        assert_eq!(crate::platform::testing::mode(&path) & 0o777, 0o600);
         // A link there is replaced, not followed.
         #[cfg(unix)]
         {
             let elsewhere = dir.path().join("elsewhere");
             std::fs::write(&elsewhere, "kept").unwrap();
             std::fs::remove_file(&path).unwrap();
-            std::os::unix::fs::symlink(&elsewhere, &path).unwrap();
+            crate::platform::testing::symlink(&elsewhere, &path);
             respond(
                 &credential(A_JWT, Some(4_000_000_000)),
                 &asked(Some(path.clone()), false),
