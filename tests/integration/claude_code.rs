@@ -11,7 +11,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use credbox_test_artifacts::{ENV_BEARER, GUEST_ECHO_REQUEST, OAUTH_CLIENT_CREDENTIALS};
+use credbox_test_artifacts::{
+    ENV_BEARER, GUEST_ECHO_REQUEST, OAUTH_CLIENT_CREDENTIALS, PROXY_AUTH,
+};
 use serde_json::{Value, json};
 
 use crate::support::claude_client::{ONE_AT_A_TIME, claude};
@@ -477,4 +479,34 @@ fn claude_code_sends_its_telemetry_with_credbox_s_otel_headers() {
         1,
         "{status:#?}"
     );
+}
+
+#[test]
+fn claude_code_reaches_the_api_through_a_basic_proxy_with_the_proxy_auth_sample() {
+    let Some(claude) = claude() else { return };
+    let key = "sk-credbox-basic-proxy-02f7";
+    let api = Server::start_tls(anthropic_api(key.to_owned()));
+    // base64("alice:s3cret-proxy-pw")
+    let expected = "Basic YWxpY2U6czNjcmV0LXByb3h5LXB3";
+    let proxy = Proxy::start(move |auth| auth == Some(expected), r#"Basic realm="corp""#);
+    let proxy_url = proxy.url();
+    let sample = example_manifest("proxy-auth", PROXY_AUTH);
+    let cache = warm_cache(&[&sample]);
+    let settings = json!({"proxyAuthHelper": credbox_command(&["run", sample.arg()])});
+    let mut env = through_proxy(&proxy_url, key);
+    env.extend([
+        ("PROXY_USER", "alice"),
+        ("PROXY_PASSWORD", "s3cret-proxy-pw"),
+    ]);
+    let out = run_claude(&claude, &api, &cache, &settings, None, &env);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert_eq!(out.stdout.trim(), ANSWER, "{out:#?}");
+    assert!(!out.stderr.contains("s3cret-proxy-pw"), "{out:#?}");
+    let seen = proxy.stop();
+    assert!(
+        seen.iter()
+            .all(|s| s.status == 200 && s.authorization.as_deref() == Some(expected)),
+        "{seen:#?}"
+    );
+    assert!(api.stop().iter().any(|r| path(r) == "/v1/messages"));
 }

@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use credbox_test_artifacts::{API_KEY_SECRET, CUSTOM_HEADERS, MULTI_TENANT};
+use credbox_test_artifacts::{API_KEY_SECRET, CUSTOM_HEADERS, MULTI_TENANT, PROXY_AUTH};
 
 use crate::support::crypto::{hex, hmac_sha256, unbase64url, unhex};
 use crate::support::servers::{Reply, Request, Server};
@@ -428,4 +428,38 @@ fn jwt_client_assertion_is_exchanged_for_an_access_token() {
     let requests = server.stop();
     assert_eq!(requests.len(), 1);
     assert!(requests[0].body_text().contains("client_assertion="));
+}
+
+#[test]
+fn proxy_auth_answers_a_basic_proxy_and_a_bearer_proxy_in_the_scheme_each_asks() {
+    let m = example_manifest("proxy-auth", PROXY_AUTH);
+    let run = |env: &[(&str, &str)]| Cache::new().run(&["run", "--no-cache", m.arg()], env);
+    let basic = [("PROXY_USER", "alice"), ("PROXY_PASSWORD", "open-sesame")];
+    // user:password in base64, encoded by credbox (RFC 7617).
+    assert_eq!(run(&basic).ok(), "Basic YWxpY2U6b3Blbi1zZXNhbWU=\n");
+    let bearer = [("PROXY_TOKEN", "tok-proxy-1")];
+    assert_eq!(run(&bearer).ok(), "Bearer tok-proxy-1\n");
+    // With both configured, the proxy's challenge chooses.
+    let both = [basic[0], basic[1], bearer[0]];
+    let challenged = |scheme: &'static str| {
+        let mut env = both.to_vec();
+        env.push(("CLAUDE_CODE_PROXY_AUTHENTICATE", scheme));
+        run(&env)
+    };
+    assert_eq!(
+        challenged(r#"Basic realm="corp""#).ok(),
+        "Basic YWxpY2U6b3Blbi1zZXNhbWU=\n"
+    );
+    assert_eq!(
+        challenged("Bearer error=\"invalid_token\"").ok(),
+        "Bearer tok-proxy-1\n"
+    );
+    let line = challenged("Negotiate").fails(3, "the proxy asks for \"Negotiate\"");
+    assert!(
+        !line.contains("open-sesame") && !line.contains("tok-proxy-1"),
+        "{line}"
+    );
+    let mut unknown = both.to_vec();
+    unknown.push(("PROXY_SCHEME", "digest"));
+    run(&unknown).fails(3, "PROXY_SCHEME must be \"basic\" or \"bearer\"");
 }

@@ -338,6 +338,65 @@ mod tests {
     }
 
     #[test]
+    fn a_0_3_helper_hears_the_new_clients_and_a_0_2_helper_hears_any() {
+        use crate::request::{Challenge, GcpRequest, PackageIndexRequest, ProxyRequest};
+        let proxy = Request::new(Client::Proxy(ProxyRequest {
+            url: Some("http://proxy.corp:3128".into()),
+            host: Some("proxy.corp".into()),
+            challenge: Some(Challenge {
+                scheme: "Basic".into(),
+                realm: Some("corp".into()),
+            }),
+        }));
+        let v3::Client::Proxy(seen) = v3_request(&proxy).client else {
+            panic!("not a proxy request");
+        };
+        assert_eq!(seen.url.as_deref(), Some("http://proxy.corp:3128"));
+        assert_eq!(seen.host.as_deref(), Some("proxy.corp"));
+        let challenge = seen.challenge.expect("the challenge");
+        assert_eq!(
+            (challenge.scheme.as_str(), challenge.realm.as_deref()),
+            ("Basic", Some("corp"))
+        );
+        let index = Request::new(Client::PackageIndex(PackageIndexRequest {
+            url: "https://pypi.corp/simple/".into(),
+            username: Some("me".into()),
+        }));
+        let v3::Client::PackageIndex(seen) = v3_request(&index).client else {
+            panic!("not a package-index request");
+        };
+        assert_eq!(
+            (seen.url.as_str(), seen.username.as_deref()),
+            ("https://pypi.corp/simple/", Some("me"))
+        );
+        let gcp = Request::new(Client::Gcp(GcpRequest {
+            audience: "//iam.googleapis.com/x".into(),
+            token_type: "urn:ietf:params:oauth:token-type:jwt".into(),
+            impersonated_email: None,
+        }));
+        let v3::Client::Gcp(seen) = v3_request(&gcp).client else {
+            panic!("not a gcp request");
+        };
+        assert_eq!(seen.audience, "//iam.googleapis.com/x");
+        assert!(matches!(
+            v3_request(&Request::new(Client::Otel)).client,
+            v3::Client::Otel
+        ));
+        // A 0.2.0 helper: `any`, and OTel as headers for no MCP server.
+        for request in [&proxy, &index, &gcp] {
+            assert!(matches!(v2_request(request).client, v2::Client::Any));
+        }
+        let otel = v2_request(&Request::new(Client::Otel)).client;
+        assert!(matches!(
+            otel,
+            v2::Client::Headers(v2::McpServer {
+                name: None,
+                url: None
+            })
+        ));
+    }
+
+    #[test]
     fn credentials_keep_every_part_their_world_has() {
         let header = |name: &str, value: &str| (name.to_owned(), value.to_owned());
         let old = from_v1(v1::Credential {

@@ -37,10 +37,12 @@ pub fn handle(
     };
     // A proxy's challenge says it refused the credential it was given: it
     // is not served again from the cache.
+    // (Without the cache there is nothing to refuse.)
     if let Client::Proxy(ProxyRequest {
         challenge: Some(challenge),
         ..
     }) = &request.client
+        && !options.no_cache
     {
         // Quoted: the redactor masks the word after a bare `Bearer `.
         let refusal = Error::Denied(format!(
