@@ -325,6 +325,50 @@ fn main() {
         ))
     }));
 
+    // The front ends added for Claude Code's proxy hook, pip and uv, and
+    // Google Cloud: each a cache hit of the env-bearer sample (for gcp, its
+    // token shaped as the JWT the format asks for).
+    rows.push(run("credbox proxy-authorization hit", 300, || {
+        credbox(
+            &cache,
+            &[
+                OsStr::new("run"),
+                OsStr::new("--format"),
+                OsStr::new("proxy-authorization"),
+                m,
+            ],
+        )
+    }));
+    rows.push(run("credbox keyring hit", 300, || {
+        let args = [
+            "keyring",
+            "--manifest",
+            "",
+            "get",
+            "https://pypi.example/simple/",
+            "me",
+        ];
+        let mut args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+        args[2] = m;
+        credbox(&cache, &args)
+    }));
+    rows.push(run("credbox gcp hit", 300, || {
+        let mut cmd = credbox(&cache, &[OsStr::new("gcp"), m]);
+        cmd.env(
+            "API_TOKEN",
+            "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJiZW5jaCJ9.c2lnbmF0dXJl",
+        )
+        .env(
+            "GOOGLE_EXTERNAL_ACCOUNT_AUDIENCE",
+            "//iam.googleapis.com/bench",
+        )
+        .env(
+            "GOOGLE_EXTERNAL_ACCOUNT_TOKEN_TYPE",
+            "urn:ietf:params:oauth:token-type:jwt",
+        );
+        cmd
+    }));
+
     let floor = rows[0].median.as_secs_f64();
     println!(
         "{:<32} {:>10} {:>10} {:>8} {:>12}",
