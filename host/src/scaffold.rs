@@ -103,6 +103,10 @@ pub const TEMPLATES: &[Template] = &[
         "oauth-device-code",
         "log in once (OAuth device flow), then refresh tokens kept in the OS keystore"
     ),
+    template!(
+        "proxy-auth",
+        "a proxy's Proxy-Authorization, Basic or Bearer as the proxy's challenge asks"
+    ),
 ];
 
 /// The template used when none is named, in every language.

@@ -95,8 +95,24 @@ fn every_template_has_a_test_here() {
             "hmac-signature",
             "jwt",
             "oauth-device-code",
+            "proxy-auth",
         ]
     );
+}
+
+#[test]
+fn proxy_auth_template_builds_and_answers_in_the_challenged_scheme() {
+    let helper = generate_and_build("proxy-auth", "my-proxy");
+    let cache = Cache::new();
+    let env = [
+        ("PROXY_USER", "alice"),
+        ("PROXY_PASSWORD", "open-sesame"),
+        ("PROXY_TOKEN", "tok-p"),
+        ("CLAUDE_CODE_PROXY_AUTHENTICATE", "Basic realm=corp"),
+    ];
+    // Its manifest asks for a Proxy-Authorization value.
+    let out = cache.run(&["run", "--no-cache", &helper.manifest()], &env);
+    assert_eq!(out.ok(), "Basic YWxpY2U6b3Blbi1zZXNhbWU=\n");
 }
 
 #[test]
