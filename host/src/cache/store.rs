@@ -204,13 +204,7 @@ impl CredentialCache {
             false if entry.failure.is_none() => None,
             false => Some(entry),
         };
-        match self.store(key, entry) {
-            None => Ok(true),
-            Some(warning) => Err(Error::Environment {
-                message: warning,
-                hint: "check the cache directory's permissions".into(),
-            }),
-        }
+        written(self.store(key, entry)).map(|()| true)
     }
 
     /// Removes the entry of `key` (its credential and any remembered
@@ -219,13 +213,7 @@ impl CredentialCache {
     pub fn forget(&self, key: &CacheKey) -> Result<bool> {
         let _lock = self.lock(key, Duration::from_secs(10));
         let there = self.entry(key).is_some();
-        match self.store(key, None) {
-            None => Ok(there),
-            Some(warning) => Err(Error::Environment {
-                message: warning,
-                hint: "check the cache directory's permissions".into(),
-            }),
-        }
+        written(self.store(key, None)).map(|()| there)
     }
 
     /// Writes (or, for `None`, removes) the entry of `key`; a warning when
@@ -375,6 +363,18 @@ fn entry_name(key: &CacheKey) -> String {
 
 fn lock_name(key: &CacheKey) -> String {
     format!("{}.lock", key.as_str())
+}
+
+/// A change the caller asked for (`forget`, `refused`) as a result: the
+/// store's warning, if it could not be written, is the error.
+fn written(warning: Option<String>) -> Result<()> {
+    match warning {
+        None => Ok(()),
+        Some(warning) => Err(Error::Environment {
+            message: warning,
+            hint: "check the cache directory's permissions".into(),
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -366,6 +366,12 @@ pub fn start_process() {
 /// links.
 #[cfg(test)]
 pub mod testing {
+    /// An argument that is not UTF-8 (a lone 0xff byte after `h`).
+    pub fn not_utf8() -> std::ffi::OsString {
+        use std::os::unix::ffi::OsStringExt;
+        std::ffi::OsString::from_vec(b"h\xff".to_vec())
+    }
+
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     use std::path::Path;
 

@@ -671,6 +671,12 @@ pub fn start_process() {}
 /// links. Windows has no FIFOs at a path.
 #[cfg(test)]
 pub mod testing {
+    /// An argument that is not UTF-8 (a lone surrogate after `h`).
+    pub fn not_utf8() -> std::ffi::OsString {
+        use std::os::windows::ffi::OsStringExt;
+        std::ffi::OsString::from_wide(&[u16::from(b'h'), 0xD800])
+    }
+
     use std::path::Path;
 
     /// Makes `path` private (`mode` without group or other bits) or open

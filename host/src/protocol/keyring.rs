@@ -457,17 +457,13 @@ mod tests {
         let huge = "u".repeat(MAX_USERNAME + 1);
         let err = parse(&args(&["get", "h", &huge])).unwrap_err().to_string();
         assert!(err.contains("longer than 256 bytes"), "{err}");
-        #[cfg(unix)]
-        {
-            use std::os::unix::ffi::OsStringExt;
-            let not_utf8 = vec![
-                OsString::from("get"),
-                OsString::from_vec(b"h\xff".to_vec()),
-                OsString::from("u"),
-            ];
-            let err = parse(&not_utf8).unwrap_err().to_string();
-            assert!(err.contains("not UTF-8"), "{err}");
-        }
+        let not_utf8 = vec![
+            OsString::from("get"),
+            crate::platform::testing::not_utf8(),
+            OsString::from("u"),
+        ];
+        let err = parse(&not_utf8).unwrap_err().to_string();
+        assert!(err.contains("not UTF-8"), "{err}");
     }
 
     fn user_secret(username: &str, secret: &str) -> Credential {
