@@ -44,6 +44,9 @@
 //!   rotated refresh token is never lost to a signal. Unix: handlers that
 //!   store the signal, restored and re-raised at release. Windows: nothing
 //!   to hold (`TerminateProcess` cannot be caught).
+//! - **Keystore items** ([`KEYSTORE_ITEM_MAX`]): Windows' Credential
+//!   Manager keeps at most 2,560 bytes a credential, so longer state
+//!   values are kept in parts there; the other keystores take them whole.
 //! - **Installing a client link** ([`link_program`]): a symbolic link on
 //!   Unix; a hard link (no privilege needed), else a copy, on Windows.
 //!

@@ -61,6 +61,11 @@ impl fmt::Display for FileStamp {
 /// belongs to, see [`spawn_detached`]).
 pub const LOCK_PASSES_TO_CHILD: bool = true;
 
+/// The most bytes one OS keystore item holds, when values must be split
+/// to fit: none on Unix (the Secret Service and the Keychain take a
+/// value of [`crate::state::MAX_VALUE_LEN`] whole).
+pub const KEYSTORE_ITEM_MAX: Option<usize> = None;
+
 /// Whether the user's directories come from `$HOME` (which must then be
 /// set and absolute): on Unix they do.
 pub const HOME_REQUIRED: bool = true;

@@ -62,6 +62,11 @@ use super::{Exposure, Owners};
 /// once its caller has let go (see [`spawn_detached`]).
 pub const LOCK_PASSES_TO_CHILD: bool = false;
 
+/// The most bytes one OS keystore item holds: a Credential Manager
+/// credential's blob is at most `CRED_MAX_CREDENTIAL_BLOB_SIZE` (5 × 512
+/// bytes), and longer values are kept in parts (`state/split.rs`).
+pub const KEYSTORE_ITEM_MAX: Option<usize> = Some(2560);
+
 /// Whether the user's directories come from `$HOME`: not on Windows,
 /// where they are the profile's known folders (`%LOCALAPPDATA%`) and
 /// `HOME` is usually unset.

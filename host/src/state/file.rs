@@ -54,11 +54,17 @@ impl FileStore {
             .subdir(self.dir.file_name().and_then(|n| n.to_str()).unwrap_or("-"))
     }
 
-    /// A value's file: `v_` and the name (`.` and `..` are valid names).
+    /// A value's file: `v_` and the name (`.` and `..` are valid names);
+    /// a part's, `p_` (files are never split, but every key has a file).
     fn file(key: Key<'_>) -> String {
         match key {
             Key::Index => "names".to_owned(),
             Key::Name(name) => format!("v_{name}"),
+            Key::Part {
+                name,
+                generation,
+                index,
+            } => format!("p_{name}.{generation}.{index}"),
         }
     }
 

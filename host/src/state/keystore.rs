@@ -111,6 +111,12 @@ impl Keystore {
         match key {
             Key::Index => INDEX_USER.to_owned(),
             Key::Name(name) => name.to_owned(),
+            // A `:`, as in the index's user: no valid name has one.
+            Key::Part {
+                name,
+                generation,
+                index,
+            } => format!("credbox:part:{name}:{generation}:{index}"),
         }
     }
 
@@ -118,6 +124,9 @@ impl Keystore {
         match key {
             Key::Index => format!("credbox state names of {}", self.manifest),
             Key::Name(name) => format!("credbox state {name} of {}", self.manifest),
+            Key::Part { name, index, .. } => {
+                format!("credbox state {name} (part {index}) of {}", self.manifest)
+            }
         }
     }
 }

@@ -48,6 +48,7 @@
 
 mod file;
 mod keystore;
+mod split;
 
 use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
@@ -139,11 +140,17 @@ pub fn check_value(name: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-/// What a store keeps: a helper's index of names, or one name's value.
+/// What a store keeps: a helper's index of names, one name's value, or
+/// one part of a value kept in parts (see `split.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Key<'a> {
     Index,
     Name(&'a str),
+    Part {
+        name: &'a str,
+        generation: u64,
+        index: usize,
+    },
 }
 
 /// A place to keep one helper's bytes under keys. Errors never contain a
@@ -229,7 +236,13 @@ impl StateStore {
     /// The state of helper `id` (called `helper` in messages) in `store`.
     pub fn open(id: HelperId, store: StoreChoice, helper: &str) -> Result<StateStore> {
         let backend: Box<dyn Backend> = match store {
-            StoreChoice::Keystore => Box::new(keystore::Keystore::new(&id, None)),
+            StoreChoice::Keystore => {
+                let keystore = keystore::Keystore::new(&id, None);
+                match crate::platform::KEYSTORE_ITEM_MAX {
+                    Some(limit) => Box::new(split::Split::new(keystore, limit)),
+                    None => Box::new(keystore),
+                }
+            }
             StoreChoice::File => Box::new(file::FileStore::open(&id)?),
         };
         Ok(StateStore {
@@ -476,36 +489,73 @@ pub fn state_root() -> Result<PathBuf> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use std::collections::HashMap;
     use std::sync::Mutex;
 
-    /// A backend in memory, to test the bounds and the index on their own.
+    /// A backend in memory, to test the bounds, the index and values in
+    /// parts on their own; its writes can be made to fail.
     #[derive(Default)]
-    struct Memory(Mutex<HashMap<String, Vec<u8>>>);
+    pub(super) struct Memory {
+        items: Mutex<HashMap<String, Vec<u8>>>,
+        /// How many more writes succeed, when limited.
+        writes_left: Mutex<Option<usize>>,
+    }
 
     fn key(k: Key<'_>) -> String {
         match k {
             Key::Index => INDEX_USER.to_owned(),
             Key::Name(n) => n.to_owned(),
+            Key::Part {
+                name,
+                generation,
+                index,
+            } => format!("credbox:part:{name}:{generation}:{index}"),
+        }
+    }
+
+    impl Memory {
+        /// Every item, by key.
+        pub(super) fn items(&self) -> HashMap<String, Vec<u8>> {
+            self.items.lock().unwrap().clone()
+        }
+
+        /// Replaces one item's bytes.
+        pub(super) fn put(&self, key: &str, value: &[u8]) {
+            self.items
+                .lock()
+                .unwrap()
+                .insert(key.to_owned(), value.to_vec());
+        }
+
+        /// Lets `n` more writes succeed, then fails every one (a full
+        /// store).
+        pub(super) fn fail_writes_after(&self, n: usize) {
+            *self.writes_left.lock().unwrap() = Some(n);
         }
     }
 
     impl Backend for Memory {
         fn read(&self, k: Key<'_>, cap: usize) -> Result<Option<Vec<u8>>> {
-            let map = self.0.lock().unwrap();
+            let map = self.items.lock().unwrap();
             match map.get(&key(k)) {
                 Some(v) if v.len() > cap => Err(Error::Misconfigured("too big".into())),
                 v => Ok(v.cloned()),
             }
         }
         fn write(&self, k: Key<'_>, value: &[u8]) -> Result<()> {
-            self.0.lock().unwrap().insert(key(k), value.to_vec());
+            if let Some(left) = self.writes_left.lock().unwrap().as_mut() {
+                if *left == 0 {
+                    return Err(Error::Unavailable("the store is full".into()));
+                }
+                *left -= 1;
+            }
+            self.items.lock().unwrap().insert(key(k), value.to_vec());
             Ok(())
         }
         fn remove(&self, k: Key<'_>) -> Result<()> {
-            self.0.lock().unwrap().remove(&key(k));
+            self.items.lock().unwrap().remove(&key(k));
             Ok(())
         }
         fn probe(&self) -> Result<()> {
