@@ -166,7 +166,7 @@ pub fn check(credential: &Credential) -> Result<(), Error> {
     }
     if let Some(UserSecret { username, secret }) = user_secret {
         check_username(username)?;
-        check_word("the secret", secret, MAX_KEY_LEN)?;
+        check_password(secret)?;
     }
     if let Some(aws) = aws {
         let id = &aws.access_key_id;
@@ -265,6 +265,34 @@ fn check_username(username: &str) -> Result<(), Error> {
     check_word("the username", username, MAX_USERNAME_LEN)?;
     if username.contains(':') {
         return Err(invalid("the username contains `:`"));
+    }
+    Ok(())
+}
+
+/// A user-secret's secret (a password): printable ASCII with inner spaces
+/// (passphrases, proxy and index passwords have them, and every protocol
+/// credbox writes one to keeps a line's inner spaces: git's `password=`
+/// runs to the end of its line, the others are JSON or base64), at most
+/// [`MAX_KEY_LEN`] bytes. No leading or trailing space: clients trim
+/// what a helper program prints (pip's keyring provider among them), so
+/// such a password would arrive changed.
+fn check_password(secret: &str) -> Result<(), Error> {
+    if secret.is_empty() {
+        return Err(invalid("the secret is empty"));
+    }
+    if secret.len() > MAX_KEY_LEN {
+        return Err(invalid(format!(
+            "the secret is {} bytes, more than {MAX_KEY_LEN}",
+            secret.len()
+        )));
+    }
+    if !secret.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+        return Err(invalid(
+            "the secret must be one line of printable ASCII (spaces allowed inside)",
+        ));
+    }
+    if secret.starts_with(' ') || secret.ends_with(' ') {
+        return Err(invalid("the secret has leading or trailing spaces"));
     }
     Ok(())
 }
@@ -637,7 +665,12 @@ mod tests {
         let any = Client::Any;
         invalid_for(user("a:b", "pw"), &any, "contains `:`");
         invalid_for(user("", "pw"), &any, "username is empty");
-        invalid_for(user("me", "p w"), &any, "secret must be one line");
+        // A passphrase's inner spaces are kept; spaces at its ends would
+        // be trimmed by clients, so they are refused.
+        assert!(super::validate(user("me", "correct horse battery"), &any, NOW).is_ok());
+        invalid_for(user("me", " pw"), &any, "leading or trailing spaces");
+        invalid_for(user("me", "pw "), &any, "leading or trailing spaces");
+        invalid_for(user("me", "p\tw"), &any, "secret must be one line");
         invalid_for(
             user("me", "pw\nprotocol=http"),
             &any,

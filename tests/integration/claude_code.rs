@@ -486,8 +486,9 @@ fn claude_code_reaches_the_api_through_a_basic_proxy_with_the_proxy_auth_sample(
     let Some(claude) = claude() else { return };
     let key = "sk-credbox-basic-proxy-02f7";
     let api = Server::start_tls(anthropic_api(key.to_owned()));
-    // base64("alice:s3cret-proxy-pw")
-    let expected = "Basic YWxpY2U6czNjcmV0LXByb3h5LXB3";
+    // base64("alice:s3cret proxy pw"): a password with inner spaces, as
+    // passphrases have, arrives whole.
+    let expected = "Basic YWxpY2U6czNjcmV0IHByb3h5IHB3";
     let proxy = Proxy::start(move |auth| auth == Some(expected), r#"Basic realm="corp""#);
     let proxy_url = proxy.url();
     let sample = example_manifest("proxy-auth", PROXY_AUTH);
@@ -496,12 +497,12 @@ fn claude_code_reaches_the_api_through_a_basic_proxy_with_the_proxy_auth_sample(
     let mut env = through_proxy(&proxy_url, key);
     env.extend([
         ("PROXY_USER", "alice"),
-        ("PROXY_PASSWORD", "s3cret-proxy-pw"),
+        ("PROXY_PASSWORD", "s3cret proxy pw"),
     ]);
     let out = run_claude(&claude, &api, &cache, &settings, None, &env);
     assert_eq!(out.code, Some(0), "{out:#?}");
     assert_eq!(out.stdout.trim(), ANSWER, "{out:#?}");
-    assert!(!out.stderr.contains("s3cret-proxy-pw"), "{out:#?}");
+    assert!(!out.stderr.contains("s3cret proxy pw"), "{out:#?}");
     let seen = proxy.stop();
     assert!(
         seen.iter()
