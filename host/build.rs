@@ -16,6 +16,12 @@
 //!    SDK's bindings read (`wit/helper.wit`, `wit/deps/`), embedded with
 //!    `include_str!` from the real files. Walking the folders means a file
 //!    added to the SDK is vendored without anyone remembering to.
+//! 4. Asks cargo for the `Cargo.lock` of each Rust template as a crate of
+//!    its own (`template_locks`): this workspace's lock file holds more
+//!    than a template needs, including dependency edges that only the
+//!    features other members turn on create, and only cargo's resolver
+//!    knows which; a generated crate given the cut-down file cargo writes
+//!    builds with `--locked`.
 
 use std::path::{Path, PathBuf};
 
@@ -48,6 +54,96 @@ fn main() {
     println!("cargo:rustc-env=CREDBOX_WIT_PACKAGE={package}");
 
     sdk_files(&root);
+    template_locks(&root);
+}
+
+/// Writes `$OUT_DIR/template_locks.rs`: `TEMPLATE_LOCKS`, for each sample
+/// crate under `examples/` (a template of `credbox new`), the lock file
+/// cargo writes for it and the SDK alone, from this workspace's
+/// `Cargo.lock` (so at the versions credbox is tested with, offline).
+/// Each is made in a workspace under `$OUT_DIR` with the two members and
+/// this workspace's `[workspace.package]` and `[workspace.dependencies]`,
+/// which `cargo metadata --offline` resolves. Where cargo cannot (no
+/// registry index in its cache), a warning, and no entry: the template
+/// then gets the workspace's lock cut down by `scaffold.rs` alone.
+fn template_locks(root: &Path) {
+    let root = root.canonicalize().expect("the repository's folder");
+    for input in ["examples", "guest-sdk/Cargo.toml", "Cargo.toml"] {
+        println!("cargo:rerun-if-changed={}", root.join(input).display());
+    }
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
+    let workspace = std::fs::read_to_string(root.join("Cargo.toml")).expect("Cargo.toml");
+    let inherited = &workspace[workspace
+        .find("[workspace.package]")
+        .expect("[workspace.package] in Cargo.toml")..];
+    let mut samples: Vec<PathBuf> = std::fs::read_dir(root.join("examples"))
+        .expect("examples/")
+        .map(|entry| entry.expect("a folder entry").path())
+        .filter(|dir| dir.join("src/lib.rs").is_file() && dir.join("credbox.toml").is_file())
+        .collect();
+    samples.sort();
+    let mut code = String::from("const TEMPLATE_LOCKS: &[(&str, &str)] = &[\n");
+    for sample in samples {
+        let name = sample.file_name().unwrap().to_str().expect("a UTF-8 name");
+        let dir = out.join("template-locks").join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        for (member, manifest) in [
+            (name, sample.join("Cargo.toml")),
+            ("guest-sdk", root.join("guest-sdk/Cargo.toml")),
+        ] {
+            std::fs::create_dir_all(dir.join(member).join("src")).expect("a lock's folder");
+            std::fs::write(dir.join(member).join("src/lib.rs"), "").expect("a stub lib.rs");
+            std::fs::copy(manifest, dir.join(member).join("Cargo.toml")).expect("Cargo.toml");
+        }
+        std::fs::write(
+            dir.join("Cargo.toml"),
+            format!(
+                "[workspace]\nresolver = \"2\"\nmembers = [{name:?}, \"guest-sdk\"]\n\n{inherited}"
+            ),
+        )
+        .expect("a lock's workspace");
+        std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock")).expect("Cargo.lock");
+        let mut cargo =
+            std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+        cargo
+            .args([
+                "metadata",
+                "--offline",
+                "--format-version",
+                "1",
+                "--manifest-path",
+            ])
+            .arg(dir.join("Cargo.toml"))
+            .stdout(std::process::Stdio::null());
+        for key in [
+            "CARGO_TARGET_DIR",
+            "CARGO_BUILD_TARGET",
+            "RUSTFLAGS",
+            "CARGO_ENCODED_RUSTFLAGS",
+        ] {
+            cargo.env_remove(key);
+        }
+        match cargo.output() {
+            Ok(done) if done.status.success() => {
+                code += &format!(
+                    "    ({name:?}, include_str!({:?})),\n",
+                    dir.join("Cargo.lock").display().to_string()
+                );
+            }
+            Ok(done) => println!(
+                "cargo:warning=no lock file of its own for the template {name}: {}",
+                String::from_utf8_lossy(&done.stderr)
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+            ),
+            Err(e) => {
+                println!("cargo:warning=no lock file of its own for the template {name}: {e}")
+            }
+        }
+    }
+    code += "];\n";
+    std::fs::write(out.join("template_locks.rs"), code).expect("writing template_locks.rs");
 }
 
 /// Every file under `dir`, sorted, for a stable generated list.

@@ -23,8 +23,9 @@
 //! `rust-toolchain.toml` (this repository's pin, with the `wasm32-wasip2`
 //! target), `.cargo/config.toml` (`build.target`, so that `cargo build
 //! --release` alone builds the component), `Cargo.lock` (the versions
-//! credbox is tested with: this repository's lock file cut down to the
-//! packages the sample and the SDK reach),
+//! credbox is tested with: the lock file cargo wrote, when credbox was
+//! built, for the sample and the SDK alone from this repository's, so
+//! `cargo build --locked` works),
 //! `README.md` and `.gitignore`. Nothing in the crate names this
 //! repository: it builds after the clone credbox came from is gone.
 //!
@@ -415,6 +416,20 @@ const RUST_TOOLCHAIN: &str = include_str!("../../rust-toolchain.toml");
 /// The dependency versions credbox and its samples are tested with.
 const CARGO_LOCK: &str = include_str!("../../Cargo.lock");
 
+// `TEMPLATE_LOCKS`: (sample, the lock file cargo writes for it and the SDK
+// alone, from `CARGO_LOCK`), made by build.rs.
+include!(concat!(env!("OUT_DIR"), "/template_locks.rs"));
+
+/// The lock file of a crate made from the sample `sample`: the one cargo
+/// wrote for it at build time, else `CARGO_LOCK` (cut down by [`cut_lock`],
+/// enough for a build without `--locked`).
+fn template_lock(sample: &str) -> &'static str {
+    TEMPLATE_LOCKS
+        .iter()
+        .find(|(name, _)| *name == sample)
+        .map_or(CARGO_LOCK, |(_, lock)| lock)
+}
+
 /// The template called `name`.
 pub fn template(name: &str) -> Option<&'static Template> {
     TEMPLATES.iter().find(|t| t.name == name)
@@ -530,7 +545,7 @@ impl Template {
             },
             File {
                 path: "Cargo.lock",
-                contents: cut_lock(CARGO_LOCK, self.name, name),
+                contents: cut_lock(template_lock(self.name), self.name, name),
             },
             File {
                 path: ".gitignore",
@@ -654,16 +669,17 @@ struct Locked<'a> {
     deps: Vec<usize>,
 }
 
-/// `lock` (this workspace's `Cargo.lock`) cut down to what the crate made
-/// from the sample `sample` and called `name` depends on: the sample's
-/// package, renamed, and everything it reaches (the SDK, a path package,
-/// among them), written as cargo writes it (packages sorted by name, a
-/// dependency named by its name alone when only one version of it is
-/// left). Every version stays the tested one. The first build still
-/// rewrites a few dependency lists: an optional dependency that another
-/// crate of this workspace turns on (`serde` of `hashbrown`, enabled by
-/// wasmtime) is listed here and not needed there; only cargo's resolver
-/// knows which, so `cargo build --locked` refuses this file.
+/// `lock` cut down to what the crate made from the sample `sample` and
+/// called `name` depends on: the sample's package, renamed, and everything
+/// it reaches (the SDK, a path package, among them), written as cargo
+/// writes it (packages sorted by name, a dependency named by its name
+/// alone when only one version of it is left). Every version stays the
+/// tested one. From the lock cargo wrote for the template
+/// ([`template_lock`]) this only renames and sorts. From the workspace's
+/// whole `Cargo.lock` the result still lists a few dependencies cargo drops
+/// on the first build (optional ones that another crate of the workspace
+/// turns on, as wasmtime does `serde` of `hashbrown`), which
+/// `cargo build --locked` refuses.
 fn cut_lock(lock: &str, sample: &str, name: &str) -> String {
     let mut blocks = lock.split("\n[[package]]\n");
     let header = blocks.next().expect("a lock file's header").trim_end();
@@ -978,6 +994,11 @@ mod tests {
             assert!(file("credbox-guest/src/lib.rs").contains("path: \"wit\","));
             assert!(file("credbox-guest/wit/helper.wit").contains("\nworld helper {"));
             // The lock file: the renamed crate, the SDK, no host crate.
+            assert!(
+                TEMPLATE_LOCKS.iter().any(|(n, _)| *n == template.name),
+                "{}: cargo wrote no lock file for it when credbox was built",
+                template.name
+            );
             let lock = file("Cargo.lock");
             assert!(
                 lock.contains("\nname = \"my-helper\"\n"),

@@ -1,8 +1,9 @@
 //! `credbox new`: each template generated into a temporary folder outside
 //! the workspace, built with the one command its README gives (`cargo
 //! build --release`, as a user would, with a plain environment; plus
-//! `--offline`: the SDK is in the crate, its dependencies in cargo's cache)
-//! and run by the real credbox.
+//! `--offline`: the SDK is in the crate, its dependencies in cargo's cache;
+//! and `--locked`: the generated `Cargo.lock` is complete) and run by the
+//! real credbox.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,9 +30,10 @@ impl Generated {
 }
 
 /// Generates `name` from `template` outside the workspace and builds it
-/// with `cargo build --release --offline` in its folder: nothing of this
-/// repository is read (the crate vendors the SDK), and every package cargo
-/// locks is at the version credbox's own `Cargo.lock` has.
+/// with `cargo build --release --offline --locked` in its folder: nothing
+/// of this repository is read (the crate vendors the SDK), the lock file
+/// needs no change, and every package in it is at the version credbox's
+/// own `Cargo.lock` has.
 fn generate_and_build(template: &str, name: &str) -> Generated {
     let temp = tempfile::tempdir().unwrap();
     let workspace = root().canonicalize().unwrap();
@@ -56,7 +58,7 @@ fn generate_and_build(template: &str, name: &str) -> Generated {
     // A user's shell: none of the variables cargo set for this test.
     let mut cargo = Command::new("cargo");
     cargo
-        .args(["build", "--release", "--offline"])
+        .args(["build", "--release", "--offline", "--locked"])
         .current_dir(&dir)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default());
