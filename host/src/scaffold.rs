@@ -8,17 +8,26 @@
 //! from the sample its tests run. What a sample says for its place in this
 //! workspace is rewritten for a crate that stands alone:
 //!
-//! - `Cargo.toml`: the package name; the workspace's version and edition
-//!   written out; the SDK (`credbox-guest`) by path to this repository's
-//!   `guest-sdk` (until the SDK is published); an empty `[workspace]` so
-//!   the crate is its own workspace wherever it is created.
+//! - `Cargo.toml`: the package name; what it inherits from the workspace
+//!   (version, edition) written out; the SDK (`credbox-guest`) by path to
+//!   the copy inside the crate; an empty `[workspace]` so the crate is its
+//!   own workspace wherever it is created.
 //! - `credbox.toml`: the helper's name, and the component path in the
 //!   crate's own `target/`.
 //!
-//! Beside them: `rust-toolchain.toml` (this repository's pin, with the
-//! `wasm32-wasip2` target), `.cargo/config.toml` (`build.target`, so that
-//! `cargo build --release` alone builds the component), `Cargo.lock` (the
-//! versions credbox is tested with), `README.md` and `.gitignore`.
+//! Beside them: `credbox-guest/`, the SDK vendored (until it is published):
+//! its `src/` and the WIT its bindings read, embedded when credbox is
+//! compiled (the list is made by `build.rs` from the folders, so a file
+//! added to the SDK comes along), with its `Cargo.toml` standing alone and
+//! its bindings reading `credbox-guest/wit/` ([`SDK_DIR`]);
+//! `rust-toolchain.toml` (this repository's pin, with the `wasm32-wasip2`
+//! target), `.cargo/config.toml` (`build.target`, so that `cargo build
+//! --release` alone builds the component), `Cargo.lock` (the versions
+//! credbox is tested with: the lock file cargo wrote, when credbox was
+//! built, for the sample and the SDK alone from this repository's, so
+//! `cargo build --locked` works),
+//! `README.md` and `.gitignore`. Nothing in the crate names this
+//! repository: it builds after the clone credbox came from is gone.
 //!
 //! A Python (JavaScript) project is `app.py` (`app.js`) from a sample
 //! under `examples/python/` (`examples/javascript/`), the library
@@ -293,39 +302,12 @@ pub const JAVASCRIPT_TEMPLATES: &[ScriptTemplate] = &[
     ),
 ];
 
-/// credbox's WIT and the `wasi:*` packages its `helper-http` world
-/// imports, as written into a generated project.
-const WIT_FILES: [(&str, &str); 8] = [
-    ("wit/helper.wit", include_str!("../../wit/helper.wit")),
-    (
-        "wit/deps/cli/cli.wit",
-        include_str!("../../wit/deps/cli/cli.wit"),
-    ),
-    (
-        "wit/deps/clocks/clocks.wit",
-        include_str!("../../wit/deps/clocks/clocks.wit"),
-    ),
-    (
-        "wit/deps/filesystem/filesystem.wit",
-        include_str!("../../wit/deps/filesystem/filesystem.wit"),
-    ),
-    (
-        "wit/deps/http/http.wit",
-        include_str!("../../wit/deps/http/http.wit"),
-    ),
-    (
-        "wit/deps/io/io.wit",
-        include_str!("../../wit/deps/io/io.wit"),
-    ),
-    (
-        "wit/deps/random/random.wit",
-        include_str!("../../wit/deps/random/random.wit"),
-    ),
-    (
-        "wit/deps/sockets/sockets.wit",
-        include_str!("../../wit/deps/sockets/sockets.wit"),
-    ),
-];
+// `SDK_SOURCES` (`credbox-guest/src/…`), `SDK_WIT` (`credbox-guest/wit/…`)
+// and `WIT_FILES` (`wit/…`: credbox's WIT and the `wasi:*` packages its
+// worlds import, as written into a generated Python or JavaScript
+// project), each a list of (path in the generated project, contents) that
+// build.rs makes from guest-sdk/src/, wit/helper.wit and wit/deps/.
+include!(concat!(env!("OUT_DIR"), "/sdk_files.rs"));
 
 /// The Python template called `name`.
 pub fn python_template(name: &str) -> Option<&'static ScriptTemplate> {
@@ -418,14 +400,35 @@ impl ScriptTemplate {
     }
 }
 
-/// This repository's SDK, which generated crates depend on by path.
-pub const SDK_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../guest-sdk");
+/// The folder of a generated Rust crate that holds the SDK, vendored, and
+/// which its `Cargo.toml` takes by path.
+pub const SDK_DIR: &str = "credbox-guest";
+
+/// The SDK's `Cargo.toml`, a member of this workspace.
+const SDK_CARGO_TOML: &str = include_str!("../../guest-sdk/Cargo.toml");
+
+/// This workspace's `Cargo.toml`: what the SDK and the samples inherit.
+const WORKSPACE_CARGO_TOML: &str = include_str!("../../Cargo.toml");
 
 /// The toolchain pin of this repository, which the SDK is tested with.
 const RUST_TOOLCHAIN: &str = include_str!("../../rust-toolchain.toml");
 
 /// The dependency versions credbox and its samples are tested with.
 const CARGO_LOCK: &str = include_str!("../../Cargo.lock");
+
+// `TEMPLATE_LOCKS`: (sample, the lock file cargo writes for it and the SDK
+// alone, from `CARGO_LOCK`), made by build.rs.
+include!(concat!(env!("OUT_DIR"), "/template_locks.rs"));
+
+/// The lock file of a crate made from the sample `sample`: the one cargo
+/// wrote for it at build time, else `CARGO_LOCK` (cut down by [`cut_lock`],
+/// enough for a build without `--locked`).
+fn template_lock(sample: &str) -> &'static str {
+    TEMPLATE_LOCKS
+        .iter()
+        .find(|(name, _)| *name == sample)
+        .map_or(CARGO_LOCK, |(_, lock)| lock)
+}
 
 /// The template called `name`.
 pub fn template(name: &str) -> Option<&'static Template> {
@@ -487,8 +490,8 @@ fn replace_once(text: &str, from: &str, to: &str) -> String {
 
 impl Template {
     /// The files of a helper crate called `name` (already checked) made
-    /// from this template, with the SDK at `sdk`.
-    pub fn render(&self, name: &str, sdk: &Path) -> Vec<File> {
+    /// from this template: they name nothing outside the crate.
+    pub fn render(&self, name: &str) -> Vec<File> {
         let lib = name.replace('-', "_");
         let sample_lib = self.name.replace('-', "_");
 
@@ -499,23 +502,13 @@ impl Template {
         );
         cargo_toml = replace_once(
             &cargo_toml,
-            "version.workspace = true",
-            "version = \"0.1.0\"",
-        );
-        cargo_toml = replace_once(
-            &cargo_toml,
-            "edition.workspace = true",
-            "edition = \"2024\"",
-        );
-        cargo_toml = replace_once(
-            &cargo_toml,
             "credbox-guest = { workspace = true }",
             &format!(
-                "# credbox's SDK, from the credbox repository until it is published.\n\
-                 credbox-guest = {{ path = {:?} }}",
-                sdk.display().to_string()
+                "# credbox's SDK, vendored in this crate until it is published.\n\
+                 credbox-guest = {{ path = \"{SDK_DIR}\" }}"
             ),
         );
+        cargo_toml = stand_alone(&cargo_toml);
         cargo_toml +=
             "\n# This crate is a workspace of its own, wherever it is created.\n[workspace]\n";
 
@@ -526,7 +519,7 @@ impl Template {
         );
         manifest = format!("name = \"{name}\"\n{manifest}");
 
-        vec![
+        let mut files = vec![
             File {
                 path: "Cargo.toml",
                 contents: cargo_toml,
@@ -552,7 +545,7 @@ impl Template {
             },
             File {
                 path: "Cargo.lock",
-                contents: CARGO_LOCK.to_owned(),
+                contents: cut_lock(template_lock(self.name), self.name, name),
             },
             File {
                 path: ".gitignore",
@@ -560,9 +553,11 @@ impl Template {
             },
             File {
                 path: "README.md",
-                contents: self.readme(name, sdk),
+                contents: self.readme(name),
             },
-        ]
+        ];
+        files.extend(sdk_files());
+        files
     }
 
     /// The command that runs the built helper, its variables filled with
@@ -571,7 +566,7 @@ impl Template {
         run_command(self.manifest)
     }
 
-    fn readme(&self, name: &str, sdk: &Path) -> String {
+    fn readme(&self, name: &str) -> String {
         format!(
             "# {name}\n\n\
              A credbox helper: {about} (made by `credbox new` from the `{template}` sample).\n\n\
@@ -587,16 +582,209 @@ impl Template {
              network origins and limits. Edit it (the `[config]` URLs, the `[network] allow` list) \
              for your provider; `credbox doctor credbox.toml` checks each of them.\n\n\
              ## The SDK\n\n\
-             `Cargo.toml` takes the SDK, `credbox-guest`, by path from the credbox repository that made \
-             this crate:\n`{sdk}`.\nThat stays so until the SDK is published; keep that checkout, or \
-             point the path at yours.\n",
+             `{sdk}/` is credbox's SDK, `credbox-guest` {version}, vendored by `credbox new` until \
+             the SDK is published: its `src/`, and in `{sdk}/wit/` the WIT package \
+             `credbox:helper` and the `wasi:*` packages its bindings are generated from. \
+             `Cargo.toml` takes it by path; this crate needs nothing else from credbox to build. \
+             `Cargo.lock` holds the versions credbox {version} is tested with.\n",
             about = self.about,
             template = self.name,
             lib = name.replace('-', "_"),
             run = self.run_command(),
-            sdk = sdk.display(),
+            sdk = SDK_DIR,
+            version = env!("CARGO_PKG_VERSION"),
         )
     }
+}
+
+/// The SDK as vendored in a generated crate ([`SDK_DIR`]): its
+/// `Cargo.toml` standing alone, its sources (the bindings reading the WIT
+/// beside them, not `../wit`) and that WIT.
+fn sdk_files() -> Vec<File> {
+    let cargo_toml = format!(
+        "# credbox's SDK, vendored by `credbox new` (credbox {}) until it is published.\n{}",
+        env!("CARGO_PKG_VERSION"),
+        stand_alone(SDK_CARGO_TOML)
+    );
+    let mut files = vec![File {
+        path: "credbox-guest/Cargo.toml",
+        contents: cargo_toml,
+    }];
+    files.extend(SDK_SOURCES.iter().map(|(path, contents)| {
+        let contents = if *path == "credbox-guest/src/lib.rs" {
+            replace_once(contents, "path: \"../wit\",", "path: \"wit\",")
+        } else {
+            (*contents).to_owned()
+        };
+        File { path, contents }
+    }));
+    files.extend(SDK_WIT.iter().map(|(path, contents)| File {
+        path,
+        contents: (*contents).to_owned(),
+    }));
+    files
+}
+
+/// `cargo_toml`, a member of this workspace, with what it inherits from
+/// the workspace written out: `KEY.workspace = true` from
+/// `[workspace.package]`, `DEP = { workspace = true }` from
+/// `[workspace.dependencies]` (as the workspace writes it).
+fn stand_alone(cargo_toml: &str) -> String {
+    let workspace: toml::Table =
+        toml::from_str(WORKSPACE_CARGO_TOML).expect("the workspace's Cargo.toml parses");
+    let package = &workspace["workspace"]["package"];
+    let dependencies = WORKSPACE_CARGO_TOML
+        .split_once("\n[workspace.dependencies]\n")
+        .expect("the workspace has dependencies")
+        .1;
+    let mut out = String::new();
+    for line in cargo_toml.lines() {
+        if let Some(key) = line.strip_suffix(".workspace = true") {
+            let value = package
+                .get(key)
+                .unwrap_or_else(|| panic!("no {key} in [workspace.package]"));
+            out += &format!("{key} = {value}");
+        } else if let Some(dep) = line.strip_suffix(" = { workspace = true }") {
+            let spec = dependencies
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{dep} = ")))
+                .unwrap_or_else(|| panic!("no {dep} in [workspace.dependencies]"));
+            out += &format!("{dep} = {spec}");
+        } else {
+            out += line;
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// One `[[package]]` of a `Cargo.lock`.
+struct Locked<'a> {
+    name: &'a str,
+    version: &'a str,
+    source: Option<&'a str>,
+    /// Its lines after `name`, as written.
+    lines: Vec<&'a str>,
+    /// Its dependencies, as indices into the lock's packages.
+    deps: Vec<usize>,
+}
+
+/// `lock` cut down to what the crate made from the sample `sample` and
+/// called `name` depends on: the sample's package, renamed, and everything
+/// it reaches (the SDK, a path package, among them), written as cargo
+/// writes it (packages sorted by name, a dependency named by its name
+/// alone when only one version of it is left). Every version stays the
+/// tested one. From the lock cargo wrote for the template
+/// ([`template_lock`]) this only renames and sorts. From the workspace's
+/// whole `Cargo.lock` the result still lists a few dependencies cargo drops
+/// on the first build (optional ones that another crate of the workspace
+/// turns on, as wasmtime does `serde` of `hashbrown`), which
+/// `cargo build --locked` refuses.
+fn cut_lock(lock: &str, sample: &str, name: &str) -> String {
+    let mut blocks = lock.split("\n[[package]]\n");
+    let header = blocks.next().expect("a lock file's header").trim_end();
+    let mut packages: Vec<Locked> = Vec::new();
+    let mut specs: Vec<Vec<&str>> = Vec::new();
+    for block in blocks {
+        let lines: Vec<&str> = block.trim_end().lines().collect();
+        let name = lines
+            .iter()
+            .find_map(|l| l.strip_prefix("name = \"")?.strip_suffix('"'))
+            .expect("a locked package's name");
+        let version = lines
+            .iter()
+            .find_map(|l| l.strip_prefix("version = \"")?.strip_suffix('"'))
+            .expect("a locked package's version");
+        let source = lines
+            .iter()
+            .find_map(|l| l.strip_prefix("source = \"")?.strip_suffix('"'));
+        specs.push(
+            lines
+                .iter()
+                .filter_map(|l| l.strip_prefix(" \"")?.strip_suffix("\","))
+                .collect(),
+        );
+        packages.push(Locked {
+            name,
+            version,
+            source,
+            lines: lines
+                .into_iter()
+                .filter(|l| !l.starts_with("name = "))
+                .collect(),
+            deps: Vec::new(),
+        });
+    }
+    // A dependency is `name`, `name version` or `name version (source)`.
+    for (i, specs) in specs.iter().enumerate() {
+        let deps = specs
+            .iter()
+            .map(|spec| {
+                let mut parts = spec.splitn(3, ' ');
+                let (dep, version) = (parts.next(), parts.next());
+                let source = parts.next().map(|s| s.trim_matches(['(', ')']));
+                packages
+                    .iter()
+                    .position(|p| {
+                        Some(p.name) == dep
+                            && version.is_none_or(|v| v == p.version)
+                            && source.is_none_or(|s| Some(s) == p.source)
+                    })
+                    .unwrap_or_else(|| panic!("{spec} is not in Cargo.lock"))
+            })
+            .collect();
+        packages[i].deps = deps;
+    }
+    let root = packages
+        .iter()
+        .position(|p| p.name == sample && p.source.is_none())
+        .unwrap_or_else(|| panic!("the sample {sample} is not in Cargo.lock"));
+    let mut kept = vec![false; packages.len()];
+    let mut todo = vec![root];
+    while let Some(i) = todo.pop() {
+        if !std::mem::replace(&mut kept[i], true) {
+            todo.extend(&packages[i].deps);
+        }
+    }
+    let mut order: Vec<usize> = (0..packages.len()).filter(|&i| kept[i]).collect();
+    let name_of = |i: usize| if i == root { name } else { packages[i].name };
+    // Stable: packages of one name stay in cargo's order (by version).
+    order.sort_by(|&a, &b| name_of(a).cmp(name_of(b)));
+    let spec = |i: usize| {
+        let p = &packages[i];
+        let same_name = order.iter().filter(|&&j| packages[j].name == p.name);
+        match same_name.clone().count() {
+            1 => format!("\"{}\"", p.name),
+            _ if same_name
+                .filter(|&&j| packages[j].version == p.version)
+                .count()
+                == 1 =>
+            {
+                format!("\"{} {}\"", p.name, p.version)
+            }
+            _ => format!(
+                "\"{} {} ({})\"",
+                p.name,
+                p.version,
+                p.source.unwrap_or_default()
+            ),
+        }
+    };
+    let mut out = format!("{header}\n");
+    for &i in &order {
+        out += &format!("\n[[package]]\nname = \"{}\"\n", name_of(i));
+        let mut deps = packages[i].deps.iter();
+        for line in &packages[i].lines {
+            if line.starts_with(" \"") {
+                let dep = deps.next().expect("one index per dependency line");
+                out += &format!(" {},\n", spec(*dep));
+            } else {
+                out += line;
+                out.push('\n');
+            }
+        }
+    }
+    out
 }
 
 /// The environment variables `manifest` allowlists, then those its
@@ -647,14 +835,14 @@ impl Created {
             Lang::Python => "Python ",
             Lang::JavaScript => "JavaScript ",
         };
-        // The WIT files, many and always the same, as their folder.
+        // The WIT files and the vendored SDK, many and always the same, as
+        // their folders.
         let mut files: Vec<&str> = Vec::new();
         for file in &self.files {
-            let shown = if file.starts_with("wit/") {
-                "wit/"
-            } else {
-                file
-            };
+            let shown = ["wit/", "credbox-guest/"]
+                .into_iter()
+                .find(|folder| file.starts_with(folder))
+                .unwrap_or(file);
             if !files.contains(&shown) {
                 files.push(shown);
             }
@@ -700,11 +888,8 @@ pub fn new(name: &str, lang: Lang, template: Option<&str>, dir: Option<&Path>) -
     let (template, files, next) = match lang {
         Lang::Rust => {
             let template = self::template(template_name).ok_or_else(unknown)?;
-            let sdk = std::path::absolute(SDK_PATH)
-                .map(|p| normalize(&p))
-                .unwrap_or_else(|_| PathBuf::from(SDK_PATH));
             let next = vec!["cargo build --release".to_owned(), template.run_command()];
-            (template.name, template.render(name, &sdk), next)
+            (template.name, template.render(name), next)
         }
         Lang::Python | Lang::JavaScript => {
             let template = match lang {
@@ -754,32 +939,14 @@ pub fn new(name: &str, lang: Lang, template: Option<&str>, dir: Option<&Path>) -
     })
 }
 
-/// `path` without `..` and `.` components (it is absolute and names a
-/// folder that exists: no symlink games to worry about for the SDK path
-/// written into a crate).
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            std::path::Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn every_template_renders_from_its_sample() {
-        let sdk = Path::new("/opt/credbox/guest-sdk");
         for template in TEMPLATES {
-            let files = template.render("my-helper", sdk);
+            let files = template.render("my-helper");
             let file = |path: &str| {
                 files
                     .iter()
@@ -791,7 +958,7 @@ mod tests {
             let cargo = file("Cargo.toml");
             assert!(cargo.contains("name = \"my-helper\"\n"), "{cargo}");
             assert!(
-                cargo.contains("credbox-guest = { path = \"/opt/credbox/guest-sdk\" }"),
+                cargo.contains("\ncredbox-guest = { path = \"credbox-guest\" }\n"),
                 "{cargo}"
             );
             assert!(!cargo.contains("workspace = true"), "{cargo}");
@@ -803,11 +970,136 @@ mod tests {
                 Path::new("target/wasm32-wasip2/release/my_helper.wasm")
             );
             assert_eq!(file("src/lib.rs"), template.lib_rs);
-            assert!(file("README.md").contains("/opt/credbox/guest-sdk"));
-            assert!(file("README.md").contains("until the SDK is published"));
+            let readme = file("README.md");
+            assert!(
+                readme.contains("`credbox-guest/` is credbox's SDK"),
+                "{readme}"
+            );
+            assert!(readme.contains("until the SDK is published"), "{readme}");
+            assert!(!readme.contains("checkout"), "{readme}");
+            // The vendored SDK: a package of its own, nothing inherited,
+            // its bindings reading the WIT beside them.
+            let sdk = file("credbox-guest/Cargo.toml");
+            assert!(!sdk.contains("workspace"), "{sdk}");
+            let sdk: toml::Table = toml::from_str(&sdk).unwrap();
+            assert_eq!(sdk["package"]["name"].as_str(), Some("credbox-guest"));
+            assert_eq!(
+                sdk["package"]["version"].as_str(),
+                Some(env!("CARGO_PKG_VERSION"))
+            );
+            assert_eq!(
+                sdk["dependencies"]["wit-bindgen"]["version"].as_str(),
+                Some("0.61")
+            );
+            assert!(file("credbox-guest/src/lib.rs").contains("path: \"wit\","));
+            assert!(file("credbox-guest/wit/helper.wit").contains("\nworld helper {"));
+            // The lock file: the renamed crate, the SDK, no host crate.
+            assert!(
+                TEMPLATE_LOCKS.iter().any(|(n, _)| *n == template.name),
+                "{}: cargo wrote no lock file for it when credbox was built",
+                template.name
+            );
+            let lock = file("Cargo.lock");
+            assert!(
+                lock.contains("\nname = \"my-helper\"\n"),
+                "{}",
+                template.name
+            );
+            assert!(lock.contains("\nname = \"credbox-guest\"\n"));
+            assert!(!lock.contains("\nname = \"wasmtime\"\n"));
+            assert!(!lock.contains(&format!("\nname = \"{}\"\n", template.name)));
             assert!(file(".cargo/config.toml").contains("target = \"wasm32-wasip2\""));
             assert!(file("rust-toolchain.toml").contains("wasm32-wasip2"));
         }
+    }
+
+    #[test]
+    fn every_rust_template_written_outside_the_repository_names_nothing_in_it() {
+        let repository = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap()
+            .canonicalize()
+            .unwrap();
+        for template in TEMPLATES {
+            let temp = tempfile::Builder::new()
+                .prefix("credbox-new-")
+                .tempdir_in(std::env::temp_dir())
+                .unwrap();
+            assert!(!temp.path().canonicalize().unwrap().starts_with(&repository));
+            let dir = temp.path().join("h");
+            let created = new("my-helper", Lang::Rust, Some(template.name), Some(&dir)).unwrap();
+            assert!(created.files.contains(&"credbox-guest/src/lib.rs"));
+            let mut written = 0;
+            let mut todo = vec![dir.clone()];
+            while let Some(folder) = todo.pop() {
+                for entry in std::fs::read_dir(folder).unwrap() {
+                    let path = entry.unwrap().path();
+                    if path.is_dir() {
+                        todo.push(path);
+                        continue;
+                    }
+                    written += 1;
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    for needle in [repository.to_str().unwrap(), "../wit"] {
+                        assert!(
+                            !text.contains(needle),
+                            "{}: {} names {needle}",
+                            template.name,
+                            path.display()
+                        );
+                    }
+                }
+            }
+            assert_eq!(written, created.files.len(), "{}", template.name);
+        }
+    }
+
+    #[test]
+    fn the_vendored_sdk_is_every_file_of_guest_sdk_and_the_wit_it_reads() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let files = sdk_files();
+        let on_disk = |dir: &Path, prefix: &str| {
+            let mut found = Vec::new();
+            let mut todo = vec![dir.to_owned()];
+            while let Some(folder) = todo.pop() {
+                for entry in std::fs::read_dir(folder).unwrap() {
+                    let path = entry.unwrap().path();
+                    if path.is_dir() {
+                        todo.push(path);
+                    } else {
+                        let relative = path.strip_prefix(dir).unwrap().to_str().unwrap();
+                        found.push((format!("{prefix}{relative}"), path));
+                    }
+                }
+            }
+            found
+        };
+        let mut expected = on_disk(&root.join("guest-sdk/src"), "credbox-guest/src/");
+        expected.extend(on_disk(&root.join("wit/deps"), "credbox-guest/wit/deps/"));
+        expected.push((
+            "credbox-guest/wit/helper.wit".to_owned(),
+            root.join("wit/helper.wit"),
+        ));
+        for (path, real) in &expected {
+            let vendored = files
+                .iter()
+                .find(|f| f.path == path)
+                .unwrap_or_else(|| panic!("{path} is not vendored"));
+            let real = std::fs::read_to_string(real).unwrap();
+            if path == "credbox-guest/src/lib.rs" {
+                assert_eq!(
+                    vendored.contents,
+                    real.replace("path: \"../wit\",", "path: \"wit\",")
+                );
+            } else {
+                assert_eq!(vendored.contents, real, "{path}");
+            }
+        }
+        // Plus the SDK's Cargo.toml, and nothing else.
+        assert_eq!(files.len(), expected.len() + 1);
+        assert!(files.iter().all(|f| f.path.starts_with(SDK_DIR)));
+        // Python and JavaScript projects get the same WIT.
+        assert_eq!(WIT_FILES.len(), SDK_WIT.len());
     }
 
     #[test]

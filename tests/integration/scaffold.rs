@@ -1,7 +1,9 @@
 //! `credbox new`: each template generated into a temporary folder outside
 //! the workspace, built with the one command its README gives (`cargo
-//! build --release`, as a user would, with a plain environment) and run by
-//! the real credbox.
+//! build --release`, as a user would, with a plain environment; plus
+//! `--offline`: the SDK is in the crate, its dependencies in cargo's cache;
+//! and `--locked`: the generated `Cargo.lock` is complete) and run by the
+//! real credbox.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,7 +30,10 @@ impl Generated {
 }
 
 /// Generates `name` from `template` outside the workspace and builds it
-/// with `cargo build --release` in its folder.
+/// with `cargo build --release --offline --locked` in its folder: nothing
+/// of this repository is read (the crate vendors the SDK), the lock file
+/// needs no change, and every package in it is at the version credbox's
+/// own `Cargo.lock` has.
 fn generate_and_build(template: &str, name: &str) -> Generated {
     let temp = tempfile::tempdir().unwrap();
     let workspace = root().canonicalize().unwrap();
@@ -53,7 +58,7 @@ fn generate_and_build(template: &str, name: &str) -> Generated {
     // A user's shell: none of the variables cargo set for this test.
     let mut cargo = Command::new("cargo");
     cargo
-        .args(["build", "--release"])
+        .args(["build", "--release", "--offline", "--locked"])
         .current_dir(&dir)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default());
@@ -73,7 +78,34 @@ fn generate_and_build(template: &str, name: &str) -> Generated {
         name.replace('-', "_")
     ));
     assert!(wasm.is_file(), "{} was not built", wasm.display());
+    let tested = std::fs::read_to_string(root().join("Cargo.lock")).unwrap();
+    let tested = locked_versions(&tested);
+    let built = std::fs::read_to_string(dir.join("Cargo.lock")).unwrap();
+    for (package, version) in locked_versions(&built) {
+        if package != name && package != "credbox-guest" {
+            assert!(
+                tested.contains(&(package.clone(), version.clone())),
+                "{template}: {package} {version} is not the version credbox is tested with"
+            );
+        }
+    }
     Generated { _temp: temp, dir }
+}
+
+/// The (name, version) of every package in a `Cargo.lock`.
+fn locked_versions(lock: &str) -> Vec<(String, String)> {
+    let table: toml::Table = toml::from_str(lock).unwrap();
+    table["package"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_owned(),
+                p["version"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
 }
 
 #[test]
@@ -194,11 +226,12 @@ fn env_bearer_template_builds_and_runs() {
         &[("API_TOKEN", "abc")],
     );
     assert_eq!(out.ok(), "abc\n");
-    // The generated README names the SDK's path and says why.
+    // The SDK is vendored in the crate, and the README says why.
+    assert!(helper.dir.join("credbox-guest/src/lib.rs").is_file());
     let readme = std::fs::read_to_string(helper.dir.join("README.md")).unwrap();
-    let sdk = root().join("guest-sdk").canonicalize().unwrap();
-    assert!(readme.contains(&sdk.display().to_string()), "{readme}");
     assert!(readme.contains("until the SDK is published"), "{readme}");
+    let sdk = root().join("guest-sdk").canonicalize().unwrap();
+    assert!(!readme.contains(&sdk.display().to_string()), "{readme}");
 }
 
 #[test]
