@@ -19,13 +19,16 @@
 //! `request.mcp_server_name`/`mcp_server_url` became the methods
 //! [`Request::mcp_server_name`] and [`Request::mcp_server_url`].
 //!
+//! `credbox new NAME` makes such a crate with this SDK inside it (in
+//! `credbox-guest/`, so it builds without the credbox repository):
+//!
 //! ```toml
 //! # Cargo.toml
 //! [lib]
 //! crate-type = ["cdylib"]
 //!
 //! [dependencies]
-//! credbox-guest = { path = "path/to/credbox/guest-sdk" }
+//! credbox-guest = { path = "credbox-guest" }
 //! ```
 //!
 //! ```
