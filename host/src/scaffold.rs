@@ -943,6 +943,22 @@ pub fn new(name: &str, lang: Lang, template: Option<&str>, dir: Option<&Path>) -
 mod tests {
     use super::*;
 
+    /// Every file below `dir`, at any depth.
+    fn files_under(dir: &Path) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        let mut todo = vec![dir.to_owned()];
+        while let Some(folder) = todo.pop() {
+            for entry in std::fs::read_dir(folder).unwrap() {
+                let path = entry.unwrap().path();
+                match path.is_dir() {
+                    true => todo.push(path),
+                    false => files.push(path),
+                }
+            }
+        }
+        files
+    }
+
     #[test]
     fn every_template_renders_from_its_sample() {
         for template in TEMPLATES {
@@ -1029,28 +1045,19 @@ mod tests {
             let dir = temp.path().join("h");
             let created = new("my-helper", Lang::Rust, Some(template.name), Some(&dir)).unwrap();
             assert!(created.files.contains(&"credbox-guest/src/lib.rs"));
-            let mut written = 0;
-            let mut todo = vec![dir.clone()];
-            while let Some(folder) = todo.pop() {
-                for entry in std::fs::read_dir(folder).unwrap() {
-                    let path = entry.unwrap().path();
-                    if path.is_dir() {
-                        todo.push(path);
-                        continue;
-                    }
-                    written += 1;
-                    let text = std::fs::read_to_string(&path).unwrap();
-                    for needle in [repository.to_str().unwrap(), "../wit"] {
-                        assert!(
-                            !text.contains(needle),
-                            "{}: {} names {needle}",
-                            template.name,
-                            path.display()
-                        );
-                    }
+            let written = files_under(&dir);
+            for path in &written {
+                let text = std::fs::read_to_string(path).unwrap();
+                for needle in [repository.to_str().unwrap(), "../wit"] {
+                    assert!(
+                        !text.contains(needle),
+                        "{}: {} names {needle}",
+                        template.name,
+                        path.display()
+                    );
                 }
             }
-            assert_eq!(written, created.files.len(), "{}", template.name);
+            assert_eq!(written.len(), created.files.len(), "{}", template.name);
         }
     }
 
@@ -1059,20 +1066,13 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let files = sdk_files();
         let on_disk = |dir: &Path, prefix: &str| {
-            let mut found = Vec::new();
-            let mut todo = vec![dir.to_owned()];
-            while let Some(folder) = todo.pop() {
-                for entry in std::fs::read_dir(folder).unwrap() {
-                    let path = entry.unwrap().path();
-                    if path.is_dir() {
-                        todo.push(path);
-                    } else {
-                        let relative = path.strip_prefix(dir).unwrap().to_str().unwrap();
-                        found.push((format!("{prefix}{relative}"), path));
-                    }
-                }
-            }
-            found
+            files_under(dir)
+                .into_iter()
+                .map(|path| {
+                    let relative = path.strip_prefix(dir).unwrap().to_str().unwrap();
+                    (format!("{prefix}{relative}"), path.clone())
+                })
+                .collect::<Vec<_>>()
         };
         let mut expected = on_disk(&root.join("guest-sdk/src"), "credbox-guest/src/");
         expected.extend(on_disk(&root.join("wit/deps"), "credbox-guest/wit/deps/"));

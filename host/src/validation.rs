@@ -242,15 +242,7 @@ fn invalid(message: impl Into<String>) -> Error {
 }
 
 fn check_key(key: &str) -> Result<(), Error> {
-    if key.is_empty() {
-        return Err(invalid("the token is empty"));
-    }
-    if key.len() > MAX_KEY_LEN {
-        return Err(invalid(format!(
-            "the token is {} bytes, more than {MAX_KEY_LEN}",
-            key.len()
-        )));
-    }
+    check_size("the token", key, MAX_KEY_LEN)?;
     if !key.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(invalid(
             "the token must be one line of printable ASCII without spaces",
@@ -277,15 +269,7 @@ fn check_username(username: &str) -> Result<(), Error> {
 /// what a helper program prints (pip's keyring provider among them), so
 /// such a password would arrive changed.
 fn check_password(secret: &str) -> Result<(), Error> {
-    if secret.is_empty() {
-        return Err(invalid("the secret is empty"));
-    }
-    if secret.len() > MAX_KEY_LEN {
-        return Err(invalid(format!(
-            "the secret is {} bytes, more than {MAX_KEY_LEN}",
-            secret.len()
-        )));
-    }
+    check_size("the secret", secret, MAX_KEY_LEN)?;
     if !secret.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
         return Err(invalid(
             "the secret must be one line of printable ASCII (spaces allowed inside)",
@@ -297,9 +281,8 @@ fn check_password(secret: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// One non-empty word of printable ASCII, at most `max` bytes: nothing a
-/// line-based protocol (git's `key=value` lines) could split on.
-fn check_word(what: &str, value: &str, max: usize) -> Result<(), Error> {
+/// `value` (called `what`) is not empty and at most `max` bytes.
+fn check_size(what: &str, value: &str, max: usize) -> Result<(), Error> {
     if value.is_empty() {
         return Err(invalid(format!("{what} is empty")));
     }
@@ -309,6 +292,13 @@ fn check_word(what: &str, value: &str, max: usize) -> Result<(), Error> {
             value.len()
         )));
     }
+    Ok(())
+}
+
+/// One non-empty word of printable ASCII, at most `max` bytes: nothing a
+/// line-based protocol (git's `key=value` lines) could split on.
+fn check_word(what: &str, value: &str, max: usize) -> Result<(), Error> {
+    check_size(what, value, max)?;
     if !value.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(invalid(format!(
             "{what} must be one line of printable ASCII without spaces"
