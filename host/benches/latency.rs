@@ -44,6 +44,15 @@
 //! Standard: every cache hit stays within 1.3× `cat`; the rows that do
 //! not are listed after the table.
 //!
+//! Then 256 callers waiting on an expired entry of a helper whose run
+//! takes 300 ms (the `unique` test guest, sleeping): the benchmark holds
+//! the entry's lock while it starts them (starting 256 processes takes
+//! about as long as the run), then lets go; one caller runs the helper,
+//! the others wait for its answer. The slowest caller, timed from then to
+//! its exit, as a multiple of one caller alone through the same gate; and
+//! how far apart the callers exit (waiters answered together exit
+//! together). Each round checks that the helper ran once.
+//!
 //! Then the cost of one signature with a key credbox holds
 //! (`KeysPolicy::sign`, in this process: what a helper's `keys.sign` call
 //! costs the host, less the copy across the component boundary), for each
@@ -136,11 +145,10 @@ fn credbox(cache: &Path, args: &[&OsStr]) -> Command {
     cmd
 }
 
-/// Moves the one cached credential into its refresh window (refresh time
-/// passed, 50 s left) and takes its lock, as a running refresh holds it.
-fn into_refresh_window(cache: &Path) -> std::fs::File {
+/// Sets the creation, refresh and expiry times of the one cached
+/// credential in `cache` to `times(now)`; returns the entry's path.
+fn retime(cache: &Path, times: impl FnOnce(u64) -> (u64, u64, u64)) -> std::path::PathBuf {
     use credbox::cache::{CacheKey, Entry, now_ms};
-    use std::os::unix::fs::OpenOptionsExt;
     let dir = cache.join("credentials");
     let path = std::fs::read_dir(&dir)
         .unwrap()
@@ -149,20 +157,80 @@ fn into_refresh_window(cache: &Path) -> std::fs::File {
         .expect("a cached credential");
     let key = CacheKey::parse(path.file_stem().unwrap().to_str().unwrap()).unwrap();
     let mut entry = Entry::decode(&std::fs::read(&path).unwrap(), &key).unwrap();
-    let now = now_ms();
     let stored = entry.credential.as_mut().unwrap();
-    (stored.created_ms, stored.refresh_ms, stored.expires_ms) =
-        (now - 250_000, now - 10_000, now + 50_000);
+    (stored.created_ms, stored.refresh_ms, stored.expires_ms) = times(now_ms());
     std::fs::write(&path, entry.encode(&key)).unwrap();
+    path
+}
+
+/// Moves the one cached credential past its expiry (by a second) and
+/// takes its lock, as a caller running the helper would.
+fn expire(cache: &Path) -> std::fs::File {
+    hold_lock(&retime(cache, |now| {
+        (now - 300_000, now - 61_000, now - 1_000)
+    }))
+}
+
+/// Moves the one cached credential into its refresh window (refresh time
+/// passed, 50 s left) and takes its lock, as a running refresh holds it.
+fn into_refresh_window(cache: &Path) -> std::fs::File {
+    hold_lock(&retime(cache, |now| {
+        (now - 250_000, now - 10_000, now + 50_000)
+    }))
+}
+
+/// Takes the lock of the entry at `entry`.
+fn hold_lock(entry: &Path) -> std::fs::File {
+    use std::os::unix::fs::OpenOptionsExt;
     let lock = std::fs::File::options()
         .create(true)
         .truncate(false)
         .write(true)
         .mode(0o600)
-        .open(path.with_extension("lock"))
+        .open(entry.with_extension("lock"))
         .unwrap();
     lock.lock().unwrap();
     lock
+}
+
+/// Starts `n` processes of `make`, waits `settle` for them to start up,
+/// then lets go of `gate` (a lock they wait for) and waits for them all:
+/// when it let go, and when each exited. Each must exit 0, and none before
+/// the gate opened.
+fn through_gate(
+    n: usize,
+    mut make: impl FnMut() -> Command,
+    gate: std::fs::File,
+    settle: Duration,
+) -> (Instant, Vec<Instant>) {
+    let mut make = || make().stdin(Stdio::null()).stdout(Stdio::null()).spawn();
+    // Before the reaper waits (with no child, its wait ends at once).
+    let first = make().expect("spawn");
+    let reaper = std::thread::spawn(move || {
+        (0..n)
+            .map(|_| {
+                let mut status = 0;
+                // SAFETY: status is a valid pointer. Every child of this
+                // process is one of the `n`, and none ends before the gate
+                // opens, once all are started: the wait always finds one.
+                let pid = unsafe { libc::waitpid(-1, &mut status, 0) };
+                assert!(pid > 0, "waitpid: {}", std::io::Error::last_os_error());
+                assert!(
+                    libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+                    "a caller failed with status {status}"
+                );
+                Instant::now()
+            })
+            .collect::<Vec<_>>()
+    });
+    let rest: Vec<_> = (1..n).map(|_| make().expect("spawn")).collect();
+    std::thread::sleep(settle);
+    let open = Instant::now();
+    drop(gate);
+    let exits = reaper.join().expect("the reaper");
+    drop((first, rest));
+    assert!(exits.iter().all(|&e| e > open), "a caller did not wait");
+    (open, exits)
 }
 
 /// One signature's cost in this process: the median and p90 over
@@ -498,6 +566,8 @@ fn main() {
         median("credbox hmac hit") / script
     );
 
+    waiters_at_expiry(work.path());
+
     use credbox::policy::keys::Algorithm;
     let hit = median("credbox hit");
     let keys = test_keys(work.path());
@@ -520,6 +590,99 @@ fn main() {
             median.as_secs_f64() * 1e6,
             p90.as_secs_f64() * 1e6,
             median.as_secs_f64() / hit
+        );
+    }
+}
+
+/// How long one run of the helper in [`waiters_at_expiry`] takes: it
+/// sleeps this long (the `unique` guest's `SLEEP_MS`).
+const RUN_MS: u64 = 300;
+
+/// How many callers [`waiters_at_expiry`] starts together.
+const WAITERS: usize = 256;
+
+/// How many times [`waiters_at_expiry`] starts them.
+const WAITER_ROUNDS: usize = 5;
+
+/// How long the callers of [`waiters_at_expiry`] are given to start up
+/// and reach the entry's lock before it is let go.
+const SETTLE: Duration = Duration::from_secs(1);
+
+/// [`WAITERS`] `credbox run` callers on an expired entry of a helper
+/// whose run takes [`RUN_MS`]: the benchmark holds the entry's lock while
+/// it starts them, so that all of them are waiting, then lets go; one
+/// takes the lock and runs the helper, the others wait for its answer.
+/// From the lock let go: the last caller's exit, against that of one
+/// caller alone through the same gate; and the spread of the exits, from
+/// the first (the run is done) to the last. Each round checks that the
+/// helper ran once.
+fn waiters_at_expiry(work: &Path) {
+    let manifest = work.join("unique.toml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "component = {:?}\n[config]\nSLEEP_MS = \"{RUN_MS}\"\n",
+            credbox_test_artifacts::GUEST_UNIQUE
+        ),
+    )
+    .unwrap();
+    let cache = work.join("unique-cache");
+    let args = [OsStr::new("run"), OsStr::new("-v"), manifest.as_os_str()];
+    // Compiles the component and stores a first credential.
+    measure(&mut credbox(&cache, &args));
+    let log_path = work.join("waiters.log");
+    // The slowest caller, the first and the spread of the exits, of each
+    // round.
+    let rounds = |callers: usize, rounds: usize| {
+        let mut rounds: Vec<(Duration, Duration, Duration)> = (0..rounds)
+            .map(|_| {
+                let gate = expire(&cache);
+                let log = std::fs::File::create(&log_path).unwrap();
+                let (open, exits) = through_gate(
+                    callers,
+                    || {
+                        let mut cmd = credbox(&cache, &args);
+                        cmd.stderr(log.try_clone().unwrap());
+                        cmd
+                    },
+                    gate,
+                    SETTLE,
+                );
+                let runs = std::fs::read_to_string(&log_path)
+                    .unwrap()
+                    .matches("info: fetching")
+                    .count();
+                assert_eq!(runs, 1, "the helper ran {runs} times for {callers} callers");
+                let (first, last) = (exits.iter().min().unwrap(), exits.iter().max().unwrap());
+                (*last - open, *first - open, *last - *first)
+            })
+            .collect();
+        rounds.sort();
+        rounds
+    };
+    let one = rounds(1, 7);
+    let one = one[one.len() / 2].0;
+    let many = rounds(WAITERS, WAITER_ROUNDS);
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "\n{WAITERS} callers waiting on one run of {RUN_MS} ms at expiry ({WAITER_ROUNDS} rounds); \
+         one caller alone {:.1}ms",
+        ms(one)
+    );
+    println!(
+        "{:<10} {:>12} {:>14} {:>12} {:>14}",
+        "round", "slowest", "× one caller", "first", "exits spread"
+    );
+    for (name, (slowest, first, spread)) in [
+        ("median", many[many.len() / 2]),
+        ("worst", many[many.len() - 1]),
+    ] {
+        println!(
+            "{name:<10} {:>10.1}ms {:>13.2}× {:>10.1}ms {:>12.1}ms",
+            ms(slowest),
+            slowest.as_secs_f64() / one.as_secs_f64(),
+            ms(first),
+            ms(spread),
         );
     }
 }

@@ -5,14 +5,16 @@
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use credbox::units::hex_sha256;
 
 use credbox_test_artifacts::{ENV_BEARER, GUEST_UNIQUE};
 
-use crate::support::servers::{Server, token_helper};
-use crate::support::util::{Cache, TempManifest, manifest};
+use crate::support::servers::{Reply, Server, token_helper};
+use crate::support::util::{Cache, TempManifest, manifest, outcome};
 
 const RAN: &str = "info: fetching";
 
@@ -463,4 +465,42 @@ fn concurrent_calls_run_the_helper_once() {
     for o in &outcomes {
         assert_eq!(o.ok(), "{\"Authorization\":\"Bearer tok-1\"}\n");
     }
+}
+
+#[test]
+fn waiters_on_a_caller_killed_mid_run_run_the_helper_once_more() {
+    // The first request is answered too late: its caller is killed while
+    // it waits, letting go of the lock with nothing stored. One of the
+    // waiters then runs the helper, and all of them print that answer.
+    let arrived = Arc::new(AtomicUsize::new(0));
+    let server = Server::start({
+        let arrived = arrived.clone();
+        move |_| {
+            let n = arrived.fetch_add(1, Ordering::SeqCst) + 1;
+            std::thread::sleep(Duration::from_millis(if n == 1 { 3_000 } else { 300 }));
+            Reply::text(&format!("tok-{n}"))
+        }
+    });
+    let cache = Cache::new();
+    let m = token_helper("token-server", &server, "");
+    cache.warm(m.arg());
+    let mut holder = cache.command(&["run", m.arg()], &[]).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while arrived.load(Ordering::SeqCst) == 0 {
+        assert!(Instant::now() < deadline, "the first run never asked");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let start = Instant::now();
+    let waiters: Vec<_> = (0..16)
+        .map(|_| cache.command(&["run", m.arg()], &[]).spawn().unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    holder.kill().unwrap();
+    let killed = holder.wait().unwrap();
+    assert_eq!(killed.code(), None, "killed while it ran the helper");
+    for waiter in waiters {
+        let out = outcome(waiter.wait_with_output().unwrap(), start);
+        assert_eq!(out.ok(), "{\"Authorization\":\"Bearer tok-2\"}\n");
+    }
+    assert_eq!(server.stop().len(), 2);
 }

@@ -16,7 +16,12 @@
 //! - **Negative cache**: a failure is remembered; calls within its backoff
 //!   fail at once with the recorded reason, without running the guest.
 //! - **Single flight**: an advisory lock per entry; while one process runs
-//!   the helper, the others wait and then read its result. The lock dies
+//!   the helper, the others wait, watching the entry file without the lock
+//!   (it is replaced atomically, so an unlocked read sees a whole entry),
+//!   and are answered together as soon as it can be served: a fresh
+//!   credential, or a failure within its backoff. Only if the holder lets
+//!   go leaving nothing to serve (a failure that is not remembered, or the
+//!   process died) does one waiter take the lock and run. The lock dies
 //!   with its process.
 //!
 //! Its parts, each using only the ones above it:

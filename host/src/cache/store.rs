@@ -65,8 +65,10 @@ impl CredentialCache {
     }
 
     /// Answers `key`: from the cache when it can, else by calling `fetch`
-    /// once across all processes (others wait for the lock, bounded by
-    /// `wait`, then read the result).
+    /// once across all processes. The others wait, bounded by `wait`, and
+    /// are answered together as soon as the entry can be served; one of
+    /// them takes the lock and runs only if the holder let go of it with
+    /// nothing to serve.
     ///
     /// Past a credential's refresh time, while it is still valid, no caller
     /// waits: with `background`, the first one to take the entry's lock
@@ -112,10 +114,36 @@ impl CredentialCache {
                 }
             }
         }
+        // While another caller holds the lock, running the helper, watch
+        // the entry without it (entries are replaced atomically, so an
+        // unlocked read sees a whole one): every waiter is answered as soon
+        // as the holder has stored what can be served, all together, not
+        // each in turn taking the lock once the holder lets go. Only when
+        // the holder lets go leaving nothing to serve (a failure that is not
+        // remembered, or it died) does a waiter take the lock and run.
+        let mut seen = None;
+        let servable = || {
+            let stamp = self.entry_stamp(key);
+            if seen.as_ref() == Some(&stamp) {
+                return None;
+            }
+            seen = Some(stamp);
+            let now = now_ms();
+            match decide(self.entry(key).as_ref(), now) {
+                decision @ (Decision::Serve(_) | Decision::FailFast(_)) => {
+                    decision_result(decision, now)
+                }
+                Decision::ServeAndRefresh(_) | Decision::Run => None,
+            }
+        };
         // If the lock cannot be had in time (a stuck holder would have been
         // stopped by its own deadline, so this is rare), run unlocked:
         // writes are atomic, so the worst case is a duplicate run.
-        let _lock = self.lock(key, wait);
+        let _lock = match self.lock_or(key, wait, servable) {
+            Waited::Answered(answer) => return answer,
+            Waited::Locked(lock) => Some(lock),
+            Waited::NotLocked => None,
+        };
         let entry = self.entry(key);
         let now = now_ms();
         match decide(entry.as_ref(), now) {
@@ -270,25 +298,53 @@ impl CredentialCache {
         removed
     }
 
+    /// What identifies the entry file of `key` as it is now (`None`: there
+    /// is none), to tell whether it changed without reading it.
+    fn entry_stamp(&self, key: &CacheKey) -> Option<platform::FileStamp> {
+        let meta = std::fs::symlink_metadata(self.dir.path().join(entry_name(key))).ok()?;
+        Some(platform::FileStamp::of(&meta))
+    }
+
     /// Takes the entry's lock, polling until `wait` has passed.
     fn lock(&self, key: &CacheKey, wait: Duration) -> Option<File> {
+        match self.lock_or(key, wait, || None::<std::convert::Infallible>) {
+            Waited::Locked(file) => Some(file),
+            Waited::Answered(never) => match never {},
+            Waited::NotLocked => None,
+        }
+    }
+
+    /// Takes the entry's lock, polling until `wait` has passed; while
+    /// another holds it, `meanwhile` is asked before each new try and may
+    /// end the wait with its answer.
+    fn lock_or<T>(
+        &self,
+        key: &CacheKey,
+        wait: Duration,
+        mut meanwhile: impl FnMut() -> Option<T>,
+    ) -> Waited<T> {
         let start = Instant::now();
         loop {
-            let file = self.dir.lock_file(&lock_name(key)).ok()?;
+            let Ok(file) = self.dir.lock_file(&lock_name(key)) else {
+                return Waited::NotLocked;
+            };
             loop {
                 match file.try_lock() {
                     Ok(()) => break,
                     Err(TryLockError::WouldBlock) if start.elapsed() < wait => {
-                        std::thread::sleep(LOCK_POLL)
+                        std::thread::sleep(LOCK_POLL);
+                        if let Some(answer) = meanwhile() {
+                            return Waited::Answered(answer);
+                        }
                     }
-                    Err(_) => return None,
+                    Err(_) => return Waited::NotLocked,
                 }
             }
             if self.is_current_lock(key, &file) {
-                return Some(file);
+                return Waited::Locked(file);
             }
             if start.elapsed() >= wait {
-                return None;
+                return Waited::NotLocked;
             }
         }
     }
@@ -355,6 +411,17 @@ impl CredentialCache {
         self.sweep();
         Ok(removed)
     }
+}
+
+/// What waiting for an entry's lock came to (see
+/// [`CredentialCache::lock_or`]).
+enum Waited<T> {
+    /// The lock, held.
+    Locked(File),
+    /// What was answered while another held the lock.
+    Answered(T),
+    /// No lock: it cannot be opened or taken, or the wait is over.
+    NotLocked,
 }
 
 fn entry_name(key: &CacheKey) -> String {
@@ -551,5 +618,113 @@ mod tests {
         let answer = answer_of(&cache, &key, || panic!("no run"), Some(&start));
         assert_eq!(answer.output(), FRESH);
         assert!(started.borrow().is_empty(), "no refresh within the backoff");
+    }
+
+    /// `waiters` threads asking for `key` while the caller of this holds
+    /// its lock: each one's answer, sent as it comes, with `fetch` as its
+    /// run (should it run).
+    fn waiters_on<'s>(
+        scope: &'s std::thread::Scope<'s, '_>,
+        cache: &'s CredentialCache,
+        key: &'s CacheKey,
+        waiters: usize,
+        fetch: &'s (dyn Fn() -> Fetched + Sync),
+    ) -> std::sync::mpsc::Receiver<Result<Answer>> {
+        let (sender, answers) = std::sync::mpsc::channel();
+        for _ in 0..waiters {
+            let sender = sender.clone();
+            scope.spawn(move || {
+                let wait = Duration::from_secs(30);
+                let _ = sender.send(cache.get_or_run(key, &policy(), wait, fetch, None));
+            });
+        }
+        answers
+    }
+
+    /// The first `n` answers, each `None` if it did not come within
+    /// `bound` from now.
+    fn answered_within<T>(
+        answers: &std::sync::mpsc::Receiver<T>,
+        n: usize,
+        bound: Duration,
+    ) -> Vec<Option<T>> {
+        let deadline = Instant::now() + bound;
+        (0..n)
+            .map(|_| {
+                let left = deadline.saturating_duration_since(Instant::now());
+                answers.recv_timeout(left).ok()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn waiters_are_answered_together_as_soon_as_the_holder_has_stored() {
+        let temp = tempfile::tempdir().unwrap();
+        let (_root, cache, key) = cache_in(&temp);
+        // The holder: a caller running the helper.
+        let holder = cache.lock(&key, Duration::ZERO).unwrap();
+        std::thread::scope(|scope| {
+            let answers = waiters_on(scope, &cache, &key, 16, &|| panic!("a waiter ran"));
+            let early = answers.recv_timeout(Duration::from_millis(100));
+            assert!(early.is_err(), "answered before the run: {early:?}");
+            // Its run stores the credential; it still holds the lock (it
+            // has more to do, or is descheduled): the waiters need not take
+            // it, one after another, to read what is stored.
+            assert_eq!(cache.store(&key, Some(fresh(FRESH, now_ms()))), None);
+            let got = answered_within(&answers, 16, Duration::from_secs(10));
+            drop(holder);
+            for answer in got {
+                let answer = answer.expect("answered while the holder held the lock");
+                assert_eq!(answer.unwrap().output(), FRESH);
+            }
+        });
+    }
+
+    #[test]
+    fn a_remembered_failure_answers_the_waiters_too() {
+        let temp = tempfile::tempdir().unwrap();
+        let (_root, cache, key) = cache_in(&temp);
+        let holder = cache.lock(&key, Duration::ZERO).unwrap();
+        std::thread::scope(|scope| {
+            let answers = waiters_on(scope, &cache, &key, 4, &|| panic!("a waiter ran"));
+            let (failed, _) = settle(
+                None,
+                Err(Error::Unavailable("down".into())),
+                &policy(),
+                now_ms(),
+            );
+            assert_eq!(cache.store(&key, failed), None);
+            let got = answered_within(&answers, 4, Duration::from_secs(10));
+            drop(holder);
+            for answer in got {
+                let answer = answer.expect("answered while the holder held the lock");
+                let error = answer.unwrap_err().to_string();
+                assert!(error.contains("down"), "{error}");
+            }
+        });
+    }
+
+    #[test]
+    fn a_holder_that_leaves_nothing_to_serve_is_followed_by_one_run() {
+        let temp = tempfile::tempdir().unwrap();
+        let (_root, cache, key) = cache_in(&temp);
+        let holder = cache.lock(&key, Duration::ZERO).unwrap();
+        let runs = std::sync::atomic::AtomicUsize::new(0);
+        let fetch = || {
+            let run = runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(200));
+            fetched(&format!("run {run}"), None)
+        };
+        std::thread::scope(|scope| {
+            let answers = waiters_on(scope, &cache, &key, 16, &fetch);
+            std::thread::sleep(Duration::from_millis(100));
+            // It died without storing anything.
+            drop(holder);
+            for _ in 0..16 {
+                let answer = answers.recv_timeout(Duration::from_secs(20)).unwrap();
+                assert_eq!(answer.unwrap().output(), "run 0\n");
+            }
+        });
+        assert_eq!(runs.into_inner(), 1);
     }
 }
