@@ -6,6 +6,11 @@
 //! handed it (allowlisted environment variables and config values) and also
 //! masks whatever follows `Bearer `/`Basic `.
 //!
+//! A secret of [`MIN_SECRET_LEN`] bytes or more is masked in its encoded
+//! forms too ([`encoded_forms`]: hex, and base64 in both alphabets, alone
+//! or inside a longer encoded text), so that a helper that encodes it in
+//! an error message does not get it printed.
+//!
 //! The guarantees, all tested:
 //!
 //! - **Case does not matter**: a secret is found in any ASCII case (a host
@@ -25,6 +30,8 @@
 //!   controls (U+200E, U+200F, U+061C, U+202A-U+202E, U+2066-U+2069) are
 //!   escaped as `\n`, `\u{202e}`, ... so a helper cannot forge extra lines
 //!   of credbox output or reorder what a terminal shows.
+
+use base64ct::{Base64Unpadded, Base64UrlUnpadded, Encoding};
 
 /// Environment and config values shorter than this are not treated as
 /// secrets: masking `1` or `true` everywhere would garble messages without
@@ -60,10 +67,6 @@ struct Secret {
 }
 
 impl Secret {
-    fn new(value: &str) -> Secret {
-        Secret::with_words(value, false)
-    }
-
     fn with_words(value: &str, whole_word: bool) -> Secret {
         let lower = value.as_bytes().to_ascii_lowercase();
         let mut failure = vec![0; lower.len()];
@@ -129,50 +132,61 @@ pub struct Redactor {
 }
 
 impl Redactor {
-    /// A redactor for these values (short ones are ignored).
+    /// A redactor for these values (short ones are ignored), each masked
+    /// as it is and in its encoded forms (see [`encoded_forms`]).
     pub fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut values: Vec<String> = secrets
-            .into_iter()
-            .filter(|s| s.len() >= MIN_SECRET_LEN)
-            .map(str::to_ascii_lowercase)
-            .collect();
-        values.sort();
-        values.dedup();
-        let longest = values.iter().map(String::len).max().unwrap_or(0);
-        Redactor {
-            secrets: values.iter().map(|v| Secret::new(v)).collect(),
-            longest,
+        let mut redactor = Redactor::default();
+        for value in secrets {
+            if value.len() >= MIN_SECRET_LEN {
+                redactor.push_everywhere(value);
+            }
         }
+        redactor
     }
 
     /// Adds a secret learnt during the run (a helper's state value, read
     /// or written). Whatever its length it is a secret: one of
-    /// [`MIN_SECRET_LEN`] bytes or more is masked wherever it appears, a
-    /// shorter one where it stands as a whole word (no ASCII letter or
-    /// digit glued to it: `abc` is masked in `header abc` and `ABC.x`,
-    /// not in `abcdef`), so that it cannot garble ordinary words around
-    /// it. A value without an ASCII letter or digit (empty, `-`) cannot be
+    /// [`MIN_SECRET_LEN`] bytes or more is masked wherever it appears, and
+    /// so are its encoded forms (see [`encoded_forms`]); a shorter one
+    /// where it stands as a whole word (no ASCII letter or digit glued to
+    /// it: `abc` is masked in `header abc` and `ABC.x`, not in `abcdef`),
+    /// so that it cannot garble ordinary words around it, and not encoded.
+    /// A value without an ASCII letter or digit (empty, `-`) cannot be
     /// told from punctuation and is not masked.
     pub fn add(&mut self, secret: &str) {
-        let short = secret.len() < MIN_SECRET_LEN;
-        if short && !secret.bytes().any(|b| b.is_ascii_alphanumeric()) {
-            return;
+        if secret.len() >= MIN_SECRET_LEN {
+            self.push_everywhere(secret);
+        } else if secret.bytes().any(|b| b.is_ascii_alphanumeric()) {
+            self.push(secret.to_ascii_lowercase(), true);
         }
-        let lower = secret.to_ascii_lowercase();
+    }
+
+    /// Masks `value` everywhere, as it is and in its encoded forms.
+    fn push_everywhere(&mut self, value: &str) {
+        self.push(value.to_ascii_lowercase(), false);
+        for form in encoded_forms(value.as_bytes()) {
+            self.push(form, false);
+        }
+    }
+
+    /// Masks `lower` (already lowercased), as a whole word only if
+    /// `whole_word` and every earlier push of it was too.
+    fn push(&mut self, lower: String, whole_word: bool) {
         if let Some(known) = self
             .secrets
             .iter_mut()
             .find(|s| s.lower == lower.as_bytes())
         {
             // Known from the environment or config as well: everywhere.
-            known.whole_word &= short;
+            known.whole_word &= whole_word;
             return;
         }
         self.longest = self.longest.max(lower.len());
-        self.secrets.push(Secret::with_words(&lower, short));
+        self.secrets.push(Secret::with_words(&lower, whole_word));
     }
 
-    /// The longest secret's length in bytes: how far a cut must look ahead.
+    /// The longest text masked (a secret or one of its encoded forms), in
+    /// bytes: how far a cut must look ahead.
     pub fn longest(&self) -> usize {
         self.longest
     }
@@ -280,7 +294,12 @@ impl Redactor {
         // is small (at most `max` bytes), so look once more, and withhold
         // the whole text if a secret shows.
         if self.shows_a_secret(&out) {
-            return WITHHELD.to_owned();
+            // Within the bound too: a line cut to less than WITHHELD is
+            // the cut alone.
+            return match max {
+                Some(max) if WITHHELD.len() > max + '…'.len_utf8() => "…".to_owned(),
+                _ => WITHHELD.to_owned(),
+            };
         }
         out
     }
@@ -297,6 +316,55 @@ impl Redactor {
             !found.is_empty()
         })
     }
+}
+
+/// The encoded forms of a secret `value` that are masked with it, each
+/// ASCII-lowercased (they are matched in any case, as the secret is):
+///
+/// - its hex encoding (lowercase and uppercase digits alike);
+/// - its base64 encoding, standard and URL-safe alphabets, padded or not
+///   (the `=` that may follow carries no bit of it), at each of the three
+///   alignments it can have inside a longer encoded text (`user:secret`
+///   in a `Basic` credential, a claim in a JWT): the run of characters
+///   made of its bits alone, and that run with the last character when
+///   the encoded text ends with the secret (its last bits padded with
+///   zeros).
+///
+/// So every character of an encoded text that carries bits of the secret
+/// alone is masked; a character at either end that mixes its bits with a
+/// neighbour's may show (at most one character: 4 bits of it). A value
+/// encoded in another ASCII case than the one credbox knows it in is not
+/// found encoded.
+pub fn encoded_forms(value: &[u8]) -> Vec<String> {
+    let mut forms = vec![hex::encode(value)];
+    // `value` after `skip` bytes of a longer text: its own bits fill the
+    // characters from `first` to `end` (6 bits a character); the one at
+    // `end`, if any, holds its last bits and the next byte's, or zeros.
+    for (skip, first) in [(0, 0), (1, 2), (2, 3)] {
+        let mut shifted = vec![0; skip];
+        shifted.extend_from_slice(value);
+        let end = shifted.len() * 8 / 6;
+        for encoded in [
+            Base64Unpadded::encode_string(&shifted),
+            Base64UrlUnpadded::encode_string(&shifted),
+        ] {
+            let encoded = encoded.to_ascii_lowercase();
+            forms.extend(encoded.get(first..end).map(str::to_owned));
+            forms.extend(encoded.get(first..).map(str::to_owned));
+        }
+    }
+    forms.retain(|form| !form.is_empty());
+    forms.sort();
+    forms.dedup();
+    forms
+}
+
+/// The longest text a secret of `len` bytes is masked as: its hex
+/// encoding's, twice its length (for a secret of [`MIN_SECRET_LEN`] bytes
+/// or more; a shorter one is masked as it is). What a capture must keep
+/// past its cut, for state values not yet learnt.
+pub fn longest_form(len: usize) -> usize {
+    if len >= MIN_SECRET_LEN { 2 * len } else { len }
 }
 
 /// Adds the ranges of the credentials after `Bearer ` or `Basic ` (any
@@ -398,6 +466,18 @@ mod tests {
     }
 
     #[test]
+    fn a_withheld_line_keeps_its_bound() {
+        // Found by the `redact` fuzz target: cut to 1 byte, `xjxx` reads
+        // `x…`, where the short state value `x` stands alone; what replaces
+        // the line must fit its bound too.
+        let mut r = Redactor::default();
+        r.add("x");
+        let line = r.line("xjxx", 1);
+        assert!(line.len() <= 1 + '…'.len_utf8(), "{line:?}");
+        assert_eq!(line, "…");
+    }
+
+    #[test]
     fn known_values_are_masked() {
         let r = Redactor::new(["s3cr3t-token", "short", "s3cr3t"]);
         assert_eq!(
@@ -412,7 +492,8 @@ mod tests {
         r.add("short");
         r.add("learnt-refresh-token-value");
         r.add("learnt-refresh-token-value");
-        assert_eq!(r.longest(), "learnt-refresh-token-value".len());
+        // Its hex form is the longest text masked.
+        assert_eq!(r.longest(), 2 * "learnt-refresh-token-value".len());
         let line = r.redact("a=learnt-refresh-token-value b=configured-secret c=short");
         assert!(!line.contains("learnt-refresh"), "{line}");
         assert!(!line.contains("configured-secret"), "{line}");
@@ -444,6 +525,86 @@ mod tests {
         let mut r = Redactor::new(["config-value"]);
         r.add("config-value");
         assert_eq!(r.redact("xconfig-valuex"), "x[redacted]x");
+    }
+
+    #[test]
+    fn hex_and_base64_forms_of_a_secret_are_masked() {
+        // Encodings worked out by hand (Python's binascii), not by the
+        // crates the redactor uses.
+        let r = Redactor::new(["refresh-abcdef"]);
+        for (text, masked) in [
+            ("hex 726566726573682d616263646566.", "hex [redacted]."),
+            ("HEX 726566726573682D616263646566.", "HEX [redacted]."),
+            // Alone, padded or not (the `=` carries no bit of it).
+            ("b64 cmVmcmVzaC1hYmNkZWY= end", "b64 [redacted]= end"),
+            ("b64 cmVmcmVzaC1hYmNkZWY end", "b64 [redacted] end"),
+            // Inside a longer encoded text, at each alignment (secret +
+            // `tail`, `x`*k + secret + `!`): one character at each end mixes its
+            // bits with its neighbours'.
+            ("cmVmcmVzaC1hYmNkZWZ0YWls", "[redacted]Z0YWls"),
+            ("eHJlZnJlc2gtYWJjZGVmIQ==", "eH[redacted]IQ=="),
+            ("eHhyZWZyZXNoLWFiY2RlZiE=", "eHh[redacted]iE="),
+            // `user:secret`, as in a Basic header's credential.
+            (
+                "auth dXNlcjpyZWZyZXNoLWFiY2RlZg==",
+                "auth dXNlcjp[redacted]==",
+            ),
+        ] {
+            assert_eq!(r.redact(text), masked, "{text}");
+        }
+        // Both alphabets: `+/` and `-_` (`x`*k + secret + `~` or `!`).
+        let r = Redactor::new(["k>?~~>?-state-value"]);
+        for (text, masked) in [
+            ("az4/fn4+Py1zdGF0ZS12YWx1ZQ==", "[redacted]=="),
+            ("az4_fn4-Py1zdGF0ZS12YWx1ZQ", "[redacted]"),
+            ("az4_fn4-Py1zdGF0ZS12YWx1ZX4=", "[redacted]X4="),
+            ("eGs+P35+Pj8tc3RhdGUtdmFsdWV+", "eG[redacted]V+"),
+            ("eGs-P35-Pj8tc3RhdGUtdmFsdWV-", "eG[redacted]V-"),
+            ("eHhrPj9+fj4/LXN0YXRlLXZhbHVlIQ==", "eHh[redacted]IQ=="),
+            ("eHhrPj9-fj4_LXN0YXRlLXZhbHVlIQ==", "eHh[redacted]IQ=="),
+            ("6b3e3f7e7e3e3f2d73746174652d76616c7565", "[redacted]"),
+        ] {
+            assert_eq!(r.redact(text), masked, "{text}");
+        }
+    }
+
+    #[test]
+    fn state_values_are_masked_encoded_too_but_short_ones_only_as_words() {
+        let mut r = Redactor::default();
+        r.add("refresh-abcdef");
+        assert_eq!(
+            r.redact("state 726566726573682D616263646566 cmVmcmVzaC1hYmNkZWY="),
+            "state [redacted] [redacted]="
+        );
+        // The capture's lookahead covers the longest form: the hex one.
+        assert_eq!(r.longest(), 2 * "refresh-abcdef".len());
+        assert_eq!(longest_form(MIN_SECRET_LEN), 2 * MIN_SECRET_LEN);
+        assert_eq!(longest_form(5), 5);
+        // A short value's encodings would be short and common words: only
+        // the value itself is masked, as a whole word.
+        let mut r = Redactor::default();
+        r.add("ab1cd");
+        assert_eq!(
+            r.redact("6162316364 YWIxY2Q ab1cd"),
+            "6162316364 YWIxY2Q [redacted]"
+        );
+    }
+
+    #[test]
+    fn a_cut_never_shows_an_encoded_secret() {
+        let secret = "refresh-abcdef";
+        let hex = "726566726573682d616263646566";
+        let r = Redactor::new([secret]);
+        for pad in 0..40 {
+            let text = format!("{}{hex}tail", "x".repeat(pad));
+            for max in 0..text.len() + 2 {
+                let out = r.line(&text, max);
+                assert!(
+                    !out.contains(&hex[..hex.len() / 2 + 1]),
+                    "pad {pad} max {max}: {out:?}"
+                );
+            }
+        }
     }
 
     #[test]
@@ -516,10 +677,14 @@ mod tests {
             }
         }
         // A capture cut through the secret drops its start.
-        let captured = format!("line one\nline two\nvalue={}", &secret[..9]);
+        // (The lookahead dropped is that of its longest form, the hex.)
+        let captured = format!(
+            "line one, longer than the lookahead\nline two\nvalue={}",
+            &secret[..9]
+        );
         let masked = r.mask(&captured, false);
         assert!(!masked.contains("SECRET-"), "{masked:?}");
-        assert!(masked.starts_with("line one\nline two"), "{masked:?}");
+        assert!(masked.starts_with("line one, longer"), "{masked:?}");
         assert_eq!(r.mask(&format!("a {secret}\nb"), true), "a [redacted]\nb");
     }
 

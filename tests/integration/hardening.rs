@@ -10,6 +10,8 @@ use std::process::{Command, Stdio};
 
 use credbox_test_artifacts::{GUEST_STATE_QUOTER, GUEST_UNIQUE};
 
+use crate::support::secrets::assert_no_secret;
+
 /// What one `credbox` invocation did.
 #[derive(Debug)]
 struct Ran {
@@ -170,6 +172,46 @@ fn a_state_value_quoted_by_validation_is_masked_everywhere() {
         assert!(!holds(shown.as_bytes(), &secret), "{mode}: {shown}");
         assert!(!holds(status.stderr.as_bytes(), &secret), "{mode}");
     }
+}
+
+/// A helper that hex- and base64-encodes its refresh token (a state value)
+/// and an allowlisted environment secret, alone and as `user:VALUE`, in a
+/// log line and its error message: no form of either reaches stderr, the
+/// cache's failure record or `credbox status`.
+#[test]
+fn encoded_secrets_are_masked_everywhere() {
+    let login_value = "hardening-encoded-refresh-0002";
+    let state_secret = reversed(login_value);
+    let env_secret = "env-secret-to-encode-0003";
+    let world = World::new();
+    let m = world.manifest(
+        "quoter-encoded",
+        GUEST_STATE_QUOTER,
+        &format!(
+            "format = \"api-key\"\n[state]\nstore = \"file\"\n\
+             [env]\nallow = [\"API_TOKEN\"]\n\
+             [config]\nMODE = \"encoded\"\nLOGIN_VALUE = {login_value:?}\n"
+        ),
+    );
+    world.run(&["login", &m]).ok();
+    let secrets = [state_secret.as_str(), env_secret];
+    for call in ["run", "remembered"] {
+        let ran = world.run_with(&["run", &m], &[("API_TOKEN", env_secret)], b"");
+        assert_eq!((ran.code, &ran.stdout[..]), (8, ""), "{call}: {ran:#?}");
+        assert!(
+            ran.stderr.contains("refused [redacted]"),
+            "{call}: {ran:#?}"
+        );
+        assert_no_secret(call, &secrets, &[("stderr", &ran.stderr)], None);
+    }
+    let status = world.run(&["status"]);
+    assert!(status.ok().contains("refused [redacted]"), "{status:#?}");
+    assert_no_secret(
+        "status",
+        &secrets,
+        &[("stdout", &status.stdout), ("stderr", &status.stderr)],
+        Some(&world.cache()),
+    );
 }
 
 /// A state value under 6 bytes is a secret too: masked where it stands as

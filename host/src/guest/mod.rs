@@ -522,8 +522,11 @@ fn setup(
     // when the helper's requests must, leaving it time to report it.
     let state = StateAccess::open(policy, network_deadline, matches!(mode, Mode::Fetch));
     // A secret cut by the capture's end must be seen whole to be masked:
-    // state values, learnt during the run, are up to 16 KiB.
-    let lookahead = redactor.longest().max(state.longest_value());
+    // state values, learnt during the run, are up to 16 KiB, and masked
+    // in their encoded forms too (hex: twice that).
+    let lookahead = redactor
+        .longest()
+        .max(crate::redact::longest_form(state.longest_value()));
     let stdout = Captured::new(lookahead);
     let stderr = Captured::new(lookahead);
     let wasi = WasiCtx::builder()

@@ -8,6 +8,10 @@
 //! - `header-upper`: the same, uppercased;
 //! - `header-space`: returns `<token> x` as a header name (not a token);
 //! - `say`: logs it and fails with it in its error message.
+//! - `encoded`: logs, then fails with, the hex (both cases) and base64
+//!   (standard, padded, and URL-safe, unpadded) encodings of it and of the
+//!   environment variable `API_TOKEN`, alone and as `user:VALUE` (a Basic
+//!   credential), hex and base64 written here, as a careless helper would.
 //!
 //! `login` shows `[config] LOGIN_SHOW` (default: a line that imitates
 //! credbox's own `logged in` line) and stores `[config] LOGIN_VALUE`,
@@ -47,6 +51,31 @@ fn headers(headers: Vec<(String, String)>) -> Credential {
     }
 }
 
+/// Lowercase hex.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Base64: the standard alphabet padded, or the URL-safe one unpadded.
+fn base64(bytes: &[u8], url: bool) -> String {
+    let alphabet: &[u8] = match url {
+        false => b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+        true => b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+    };
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().fold(0u32, |n, &b| n << 8 | u32::from(b)) << (8 * (3 - chunk.len()));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(alphabet[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else if !url {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 impl Guest for Quoter {
     fn fetch(_request: Request) -> Result<Credential, Error> {
         let token =
@@ -58,6 +87,22 @@ impl Guest for Quoter {
             "say" => {
                 host::log(host::Level::Error, &format!("the token is {token}"));
                 Err(Error::Other(format!("refused {token}.")))
+            }
+            "encoded" => {
+                let env = std::env::var("API_TOKEN").unwrap_or_default();
+                let mut forms = Vec::new();
+                for value in [&token, &env] {
+                    let basic = format!("user:{value}");
+                    forms.push(hex(value.as_bytes()));
+                    forms.push(hex(value.as_bytes()).to_uppercase());
+                    forms.push(base64(value.as_bytes(), false));
+                    forms.push(base64(value.as_bytes(), true));
+                    forms.push(base64(basic.as_bytes(), false));
+                    forms.push(base64(basic.as_bytes(), true));
+                }
+                let forms = forms.join(" ");
+                host::log(host::Level::Error, &format!("encoded {forms}"));
+                Err(Error::Other(format!("refused {forms}.")))
             }
             other => Err(Error::Misconfigured(format!("unknown MODE {other:?}"))),
         }
