@@ -7,7 +7,9 @@
 //!
 //! Every scenario starts a fresh process, as Claude Code does, and is
 //! timed from spawn to exit; peak memory is the child's maximum resident
-//! set (from `wait4`). Scenarios:
+//! set (from `wait4`). Each sample of a scenario follows one of `cat`, and
+//! its `× cat` is against the median of those: the floor measured in the
+//! same seconds, not minutes earlier. Scenarios:
 //!
 //! - `cat`: `cat` of a file holding the credential: the floor.
 //! - `bash cached helper`: the common shell pattern (check the file's age,
@@ -108,18 +110,46 @@ struct Row {
     median: Duration,
     p90: Duration,
     max_rss_kib: i64,
+    /// The median of the `cat` samples taken between this row's samples.
+    cat: Duration,
 }
 
+impl Row {
+    /// This row's median as a multiple of its paired `cat`.
+    fn ratio(&self) -> f64 {
+        self.median.as_secs_f64() / self.cat.as_secs_f64()
+    }
+}
+
+/// The file `cat` reads: the credential of the floor (set once by `main`).
+static CAT_FILE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+fn cat() -> Command {
+    let mut cmd = Command::new("cat");
+    cmd.arg(CAT_FILE.get().expect("CAT_FILE is set first"));
+    cmd
+}
+
+/// Times `iterations` runs of `make`, each after one run of `cat`: the
+/// ratio is against `cat` measured in the same minutes (a row timed
+/// minutes after a single `cat` row would carry the machine's drift).
 fn run(name: &'static str, iterations: usize, mut make: impl FnMut() -> Command) -> Row {
     // One untimed warm-up (page cache, a first compile where it applies).
     measure(&mut make());
-    let mut samples: Vec<Sample> = (0..iterations).map(|_| measure(&mut make())).collect();
+    let mut cats = Vec::with_capacity(iterations);
+    let mut samples = Vec::with_capacity(iterations);
+    for _ in 0..iterations {
+        cats.push(measure(&mut cat()).wall);
+        samples.push(measure(&mut make()));
+    }
+    cats.sort();
     samples.sort_by_key(|s| s.wall);
     Row {
         name,
         median: samples[samples.len() / 2].wall,
         p90: samples[samples.len() * 9 / 10].wall,
         max_rss_kib: samples.iter().map(|s| s.max_rss_kib).max().unwrap_or(0),
+        cat: cats[cats.len() / 2],
     }
 }
 
@@ -377,6 +407,7 @@ fn main() {
         "{\"Authorization\":\"Bearer bench-token-0123456789\"}\n",
     )
     .unwrap();
+    CAT_FILE.set(credential.clone()).unwrap();
     let manifest = work.path().join("credbox.toml");
     std::fs::write(
         &manifest,
@@ -395,11 +426,7 @@ fn main() {
     let mut fresh = 0;
 
     let rows = vec![
-        run("cat", 300, || {
-            let mut cmd = Command::new("cat");
-            cmd.arg(&credential);
-            cmd
-        }),
+        run("cat", 300, cat),
         run("bash cached helper", 300, || {
             let mut cmd = Command::new("bash");
             cmd.arg("-c").arg(BASH_PATTERN).arg("bash").arg(&credential);
@@ -523,7 +550,6 @@ fn main() {
         )
     }));
 
-    let floor = rows[0].median.as_secs_f64();
     println!(
         "{:<32} {:>10} {:>10} {:>8} {:>12}",
         "scenario", "median", "p90", "× cat", "peak RSS"
@@ -534,15 +560,15 @@ fn main() {
             row.name,
             row.median.as_secs_f64() * 1e3,
             row.p90.as_secs_f64() * 1e3,
-            row.median.as_secs_f64() / floor,
+            row.ratio(),
             row.max_rss_kib as f64 / 1024.0
         );
     }
 
     let over: Vec<String> = rows
         .iter()
-        .filter(|r| r.name.ends_with(" hit") && r.median.as_secs_f64() > 1.3 * floor)
-        .map(|r| format!("{} ({:.2}×)", r.name, r.median.as_secs_f64() / floor))
+        .filter(|r| r.name.ends_with(" hit") && r.ratio() > 1.3)
+        .map(|r| format!("{} ({:.2}×)", r.name, r.ratio()))
         .collect();
     println!(
         "\ncache hits over 1.3× cat: {}",
