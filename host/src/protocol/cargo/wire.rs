@@ -105,6 +105,12 @@ pub fn parse_request(line: &str) -> Result<Message, String> {
             }
             None if path == "args" => "Cargo's request has `args` that is not a list".to_owned(),
             None if path == "registry" => "Cargo's request has no `registry` object".to_owned(),
+            // The fields of `kind` (flattened into the request) lose their
+            // path: the error is at the root.
+            None if path == "." => {
+                "Cargo's request has a `kind`, `operation` or `name` that is not a string"
+                    .to_owned()
+            }
             None => format!("Cargo's request has a `{path}` that is not a string"),
         }
     })?;
@@ -351,6 +357,20 @@ pub(super) mod tests {
             (
                 r#"{"v":1,"kind":"login","registry":{"index-url":"u"},"args":[1]}"#,
                 "`args` entry that is not a string",
+            ),
+            // Found by the `cargo` fuzz target: these said "a `.` that is
+            // not a string".
+            (
+                r#"{"v":1,"registry":{"index-url":"u"},"kind":["s3cr3t"]}"#,
+                "a `kind`, `operation` or `name` that is not a string",
+            ),
+            (
+                r#"{"v":1,"registry":{"index-url":"u"},"kind":"get","operation":["s3cr3t"]}"#,
+                "a `kind`, `operation` or `name` that is not a string",
+            ),
+            (
+                r#"{"v":1,"registry":{"index-url":"u"},"kind":"get","operation":"x","name":7}"#,
+                "a `kind`, `operation` or `name` that is not a string",
             ),
         ] {
             let error = parse_request(line).unwrap_err();
