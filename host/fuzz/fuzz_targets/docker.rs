@@ -10,22 +10,14 @@
 //! token, username, secret. A value left out is absent.
 #![no_main]
 
+mod common;
+
 use credbox::protocol::docker::{TOKEN_USERNAME, answer, route_url, server_url};
 use credbox::protocol::{MAX_STDIN, read_capped};
-use credbox::validation::{Credential, UserSecret};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let mut sections = data.splitn(2, |&b| b == 0x1e);
-    let mut stdin = sections.next().unwrap_or_default();
-    let values: Vec<String> = sections
-        .next()
-        .map(|s| {
-            s.split(|&b| b == 0x1f)
-                .map(|v| String::from_utf8_lossy(v).into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
+    let (mut stdin, values) = common::client_and_values(data);
     let Ok(text) = read_capped(&mut stdin, MAX_STDIN, false) else {
         return;
     };
@@ -36,17 +28,7 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(url, url.trim());
     let _ = route_url(&url);
 
-    let credential = Credential {
-        token: values.first().cloned(),
-        user_secret: match (values.get(1), values.get(2)) {
-            (Some(username), Some(secret)) => Some(UserSecret {
-                username: username.clone(),
-                secret: secret.clone(),
-            }),
-            _ => None,
-        },
-        ..Credential::default()
-    };
+    let credential = common::credential(&values);
     let Ok(out) = answer(&credential, &url) else {
         return;
     };

@@ -10,9 +10,11 @@
 //! username, secret, expiry (Unix seconds). A value left out is absent.
 #![no_main]
 
+mod common;
+
 use credbox::protocol::git::{Input, answer};
 use credbox::protocol::{MAX_STDIN, read_capped};
-use credbox::validation::{Credential, UserSecret};
+use credbox::validation::Credential;
 use libfuzzer_sys::fuzz_target;
 
 /// The keys of git's answer that credbox writes.
@@ -27,16 +29,7 @@ const KEYS: [&str; 7] = [
 ];
 
 fuzz_target!(|data: &[u8]| {
-    let mut sections = data.splitn(2, |&b| b == 0x1e);
-    let mut stdin = sections.next().unwrap_or_default();
-    let values: Vec<String> = sections
-        .next()
-        .map(|s| {
-            s.split(|&b| b == 0x1f)
-                .map(|v| String::from_utf8_lossy(v).into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
+    let (mut stdin, values) = common::client_and_values(data);
     let Ok(text) = read_capped(&mut stdin, MAX_STDIN, true) else {
         return;
     };
@@ -61,16 +54,8 @@ fuzz_target!(|data: &[u8]| {
     let _ = input.erase_requests();
 
     let credential = Credential {
-        token: values.first().cloned(),
-        user_secret: match (values.get(1), values.get(2)) {
-            (Some(username), Some(secret)) => Some(UserSecret {
-                username: username.clone(),
-                secret: secret.clone(),
-            }),
-            _ => None,
-        },
         expires_at: values.get(3).and_then(|v| v.parse().ok()),
-        ..Credential::default()
+        ..common::credential(&values)
     };
     let Ok(out) = answer(&credential, &input) else {
         return;

@@ -10,28 +10,16 @@
 //! and the helper's values split by 0x1F: token, username, secret.
 #![no_main]
 
+mod common;
+
 use std::ffi::OsString;
 
 use credbox::protocol::keyring::{MAX_SERVICE, MAX_USERNAME, Mode, Operation, answer, parse};
-use credbox::validation::{Credential, UserSecret};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let mut sections = data.splitn(2, |&b| b == 0x1e);
-    let args: Vec<OsString> = sections
-        .next()
-        .unwrap_or_default()
-        .split(|&b| b == 0x1f)
-        .map(os_string)
-        .collect();
-    let values: Vec<String> = sections
-        .next()
-        .map(|s| {
-            s.split(|&b| b == 0x1f)
-                .map(|v| String::from_utf8_lossy(v).into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
+    let (client, values) = common::client_and_values(data);
+    let args: Vec<OsString> = client.split(|&b| b == 0x1f).map(os_string).collect();
     let Ok(invocation) = parse(&args) else {
         return;
     };
@@ -45,17 +33,7 @@ fuzz_target!(|data: &[u8]| {
     assert!(username.as_deref().is_none_or(|u| clean(u, MAX_USERNAME)));
     let _ = credbox::protocol::keyring::route_url(&service);
 
-    let credential = Credential {
-        token: values.first().cloned(),
-        user_secret: match (values.get(1), values.get(2)) {
-            (Some(username), Some(secret)) => Some(UserSecret {
-                username: username.clone(),
-                secret: secret.clone(),
-            }),
-            _ => None,
-        },
-        ..Credential::default()
-    };
+    let credential = common::credential(&values);
     let Ok(out) = answer(&credential, username.as_deref(), invocation.mode) else {
         return;
     };
